@@ -1,0 +1,1 @@
+"""Sub-commands of the wiretrace command line (one module each, see pipeline.cli)."""

@@ -1,0 +1,1 @@
+"""Plain-Python core of wiretrace: no Dagster imports here."""

@@ -1,0 +1,1 @@
+"""Evaluation and benchmark scripts (read ../shared/data; skip when absent)."""
