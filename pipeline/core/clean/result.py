@@ -1,0 +1,186 @@
+"""Result types of the clean stage and the reconstruction invariant.
+
+Every character of ``CleanResult.input_text`` belongs to exactly one span: either a *kept* span
+(``KeptSpan``, article text) or a *removed* span (``RemovedSpan``, with a reason code and the stage
+that removed it). Sorted by offset, kept and removed spans tile the input with no gap and no overlap,
+so ``reconstruct(result) == result.input_text`` always holds. Whitespace that separates paragraphs,
+indents lines or trails them is recorded as removed spans with reason ``whitespace``.
+
+``CleanResult.text`` is built from the kept spans only: the kept spans of one paragraph are joined by a
+single space (a paragraph has several kept spans when something was cut out of its middle, or when
+hard-wrapped lines were merged into one paragraph), and paragraphs are joined by a blank line
+(``"\\n\\n"``). ``paragraph_texts(result)`` rebuilds that list.
+
+What ``input_text`` is:
+
+* text input (``kind="text"``): the decoded input, NFC-normalised, with ``\\r\\n`` and ``\\r`` turned
+  into ``\\n``;
+* HTML input (``kind="html"``): the plain text that trafilatura extracted from the page (one block per
+  line). HTML markup is not text, so offsets into the markup would be meaningless; what trafilatura
+  dropped before that point (menus, scripts, the headline, which goes to ``title``) is not listed
+  in ``removed``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = [
+    "CleanError",
+    "CleanResult",
+    "Heading",
+    "KeptSpan",
+    "REASONS",
+    "RemovedSpan",
+    "STAGES",
+    "paragraph_texts",
+    "reconstruct",
+]
+
+#: Stable reason codes of removed spans, with what they mean.
+REASONS: dict[str, str] = {
+    "whitespace": "blank lines, indentation and trailing spaces between kept pieces",
+    "title": "the headline (moved to CleanResult.title)",
+    "metadata_line": "date / byline / publication stamp (moved to published_at / author when parsable)",
+    "breadcrumb": "site navigation path such as 'News / Afghanistan'",
+    "share_widget": "share / social buttons ('Share on Facebook', 'Tweet', 'Copy link')",
+    "comment_widget": "comment form furniture ('Leave a Reply', 'Your email address will not be published')",
+    "author_box": "author box heading or bio furniture ('About Author', 'View all posts by')",
+    "source_link": "link back to the original source ('Source link', 'Originally published at')",
+    "subscribe_prompt": "newsletter / subscription / sign-up prompts",
+    "read_more": "'Read more', 'Related', 'See also' lines and their link text",
+    "advertisement": "advertisement markers ('Advertisement', 'Story continues below')",
+    "video_player": "video player furniture ('Play Video. Duration: ...') and the video title after it",
+    "hashtags": "a line made only of hashtags",
+    "disclaimer": "editor / publisher disclaimers ('not responsible for the content of external sites')",
+    "alternate_addresses": "'can also be accessed at the following alternate addresses' block",
+    "copyright": "copyright and licence footers ('(c) Copyright AFP 2024. All rights reserved.')",
+    "photo_credit": "photo credits: '(AFP photo)', '(Reuters: Name)', 'Getty Images', a credit glued to a word",
+    "caption": "photo captions (text next to a credit, or a caption sentence ending in a credit)",
+    "promo_glued": "promotional or teaser text glued to a content line ('Brief News from X.', related headline)",
+    "teaser": "a related-story teaser line",
+    "template": "a line this source repeats across many of its documents (learned per source)",
+}
+
+#: Stages that remove spans.
+STAGES: dict[str, str] = {
+    "layout": "whitespace between and around kept pieces",
+    "metadata": "headline and metadata lines moved to metadata fields",
+    "line_rules": "whole lines removed by a rule",
+    "context_rules": "lines removed because of their neighbours (caption next to a credit, video title)",
+    "inline_rules": "pieces cut out of a line that is otherwise kept",
+    "template": "lines learned as boilerplate of the document's source",
+}
+
+
+class CleanError(ValueError):
+    """The input cannot be cleaned (wrong type, unknown kind, bytes that are not text).
+
+    ``reason`` is a short code: ``bad_type``, ``bad_kind``, ``undecodable``, ``binary``, ``too_large``.
+    """
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class RemovedSpan:
+    start: int
+    end: int
+    text: str
+    reason: str
+    stage: str
+
+
+@dataclass(frozen=True)
+class KeptSpan:
+    start: int
+    end: int
+    text: str
+    paragraph: int
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A subhead kept in the text. ``paragraph`` indexes the paragraphs of ``text`` (split on blank
+    lines); ``start``/``end`` are offsets in ``CleanResult.text``."""
+
+    paragraph: int
+    start: int
+    end: int
+    text: str
+
+
+@dataclass
+class CleanResult:
+    text: str
+    input_text: str
+    kind: str
+    kept: list[KeptSpan] = field(default_factory=list)
+    removed: list[RemovedSpan] = field(default_factory=list)
+    headings: list[Heading] = field(default_factory=list)
+    title: str | None = None
+    published_at: str | None = None
+    author: str | None = None
+    url: str | None = None
+    sitename: str | None = None
+    status: str = "ok"
+    empty_reason: str | None = None
+    encoding: str | None = None
+    repairs: list[str] = field(default_factory=list)
+
+    @property
+    def paragraphs(self) -> list[str]:
+        return paragraph_texts(self)
+
+    def removed_content(self) -> list[RemovedSpan]:
+        """Removed spans other than whitespace."""
+        return [r for r in self.removed if r.reason != "whitespace"]
+
+    def to_dict(self, *, include_spans: bool = True) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "status": self.status,
+            "empty_reason": self.empty_reason,
+            "kind": self.kind,
+            "title": self.title,
+            "published_at": self.published_at,
+            "author": self.author,
+            "url": self.url,
+            "sitename": self.sitename,
+            "encoding": self.encoding,
+            "repairs": list(self.repairs),
+            "text": self.text,
+            "headings": [asdict(h) for h in self.headings],
+        }
+        if include_spans:
+            d["input_text"] = self.input_text
+            d["kept"] = [asdict(k) for k in self.kept]
+            d["removed"] = [asdict(r) for r in self.removed]
+        else:
+            d["removed"] = [asdict(r) for r in self.removed_content()]
+        return d
+
+
+def reconstruct(result: CleanResult) -> str:
+    """Rebuild the input from kept and removed spans; raises ValueError if they do not tile it."""
+    spans: list[tuple[int, int, str]] = [(k.start, k.end, k.text) for k in result.kept]
+    spans += [(r.start, r.end, r.text) for r in result.removed]
+    spans.sort(key=lambda s: (s[0], s[1]))
+    pos = 0
+    out: list[str] = []
+    for start, end, text in spans:
+        if start != pos or end - start != len(text) or end <= start:
+            raise ValueError(f"spans do not tile the input at offset {pos} (next span {start}-{end})")
+        out.append(text)
+        pos = end
+    return "".join(out)
+
+
+def paragraph_texts(result: CleanResult) -> list[str]:
+    """The paragraphs of ``result.text`` rebuilt from the kept spans alone."""
+    paras: dict[int, list[str]] = {}
+    for k in result.kept:
+        paras.setdefault(k.paragraph, []).append(k.text)
+    return [" ".join(paras[i]) for i in sorted(paras)]

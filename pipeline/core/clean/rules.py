@@ -1,0 +1,365 @@
+"""Boilerplate rules: which lines, and which pieces inside lines, are not article text.
+
+Each rule returns a stable reason code (see ``result.REASONS``). Rules only look at bounded windows of
+a line (whole-line rules skip lines longer than a few hundred characters; end-anchored rules look at
+the last few hundred characters), so cleaning stays linear in the size of the input.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+# ---------------------------------------------------------------------------------------------------
+# shared vocabulary
+
+#: agencies and picture desks seen in photo credits
+AGENCY = (
+    r"(?:AFP|Reuters|AP|Associated\s+Press|Getty(?:\s+Images)?|EPA(?:-EFE)?|EFE|Shutterstock|Xinhua|"
+    r"Anadolu(?:\s+Agency)?|Bloomberg|Sputnik|TASS|dpa|ANP|PA(?:\s+(?:Wire|Images))?|Alamy|NurPhoto|"
+    r"SOPA\s+Images|Pool|UPI|Twitter|Facebook|Instagram|YouTube|Handout|Supplied|File|IRNA|"
+    r"Press\s+TV|BBC|ABC|CNN|NASA|Wikimedia(?:\s+Commons)?)"
+)
+_PHOTO_WORD = r"(?:photo(?:graph)?|image|picture|pic|file\s+photo|screenshot|screengrab|illustration|credit)"
+
+#: a parenthesised credit: "(AFP photo)", "(Photo by AFP)", "(AFP: Ahmad Sahel Arman)", "(Reuters: X)"
+CREDIT_PAREN = (
+    r"\(\s*(?:"
+    rf"{AGENCY}(?:\s+{_PHOTO_WORD}s?)?(?:\s*[:/]\s*[^()\n]{{1,80}})?"
+    rf"|{_PHOTO_WORD}s?\s*(?:by|:|/|courtesy(?:\s+of)?)\s*[^()\n]{{1,80}}"
+    rf"|(?:courtesy(?:\s+of)?|credit)\s*:?\s*[^()\n]{{1,80}}"
+    r")\s*\)"
+)
+_CREDIT_PAREN_END = re.compile(rf"\s*{CREDIT_PAREN}\s*$", re.I)
+
+#: a line that is only a credit: "Photo: AFP", "Getty Images", "AP Photo/Evan Vucci", "Image copyright"
+_CREDIT_LINE = re.compile(
+    rf"^(?:{CREDIT_PAREN}"
+    rf"|{_PHOTO_WORD}s?\s*(?:by|:|/|-|–|courtesy(?:\s+of)?)\s*[^\n]{{1,80}}"
+    rf"|(?:{AGENCY}\s*(?:/\s*)?)+(?:{_PHOTO_WORD}s?)?(?:\s*[/:]\s*[A-Z][^\n]{{0,60}})?"
+    r"|image\s+(?:copyright|caption|source)(?:\s+[^\n]{0,80})?"
+    r"|(?:photo|image)\s+credit[^\n]{0,80}"
+    r")\s*$",
+    re.I,
+)
+# case-sensitive variant for credit lines beginning with an agency (avoid "Pool of..." sentences)
+_AGENCY_LINE = re.compile(
+    rf"^(?:{AGENCY}\s*(?:/|\s)?\s*)+(?:{_PHOTO_WORD}s?)?(?:\s*[/:]\s*[A-Z][^\n]{{0,60}})?$"
+)
+
+#: a credit glued to the next word at the start of a line: "ReutersAhmad Massoud, the son of ..."
+GLUED_CREDIT = re.compile(
+    r"^(?:Reuters|AFP|Getty\s+Images|Getty|Shutterstock|Xinhua|EPA-EFE|EPA|Anadolu\s+Agency|AP\s+Photo|"
+    r"Associated\s+Press|Bloomberg|Alamy|Handout)(?=[A-Z][a-z])"
+)
+
+TERMINAL = ".!?…"
+CLOSERS = "\"'”’»)]*"
+
+WORD = re.compile(r"\w+")
+
+
+def word_count(text: str) -> int:
+    return len(WORD.findall(text))
+
+
+def ends_sentence(text: str) -> bool:
+    """True when the text ends like a sentence (terminal punctuation, possibly before quotes)."""
+    t = text.rstrip().rstrip(CLOSERS)
+    return bool(t) and t[-1] in TERMINAL
+
+
+def ends_with_terminal(text: str) -> bool:
+    t = text.rstrip().rstrip(CLOSERS)
+    return bool(t) and t[-1] in TERMINAL + ":;,"
+
+
+# ---------------------------------------------------------------------------------------------------
+# dates
+
+_MONTHS = {
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
+    "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12,
+}  # fmt: skip
+MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+_DATE_PATTERNS = [
+    re.compile(r"(?P<y>(?:19|20)\d\d)-(?P<m>\d\d)-(?P<d>\d\d)"),
+    re.compile(
+        rf"(?P<mon>{MONTH})\.?[\s.]*(?P<d>\d{{1,2}})(?:st|nd|rd|th)?[\s,.:]+(?P<y>(?:19|20)\d\d)", re.I
+    ),
+    re.compile(
+        rf"(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mon>{MONTH})\.?[\s,.:]+(?P<y>(?:19|20)\d\d)", re.I
+    ),
+]
+# a date without a year, as in datelines "Aug.24:"
+DATE_NOYEAR = rf"(?:{MONTH}\.?\s*\d{{1,2}}(?:st|nd|rd|th)?|\d{{1,2}}\s+{MONTH})"
+DATE_ANY = (
+    r"(?:(?:19|20)\d\d-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d)?(?:Z|[+-]\d\d:?\d\d)?)?"
+    rf"|{MONTH}\.?[\s.]*\d{{1,2}}(?:st|nd|rd|th)?[\s,.:]+(?:19|20)\d\d"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+{MONTH}\.?[\s,.]+(?:19|20)\d\d)"
+)
+
+
+def parse_date(text: str) -> str | None:
+    """First full date in ``text`` as ISO ``YYYY-MM-DD`` (None when none or invalid)."""
+    for pat in _DATE_PATTERNS:
+        m = pat.search(text)
+        if not m:
+            continue
+        try:
+            if "mon" in m.groupdict() and m.group("mon"):
+                month = _MONTHS[m.group("mon")[:3].lower()]
+            else:
+                month = int(m.group("m"))
+            return date(int(m.group("y")), month, int(m.group("d"))).isoformat()
+        except (ValueError, KeyError):
+            continue
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------
+# whole-line rules: (reason, compiled pattern), tried in order on the stripped line
+
+_I = re.I
+_SHARE_WORDS = (
+    r"(?:share(?:\s+(?:this|on|via|article|story|post|page))*|tweet|e-?mail|print|facebook|twitter|x|linkedin|"
+    r"whatsapp|pinterest|reddit|telegram|messenger|flipboard|pocket|tumblr|vk|copy(?:\s+link)?|"
+    r"copied|link|save|gift\s+(?:this\s+)?article|sms|comments?|\d+)"
+)
+
+LINE_RULES: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "copyright",
+        re.compile(
+            r"^(?:©|\(c\)|copyright\b|all\s+rights\s+reserved|all\s+content\s+©)"
+            r"|all\s+rights\s+reserved\.?\s*$"
+            r"|^this\s+material\s+may\s+not\s+be\s+published,\s+broadcast,\s+rewritten,?\s+or\s+redistributed"
+            r"|^(?:reporting|writing|editing|additional\s+reporting)\s+by\s+[^.]{2,120}(?:;\s*[^.]{2,120})*\.?$"
+            r"|^copyright\s+\d{4}",
+            _I,
+        ),
+    ),
+    (
+        "alternate_addresses",
+        re.compile(r"can\s+also\s+be\s+accessed\s+at\s+the\s+following\s+alternate\s+addresses", _I),
+    ),
+    (
+        "advertisement",
+        re.compile(
+            r"^(?:advertisements?|advert|ad|ads|sponsored(?:\s+content)?|paid\s+content|promoted(?:\s+stories)?|"
+            r"(?:story|article)\s+continues\s+(?:below|after)(?:\s+(?:this\s+)?(?:advertisement|ad))?|"
+            r"continue\s+reading\s+(?:the\s+)?main\s+story|scroll\s+(?:down\s+)?to\s+continue(?:\s+with\s+content)?|"
+            r"skip\s+advert(?:isement)?|ad\s+feedback|report\s+(?:this\s+)?ad|"
+            r"this\s+(?:is\s+an\s+)?advertisement|advertisement\s*[-–—:]\s*scroll\s+to\s+continue)[\s.:]*$",
+            _I,
+        ),
+    ),
+    (
+        "video_player",
+        re.compile(
+            r"^(?:play(?:\s+video)?|watch(?:\s+(?:video|now|live|the\s+video|full\s+video))?|replay|now\s+playing|up\s+next|"
+            r"video|pause|mute|unmute|fullscreen|loading(?:\s+video)?|autoplay)(?:[\s.:]+duration[\s:]+[^\n]{1,60})?[\s.:]*$"
+            r"|^play\s+video\b"
+            r"|^(?:video\s+)?duration[\s:]+\d"
+            r"|^media\s+playback\s+is\s+(?:unsupported|not\s+supported)"
+            r"|^(?:this\s+video|the\s+video)\s+(?:can\s*not|cannot|could\s+not)\s+be\s+played"
+            r"|^(?:sorry,\s+)?(?:your\s+browser|this\s+browser)\s+does\s+not\s+support\s+(?:the\s+)?video"
+            r"|^\d{1,2}:\d{2}(?::\d{2})?$"
+            r"|^(?:watch|video)\s*[:|]\s*\S[^\n]{0,140}$",
+            _I,
+        ),
+    ),
+    ("hashtags", re.compile(r"^#[\w-]+(?:[\s,;|·]+#[\w-]+)*[\s,.]*$")),
+    (
+        "breadcrumb",
+        re.compile(
+            r"^(?:home|news)(?:\s*(?:/|>|»|›|\|)\s*[^/>»›|\n]{1,40}){1,6}$"
+            r"|^[A-Z][\w'&.-]*(?:\s+[\w'&.-]+){0,3}(?:\s*(?:/|>|»|›)\s*[A-Z][\w'&.-]*(?:\s+[\w'&.-]+){0,3}){1,5}$",
+            _I,
+        ),
+    ),
+    (
+        "comment_widget",
+        re.compile(
+            r"^(?:leave\s+a\s+(?:reply|comment)|post\s+a\s+comment|add\s+a\s+comment|cancel\s+reply|"
+            r"(?:\d+\s+)?comments?|comments?\s+\(\d+\)|show\s+comments|view\s+comments|load\s+comments|"
+            r"join\s+the\s+(?:conversation|discussion)|comment\s+(?:policy|guidelines)|"
+            r"(?:you\s+must\s+be\s+)?logged\s+in\s+to\s+post\s+a\s+comment|"
+            r"your\s+email\s+address\s+will\s+not\s+be\s+published|required\s+fields\s+are\s+marked|"
+            r"save\s+my\s+name,\s+email|notify\s+me\s+of\s+(?:follow-up\s+comments|new\s+posts)|"
+            r"this\s+site\s+uses\s+akismet|conversation\s+guidelines|we\s+welcome\s+(?:your\s+)?comments|"
+            r"comments\s+are\s+closed|be\s+the\s+first\s+to\s+comment)\b",
+            _I,
+        ),
+    ),
+    (
+        "author_box",
+        re.compile(
+            r"^(?:about\s+(?:the\s+)?author|about\s+the\s+writer|author\s+bio|view\s+all\s+posts\s+by|"
+            r"more\s+(?:articles|stories|posts)\s+(?:by|from)\s+(?:this\s+)?author|(?:see\s+)?(?:all\s+)?(?:articles|posts)\s+by\s+[A-Z])"
+            r"[^\n]{0,80}$",
+            _I,
+        ),
+    ),
+    (
+        "source_link",
+        re.compile(
+            r"^(?:source\s+link|original\s+(?:source|article|post)|read\s+(?:the\s+)?(?:original|full)\s+(?:article|story|post)(?:\s+(?:here|at|on)\b[^\n]{0,80})?|"
+            r"(?:this\s+(?:article|story|post)\s+)?(?:was\s+)?(?:originally|first)\s+(?:published|appeared)\s+(?:on|at|in|by)\s+[^\n]{1,120}|"
+            r"source\s*:\s*[^\n]{1,80}|via\s*:?\s*[^\n]{1,60}|"
+            r"this\s+(?:article|story)\s+(?:is\s+)?(?:republished|reprinted)\s+from\s+[^\n]{1,160})$",
+            _I,
+        ),
+    ),
+    (
+        "subscribe_prompt",
+        re.compile(
+            r"^(?:sign\s+up|subscribe|register|join|get)\b[^\n]{0,160}\b(?:newsletter|inbox|subscription|subscribers?|"
+            r"updates|alerts|briefing|digest|free|email|account|membership|now|today|here)\b[^\n]{0,120}$"
+            r"|^(?:sign\s+up|subscribe(?:\s+now)?|newsletter|subscribe\s+to\s+our\s+newsletter|log\s*in|sign\s+in|"
+            r"already\s+a\s+subscriber\??|become\s+a\s+member|support\s+(?:our|independent)\s+journalism)[\s.!:]*$"
+            r"|^(?:enter\s+your\s+email|by\s+(?:signing\s+up|subscribing|clicking)|thank\s+you\s+for\s+(?:signing\s+up|subscribing)|"
+            r"you\s+(?:can|may)\s+unsubscribe|we\s+respect\s+your\s+privacy|(?:invalid\s+)?email\s+address\b|"
+            r"get\s+(?:the\s+latest|our|breaking)\b[^\n]{0,100}\b(?:delivered|sent|straight|direct(?:ly)?)\b|"
+            r"(?:want|like)\s+more\s+[^\n]{0,60}\?\s*(?:sign|subscribe)|"
+            r"to\s+continue\s+reading,?\s+(?:please\s+)?(?:subscribe|log\s*in|sign\s+in))",
+            _I,
+        ),
+    ),
+    (
+        "read_more",
+        re.compile(
+            r"^(?:read\s+more|read\s+also|also\s+read|more\s+reading|related(?:\s+(?:articles?|stories|coverage|content|posts|news|topics|reading))?|"
+            r"see\s+also|you\s+(?:may|might)\s+also\s+(?:like|be\s+interested\s+in)|recommended(?:\s+(?:for\s+you|stories|reading))?|"
+            r"more\s+(?:from|on|in|news|stories|like\s+this)\b|most\s+(?:read|popular|viewed|shared)|trending(?:\s+now)?|"
+            r"don'?t\s+miss|click\s+here|continue\s+reading|top\s+stories|latest\s+(?:news|stories|videos)|editor'?s\s+picks?|"
+            r"follow\s+us\s+on|follow\s+(?:@\w+|[A-Z]\w+(?:\s+[A-Z]\w+)?\s+on\s+(?:twitter|facebook|instagram))|"
+            r"(?:find|like)\s+us\s+on\s+facebook|keep\s+reading|next\s+(?:article|story|post)|previous\s+(?:article|story|post)|"
+            r"more\s+about|tags?\s*:|topics?\s*:|filed\s+under\s*:?|categories\s*:|posted\s+in\s*:)"
+            r"(?:[\s:|»>.-]+[^\n]{0,200})?$",
+            _I,
+        ),
+    ),
+    (
+        "disclaimer",
+        re.compile(
+            r"^(?:disclaimer|editor'?s?\s+note|note\s+to\s+(?:editors|readers))\s*[:\-–—]"
+            r"|\bnot\s+(?:be\s+held\s+)?responsible\s+for\s+the\s+content\s+of\s+(?:any\s+)?external"
+            r"|^editor\s+says\b"
+            r"|^the\s+views\s+(?:and\s+opinions\s+)?expressed\s+(?:in\s+this\s+(?:article|piece|post|column)|here(?:in)?|by\s+the\s+(?:author|writer))"
+            r"|^(?:this\s+(?:article|story|content)\s+(?:is|was)\s+(?:auto-?generated|generated\s+from\s+a\s+syndicated\s+feed|"
+            r"published\s+from\s+a\s+(?:wire\s+agency\s+)?feed|not\s+edited\s+by))"
+            r"|^\(?\s*(?:except\s+for\s+the\s+headline,\s+)?this\s+story\s+has\s+not\s+been\s+edited\s+by",
+            _I,
+        ),
+    ),
+    ("share_widget", re.compile(rf"^(?:{_SHARE_WORDS}[\s,|·•:/()-]*)+$", _I)),
+    (
+        "metadata_line",
+        re.compile(
+            r"^(?:date|published|posted|updated|last\s+updated|first\s+published|modified)(?:\s+(?:on|at))?\s*[:\-–—]?\s*"
+            rf"(?:{DATE_ANY}|{DATE_NOYEAR}|\d{{1,2}}/\d{{1,2}}/\d{{2,4}}|\d+\s+(?:minutes?|hours?|days?)\s+ago)[^\n]{{0,40}}$"
+            rf"|^(?:{DATE_ANY})(?:\s*(?:at\s+)?\d{{1,2}}[:.]\d\d(?:\s*[ap]\.?m\.?)?(?:\s+[A-Z]{{2,4}})?)?[\s|,.]*$"
+            r"|^#\w+\s+report\b[^\n]{0,10}(?:published|posted)\s*:[^\n]{0,40}$"
+            r"|^\d+\s+min(?:ute)?s?\s+read$|^reading\s+time\s*:?[^\n]{0,20}$"
+            r"|^(?:by|written\s+by|words\s+by|author\s*:)\s+[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,3}"
+            r"(?:\s*(?:,|and|&)\s*[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,3}){0,3}"
+            rf"(?:\s*[|,•·-]\s*(?:{DATE_ANY}|[A-Z][\w ]{{0,40}}))?\s*$",
+            re.I,
+        ),
+    ),
+]
+
+
+# agency line check is case-sensitive; credit lines beginning with a photo word are not
+def classify_line(text: str) -> str | None:
+    """Reason code for a whole (stripped) line that is boilerplate, else None."""
+    n = len(text)
+    if n == 0:
+        return None
+    if n <= 300:
+        if _CREDIT_LINE.match(text) and (_AGENCY_LINE.match(text) or not re.match(AGENCY, text, re.I)):
+            return "photo_credit"
+        words = word_count(text)
+        for reason, pat in LINE_RULES:
+            if reason == "disclaimer":
+                continue
+            if reason == "read_more" and words > 30:
+                continue
+            if reason == "breadcrumb" and (words > 12 or ends_with_terminal(text)):
+                continue
+            if reason == "metadata_line" and words > 16:
+                continue
+            if reason in ("source_link", "comment_widget", "author_box") and words > 25:
+                continue
+            if reason == "subscribe_prompt" and words > 40:
+                continue
+            if pat.search(text):
+                return reason
+    if n <= 3000:
+        for reason, pat in LINE_RULES:
+            if reason in ("disclaimer", "alternate_addresses") and pat.search(text):
+                return reason
+        if n <= 400 and LINE_RULES[0][1].search(text) and word_count(text) <= 40:
+            return "copyright"
+    return None
+
+
+def caption_with_credit(text: str) -> tuple[int, int] | None:
+    """If a short line ends in a parenthesised credit, the (start, end) of the credit within it."""
+    tail_start = max(0, len(text) - 200)
+    m = _CREDIT_PAREN_END.search(text, tail_start)
+    if not m:
+        return None
+    return m.start(), m.end()
+
+
+def credit_in_tail(text: str) -> tuple[int, int] | None:
+    return caption_with_credit(text)
+
+
+# ---------------------------------------------------------------------------------------------------
+# inline rules: pieces at the start or end of a kept line
+
+#: "date 2021-08-22 The Afghan ..." / "Published: 22 Aug 2021 - The ..." prefixes
+DATE_PREFIX = re.compile(
+    rf"^(?:date|published|posted|updated)(?:\s+on)?\s*[:\-–—]?\s*(?P<date>{DATE_ANY})\s*[|:\-–—]?\s+(?=\S)",
+    re.I,
+)
+#: "#AceNewsReport – Aug.24: Since the ..." hashtag datelines
+TAG_DATELINE = re.compile(
+    rf"^#\w+\s*[–—-]\s*(?P<date>{DATE_ANY}|{DATE_NOYEAR})\s*[:\-–—]\s*(?=\S)",
+    re.I,
+)
+#: "... Brief News from Washington Newsday." at the end of a line
+PROMO_TAIL = re.compile(
+    r"(?<=[.!?”\"’'])\s*(?:Brief\s+News|More\s+News|Latest\s+News|Read\s+more\s+news|Read\s+More|More\s+stories)"
+    r"\s+(?:from|at|on)\s+[A-Z][\w.&'’ -]{1,60}[.!]?\s*$"
+)
+#: a hashtag tail on a headline: "... #AceNewsDesk report"
+HASHTAG_TAIL = re.compile(r"(?:\s+#\w+)+(?:\s+(?:report|news|update))?\s*$", re.I)
+
+#: a sentence end glued to a capitalised word: "Taliban”.Living" (no space after the full stop)
+GLUED_BOUNDARY = re.compile(r"[.!?][”\"’']?(?=[A-Z])|[”\"’][.!?](?=[A-Z])")
+#: a word glued to a capitalised word: "womanShamsiya"
+GLUED_WORDS = re.compile(r"[a-z]{3,}(?=[A-Z][a-z])")
+
+
+def promo_glued_start(text: str) -> int | None:
+    """Start of a related-story headline glued after the last sentence of a content line.
+
+    Pattern: ``<sentence>.<Headline without punctuation><Teaser sentence...>`` where the headline is
+    run into the teaser without a space (``...Taliban”.Living under the Taliban as a womanShamsiya and
+    her sisters...``). Returns the offset where the promotion begins, or None.
+    """
+    for m in GLUED_BOUNDARY.finditer(text):
+        start = m.end()
+        window = text[start : start + 120]
+        g = GLUED_WORDS.search(window)
+        if not g:
+            continue
+        headline = window[: g.end()]
+        if any(c in headline for c in '.!?;:”"') or not (3 <= len(headline.split()) <= 14):
+            continue
+        return start
+    return None
