@@ -1,0 +1,61 @@
+"""Run the whole pipeline once, in-process: ``wiretrace run`` and the benchmark use this."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.core import warehouse
+from pipeline.core.ingest import IngestConfig
+from pipeline.core.stages import (
+    Progress,
+    StageResult,
+    _noop,
+    stage_clean,
+    stage_ingest,
+    stage_overlap,
+    stage_publish,
+    stage_segment,
+)
+
+log = logging.getLogger("wiretrace")
+
+
+@dataclass(frozen=True)
+class WarehousePaths:
+    root: Path
+
+    @property
+    def work_db(self) -> Path:
+        return self.root / warehouse.WORK_DB_NAME
+
+    @property
+    def analyst_db(self) -> Path:
+        return self.root / warehouse.ANALYST_DB_NAME
+
+
+def run_pipeline(
+    landing: Path,
+    warehouse_dir: Path,
+    *,
+    files: list[Path] | None = None,
+    batch_id: str = "manual",
+    ingest_config: IngestConfig | None = None,
+    encoder="auto",
+    progress: Progress = _noop,
+) -> list[StageResult]:
+    """ingest -> clean -> segment -> overlap -> publish; returns one result per stage."""
+    paths = WarehousePaths(Path(warehouse_dir))
+    con = warehouse.connect(paths.work_db)
+    results: list[StageResult] = []
+    try:
+        warehouse.ensure_schema(con)
+        results.append(stage_ingest(con, Path(landing), files, batch_id, ingest_config, progress))
+        results.append(stage_clean(con, progress))
+        results.append(stage_segment(con, progress))
+        results.append(stage_overlap(con, progress, encoder=encoder))
+        results.append(stage_publish(con, paths.analyst_db))
+    finally:
+        con.close()
+    return results

@@ -1,0 +1,80 @@
+"""Ingest assets: landing files -> raw.raw_files, raw.documents, raw.ingest_errors."""
+
+
+from pathlib import Path
+
+import dagster as dg
+
+from pipeline.core.stages import stage_ingest
+from pipeline.defs.ingest.partitions import batches
+from pipeline.defs.resources import DUCKDB_POOL, RETRY, WiretraceResource
+from pipeline.defs.util import count, md_preview
+
+RAW_FILES = dg.AssetKey(["raw", "raw_files"])
+RAW_DOCUMENTS = dg.AssetKey(["raw", "documents"])
+INGEST_ERRORS = dg.AssetKey(["raw", "ingest_errors"])
+
+
+class BatchConfig(dg.Config):
+    """Files of the batch, relative to the landing folder; empty means every file in the folder."""
+
+    files: list[str] = []
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(RAW_FILES, description="Every landing file by path and sha256.", kinds={"duckdb"}),
+        dg.AssetSpec(RAW_DOCUMENTS, description="Decoded documents with metadata.", kinds={"duckdb"}),
+        dg.AssetSpec(INGEST_ERRORS, description="Files and records that could not be ingested.", kinds={"duckdb"}),
+    ],
+    name="ingest",
+    group_name="ingest",
+    partitions_def=batches,
+    retry_policy=RETRY,
+    pool=DUCKDB_POOL,
+)
+def ingest(context: dg.AssetExecutionContext, config: BatchConfig, wiretrace: WiretraceResource):
+    landing = wiretrace.landing
+    files = [landing / f for f in config.files] if config.files else None
+    missing = [str(f) for f in files or [] if not Path(f).exists()]
+    if missing:
+        context.log.warning(f"{len(missing)} batch files no longer exist: {missing[:5]}")
+        files = [f for f in files if f.exists()]
+    batch = context.partition_key if context.has_partition_key else "manual"
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if total and (done == total or done % 1000 == 0):
+            context.log.info(f"{stage}: {done}/{total} files")
+
+    with wiretrace.connect() as con:
+        res = stage_ingest(con, landing, files, batch_id=batch, progress=progress)
+        context.log.info(f"ingest batch {batch}: {res.counts}")
+        yield dg.MaterializeResult(
+            asset_key=RAW_FILES,
+            metadata={
+                "batch_files": res.counts["files"],
+                "new_files": res.counts["files_new"],
+                "total_rows": count(con, "raw.raw_files"),
+                "preview": md_preview(con, "SELECT path, format, size_bytes, n_documents, n_errors FROM raw.raw_files "
+                                      "WHERE batch_id = ? ORDER BY path", [batch]),
+            },
+        )
+        yield dg.MaterializeResult(
+            asset_key=RAW_DOCUMENTS,
+            metadata={
+                "new_documents": res.counts["documents_new"],
+                "total_rows": count(con, "raw.documents"),
+                "sources": con.sql("SELECT count(DISTINCT source) FROM raw.documents").fetchall()[0][0],
+                "preview": md_preview(con, "SELECT doc_id, source, kind, path, n_chars FROM raw.documents "
+                                      "WHERE batch_id = ? ORDER BY doc_id", [batch]),
+            },
+        )
+        yield dg.MaterializeResult(
+            asset_key=INGEST_ERRORS,
+            metadata={
+                "batch_errors": res.counts["errors"],
+                "total_rows": count(con, "raw.ingest_errors"),
+                "preview": md_preview(con, "SELECT path, record, reason, message FROM raw.ingest_errors "
+                                      "WHERE batch_id = ? ORDER BY path, record", [batch]),
+            },
+        )

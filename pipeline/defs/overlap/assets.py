@@ -1,0 +1,58 @@
+"""Overlap assets: sentences -> graded matches, clusters, passages, document pairs, originality, stories."""
+
+
+import dagster as dg
+
+from pipeline.core.stages import stage_overlap
+from pipeline.defs.resources import DUCKDB_POOL, RETRY, WiretraceResource
+from pipeline.defs.segment.assets import SENTENCES
+from pipeline.defs.util import md_preview
+
+OVERLAP_TABLES = {
+    "sentence_flags": "Per sentence: quotation share, common/boilerplate flags.",
+    "sentence_matches": "Graded sentence matches across documents (exact / near / paraphrase) with signals.",
+    "sentence_clusters": "Groups of matched sentences with their origin (earliest known publication).",
+    "passages": "Runs of consecutive matched sentences aligned between two documents.",
+    "document_pairs": "Shared sentences by kind, containment both ways, inferred direction and evidence.",
+    "document_originality": "Per document: shares of original, exact, near and paraphrased sentences.",
+    "stories": "Documents grouped by shared content.",
+}
+OVERLAP_KEYS = {name: dg.AssetKey(["marts", name]) for name in OVERLAP_TABLES}
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(key, deps=[SENTENCES], description=OVERLAP_TABLES[name], kinds={"duckdb"})
+        for name, key in OVERLAP_KEYS.items()
+    ],
+    name="overlap",
+    group_name="overlap",
+    retry_policy=RETRY,
+    pool=DUCKDB_POOL,
+)
+def overlap(context: dg.AssetExecutionContext, wiretrace: WiretraceResource):
+    def progress(stage: str, done: int, total: int) -> None:
+        context.log.info(f"overlap {stage}: {done}/{total}")
+
+    with wiretrace.connect() as con:
+        res = stage_overlap(con, progress, encoder="auto" if wiretrace.semantic else None)
+        for note in res.notes:
+            context.log.warning(note)
+        context.log.info(f"overlap: {res.counts}")
+        for name, key in OVERLAP_KEYS.items():
+            metadata = {"rows": res.counts.get(name, 0)}
+            if name == "sentence_matches":
+                metadata["by_kind"] = md_preview(
+                    con, "SELECT kind, count(*) AS matches FROM marts.sentence_matches GROUP BY 1 ORDER BY 1")
+            if name == "sentence_clusters":
+                metadata["most_republished"] = md_preview(
+                    con,
+                    """SELECT count(DISTINCT c.doc_id) AS documents, any_value(s.text) FILTER (WHERE c.is_origin) AS origin_text,
+                              any_value(c.origin_status) AS origin_status
+                       FROM marts.sentence_clusters c JOIN staging.sentences s USING (sentence_id)
+                       GROUP BY c.cluster_id ORDER BY documents DESC, c.cluster_id""",
+                    limit=10,
+                )
+            if name == "document_pairs":
+                metadata["preview"] = md_preview(con, "SELECT * FROM marts.document_pairs")
+            yield dg.MaterializeResult(asset_key=key, metadata=metadata)

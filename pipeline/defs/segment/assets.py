@@ -1,0 +1,38 @@
+"""Segment asset: clean text -> sentences with offsets and normalised forms."""
+
+
+import dagster as dg
+
+from pipeline.core.stages import stage_segment
+from pipeline.defs.clean.assets import CLEAN_DOCUMENTS
+from pipeline.defs.resources import DUCKDB_POOL, RETRY, WiretraceResource
+from pipeline.defs.util import count, md_preview
+
+SENTENCES = dg.AssetKey(["staging", "sentences"])
+
+
+@dg.asset(
+    key=SENTENCES,
+    deps=[CLEAN_DOCUMENTS],
+    group_name="segment",
+    description="Sentences with character offsets, normalised text and its hash.",
+    kinds={"duckdb"},
+    retry_policy=RETRY,
+    pool=DUCKDB_POOL,
+)
+def sentences(context: dg.AssetExecutionContext, wiretrace: WiretraceResource) -> dg.MaterializeResult:
+    def progress(stage: str, done: int, total: int) -> None:
+        context.log.info(f"{stage}: {done}/{total} documents")
+
+    with wiretrace.connect() as con:
+        res = stage_segment(con, progress)
+        context.log.info(f"segment: {res.counts}")
+        return dg.MaterializeResult(
+            metadata={
+                "new_sentences": res.counts["sentences"],
+                "documents_split": res.counts["documents"],
+                "total_rows": count(con, "staging.sentences"),
+                "preview": md_preview(con, "SELECT sentence_id, paragraph, text FROM staging.sentences "
+                                      "ORDER BY doc_id, sentence_index"),
+            }
+        )

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "data" / "sample"
+SHARED_DATA = Path(os.environ.get("WIRETRACE_SHARED_DATA") or REPO.parent / "shared" / "data")
+
+# the embedding tier is exercised by its own tests; pipeline tests use the lexical tiers (fast, and
+# identical with or without the optional extra installed)
+os.environ.setdefault("WIRETRACE_SEMANTIC", "0")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture
+def sample_landing(tmp_path: Path) -> Path:
+    """A copy of the bundled sample corpus as a landing folder."""
+    landing = tmp_path / "landing"
+    shutil.copytree(SAMPLE, landing)
+    return landing
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DATA} (set WIRETRACE_SHARED_DATA)")
+    return SHARED_DATA
