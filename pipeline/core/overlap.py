@@ -1,0 +1,1762 @@
+"""Corpus-level overlap: which sentences, passages and documents are shared between outlets.
+
+``compute_overlap(documents, sentences, config=None, encoder="auto", progress=None)`` takes the
+segmented corpus as two polars frames and returns an :class:`OverlapResult` holding seven polars
+frames (row order and content are deterministic for the same input: every frame is sorted by its
+keys) and a ``stats`` dict (row counts, candidate-pair counts, seconds per step, whether the semantic
+tier ran and, if not, why).
+
+Input
+-----
+``documents``: ``doc_id`` (str), ``source`` (str, the outlet), ``published_at`` (Datetime or null),
+``title`` (str or null), ``n_chars`` (int).
+``sentences``: ``sentence_id`` (str, ``f"{doc_id}:{index}"``), ``doc_id``, ``index`` (int, 0-based),
+``paragraph`` (int), ``start``, ``end`` (char offsets in the document's clean text), ``text``,
+``norm`` (normalised text), ``norm_hash`` (str), ``n_tokens`` (int).
+Sentences whose ``doc_id`` is not in ``documents`` are ignored (counted in ``stats``).
+
+Output tables
+-------------
+``sentence_flags`` (one row per sentence, sorted by sentence_id)
+    sentence_id str; doc_id str;
+    quote_share f64: share of the sentence's letters and digits that sit inside quotation marks
+    (straight ``"``, curly ``“ ”``, low ``„`` and guillemets ``« »``; a quote opened and not closed
+    runs to the end of the sentence, a quote closed and not opened started before the sentence, i.e.
+    a multi-sentence quotation; single quotes are ignored because they double as apostrophes);
+    is_quote bool: ``quote_share >= config.quote_min_share`` ("X said: “...”" forms count, since the
+    attribution is short);
+    too_short bool: fewer than ``config.min_tokens`` tokens; kept, never matched;
+    n_docs_same_hash i64: documents containing the same normalised sentence (itself included);
+    n_sources_same_hash i64: outlets among those documents;
+    is_common bool: boilerplate or stock phrase, never matched. A normalised sentence is common when
+    it occurs in at least ``max(common_min_docs_per_source, ceil(common_min_share_of_source * D))``
+    documents of one outlet that has D documents (e.g. "Sign up for our newsletter" under every
+    article of that outlet), or in documents of at least ``common_min_sources`` outlets;
+    matchable bool: neither too short nor common.
+
+``sentence_matches`` (one row per matched sentence pair in different documents, sorted by
+sentence_id_a, sentence_id_b)
+    sentence_id_a, sentence_id_b str; doc_id_a, doc_id_b str with ``doc_id_a < doc_id_b`` (the pair
+    appears once; for document ids of equal length, or none prefix of another, this is the same
+    as ``sentence_id_a < sentence_id_b``); index_a, index_b i64; source_a, source_b str;
+    kind str (exact / near / paraphrase, as graded by ``pipeline.core.compare.grade_pairs``);
+    score f64; tier str (candidate generator that proposed the pair: exact / minhash / blocked /
+    semantic); one f64 column per signal returned by the grader (``jaccard``, ``containment``,
+    ``char_ratio``, ..., ``num_conflict``, ``name_conflict``, ``cosine`` null without the semantic
+    tier, ``probability``, ``conflict``; exact pairs, which are not re-graded, carry 1.0 for the
+    similarity signals and 0.0 for the conflict signals); is_quote bool (either side is mostly
+    quotation); same_source bool.
+    Many-to-many rule: between two documents a sentence keeps only its best partner (highest kind,
+    then score, then smallest sentence_id); a pair is kept when it is the best for either of its two
+    sentences, so each sentence has at most one partner per other document from its own side.
+    Identical sentences shared by more than ``exact_clique_max`` sentences, and pairs of graded
+    sentence groups whose product exceeds ``expand_max_pairs``, are linked to a representative (the
+    earliest published sentence, then the smallest sentence_id) instead of pairwise, so the table
+    stays linear in the corpus size; document-level counts of such very widely shared sentences are
+    therefore complete only for pairs involving the representative's document.
+
+``sentence_clusters`` (one row per matched sentence, sorted by cluster_id, sentence_id)
+    cluster_id str (``"c"`` + 16 hex digits of the SHA-1 of the smallest sentence_id in the
+    connected component of the match graph); sentence_id, doc_id, source str; published_at datetime;
+    is_origin bool; origin_sentence_id str; origin_status str: ``dated`` when every document in the
+    cluster has a publication time and the earliest is unique, else ``undetermined`` (a missing date
+    could be the earliest; a tie cannot be broken): no origin is guessed;
+    kind_to_origin str: ``origin`` for the origin itself, the kind of the direct match to the origin
+    when there is one, ``indirect`` when connected only through other sentences, null when the
+    origin is undetermined.
+
+``passages`` (sorted by doc_id_a, doc_id_b, first_index_a)
+    runs of matched sentences aligned between two documents, both sides moving forward, allowing
+    gaps of up to ``passage_max_gap`` unmatched sentences on each side; at least
+    ``passage_min_sentences`` matched pairs. doc_id_a, doc_id_b str; passage_id str;
+    first_index_a, last_index_a, first_index_b, last_index_b i64; start_a, end_a, start_b, end_b
+    i64 (char offsets in each document's clean text); n_sentences i64 (matched pairs);
+    n_exact, n_near, n_paraphrase i64; dominant_kind str (most frequent, ties to the stronger kind);
+    mean_score f64; n_quote i64.
+
+``document_pairs`` (one row per document pair sharing at least one match, sorted by doc ids)
+    doc_id_a, doc_id_b, source_a, source_b str; published_at_a, published_at_b datetime;
+    n_matchable_a, n_matchable_b i64; n_shared_a, n_shared_b i64 (distinct sentences of each side
+    matched in the other); n_exact, n_near, n_paraphrase i64 (matched pairs by kind; quotes
+    included); n_quote i64 (pairs where a side is mostly quotation); n_nonquote i64;
+    quote_only bool (every shared pair is a quotation: two outlets quoting the same speaker);
+    containment_a_in_b f64 (share of A's matchable sentences matched in B) and containment_b_in_a;
+    direction str (``a->b`` = A is the source of B, ``b->a``, ``undetermined``) and
+    direction_evidence str. Rule: quote-only overlap is never evidence; otherwise the earlier
+    publication time decides; when dates are missing or equal, containment decides only when one
+    side's shared content is nearly all of it (``>= direction_min_containment``) while the other
+    side holds clearly more (its containment ``<= direction_max_reverse_containment``): the text
+    holding the superset is taken as the one that copied and added; else undetermined.
+    same_source bool; in_story bool (the pair links its documents into one story, see below).
+
+``document_originality`` (one row per document, sorted by doc_id)
+    doc_id, source str; n_sentences, n_matchable i64; share_original, share_exact, share_near,
+    share_paraphrase f64 over matchable sentences (null when there are none). Each matchable
+    sentence counts once, by its best kind among matches to documents that are earlier or whose
+    order is undetermined (missing or equal dates); matches only to later documents leave it
+    original (it is their source). n_quote_reuse i64: mostly-quotation sentences reused that way
+    (also counted in their kind). inferred_source_doc_id str: the document this one derives from
+    (``b->a`` or ``a->b`` pair pointing at it, most shared non-quote sentences, then highest
+    containment, then smallest id; null when none); added i64: matchable sentences not found in the
+    inferred source; dropped i64: matchable sentences of the inferred source not carried over (both
+    null without an inferred source).
+
+``stories`` (one row per document, sorted by story_id, doc_id)
+    story_id str (``"s"`` + 16 hex of SHA-1 of the smallest doc_id of the story); doc_id str;
+    n_docs i64; first_published_at datetime (earliest known date in the story, null when none).
+    A story is a connected component of document pairs with at least ``story_min_shared`` shared
+    non-quote sentences or a non-quote containment of at least ``story_min_containment`` on either
+    side; a document sharing nothing forms a story of one.
+
+Candidate generation (never all pairs)
+--------------------------------------
+* exact: sentences grouped by ``norm_hash`` (only matchable sentences);
+* near: MinHash (rensa ``RMinHash`` digests, ``num_perm`` permutations) of word 3-gram shingles of
+  the normalised sentence, first ``max_shingle_tokens`` tokens only, one digest per distinct
+  ``norm_hash``; LSH banding (``lsh_bands`` bands of ``num_perm // lsh_bands`` rows: with 32 x 4 the
+  collision probability is 0.5 at Jaccard ~0.42, 0.87 at 0.5 and 0.99 at 0.7); buckets larger than
+  ``lsh_max_bucket`` are linked to their first member; pairs whose estimated Jaccard is below
+  ``minhash_min_jaccard`` are dropped before grading;
+* paraphrase: candidate document pairs are (a) pairs with at least one exact/near match and (b) the
+  top ``doc_top_k`` partners of each document by shared rare content words (stop words removed,
+  document frequency between 2 and ``rare_token_max_docs``, i.e. posting lists are capped) with at
+  least ``doc_min_shared_rare`` such words and an overlap coefficient of at least
+  ``doc_min_rare_overlap``. Within those pairs, sentences not yet matched into the other document
+  are paired by shared content words (IDF weighted, posting lists capped the same way), keeping the
+  ``para_top_k`` best partners per sentence with at least ``para_min_shared`` shared words and a
+  weighted overlap of at least ``para_min_overlap``; with the semantic tier, the ``para_top_k``
+  nearest neighbours by embedding cosine (>= ``semantic_min_cosine``) within the same document
+  pairs are added.
+Every candidate (except identical sentences) is graded by ``grade_pairs``; ``none`` is dropped.
+Candidates are graded once per pair of distinct normalised sentences; sentences longer than
+``max_grade_chars`` are truncated for grading.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+__all__ = ["OverlapConfig", "OverlapResult", "compute_overlap", "quote_share", "TABLES"]
+
+TABLES = (
+    "sentence_flags",
+    "sentence_matches",
+    "sentence_clusters",
+    "passages",
+    "document_pairs",
+    "document_originality",
+    "stories",
+)
+
+KIND_RANK = {"exact": 3, "near": 2, "paraphrase": 1}
+_RANK_KIND = {v: k for k, v in KIND_RANK.items()}
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class OverlapConfig:
+    """Thresholds of the overlap stage (see the module docstring for how each is used)."""
+
+    min_tokens: int = 5
+    quote_min_share: float = 0.5
+    common_min_docs_per_source: int = 5
+    common_min_share_of_source: float = 0.02
+    common_min_sources: int = 25
+    exact_clique_max: int = 40
+    expand_max_pairs: int = 400
+    num_perm: int = 128
+    lsh_bands: int = 32
+    lsh_max_bucket: int = 64
+    max_shingle_tokens: int = 256
+    minhash_min_jaccard: float = 0.3
+    minhash_seed: int = 1234
+    minhash_chunk_rows: int = 50_000
+    rare_token_max_docs: int = 50
+    doc_min_shared_rare: int = 4
+    doc_min_rare_overlap: float = 0.1
+    doc_top_k: int = 10
+    para_min_shared: int = 2
+    para_min_overlap: float = 0.25
+    para_top_k: int = 2
+    semantic_min_cosine: float = 0.6
+    semantic_max_sentences: int = 200_000
+    max_grade_chars: int = 2_000
+    grade_batch: int = 50_000
+    passage_max_gap: int = 1
+    passage_min_sentences: int = 2
+    direction_min_containment: float = 0.8
+    direction_max_reverse_containment: float = 0.5
+    story_min_shared: int = 2
+    story_min_containment: float = 0.2
+
+    def __post_init__(self) -> None:
+        if self.num_perm <= 0 or self.lsh_bands <= 0 or self.num_perm % self.lsh_bands:
+            raise ValueError(
+                f"num_perm ({self.num_perm}) must be a positive multiple of lsh_bands ({self.lsh_bands})"
+            )
+        if self.exact_clique_max < 2 or self.lsh_max_bucket < 2:
+            raise ValueError("exact_clique_max and lsh_max_bucket must be at least 2")
+
+
+@dataclass
+class OverlapResult:
+    sentence_flags: pl.DataFrame
+    sentence_matches: pl.DataFrame
+    sentence_clusters: pl.DataFrame
+    passages: pl.DataFrame
+    document_pairs: pl.DataFrame
+    document_originality: pl.DataFrame
+    stories: pl.DataFrame
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def tables(self) -> dict[str, pl.DataFrame]:
+        return {name: getattr(self, name) for name in TABLES}
+
+
+# ------------------------------------------------------------------------------------------ schemas
+
+_DT = pl.Datetime("us")
+
+_FLAGS_SCHEMA = {
+    "sentence_id": pl.String,
+    "doc_id": pl.String,
+    "quote_share": pl.Float64,
+    "is_quote": pl.Boolean,
+    "too_short": pl.Boolean,
+    "n_docs_same_hash": pl.Int64,
+    "n_sources_same_hash": pl.Int64,
+    "is_common": pl.Boolean,
+    "matchable": pl.Boolean,
+}
+_SIGNALS = (
+    "jaccard",
+    "containment",
+    "char_ratio",
+    "sort_ratio",
+    "content_dice",
+    "content_containment",
+    "bigram_jaccard",
+    "len_ratio",
+    "len_diff",
+    "content_unmatched",
+    "num_conflict",
+    "num_extra",
+    "name_conflict",
+    "name_extra",
+    "cosine",
+    "probability",
+    "conflict",
+)
+# value an identical pair takes for each signal (identical pairs are not re-graded)
+_EXACT_SIGNAL = {
+    "len_diff": 0.0,
+    "content_unmatched": 0.0,
+    "num_conflict": 0.0,
+    "num_extra": 0.0,
+    "name_conflict": 0.0,
+    "name_extra": 0.0,
+    "conflict": 0.0,
+    "cosine": None,
+}
+_MATCH_BASE = {
+    "sentence_id_a": pl.String,
+    "sentence_id_b": pl.String,
+    "doc_id_a": pl.String,
+    "doc_id_b": pl.String,
+    "index_a": pl.Int64,
+    "index_b": pl.Int64,
+    "source_a": pl.String,
+    "source_b": pl.String,
+    "kind": pl.String,
+    "score": pl.Float64,
+    "tier": pl.String,
+}
+_MATCH_TAIL = {"is_quote": pl.Boolean, "same_source": pl.Boolean}
+_CLUSTER_SCHEMA = {
+    "cluster_id": pl.String,
+    "sentence_id": pl.String,
+    "doc_id": pl.String,
+    "source": pl.String,
+    "published_at": _DT,
+    "is_origin": pl.Boolean,
+    "origin_sentence_id": pl.String,
+    "origin_status": pl.String,
+    "kind_to_origin": pl.String,
+}
+_PASSAGE_SCHEMA = {
+    "doc_id_a": pl.String,
+    "doc_id_b": pl.String,
+    "passage_id": pl.String,
+    "first_index_a": pl.Int64,
+    "last_index_a": pl.Int64,
+    "first_index_b": pl.Int64,
+    "last_index_b": pl.Int64,
+    "start_a": pl.Int64,
+    "end_a": pl.Int64,
+    "start_b": pl.Int64,
+    "end_b": pl.Int64,
+    "n_sentences": pl.Int64,
+    "n_exact": pl.Int64,
+    "n_near": pl.Int64,
+    "n_paraphrase": pl.Int64,
+    "dominant_kind": pl.String,
+    "mean_score": pl.Float64,
+    "n_quote": pl.Int64,
+}
+_PAIR_SCHEMA = {
+    "doc_id_a": pl.String,
+    "doc_id_b": pl.String,
+    "source_a": pl.String,
+    "source_b": pl.String,
+    "published_at_a": _DT,
+    "published_at_b": _DT,
+    "n_matchable_a": pl.Int64,
+    "n_matchable_b": pl.Int64,
+    "n_shared_a": pl.Int64,
+    "n_shared_b": pl.Int64,
+    "n_exact": pl.Int64,
+    "n_near": pl.Int64,
+    "n_paraphrase": pl.Int64,
+    "n_quote": pl.Int64,
+    "n_nonquote": pl.Int64,
+    "quote_only": pl.Boolean,
+    "containment_a_in_b": pl.Float64,
+    "containment_b_in_a": pl.Float64,
+    "direction": pl.String,
+    "direction_evidence": pl.String,
+    "same_source": pl.Boolean,
+    "in_story": pl.Boolean,
+}
+_ORIG_SCHEMA = {
+    "doc_id": pl.String,
+    "source": pl.String,
+    "n_sentences": pl.Int64,
+    "n_matchable": pl.Int64,
+    "share_original": pl.Float64,
+    "share_exact": pl.Float64,
+    "share_near": pl.Float64,
+    "share_paraphrase": pl.Float64,
+    "n_quote_reuse": pl.Int64,
+    "inferred_source_doc_id": pl.String,
+    "added": pl.Int64,
+    "dropped": pl.Int64,
+}
+_STORY_SCHEMA = {
+    "story_id": pl.String,
+    "doc_id": pl.String,
+    "n_docs": pl.Int64,
+    "first_published_at": _DT,
+}
+
+_DOC_REQUIRED = ("doc_id", "source", "published_at")
+_SENT_REQUIRED = ("sentence_id", "doc_id", "index", "start", "end", "text", "norm", "norm_hash", "n_tokens")
+
+_STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from further
+    had has have having he her here hers herself him himself his how i if in into is it its itself
+    just me more most my myself no nor not now of off on once only or other our ours ourselves out
+    over own said same says she should so some such than that the their theirs them themselves then
+    there these they this those through to too under until up very was we were what when where which
+    while who whom why will with would you your yours yourself yourselves told according would
+    one two new year years its it's mr mrs ms""".split()
+)
+
+_WORD = r"[^\W_]+"
+
+
+# ------------------------------------------------------------------------------------------ quotes
+
+_OPENERS = frozenset("“„«")
+_CLOSERS = frozenset("”»")
+_HAS_QUOTE = r"[\"“”„«»]"
+
+
+def quote_share(text: str) -> float:
+    """Share of the letters and digits of ``text`` that sit inside quotation marks.
+
+    Straight double quotes, curly double quotes, low quotes and guillemets are recognised. A quote
+    opened and never closed runs to the end (a quotation continuing in the next sentence); a closing
+    mark with no opening one (or a last straight quote followed only by punctuation, with an odd
+    number of straight quotes) means the quotation started before the sentence.
+    """
+    if not text:
+        return 0.0
+    total = sum(1 for ch in text if ch.isalnum())
+    if total == 0:
+        return 0.0
+    inside = False
+    if text.count('"') % 2 == 1:
+        last = text.rfind('"')
+        if not any(ch.isalnum() for ch in text[last + 1 :]):
+            inside = True  # the sentence continues a quotation opened before it
+    quoted = 0
+    run = 0  # letters seen outside quotes since the start, retro-quoted by a stray closer
+    retro_possible = not inside
+    for ch in text:
+        if ch == '"':
+            inside = not inside
+            retro_possible = False
+        elif ch in _OPENERS:
+            inside = True
+            retro_possible = False
+        elif ch in _CLOSERS:
+            if not inside and retro_possible:
+                quoted += run  # closing mark with no opening one: the quote began earlier
+                run = 0
+            inside = False
+            retro_possible = False
+        elif ch.isalnum():
+            if inside:
+                quoted += 1
+            elif retro_possible:
+                run += 1
+    return min(1.0, quoted / total)
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+class _Clock:
+    def __init__(self, progress: Progress | None):
+        self.timings: dict[str, float] = {}
+        self._progress = progress
+        self._t0 = time.perf_counter()
+
+    def report(self, step: str, done: int, total: int) -> None:
+        if self._progress is not None:
+            self._progress(step, done, total)
+
+    def step(self, name: str):
+        clock = self
+
+        class _Ctx:
+            def __enter__(self_inner):
+                self_inner.t = time.perf_counter()
+                clock.report(name, 0, 1)
+                return self_inner
+
+            def __exit__(self_inner, *exc):
+                clock.timings[name] = round(time.perf_counter() - self_inner.t, 3)
+                if exc[0] is None:
+                    clock.report(name, 1, 1)
+                return False
+
+        return _Ctx()
+
+
+def _stable_id(prefix: str, key: str) -> str:
+    return prefix + hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+
+
+def _empty(schema: dict[str, Any]) -> pl.DataFrame:
+    return pl.DataFrame(schema=schema)
+
+
+def _check_columns(df: pl.DataFrame, required: Sequence[str], name: str) -> None:
+    if not isinstance(df, pl.DataFrame):
+        raise TypeError(f"{name} must be a polars DataFrame, got {type(df).__name__}")
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise ValueError(f"{name} frame lacks column(s) {', '.join(missing)}")
+
+
+def _prepare_inputs(documents: pl.DataFrame, sentences: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    _check_columns(documents, _DOC_REQUIRED, "documents")
+    _check_columns(sentences, _SENT_REQUIRED, "sentences")
+    pub = pl.col("published_at")
+    if documents.schema["published_at"] == pl.String:
+        pub = pub.str.to_datetime(strict=False)
+    elif (
+        isinstance(documents.schema["published_at"], pl.Datetime)
+        and documents.schema["published_at"].time_zone
+    ):
+        pub = pub.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+    docs = (
+        documents.select(
+            pl.col("doc_id").cast(pl.String),
+            pl.col("source").cast(pl.String).fill_null(""),
+            pub.cast(_DT).alias("published_at"),
+        )
+        .filter(pl.col("doc_id").is_not_null())
+        .unique("doc_id", keep="first", maintain_order=True)
+        .sort("doc_id")
+    )
+    sents = (
+        sentences.select(
+            pl.col("sentence_id").cast(pl.String),
+            pl.col("doc_id").cast(pl.String),
+            pl.col("index").cast(pl.Int64),
+            pl.col("start").cast(pl.Int64),
+            pl.col("end").cast(pl.Int64),
+            pl.col("text").cast(pl.String).fill_null(""),
+            pl.col("norm").cast(pl.String).fill_null(""),
+            pl.col("norm_hash").cast(pl.String),
+            pl.col("n_tokens").cast(pl.Int64).fill_null(0),
+        )
+        .filter(pl.col("sentence_id").is_not_null())
+        .unique("sentence_id", keep="first", maintain_order=True)
+        .join(docs.select("doc_id", "source", "published_at"), on="doc_id", how="inner")
+        .with_columns(
+            # an empty normalised sentence has no identity: give it its own hash so it never groups
+            pl.when(pl.col("norm_hash").is_null() | (pl.col("norm").str.len_chars() == 0))
+            .then(pl.lit("\x00") + pl.col("sentence_id"))
+            .otherwise(pl.col("norm_hash"))
+            .alias("norm_hash")
+        )
+        .sort("sentence_id")
+    )
+    return docs, sents
+
+
+# ------------------------------------------------------------------------------------------ flags
+
+
+def _sentence_flags(docs: pl.DataFrame, sents: pl.DataFrame, cfg: OverlapConfig) -> pl.DataFrame:
+    has_q = sents["text"].str.contains(_HAS_QUOTE)
+    texts = sents["text"].to_list()
+    mask = has_q.to_list()
+    shares = [quote_share(t) if m else 0.0 for t, m in zip(texts, mask, strict=True)]
+    src_size = docs.group_by("source").agg(pl.len().alias("src_docs"))
+    hd = sents.select("norm_hash", "doc_id", "source").unique()
+    per_hash = hd.group_by("norm_hash").agg(
+        pl.len().cast(pl.Int64).alias("n_docs_same_hash"),
+        pl.col("source").n_unique().cast(pl.Int64).alias("n_sources_same_hash"),
+    )
+    per_src = (
+        hd.group_by("norm_hash", "source")
+        .agg(pl.len().alias("n"))
+        .join(src_size, on="source")
+        .with_columns(
+            (
+                pl.col("n")
+                >= pl.max_horizontal(
+                    pl.lit(cfg.common_min_docs_per_source),
+                    (pl.col("src_docs") * cfg.common_min_share_of_source).ceil().cast(pl.Int64),
+                )
+            ).alias("c")
+        )
+        .group_by("norm_hash")
+        .agg(pl.col("c").any().alias("common_src"))
+    )
+    flags = (
+        sents.select("sentence_id", "doc_id", "norm_hash", "n_tokens")
+        .with_columns(pl.Series("quote_share", shares, dtype=pl.Float64))
+        .join(per_hash, on="norm_hash", how="left")
+        .join(per_src, on="norm_hash", how="left")
+        .with_columns(
+            (pl.col("quote_share") >= cfg.quote_min_share).alias("is_quote"),
+            (pl.col("n_tokens") < cfg.min_tokens).alias("too_short"),
+            (
+                pl.col("common_src").fill_null(False)
+                | (pl.col("n_sources_same_hash") >= cfg.common_min_sources)
+            ).alias("is_common"),
+        )
+        .with_columns((~pl.col("too_short") & ~pl.col("is_common")).alias("matchable"))
+        .select(list(_FLAGS_SCHEMA))
+        .sort("sentence_id")
+    )
+    return flags.cast(_FLAGS_SCHEMA)
+
+
+# ------------------------------------------------------------------------------------------ minhash
+
+
+def _token_lists(norm: pl.Series, cap: int) -> pl.Series:
+    return norm.str.extract_all(_WORD).list.head(cap)
+
+
+def _minhash_signatures(norms: pl.Series, cfg: OverlapConfig, clock: _Clock) -> np.ndarray:
+    """(n, num_perm) uint32 MinHash signatures of the word 3-gram shingles of each text."""
+    import rensa
+
+    n = len(norms)
+    if n == 0:
+        return np.zeros((0, cfg.num_perm), dtype=np.uint32)
+    toks = _token_lists(norms, cfg.max_shingle_tokens)
+    lengths = toks.list.len().fill_null(0).to_numpy().astype(np.int64)
+    flat = toks.explode(empty_as_null=False).fill_null("")
+    th = flat.hash(seed=cfg.minhash_seed).to_numpy().astype(np.uint64)
+    # drop the null placeholders of empty lists
+    keep_flat = np.repeat(lengths > 0, np.maximum(lengths, 1))
+    th = th[keep_flat]
+    offs = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offs[1:])
+    # word 3-gram hashes: combine token i, i+1, i+2 of the same row
+    c1 = np.uint64(0x9E3779B97F4A7C15)
+    c2 = np.uint64(0xC2B2AE3D27D4EB4F)
+    with np.errstate(over="ignore"):
+        m = len(th)
+        if m >= 3:
+            g = th[:-2] * c1 ^ th[1:-1] * c2 ^ th[2:]
+        else:
+            g = np.zeros(0, dtype=np.uint64)
+    # position p (token index within its row) valid as 3-gram start when p + 2 < length
+    row_of = np.repeat(np.arange(n), lengths)
+    pos = np.arange(len(th)) - offs[row_of]
+    valid = (pos + 2 < lengths[row_of])[: len(g)] if len(g) else np.zeros(0, dtype=bool)
+    gram_rows = row_of[: len(g)][valid]
+    grams = g[valid]
+    # rows with fewer than 3 tokens: one shingle made of all their tokens (or the empty shingle)
+    short = np.flatnonzero(lengths < 3)
+    if len(short):
+        extra_h = np.empty(len(short), dtype=np.uint64)
+        for j, r in enumerate(short):
+            acc = np.uint64(0x2545F4914F6CDD1D)
+            with np.errstate(over="ignore"):
+                for t in th[offs[r] : offs[r + 1]]:
+                    acc = acc * c1 ^ t
+            extra_h[j] = acc
+        gram_rows = np.concatenate([gram_rows, short])
+        grams = np.concatenate([grams, extra_h])
+    order = np.argsort(gram_rows, kind="stable")
+    gram_rows = gram_rows[order]
+    grams = grams[order]
+    counts = np.bincount(gram_rows, minlength=n)
+    goffs = np.zeros(n + 1, dtype=np.uint64)
+    np.cumsum(counts, out=goffs[1:])
+    sig = np.empty((n, cfg.num_perm), dtype=np.uint32)
+    step = max(1, cfg.minhash_chunk_rows)
+    for lo in range(0, n, step):
+        hi = min(n, lo + step)
+        a, b = int(goffs[lo]), int(goffs[hi])
+        chunk = np.ascontiguousarray(grams[a:b])
+        offsets = (goffs[lo : hi + 1] - goffs[lo]).astype(np.uint64)
+        mat = rensa.RMinHash.digest_matrix_from_flat_token_hashes(
+            chunk, offsets, cfg.num_perm, cfg.minhash_seed
+        )
+        sig[lo:hi] = np.asarray(mat.to_rows(), dtype=np.uint32)
+        clock.report("minhash", hi, n)
+    return sig
+
+
+def _lsh_pairs(sig: np.ndarray, cfg: OverlapConfig) -> np.ndarray:
+    """Candidate row pairs (i < j) sharing at least one LSH band, shape (k, 2)."""
+    n = sig.shape[0]
+    if n < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    r = cfg.num_perm // cfg.lsh_bands
+    c = np.uint64(0x9E3779B97F4A7C15)
+    out = []
+    for band in range(cfg.lsh_bands):
+        cols = sig[:, band * r : (band + 1) * r].astype(np.uint64)
+        key = np.full(n, np.uint64(band + 1), dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for k in range(r):
+                key = (key * c) ^ cols[:, k]
+                key ^= key >> np.uint64(29)
+        order = np.argsort(key, kind="stable")
+        sk = key[order]
+        brk = np.flatnonzero(np.diff(sk) != 0) + 1
+        starts = np.concatenate([[0], brk])
+        ends = np.concatenate([brk, [n]])
+        sizes = ends - starts
+        multi = sizes >= 2
+        if not multi.any():
+            continue
+        starts, sizes = starts[multi], sizes[multi]
+        # small buckets: all pairs; big buckets: link every member to the first one
+        small = sizes <= cfg.lsh_max_bucket
+        for s, z in zip(starts[small], sizes[small], strict=True):
+            if z == 2:
+                out.append(order[s : s + 2][None, :])
+            else:
+                mem = order[s : s + z]
+                iu = np.triu_indices(z, 1)
+                out.append(np.stack([mem[iu[0]], mem[iu[1]]], axis=1))
+        for s, z in zip(starts[~small], sizes[~small], strict=True):
+            mem = order[s : s + z]
+            out.append(np.stack([np.full(z - 1, mem[0]), mem[1:]], axis=1))
+    if not out:
+        return np.zeros((0, 2), dtype=np.int64)
+    pairs = np.concatenate(out).astype(np.int64)
+    pairs.sort(axis=1)
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    return np.unique(pairs, axis=0)
+
+
+def _estimated_jaccard(sig: np.ndarray, pairs: np.ndarray, chunk: int = 200_000) -> np.ndarray:
+    est = np.empty(len(pairs), dtype=np.float64)
+    for lo in range(0, len(pairs), chunk):
+        p = pairs[lo : lo + chunk]
+        est[lo : lo + chunk] = (sig[p[:, 0]] == sig[p[:, 1]]).mean(axis=1)
+    return est
+
+
+# ------------------------------------------------------------------------------------------ grading
+
+
+def _load_grader() -> tuple[Callable[..., list], str]:
+    """``pipeline.core.compare.grade_pairs``, or a minimal lexical stand-in while it cannot load."""
+    try:
+        from pipeline.core.compare import grade_pairs
+
+        grade_pairs([("a b c d e", "a b c d f")], encoder=None)
+        return grade_pairs, "pipeline.core.compare.grade_pairs"
+    except (ImportError, RuntimeError, OSError) as exc:
+        return _fallback_grade_pairs, f"lexical stand-in (compare.grade_pairs unavailable: {exc})"
+
+
+class _Graded:
+    __slots__ = ("kind", "score", "signals")
+
+    def __init__(self, kind: str, score: float, signals: dict[str, float]):
+        self.kind, self.score, self.signals = kind, score, signals
+
+
+def _fallback_grade_pairs(pairs, embeddings=None, encoder=None) -> list[_Graded]:
+    """Minimal lexical grader used only when ``pipeline.core.compare`` cannot be loaded."""
+    from rapidfuzz.distance import Indel
+
+    out = []
+    for a, b in pairs:
+        ta, tb = re.findall(_WORD, a.lower()), re.findall(_WORD, b.lower())
+        na, nb = " ".join(ta), " ".join(tb)
+        sa, sb = set(ta), set(tb)
+        inter = len(sa & sb)
+        jac = inter / max(1, len(sa | sb))
+        cont = inter / max(1, min(len(sa), len(sb)))
+        ca = {w[:5] for w in sa if w not in _STOPWORDS}
+        cb = {w[:5] for w in sb if w not in _STOPWORDS}
+        dice = 2 * len(ca & cb) / max(1, len(ca) + len(cb))
+        char = Indel.normalized_similarity(na, nb)
+        sig = {"jaccard": jac, "containment": cont, "char_ratio": char, "content_dice": dice}
+        if na == nb and na:
+            out.append(_Graded("exact", 1.0, sig))
+        elif char >= 0.8 and cont >= 0.75:
+            out.append(_Graded("near", 0.8 + 0.2 * min(0.999, (char + jac) / 2), sig))
+        elif dice >= 0.45:
+            out.append(_Graded("paraphrase", 0.5 + 0.3 * min(0.999, dice), sig))
+        else:
+            out.append(_Graded("none", 0.5 * dice, sig))
+    return out
+
+
+def _resolve_encoder(encoder: Any) -> tuple[Any, str]:
+    """The encoder to use (or None) and a sentence saying why."""
+    if encoder is None or encoder is False:
+        return None, "semantic tier not requested (encoder=None)"
+    if encoder == "auto":
+        try:
+            from pipeline.core.embed import load_encoder
+        except ImportError as exc:
+            return None, f"semantic tier unavailable: {exc}"
+        loaded = load_encoder()
+        if isinstance(loaded, tuple):
+            enc, reason = loaded
+        else:
+            enc, reason = loaded, "loaded"
+        return enc, reason if enc is None else f"semantic tier on: {reason}"
+    if not hasattr(encoder, "encode"):
+        raise TypeError("encoder must be 'auto', None, or an object with encode(texts) -> unit vectors")
+    return encoder, "semantic tier on: caller-supplied encoder"
+
+
+# ------------------------------------------------------------------------------------------ main
+
+
+def compute_overlap(
+    documents: pl.DataFrame,
+    sentences: pl.DataFrame,
+    *,
+    config: OverlapConfig | None = None,
+    encoder: Any = "auto",
+    progress: Progress | None = None,
+) -> OverlapResult:
+    """Find the sentences, passages and documents shared across the corpus (see module docstring)."""
+    cfg = config or OverlapConfig()
+    clock = _Clock(progress)
+    stats: dict[str, Any] = {"config": asdict(cfg)}
+    t_all = time.perf_counter()
+
+    with clock.step("prepare"):
+        docs, sents = _prepare_inputs(documents, sentences)
+        stats["n_documents"] = docs.height
+        stats["n_sentences"] = sents.height
+        stats["n_sentences_unknown_doc"] = sentences.height - sents.height
+
+    with clock.step("flags"):
+        flags = _sentence_flags(docs, sents, cfg)
+    stats["n_quote"] = int(flags["is_quote"].sum() or 0)
+    stats["n_too_short"] = int(flags["too_short"].sum() or 0)
+    stats["n_common"] = int(flags["is_common"].sum() or 0)
+
+    enc, reason = _resolve_encoder(encoder)
+    stats["semantic"] = {"ran": False, "reason": reason}
+
+    # matchable sentences, with a dense integer id per distinct normalised sentence
+    elig = (
+        sents.join(flags.select("sentence_id", "is_quote", "matchable"), on="sentence_id")
+        .filter(pl.col("matchable"))
+        .drop("matchable")
+    )
+    stats["n_matchable"] = elig.height
+    hashes = (
+        elig.sort("sentence_id")
+        .group_by("norm_hash", maintain_order=True)
+        .agg(
+            pl.col("sentence_id").first().alias("rep_sid"),
+            pl.col("text").first().alias("rep_text"),
+            pl.col("norm").first().alias("rep_norm"),
+            pl.len().alias("g"),
+        )
+        .sort("norm_hash")
+        .with_row_index("hid")
+        .with_columns(pl.col("hid").cast(pl.Int64))
+    )
+    elig = elig.join(hashes.select("norm_hash", "hid"), on="norm_hash")
+    stats["n_distinct_matchable"] = hashes.height
+
+    # ---- exact tier
+    with clock.step("exact"):
+        exact_pairs = _exact_pairs(elig, cfg)
+    stats["candidates_exact_sentence_pairs"] = exact_pairs.height
+
+    # ---- near tier: MinHash LSH over distinct normalised sentences
+    with clock.step("minhash"):
+        sig = _minhash_signatures(hashes["rep_norm"], cfg, clock)
+    with clock.step("lsh"):
+        cand = _lsh_pairs(sig, cfg)
+        stats["candidates_lsh"] = int(len(cand))
+        if len(cand):
+            est = _estimated_jaccard(sig, cand)
+            cand = cand[est >= cfg.minhash_min_jaccard]
+        del sig
+        near_cand = pl.DataFrame(
+            {"hid_a": cand[:, 0].astype(np.int64), "hid_b": cand[:, 1].astype(np.int64)},
+            schema={"hid_a": pl.Int64, "hid_b": pl.Int64},
+        ).with_columns(pl.lit("minhash").alias("tier"))
+        # only pairs that occur in two different documents are worth grading
+        near_cand = _cross_doc_only(near_cand, elig)
+    stats["candidates_minhash"] = near_cand.height
+
+    grade_pairs, stats["grader"] = _load_grader()
+    signal_cols: list[str] = []
+    with clock.step("grade_near"):
+        graded_near = _grade(near_cand, hashes, grade_pairs, enc, cfg, clock, "grade_near", signal_cols)
+
+    with clock.step("expand_near"):
+        m1 = _expand(graded_near, elig, cfg)
+        matches_1 = pl.concat([_exact_rows(exact_pairs, signal_cols), m1], how="diagonal_relaxed")
+
+    # ---- paraphrase tier: blocked candidates within candidate document pairs
+    with clock.step("doc_candidates"):
+        doc_pairs = _candidate_doc_pairs(matches_1, elig, docs, cfg)
+    stats["candidate_doc_pairs"] = doc_pairs.height
+    with clock.step("para_candidates"):
+        para_cand = _paraphrase_candidates(doc_pairs, elig, matches_1, cfg)
+        sem_cand = None
+        if enc is not None:
+            sem_cand, sem_reason = _semantic_candidates(doc_pairs, elig, matches_1, enc, cfg)
+            stats["semantic"] = {"ran": sem_cand is not None, "reason": sem_reason}
+        if sem_cand is not None and sem_cand.height:
+            para_cand = pl.concat([para_cand, sem_cand])
+        graded_keys = graded_near.select("hid_a", "hid_b")
+        para_cand = (
+            para_cand.sort("tier")
+            .unique(["hid_a", "hid_b"], keep="first")
+            .join(graded_keys, on=["hid_a", "hid_b"], how="anti")
+            .sort("hid_a", "hid_b")
+        )
+    stats["candidates_paraphrase"] = para_cand.height
+    with clock.step("grade_paraphrase"):
+        graded_para = _grade(para_cand, hashes, grade_pairs, enc, cfg, clock, "grade_paraphrase", signal_cols)
+    with clock.step("expand_paraphrase"):
+        m2 = _expand(graded_para, elig, cfg, restrict=doc_pairs)
+        raw = pl.concat([matches_1, m2], how="diagonal_relaxed")
+    stats["graded_pairs"] = graded_near.height + graded_para.height
+
+    with clock.step("matches"):
+        matches = _finalise_matches(raw, elig, signal_cols)
+    with clock.step("clusters"):
+        clusters = _clusters(matches, sents)
+    with clock.step("passages"):
+        passages = _passages(matches, sents, cfg)
+    with clock.step("document_pairs"):
+        dpairs = _document_pairs(matches, flags, docs, cfg)
+    with clock.step("originality"):
+        orig = _originality(matches, flags, docs, dpairs)
+    with clock.step("stories"):
+        stories = _stories(dpairs, docs)
+
+    stats["rows"] = {
+        "sentence_flags": flags.height,
+        "sentence_matches": matches.height,
+        "sentence_clusters": clusters.height,
+        "passages": passages.height,
+        "document_pairs": dpairs.height,
+        "document_originality": orig.height,
+        "stories": stories.height,
+    }
+    stats["matches_by_kind"] = {k: int((matches["kind"] == k).sum()) for k in ("exact", "near", "paraphrase")}
+    stats["timings"] = clock.timings
+    stats["seconds_total"] = round(time.perf_counter() - t_all, 3)
+    return OverlapResult(
+        sentence_flags=flags,
+        sentence_matches=matches,
+        sentence_clusters=clusters,
+        passages=passages,
+        document_pairs=dpairs,
+        document_originality=orig,
+        stories=stories,
+        stats=stats,
+    )
+
+
+# ------------------------------------------------------------------------------------------ tiers
+
+
+def _exact_pairs(elig: pl.DataFrame, cfg: OverlapConfig) -> pl.DataFrame:
+    """Sentence pairs (sid_a, sid_b) with the same normalised text in different documents."""
+    base = elig.select("sentence_id", "doc_id", "hid", "published_at")
+    sizes = base.group_by("hid").agg(pl.len().alias("g"), pl.col("doc_id").n_unique().alias("nd"))
+    multi = sizes.filter(pl.col("nd") >= 2)
+    grp = base.join(multi, on="hid")
+    small = grp.filter(pl.col("g") <= cfg.exact_clique_max)
+    big = grp.filter(pl.col("g") > cfg.exact_clique_max)
+    clique = (
+        small.join(small, on="hid", suffix="_r")
+        .filter(pl.col("doc_id") < pl.col("doc_id_r"))
+        .select(pl.col("sentence_id").alias("sid_l"), pl.col("sentence_id_r").alias("sid_r"))
+    )
+    reps = _representatives(big, "hid")
+    star = (
+        big.join(reps, on="hid")
+        .filter(pl.col("doc_id") != pl.col("rep_doc"))
+        .select(pl.col("rep_sid").alias("sid_l"), pl.col("sentence_id").alias("sid_r"))
+    )
+    return pl.concat([clique, star]).unique().sort("sid_l", "sid_r")
+
+
+def _representatives(frame: pl.DataFrame, key: str) -> pl.DataFrame:
+    """First sentence of each group: earliest published, then smallest sentence_id."""
+    return (
+        frame.sort(["published_at", "sentence_id"], nulls_last=True)
+        .group_by(key, maintain_order=True)
+        .agg(pl.col("sentence_id").first().alias("rep_sid"), pl.col("doc_id").first().alias("rep_doc"))
+    )
+
+
+def _cross_doc_only(cand: pl.DataFrame, elig: pl.DataFrame) -> pl.DataFrame:
+    """Drop hash pairs whose sentences all sit in one document."""
+    if cand.height == 0:
+        return cand
+    hd = elig.select("hid", "doc_id").unique()
+    nd = hd.group_by("hid").agg(pl.col("doc_id").n_unique().alias("nd"), pl.col("doc_id").min().alias("d0"))
+    c = (
+        cand.join(nd.rename({"hid": "hid_a", "nd": "nd_a", "d0": "d0_a"}), on="hid_a")
+        .join(nd.rename({"hid": "hid_b", "nd": "nd_b", "d0": "d0_b"}), on="hid_b")
+        .filter((pl.col("nd_a") > 1) | (pl.col("nd_b") > 1) | (pl.col("d0_a") != pl.col("d0_b")))
+        .select(cand.columns)
+        .sort("hid_a", "hid_b")
+    )
+    return c
+
+
+def _grade(
+    cand: pl.DataFrame,
+    hashes: pl.DataFrame,
+    grade_pairs,
+    enc: Any,
+    cfg: OverlapConfig,
+    clock: _Clock,
+    step: str,
+    signal_cols: list[str],
+) -> pl.DataFrame:
+    """Grade candidate hash pairs; keep exact/near/paraphrase results with their signals."""
+    out_schema = {
+        "hid_a": pl.Int64,
+        "hid_b": pl.Int64,
+        "tier": pl.String,
+        "kind": pl.String,
+        "score": pl.Float64,
+    }
+    if cand.height == 0:
+        return _empty(out_schema)
+    texts = hashes.select("hid", pl.col("rep_text").str.slice(0, cfg.max_grade_chars)).sort("hid")["rep_text"]
+    text_list = texts.to_list()
+    ia = cand["hid_a"].to_numpy()
+    ib = cand["hid_b"].to_numpy()
+    vecs = None
+    if enc is not None:
+        used = np.unique(np.concatenate([ia, ib]))
+        pos = np.full(len(text_list), -1, dtype=np.int64)
+        pos[used] = np.arange(len(used))
+        vecs = (np.asarray(enc.encode([text_list[i] for i in used]), dtype=np.float32), pos)
+    kinds: list[str] = []
+    scores: list[float] = []
+    sigs: list[dict[str, float]] = []
+    n = len(ia)
+    step_n = max(1, cfg.grade_batch)
+    for lo in range(0, n, step_n):
+        hi = min(n, lo + step_n)
+        pairs = [(text_list[a], text_list[b]) for a, b in zip(ia[lo:hi], ib[lo:hi], strict=True)]
+        emb = None
+        if vecs is not None:
+            v, pos = vecs
+            emb = (v[pos[ia[lo:hi]]], v[pos[ib[lo:hi]]])
+        res = grade_pairs(pairs, embeddings=emb, encoder=None)
+        for r in res:
+            kinds.append(r.kind)
+            scores.append(float(r.score))
+            sigs.append(r.signals)
+        clock.report(step, hi, n)
+    keys: list[str] = []
+    seen = set(signal_cols)
+    for s in sigs:
+        for k in s:
+            if k not in seen:
+                seen.add(k)
+                keys.append(k)
+    for k in sorted(keys, key=lambda k: (_SIGNALS.index(k) if k in _SIGNALS else len(_SIGNALS), k)):
+        signal_cols.append(k)
+    cols: dict[str, Any] = {
+        "hid_a": ia.astype(np.int64),
+        "hid_b": ib.astype(np.int64),
+        "tier": cand["tier"].to_list(),
+        "kind": kinds,
+        "score": scores,
+    }
+    for k in signal_cols:
+        cols[k] = pl.Series(k, [s.get(k) for s in sigs], dtype=pl.Float64)
+    graded = pl.DataFrame(cols).filter(pl.col("kind").is_in(list(KIND_RANK)))
+    return graded
+
+
+def _exact_rows(exact_pairs: pl.DataFrame, signal_cols: Sequence[str]) -> pl.DataFrame:
+    cols = [
+        pl.col("sid_l"),
+        pl.col("sid_r"),
+        pl.lit("exact").alias("kind"),
+        pl.lit(1.0).alias("score"),
+        pl.lit("exact").alias("tier"),
+    ]
+    for k in signal_cols:
+        v = _EXACT_SIGNAL.get(k, 1.0)
+        cols.append(pl.lit(v, dtype=pl.Float64).alias(k))
+    return exact_pairs.select(cols)
+
+
+def _expand(
+    graded: pl.DataFrame, elig: pl.DataFrame, cfg: OverlapConfig, restrict: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Sentence pairs for graded hash pairs (cross-document; big groups linked to a representative).
+
+    ``restrict``: optional (doc_a, doc_b) pairs; when given, only sentence pairs in those document
+    pairs are produced (used for the blocked paraphrase tier).
+    """
+    if graded.height == 0:
+        return graded.select(
+            pl.lit(None, dtype=pl.String).alias("sid_l"),
+            pl.lit(None, dtype=pl.String).alias("sid_r"),
+            pl.all(),
+        ).clear()
+    base = elig.select("sentence_id", "doc_id", "hid", "published_at")
+    g = base.group_by("hid").agg(pl.len().alias("g"))
+    gr = graded.join(g.rename({"hid": "hid_a", "g": "g_a"}), on="hid_a").join(
+        g.rename({"hid": "hid_b", "g": "g_b"}), on="hid_b"
+    )
+    small = gr.filter(pl.col("g_a") * pl.col("g_b") <= cfg.expand_max_pairs)
+    big = gr.filter(pl.col("g_a") * pl.col("g_b") > cfg.expand_max_pairs)
+    left = base.rename({"sentence_id": "sid_l", "doc_id": "doc_l", "hid": "hid_a", "published_at": "p_l"})
+    right = base.rename({"sentence_id": "sid_r", "doc_id": "doc_r", "hid": "hid_b", "published_at": "p_r"})
+    full = small.join(left, on="hid_a").join(right, on="hid_b")
+    parts = [full]
+    if big.height:
+        reps = _representatives(base, "hid")
+        rl = reps.rename({"hid": "hid_a", "rep_sid": "sid_l", "rep_doc": "doc_l"})
+        rr = reps.rename({"hid": "hid_b", "rep_sid": "sid_r", "rep_doc": "doc_r"})
+        parts.append(big.join(rl, on="hid_a").join(right, on="hid_b"))
+        parts.append(big.join(left, on="hid_a").join(rr, on="hid_b"))
+    out = pl.concat(parts, how="diagonal_relaxed").filter(pl.col("doc_l") != pl.col("doc_r"))
+    if restrict is not None:
+        ra = restrict.select(pl.col("doc_a").alias("doc_l"), pl.col("doc_b").alias("doc_r"))
+        rb = restrict.select(pl.col("doc_b").alias("doc_l"), pl.col("doc_a").alias("doc_r"))
+        out = out.join(pl.concat([ra, rb]).unique(), on=["doc_l", "doc_r"], how="semi")
+    keep = ["sid_l", "sid_r"] + [c for c in graded.columns if c not in ("hid_a", "hid_b")]
+    return out.select(keep).unique(["sid_l", "sid_r"], keep="first")
+
+
+def _candidate_doc_pairs(
+    matches: pl.DataFrame, elig: pl.DataFrame, docs: pl.DataFrame, cfg: OverlapConfig
+) -> pl.DataFrame:
+    """Document pairs (doc_a < doc_b) in which paraphrases are looked for."""
+    sd = elig.select("sentence_id", "doc_id")
+    ev = (
+        matches.select("sid_l", "sid_r")
+        .join(sd.rename({"sentence_id": "sid_l", "doc_id": "d1"}), on="sid_l")
+        .join(sd.rename({"sentence_id": "sid_r", "doc_id": "d2"}), on="sid_r")
+        .select(
+            pl.min_horizontal("d1", "d2").alias("doc_a"),
+            pl.max_horizontal("d1", "d2").alias("doc_b"),
+        )
+        .unique()
+    )
+    toks = _content_tokens(elig)
+    dt = toks.select("doc_id", "tok").unique()
+    df = dt.group_by("tok").agg(pl.len().alias("df"))
+    rare = dt.join(df.filter((pl.col("df") >= 2) & (pl.col("df") <= cfg.rare_token_max_docs)), on="tok")
+    n_rare = rare.group_by("doc_id").agg(pl.len().alias("n_rare"))
+    shared = (
+        rare.select("doc_id", "tok")
+        .join(rare.select("doc_id", "tok"), on="tok", suffix="_r")
+        .filter(pl.col("doc_id") < pl.col("doc_id_r"))
+        .group_by("doc_id", "doc_id_r")
+        .agg(pl.len().alias("n_shared"))
+        .filter(pl.col("n_shared") >= cfg.doc_min_shared_rare)
+        .join(n_rare, on="doc_id")
+        .join(n_rare.rename({"doc_id": "doc_id_r", "n_rare": "n_rare_r"}), on="doc_id_r")
+        .with_columns((pl.col("n_shared") / pl.min_horizontal("n_rare", "n_rare_r")).alias("overlap"))
+        .filter(pl.col("overlap") >= cfg.doc_min_rare_overlap)
+    )
+    both = pl.concat(
+        [
+            shared.select(pl.col("doc_id").alias("d"), pl.col("doc_id_r").alias("o"), "overlap"),
+            shared.select(pl.col("doc_id_r").alias("d"), pl.col("doc_id").alias("o"), "overlap"),
+        ]
+    )
+    top = (
+        both.sort(["d", "overlap", "o"], descending=[False, True, False])
+        .group_by("d", maintain_order=True)
+        .head(cfg.doc_top_k)
+        .select(
+            pl.min_horizontal("d", "o").alias("doc_a"),
+            pl.max_horizontal("d", "o").alias("doc_b"),
+        )
+    )
+    return pl.concat([ev, top]).unique().sort("doc_a", "doc_b")
+
+
+def _content_tokens(elig: pl.DataFrame) -> pl.DataFrame:
+    """(sentence_id, doc_id, hid, tok): distinct content words of each matchable sentence."""
+    return (
+        elig.select(
+            "sentence_id", "doc_id", "hid", pl.col("norm").str.extract_all(_WORD).list.head(256).alias("tok")
+        )
+        .explode("tok")
+        .filter(
+            pl.col("tok").is_not_null()
+            & (pl.col("tok").str.len_chars() >= 3)
+            & ~pl.col("tok").is_in(list(_STOPWORDS))
+        )
+        .unique(["sentence_id", "tok"])
+    )
+
+
+def _paraphrase_candidates(
+    doc_pairs: pl.DataFrame, elig: pl.DataFrame, matches: pl.DataFrame, cfg: OverlapConfig
+) -> pl.DataFrame:
+    schema = {"hid_a": pl.Int64, "hid_b": pl.Int64, "tier": pl.String}
+    if doc_pairs.height == 0:
+        return _empty(schema)
+    docs_in = pl.concat(
+        [doc_pairs.select(pl.col("doc_a").alias("doc_id")), doc_pairs.select(pl.col("doc_b").alias("doc_id"))]
+    ).unique()
+    e = elig.join(docs_in, on="doc_id", how="semi")
+    # sentences already matched into a document are not paired again with that document
+    sd = elig.select("sentence_id", "doc_id")
+    done = (
+        matches.select("sid_l", "sid_r")
+        .join(sd.rename({"sentence_id": "sid_r", "doc_id": "od"}), on="sid_r")
+        .select(pl.col("sid_l").alias("sentence_id"), "od")
+    )
+    done = pl.concat(
+        [
+            done,
+            matches.select("sid_l", "sid_r")
+            .join(sd.rename({"sentence_id": "sid_l", "doc_id": "od"}), on="sid_l")
+            .select(pl.col("sid_r").alias("sentence_id"), "od"),
+        ]
+    ).unique()
+    toks = _content_tokens(e)
+    n_docs_all = elig["doc_id"].n_unique()
+    df = toks.select("doc_id", "tok").unique().group_by("tok").agg(pl.len().alias("df"))
+    df = df.filter(pl.col("df") <= max(cfg.rare_token_max_docs, 2)).with_columns(
+        (pl.lit(float(n_docs_all) + 1.0) / pl.col("df")).log().alias("w")
+    )
+    t = toks.join(df.select("tok", "w"), on="tok")
+    wsum = t.group_by("sentence_id").agg(pl.col("w").sum().alias("wsum"))
+    # orient every document pair both ways so each sentence finds partners on the other side
+    dp = pl.concat(
+        [
+            doc_pairs.select(pl.col("doc_a").alias("doc_id"), pl.col("doc_b").alias("od")),
+            doc_pairs.select(pl.col("doc_b").alias("doc_id"), pl.col("doc_a").alias("od")),
+        ]
+    )
+    left = (
+        t.join(dp, on="doc_id")
+        .join(done, on=["sentence_id", "od"], how="anti")
+        .select(pl.col("sentence_id").alias("s1"), pl.col("hid").alias("h1"), "od", "tok", "w")
+    )
+    right = t.select(
+        pl.col("sentence_id").alias("s2"), pl.col("hid").alias("h2"), pl.col("doc_id").alias("od"), "tok"
+    )
+    sc = (
+        left.join(right, on=["od", "tok"])
+        .filter(pl.col("h1") != pl.col("h2"))
+        .group_by("s1", "s2", "h1", "h2")
+        .agg(pl.len().alias("n"), pl.col("w").sum().alias("ws"))
+        .filter(pl.col("n") >= cfg.para_min_shared)
+        .join(wsum.rename({"sentence_id": "s1", "wsum": "w1"}), on="s1")
+        .join(wsum.rename({"sentence_id": "s2", "wsum": "w2"}), on="s2")
+        .with_columns((pl.col("ws") / pl.min_horizontal("w1", "w2")).alias("ov"))
+        .filter(pl.col("ov") >= cfg.para_min_overlap)
+    )
+    # top-k partners per sentence in each other document (the join already keys by that document)
+    sc = sc.join(elig.select(pl.col("sentence_id").alias("s2"), pl.col("doc_id").alias("d2")), on="s2")
+    top = (
+        sc.sort(["s1", "d2", "ov", "s2"], descending=[False, False, True, False])
+        .group_by("s1", "d2", maintain_order=True)
+        .head(cfg.para_top_k)
+    )
+    return (
+        top.select(
+            pl.min_horizontal("h1", "h2").alias("hid_a"),
+            pl.max_horizontal("h1", "h2").alias("hid_b"),
+            pl.lit("blocked").alias("tier"),
+        )
+        .unique()
+        .sort("hid_a", "hid_b")
+    )
+
+
+def _semantic_candidates(
+    doc_pairs: pl.DataFrame, elig: pl.DataFrame, matches: pl.DataFrame, enc: Any, cfg: OverlapConfig
+) -> tuple[pl.DataFrame | None, str]:
+    """Embedding nearest neighbours within the candidate document pairs."""
+    schema = {"hid_a": pl.Int64, "hid_b": pl.Int64, "tier": pl.String}
+    if doc_pairs.height == 0:
+        return _empty(schema), "semantic tier on: no candidate document pairs"
+    docs_in = pl.concat(
+        [doc_pairs.select(pl.col("doc_a").alias("doc_id")), doc_pairs.select(pl.col("doc_b").alias("doc_id"))]
+    ).unique()
+    e = elig.join(docs_in, on="doc_id", how="semi").sort("sentence_id")
+    if e.height > cfg.semantic_max_sentences:
+        return None, (
+            f"semantic tier skipped: {e.height} sentences in candidate document pairs exceed "
+            f"semantic_max_sentences={cfg.semantic_max_sentences}"
+        )
+    uh = e.select("hid", "text").unique("hid", keep="first").sort("hid")
+    vec = np.asarray(enc.encode([t[: cfg.max_grade_chars] for t in uh["text"].to_list()]), dtype=np.float32)
+    row_of = {h: i for i, h in enumerate(uh["hid"].to_list())}
+    by_doc: dict[str, tuple[list[int], list[int]]] = {}
+    for d, h in e.select("doc_id", "hid").iter_rows():
+        by_doc.setdefault(d, ([], []))
+        by_doc[d][0].append(h)
+        by_doc[d][1].append(row_of[h])
+    out_a: list[int] = []
+    out_b: list[int] = []
+    k = max(1, cfg.para_top_k)
+    for da, db in doc_pairs.iter_rows():
+        if da not in by_doc or db not in by_doc:
+            continue
+        ha, ra = by_doc[da]
+        hb, rb = by_doc[db]
+        sim = vec[ra] @ vec[rb].T
+        for side in (0, 1):
+            s = sim if side == 0 else sim.T
+            hs, ho = (ha, hb) if side == 0 else (hb, ha)
+            kk = min(k, s.shape[1])
+            idx = np.argsort(-s, axis=1, kind="stable")[:, :kk]
+            for i in range(s.shape[0]):
+                for j in idx[i]:
+                    if s[i, j] >= cfg.semantic_min_cosine and hs[i] != ho[j]:
+                        out_a.append(min(hs[i], ho[j]))
+                        out_b.append(max(hs[i], ho[j]))
+    cand = pl.DataFrame({"hid_a": out_a, "hid_b": out_b}, schema={"hid_a": pl.Int64, "hid_b": pl.Int64})
+    cand = cand.unique().with_columns(pl.lit("semantic").alias("tier")).sort("hid_a", "hid_b")
+    return cand, f"semantic tier on: {len(uh)} distinct sentences embedded"
+
+
+# ------------------------------------------------------------------------------------------ tables
+
+
+def _finalise_matches(raw: pl.DataFrame, elig: pl.DataFrame, signal_cols: Sequence[str]) -> pl.DataFrame:
+    schema = dict(_MATCH_BASE)
+    for k in signal_cols:
+        schema[k] = pl.Float64
+    schema.update(_MATCH_TAIL)
+    if raw.height == 0:
+        return _empty(schema)
+    info = elig.select("sentence_id", "doc_id", "index", "source", "is_quote")
+    m = raw.join(
+        info.rename({c: c + "_l" for c in info.columns if c != "sentence_id"}).rename(
+            {"sentence_id": "sid_l"}
+        ),
+        on="sid_l",
+    ).join(
+        info.rename({c: c + "_r" for c in info.columns if c != "sentence_id"}).rename(
+            {"sentence_id": "sid_r"}
+        ),
+        on="sid_r",
+    )
+    swap = pl.col("doc_id_l") > pl.col("doc_id_r")
+
+    def pick(a: str, b: str) -> pl.Expr:
+        return pl.when(swap).then(pl.col(b)).otherwise(pl.col(a))
+
+    m = m.with_columns(
+        pick("sid_l", "sid_r").alias("sentence_id_a"),
+        pick("sid_r", "sid_l").alias("sentence_id_b"),
+        pick("doc_id_l", "doc_id_r").alias("doc_id_a"),
+        pick("doc_id_r", "doc_id_l").alias("doc_id_b"),
+        pick("index_l", "index_r").alias("index_a"),
+        pick("index_r", "index_l").alias("index_b"),
+        pick("source_l", "source_r").alias("source_a"),
+        pick("source_r", "source_l").alias("source_b"),
+        (pl.col("is_quote_l") | pl.col("is_quote_r")).alias("is_quote"),
+        pl.col("kind").replace_strict(KIND_RANK, return_dtype=pl.Int8).alias("_rank"),
+    ).with_columns((pl.col("source_a") == pl.col("source_b")).alias("same_source"))
+    # exact evidence wins over a graded duplicate of the same pair
+    m = m.sort(
+        ["sentence_id_a", "sentence_id_b", "_rank", "score"], descending=[False, False, True, True]
+    ).unique(["sentence_id_a", "sentence_id_b"], keep="first", maintain_order=True)
+    # many-to-many: keep a pair when it is the best partner of either sentence in the other document
+    order_a = m.sort(
+        ["sentence_id_a", "doc_id_b", "_rank", "score", "sentence_id_b"],
+        descending=[False, False, True, True, False],
+    )
+    best_a = (
+        order_a.group_by("sentence_id_a", "doc_id_b", maintain_order=True)
+        .first()
+        .select("sentence_id_a", "sentence_id_b")
+    )
+    order_b = m.sort(
+        ["sentence_id_b", "doc_id_a", "_rank", "score", "sentence_id_a"],
+        descending=[False, False, True, True, False],
+    )
+    best_b = (
+        order_b.group_by("sentence_id_b", "doc_id_a", maintain_order=True)
+        .first()
+        .select("sentence_id_a", "sentence_id_b")
+    )
+    keep = pl.concat([best_a, best_b]).unique()
+    m = m.join(keep, on=["sentence_id_a", "sentence_id_b"], how="semi")
+    for k in signal_cols:
+        if k not in m.columns:
+            m = m.with_columns(pl.lit(None, dtype=pl.Float64).alias(k))
+    return m.select(list(schema)).cast(schema).sort("sentence_id_a", "sentence_id_b")
+
+
+def _components(edges_a: np.ndarray, edges_b: np.ndarray, n: int) -> np.ndarray:
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    g = coo_matrix((np.ones(len(edges_a), dtype=np.int8), (edges_a, edges_b)), shape=(n, n))
+    _, labels = connected_components(g, directed=False)
+    return labels
+
+
+def _clusters(matches: pl.DataFrame, sents: pl.DataFrame) -> pl.DataFrame:
+    if matches.height == 0:
+        return _empty(_CLUSTER_SCHEMA)
+    nodes = (
+        pl.concat(
+            [
+                matches.select(pl.col("sentence_id_a").alias("sentence_id")),
+                matches.select(pl.col("sentence_id_b").alias("sentence_id")),
+            ]
+        )
+        .unique()
+        .sort("sentence_id")
+        .with_row_index("node")
+    )
+    ea = (
+        matches.select(pl.col("sentence_id_a").alias("sentence_id"))
+        .join(nodes, on="sentence_id", how="left", maintain_order="left")["node"]
+        .to_numpy()
+    )
+    eb = (
+        matches.select(pl.col("sentence_id_b").alias("sentence_id"))
+        .join(nodes, on="sentence_id", how="left", maintain_order="left")["node"]
+        .to_numpy()
+    )
+    labels = _components(ea.astype(np.int64), eb.astype(np.int64), nodes.height)
+    c = (
+        nodes.with_columns(pl.Series("comp", labels))
+        .join(sents.select("sentence_id", "doc_id", "source", "published_at"), on="sentence_id")
+        .with_columns(pl.col("sentence_id").min().over("comp").alias("_min"))
+    )
+    c = c.with_columns(
+        pl.col("_min").map_elements(lambda s: _stable_id("c", s), return_dtype=pl.String).alias("cluster_id")
+    )
+    # origin: the unique earliest document, when every document of the cluster is dated
+    per = c.group_by("cluster_id").agg(
+        pl.col("published_at").null_count().alias("n_null"),
+        pl.col("published_at").min().alias("t0"),
+    )
+    earliest = (
+        c.join(per, on="cluster_id")
+        .filter((pl.col("n_null") == 0) & (pl.col("published_at") == pl.col("t0")))
+        .group_by("cluster_id")
+        .agg(
+            pl.col("doc_id").n_unique().alias("n_first_docs"),
+            pl.col("sentence_id").min().alias("origin_sentence_id"),
+        )
+        .filter(pl.col("n_first_docs") == 1)
+        .select("cluster_id", "origin_sentence_id")
+    )
+    c = c.join(earliest, on="cluster_id", how="left")
+    direct = pl.concat(
+        [
+            matches.select(
+                pl.col("sentence_id_a").alias("o"), pl.col("sentence_id_b").alias("sentence_id"), "kind"
+            ),
+            matches.select(
+                pl.col("sentence_id_b").alias("o"), pl.col("sentence_id_a").alias("sentence_id"), "kind"
+            ),
+        ]
+    )
+    c = c.join(
+        direct, left_on=["origin_sentence_id", "sentence_id"], right_on=["o", "sentence_id"], how="left"
+    )
+    c = c.with_columns(
+        (pl.col("sentence_id") == pl.col("origin_sentence_id")).fill_null(False).alias("is_origin"),
+        pl.when(pl.col("origin_sentence_id").is_null())
+        .then(pl.lit("undetermined"))
+        .otherwise(pl.lit("dated"))
+        .alias("origin_status"),
+    ).with_columns(
+        pl.when(pl.col("origin_sentence_id").is_null())
+        .then(pl.lit(None, dtype=pl.String))
+        .when(pl.col("is_origin"))
+        .then(pl.lit("origin"))
+        .when(pl.col("kind").is_not_null())
+        .then(pl.col("kind"))
+        .otherwise(pl.lit("indirect"))
+        .alias("kind_to_origin")
+    )
+    return c.select(list(_CLUSTER_SCHEMA)).cast(_CLUSTER_SCHEMA).sort("cluster_id", "sentence_id")
+
+
+def _passages(matches: pl.DataFrame, sents: pl.DataFrame, cfg: OverlapConfig) -> pl.DataFrame:
+    if matches.height == 0:
+        return _empty(_PASSAGE_SCHEMA)
+    gap = cfg.passage_max_gap + 1
+    m = matches.select(
+        "doc_id_a",
+        "doc_id_b",
+        "sentence_id_a",
+        "sentence_id_b",
+        "index_a",
+        "index_b",
+        "kind",
+        "score",
+        "is_quote",
+    ).sort("doc_id_a", "doc_id_b", "index_a", "index_b")
+    prev_a = pl.col("index_a").shift(1).over("doc_id_a", "doc_id_b")
+    prev_b = pl.col("index_b").shift(1).over("doc_id_a", "doc_id_b")
+    da = pl.col("index_a") - prev_a
+    db = pl.col("index_b") - prev_b
+    new = prev_a.is_null() | (da > gap) | (da < 0) | (db <= 0) | (db > gap)
+    # a sentence matched twice (da == 0) continues the run only if b still moves forward
+    m = m.with_columns(new.alias("_new")).with_columns(
+        pl.col("_new").cast(pl.Int64).cum_sum().over("doc_id_a", "doc_id_b").alias("_run")
+    )
+    pos = sents.select("sentence_id", "start", "end")
+    m = m.join(
+        pos.rename({"sentence_id": "sentence_id_a", "start": "s_a", "end": "e_a"}), on="sentence_id_a"
+    ).join(pos.rename({"sentence_id": "sentence_id_b", "start": "s_b", "end": "e_b"}), on="sentence_id_b")
+    p = (
+        m.group_by("doc_id_a", "doc_id_b", "_run")
+        .agg(
+            pl.col("index_a").min().alias("first_index_a"),
+            pl.col("index_a").max().alias("last_index_a"),
+            pl.col("index_b").min().alias("first_index_b"),
+            pl.col("index_b").max().alias("last_index_b"),
+            pl.col("s_a").min().alias("start_a"),
+            pl.col("e_a").max().alias("end_a"),
+            pl.col("s_b").min().alias("start_b"),
+            pl.col("e_b").max().alias("end_b"),
+            pl.len().alias("n_sentences"),
+            (pl.col("kind") == "exact").sum().alias("n_exact"),
+            (pl.col("kind") == "near").sum().alias("n_near"),
+            (pl.col("kind") == "paraphrase").sum().alias("n_paraphrase"),
+            pl.col("score").mean().alias("mean_score"),
+            pl.col("is_quote").sum().alias("n_quote"),
+        )
+        .filter(pl.col("n_sentences") >= cfg.passage_min_sentences)
+    )
+    if p.height == 0:
+        return _empty(_PASSAGE_SCHEMA)
+    top = pl.max_horizontal("n_exact", "n_near", "n_paraphrase")
+    p = p.with_columns(
+        pl.when(pl.col("n_exact") == top)
+        .then(pl.lit("exact"))
+        .when(pl.col("n_near") == top)
+        .then(pl.lit("near"))
+        .otherwise(pl.lit("paraphrase"))
+        .alias("dominant_kind"),
+        (
+            pl.col("doc_id_a")
+            + "|"
+            + pl.col("doc_id_b")
+            + "|"
+            + pl.col("first_index_a").cast(pl.String)
+            + "|"
+            + pl.col("first_index_b").cast(pl.String)
+        )
+        .map_elements(lambda s: _stable_id("p", s), return_dtype=pl.String)
+        .alias("passage_id"),
+    )
+    return (
+        p.select(list(_PASSAGE_SCHEMA))
+        .cast(_PASSAGE_SCHEMA)
+        .sort("doc_id_a", "doc_id_b", "first_index_a", "first_index_b")
+    )
+
+
+def _document_pairs(
+    matches: pl.DataFrame, flags: pl.DataFrame, docs: pl.DataFrame, cfg: OverlapConfig
+) -> pl.DataFrame:
+    if matches.height == 0:
+        return _empty(_PAIR_SCHEMA)
+    nm = flags.group_by("doc_id").agg(pl.col("matchable").sum().cast(pl.Int64).alias("n_matchable"))
+    agg = matches.group_by("doc_id_a", "doc_id_b").agg(
+        pl.col("sentence_id_a").n_unique().alias("n_shared_a"),
+        pl.col("sentence_id_b").n_unique().alias("n_shared_b"),
+        pl.col("sentence_id_a").filter(~pl.col("is_quote")).n_unique().alias("nq_a"),
+        pl.col("sentence_id_b").filter(~pl.col("is_quote")).n_unique().alias("nq_b"),
+        (pl.col("kind") == "exact").sum().alias("n_exact"),
+        (pl.col("kind") == "near").sum().alias("n_near"),
+        (pl.col("kind") == "paraphrase").sum().alias("n_paraphrase"),
+        pl.col("is_quote").sum().alias("n_quote"),
+        (~pl.col("is_quote")).sum().alias("n_nonquote"),
+        pl.col("source_a").first(),
+        pl.col("source_b").first(),
+    )
+    d = docs.select("doc_id", "published_at")
+    p = (
+        agg.join(nm.rename({"doc_id": "doc_id_a", "n_matchable": "n_matchable_a"}), on="doc_id_a", how="left")
+        .join(nm.rename({"doc_id": "doc_id_b", "n_matchable": "n_matchable_b"}), on="doc_id_b", how="left")
+        .join(d.rename({"doc_id": "doc_id_a", "published_at": "published_at_a"}), on="doc_id_a", how="left")
+        .join(d.rename({"doc_id": "doc_id_b", "published_at": "published_at_b"}), on="doc_id_b", how="left")
+        .with_columns(
+            (pl.col("n_shared_a") / pl.max_horizontal("n_matchable_a", pl.lit(1)))
+            .clip(0, 1)
+            .alias("containment_a_in_b"),
+            (pl.col("n_shared_b") / pl.max_horizontal("n_matchable_b", pl.lit(1)))
+            .clip(0, 1)
+            .alias("containment_b_in_a"),
+            (pl.col("nq_a") / pl.max_horizontal("n_matchable_a", pl.lit(1))).clip(0, 1).alias("_cq_a"),
+            (pl.col("nq_b") / pl.max_horizontal("n_matchable_b", pl.lit(1))).clip(0, 1).alias("_cq_b"),
+            (pl.col("n_nonquote") == 0).alias("quote_only"),
+            (pl.col("source_a") == pl.col("source_b")).alias("same_source"),
+        )
+    )
+    ta, tb = pl.col("published_at_a"), pl.col("published_at_b")
+    dated = ta.is_not_null() & tb.is_not_null() & (ta != tb)
+    hi, lo = cfg.direction_min_containment, cfg.direction_max_reverse_containment
+    a_in_b = (pl.col("_cq_a") >= hi) & (pl.col("_cq_b") <= lo)
+    b_in_a = (pl.col("_cq_b") >= hi) & (pl.col("_cq_a") <= lo)
+    fmt = "%Y-%m-%d %H:%M"
+    date_ev = (
+        pl.lit("published earlier: ")
+        + pl.when(ta < tb).then(pl.lit("A ")).otherwise(pl.lit("B "))
+        + pl.min_horizontal(ta, tb).dt.strftime(fmt)
+        + pl.lit(" vs ")
+        + pl.max_horizontal(ta, tb).dt.strftime(fmt)
+    )
+    why_no_date = (
+        pl.when(ta.is_null() | tb.is_null())
+        .then(pl.lit("date missing"))
+        .otherwise(pl.lit("same publication time"))
+    )
+    cont = (
+        pl.lit("; containment A in B ")
+        + pl.col("_cq_a").round(2).cast(pl.String)
+        + pl.lit(", B in A ")
+        + pl.col("_cq_b").round(2).cast(pl.String)
+    )
+    p = p.with_columns(
+        pl.when(pl.col("quote_only"))
+        .then(pl.lit("undetermined"))
+        .when(dated)
+        .then(pl.when(ta < tb).then(pl.lit("a->b")).otherwise(pl.lit("b->a")))
+        .when(a_in_b)
+        .then(pl.lit("a->b"))
+        .when(b_in_a)
+        .then(pl.lit("b->a"))
+        .otherwise(pl.lit("undetermined"))
+        .alias("direction"),
+        pl.when(pl.col("quote_only"))
+        .then(pl.lit("quote-only overlap: both quote the same words, which is no evidence of copying"))
+        .when(dated)
+        .then(date_ev)
+        .when(a_in_b)
+        .then(
+            why_no_date
+            + pl.lit("; B holds the superset (A's shared text is nearly all of A, B adds more)")
+            + cont
+        )
+        .when(b_in_a)
+        .then(
+            why_no_date
+            + pl.lit("; A holds the superset (B's shared text is nearly all of B, A adds more)")
+            + cont
+        )
+        .otherwise(why_no_date + pl.lit("; containment does not decide") + cont)
+        .alias("direction_evidence"),
+        (
+            ~pl.col("quote_only")
+            & (
+                (pl.col("n_nonquote") >= cfg.story_min_shared)
+                | (pl.max_horizontal("_cq_a", "_cq_b") >= cfg.story_min_containment)
+            )
+        ).alias("in_story"),
+    )
+    return p.select(list(_PAIR_SCHEMA)).cast(_PAIR_SCHEMA).sort("doc_id_a", "doc_id_b")
+
+
+def _originality(
+    matches: pl.DataFrame, flags: pl.DataFrame, docs: pl.DataFrame, dpairs: pl.DataFrame
+) -> pl.DataFrame:
+    base = (
+        flags.group_by("doc_id")
+        .agg(
+            pl.len().cast(pl.Int64).alias("n_sentences"),
+            pl.col("matchable").sum().cast(pl.Int64).alias("n_matchable"),
+        )
+        .join(docs.select("doc_id", "source"), on="doc_id", how="right")
+        .with_columns(pl.col("n_sentences").fill_null(0), pl.col("n_matchable").fill_null(0))
+    )
+    pub = docs.select("doc_id", "published_at")
+    sides = pl.concat(
+        [
+            matches.select(
+                pl.col("sentence_id_a").alias("sid"),
+                pl.col("doc_id_a").alias("doc_id"),
+                pl.col("doc_id_b").alias("other"),
+                "kind",
+                "is_quote",
+            ),
+            matches.select(
+                pl.col("sentence_id_b").alias("sid"),
+                pl.col("doc_id_b").alias("doc_id"),
+                pl.col("doc_id_a").alias("other"),
+                "kind",
+                "is_quote",
+            ),
+        ]
+    )
+    quote_of = flags.select(pl.col("sentence_id").alias("sid"), pl.col("is_quote").alias("own_quote"))
+    s = (
+        sides.join(pub, on="doc_id")
+        .join(pub.rename({"doc_id": "other", "published_at": "p_other"}), on="other")
+        .filter(
+            ~(
+                pl.col("published_at").is_not_null()
+                & pl.col("p_other").is_not_null()
+                & (pl.col("p_other") > pl.col("published_at"))
+            )
+        )
+        .with_columns(pl.col("kind").replace_strict(KIND_RANK, return_dtype=pl.Int8).alias("r"))
+        .group_by("sid", "doc_id")
+        .agg(pl.col("r").max())
+        .join(quote_of, on="sid")
+    )
+    per = s.group_by("doc_id").agg(
+        (pl.col("r") == 3).sum().cast(pl.Int64).alias("n_e"),
+        (pl.col("r") == 2).sum().cast(pl.Int64).alias("n_n"),
+        (pl.col("r") == 1).sum().cast(pl.Int64).alias("n_p"),
+        pl.col("own_quote").sum().cast(pl.Int64).alias("n_quote_reuse"),
+    )
+    o = base.join(per, on="doc_id", how="left").with_columns(
+        pl.col("n_e").fill_null(0),
+        pl.col("n_n").fill_null(0),
+        pl.col("n_p").fill_null(0),
+        pl.col("n_quote_reuse").fill_null(0),
+    )
+    denom = pl.when(pl.col("n_matchable") > 0).then(pl.col("n_matchable")).otherwise(None)
+    o = o.with_columns(
+        ((pl.col("n_matchable") - pl.col("n_e") - pl.col("n_n") - pl.col("n_p")) / denom).alias(
+            "share_original"
+        ),
+        (pl.col("n_e") / denom).alias("share_exact"),
+        (pl.col("n_n") / denom).alias("share_near"),
+        (pl.col("n_p") / denom).alias("share_paraphrase"),
+    )
+    # inferred source: the pair whose direction points at this document
+    if dpairs.height:
+        cand = pl.concat(
+            [
+                dpairs.filter(pl.col("direction") == "a->b").select(
+                    pl.col("doc_id_b").alias("doc_id"),
+                    pl.col("doc_id_a").alias("src"),
+                    "n_nonquote",
+                    pl.col("containment_b_in_a").alias("cont"),
+                    pl.col("n_shared_b").alias("shared_self"),
+                    pl.col("n_shared_a").alias("shared_src"),
+                    pl.col("n_matchable_a").alias("m_src"),
+                ),
+                dpairs.filter(pl.col("direction") == "b->a").select(
+                    pl.col("doc_id_a").alias("doc_id"),
+                    pl.col("doc_id_b").alias("src"),
+                    "n_nonquote",
+                    pl.col("containment_a_in_b").alias("cont"),
+                    pl.col("n_shared_a").alias("shared_self"),
+                    pl.col("n_shared_b").alias("shared_src"),
+                    pl.col("n_matchable_b").alias("m_src"),
+                ),
+            ]
+        )
+        best = (
+            cand.sort(["doc_id", "n_nonquote", "cont", "src"], descending=[False, True, True, False])
+            .group_by("doc_id", maintain_order=True)
+            .first()
+        )
+        o = o.join(best, on="doc_id", how="left").with_columns(
+            pl.col("src").alias("inferred_source_doc_id"),
+            pl.when(pl.col("src").is_not_null())
+            .then((pl.col("n_matchable") - pl.col("shared_self")).clip(0))
+            .alias("added"),
+            pl.when(pl.col("src").is_not_null())
+            .then((pl.col("m_src") - pl.col("shared_src")).clip(0))
+            .alias("dropped"),
+        )
+    else:
+        o = o.with_columns(
+            pl.lit(None, dtype=pl.String).alias("inferred_source_doc_id"),
+            pl.lit(None, dtype=pl.Int64).alias("added"),
+            pl.lit(None, dtype=pl.Int64).alias("dropped"),
+        )
+    return o.select(list(_ORIG_SCHEMA)).cast(_ORIG_SCHEMA).sort("doc_id")
+
+
+def _stories(dpairs: pl.DataFrame, docs: pl.DataFrame) -> pl.DataFrame:
+    if docs.height == 0:
+        return _empty(_STORY_SCHEMA)
+    nodes = docs.select("doc_id", "published_at").sort("doc_id").with_row_index("node")
+    links = dpairs.filter(pl.col("in_story")) if dpairs.height else dpairs
+    if links.height:
+        ea = (
+            links.select(pl.col("doc_id_a").alias("doc_id"))
+            .join(nodes, on="doc_id", how="left", maintain_order="left")["node"]
+            .to_numpy()
+        )
+        eb = (
+            links.select(pl.col("doc_id_b").alias("doc_id"))
+            .join(nodes, on="doc_id", how="left", maintain_order="left")["node"]
+            .to_numpy()
+        )
+    else:
+        ea = eb = np.zeros(0, dtype=np.int64)
+    labels = _components(ea.astype(np.int64), eb.astype(np.int64), nodes.height)
+    s = nodes.with_columns(pl.Series("comp", labels)).with_columns(
+        pl.col("doc_id").min().over("comp").alias("_min"),
+        pl.len().over("comp").cast(pl.Int64).alias("n_docs"),
+        pl.col("published_at").min().over("comp").alias("first_published_at"),
+    )
+    s = s.with_columns(
+        pl.col("_min").map_elements(lambda x: _stable_id("s", x), return_dtype=pl.String).alias("story_id")
+    )
+    return s.select(list(_STORY_SCHEMA)).cast(_STORY_SCHEMA).sort("story_id", "doc_id")
