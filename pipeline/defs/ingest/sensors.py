@@ -2,6 +2,7 @@
 
 
 import hashlib
+import os
 import json
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from pipeline.defs.jobs import process_batch_job
 from pipeline.defs.resources import WiretraceResource
 
 MAX_FILES_PER_BATCH = 5000
+# how often the sensor looks at the landing folder (seconds); tests shorten it
+SENSOR_INTERVAL = int(os.environ.get("WIRETRACE_SENSOR_INTERVAL", "30"))
 
 
 def file_signature(path: Path) -> str:
@@ -44,7 +47,7 @@ def batch_key(files: list[str], state: dict[str, str]) -> str:
 
 @dg.sensor(
     job=process_batch_job,
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=SENSOR_INTERVAL,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Watches the landing folder; new or changed files become a batch partition and one run.",
 )
