@@ -1,0 +1,22 @@
+"""Shared helpers for evaluation and benchmark scripts."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def shared_data() -> Path | None:
+    """The shared data folder (``WIRETRACE_SHARED_DATA`` or ``../shared/data`` beside the checkout)."""
+    path = Path(os.environ.get("WIRETRACE_SHARED_DATA") or REPO.parent / "shared" / "data")
+    return path if path.is_dir() else None
+
+
+def write_result(name: str, markdown: str) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.md"
+    path.write_text(markdown)
+    return path
