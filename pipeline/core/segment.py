@@ -96,7 +96,7 @@ _LB_RE = re.compile(_LB)
 _CANDIDATE = re.compile(
     f"[{_LBC}{_TERM}{_BULLETS}]"
     "(?:"
-    f"(?<=[{_TERM}])(?<!\\.[ \\u00a0]\\.)(?P<t>[{_TERM}]*+(?:(?:[ \\u00a0]\\.){{2,}}[{_TERM}]*+)*+)"
+    f"(?<=[{_TERM}])(?<![{_TERM}][{_TERM}])(?<!\\.[ \\u00a0]\\.)(?P<t>[{_TERM}]*+(?:(?:[ \\u00a0]\\.){{2,}}[{_TERM}]*+)*+)"
     f"(?P<c>[{_CLOSE}]*+"
     "(?:[ \\u00a0]?\\[(?:\\d{1,3}(?:\\s?[-–,]\\s?\\d{1,3})*|\\.\\.\\.|…)\\])*+)"
     "(?![0-9])(?!\\s*+[a-z])"
@@ -343,7 +343,7 @@ def split_sentences(text: str) -> list[Span]:
                 wrapped = _hard_wrapped(text, ps, br.start() if br else n)
             if wrapped:
                 continue
-            if abbrev_end >= 0 and not text[abbrev_end:p].strip():
+            if abbrev_end >= 0 and p - abbrev_end <= 64 and not text[abbrev_end:p].strip():
                 continue
             if _line_joins(text, p, m.end(), seg):
                 continue
