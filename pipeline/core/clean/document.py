@@ -6,8 +6,9 @@ import re
 import unicodedata
 from typing import TYPE_CHECKING, Any
 
+from pipeline.core.clean import rules
 from pipeline.core.clean.extract import extract_html
-from pipeline.core.clean.result import CleanError, CleanResult
+from pipeline.core.clean.result import CleanError, CleanResult, RemovedSpan
 from pipeline.core.clean.text import clean_text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -70,8 +71,6 @@ def clean_document(
         text = normalise_text(raw)
     else:
         raise CleanError("bad_type", f"raw must be str or bytes, got {type(raw).__name__}")
-    if kind == "text" and "\x00" in text:
-        raise CleanError("binary", "text input contains NUL characters; it is not text")
 
     meta: dict[str, Any] = {}
     if kind == "html":
@@ -139,6 +138,35 @@ def clean_document(
         **meta,
     )
     if not _HAS_WORD.search(result.text):
-        result.status = "empty"
-        result.empty_reason = "no_text" if not _HAS_WORD.search(input_text) else "all_boilerplate"
+        _demote(result, "no_text" if not _HAS_WORD.search(input_text) else "all_boilerplate")
+    elif not _article_like(result.paragraphs):
+        _demote(result, "not_article")
     return result
+
+
+#: fewer words than this, and no paragraph reading like a sentence: not article text
+MIN_ARTICLE_WORDS = 12
+
+
+def _article_like(paragraphs: list[str]) -> bool:
+    """Some article text remains: a sentence of four words or more, or at least MIN_ARTICLE_WORDS words."""
+    total = 0
+    for p in paragraphs:
+        words = rules.word_count(p)
+        if words >= 4 and rules.ends_sentence(p):
+            return True
+        total += words
+        if total >= MIN_ARTICLE_WORDS:
+            return True
+    return False
+
+
+def _demote(result: CleanResult, empty_reason: str) -> None:
+    """Nothing article-like remains: the kept pieces become removed spans and the status is empty."""
+    extra = [RemovedSpan(k.start, k.end, k.text, "not_article", "document") for k in result.kept]
+    result.removed = sorted(result.removed + extra, key=lambda r: r.start)
+    result.kept = []
+    result.text = ""
+    result.headings = []
+    result.status = "empty"
+    result.empty_reason = empty_reason

@@ -43,6 +43,17 @@ def _config():
 
 _CFG = None
 
+#: precision-mode output shorter than this many characters triggers a second, default extraction
+FALLBACK_BELOW = 1000
+FALLBACK_RATIO = 2.0
+
+
+def _run(trafilatura, html: str, opts: dict[str, Any]):
+    try:
+        return trafilatura.bare_extraction(html, with_metadata=True, config=_CFG, **opts)
+    except (ValueError, TypeError, AttributeError, LookupError, RecursionError):
+        return None
+
 
 def extract_html(html: str, options: dict[str, Any] | None = None) -> Extracted | None:
     """Run trafilatura; None when it finds no article."""
@@ -56,10 +67,14 @@ def extract_html(html: str, options: dict[str, Any] | None = None) -> Extracted 
         opts.update(options)
     if len(html) > MAX_HTML_CHARS:
         html = html[:MAX_HTML_CHARS]
-    try:
-        doc = trafilatura.bare_extraction(html, with_metadata=True, config=_CFG, **opts)
-    except (ValueError, TypeError, AttributeError, LookupError, RecursionError):
-        return None
+    doc = _run(trafilatura, html, opts)
+    if opts.get("favor_precision") and len((doc.text or "") if doc is not None else "") < FALLBACK_BELOW:
+        # precision mode sometimes keeps only a fragment of the article; when it kept little, the
+        # default extraction is used if it finds at least twice as much text
+        alt_opts = dict(opts, favor_precision=False)
+        alt = _run(trafilatura, html, alt_opts)
+        if alt is not None and len(alt.text or "") > FALLBACK_RATIO * len((doc.text or "") if doc else ""):
+            doc = alt
     if doc is None or not (doc.text or "").strip():
         return None
     headings: set[str] = set()

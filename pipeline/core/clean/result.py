@@ -61,6 +61,7 @@ REASONS: dict[str, str] = {
     "promo_glued": "promotional or teaser text glued to a content line ('Brief News from X.', related headline)",
     "teaser": "a related-story teaser line",
     "template": "a line this source repeats across many of its documents (learned per source)",
+    "not_article": "what remained is not article text (no sentence of four words, under 12 words)",
 }
 
 #: Stages that remove spans.
@@ -71,6 +72,7 @@ STAGES: dict[str, str] = {
     "context_rules": "lines removed because of their neighbours (caption next to a credit, video title)",
     "inline_rules": "pieces cut out of a line that is otherwise kept",
     "template": "lines learned as boilerplate of the document's source",
+    "document": "the whole remainder, when it is not article text",
 }
 
 
@@ -115,6 +117,18 @@ class Heading:
 
 @dataclass
 class CleanResult:
+    """The outcome of ``clean_document``.
+
+    ``text``: article paragraphs joined by ``"\n\n"``. ``input_text``: what offsets refer to (see the
+    module docstring). ``kept`` / ``removed``: spans that tile ``input_text``. ``headings``: subheads
+    kept in ``text``. Metadata: ``title``, ``published_at`` (ISO date or None), ``author``, ``url``,
+    ``sitename`` (HTML metadata from trafilatura; for text, title / date / byline lines found in the
+    text). ``status`` is ``"ok"`` or ``"empty"``; ``empty_reason`` is then one of ``no_text`` (nothing
+    but whitespace), ``no_article`` (HTML: the extractor found no article), ``all_boilerplate`` (every
+    line was removed by a rule) or ``not_article`` (what remained has no sentence and under 12 words).
+    ``encoding`` / ``repairs``: how bytes input was decoded.
+    """
+
     text: str
     input_text: str
     kind: str

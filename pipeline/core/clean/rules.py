@@ -25,7 +25,7 @@ _PHOTO_WORD = r"(?:photo(?:graph)?|image|picture|pic|file\s+photo|screenshot|scr
 #: a parenthesised credit: "(AFP photo)", "(Photo by AFP)", "(AFP: Ahmad Sahel Arman)", "(Reuters: X)"
 CREDIT_PAREN = (
     r"\(\s*(?:"
-    rf"{AGENCY}(?:\s+{_PHOTO_WORD}s?)?(?:\s*[:/]\s*[^()\n]{{1,80}})?"
+    rf"(?-i:{AGENCY})(?:\s+{_PHOTO_WORD}s?)?(?:\s*[:/]\s*[^()\n]{{1,80}})?"
     rf"|{_PHOTO_WORD}s?\s*(?:by|:|/|courtesy(?:\s+of)?)\s*[^()\n]{{1,80}}"
     rf"|(?:courtesy(?:\s+of)?|credit)\s*:?\s*[^()\n]{{1,80}}"
     r")\s*\)"
@@ -135,7 +135,8 @@ LINE_RULES: list[tuple[str, re.Pattern[str]]] = [
             r"|all\s+rights\s+reserved\.?\s*$"
             r"|^this\s+material\s+may\s+not\s+be\s+published,\s+broadcast,\s+rewritten,?\s+or\s+redistributed"
             r"|^(?:reporting|writing|editing|additional\s+reporting)\s+by\s+[^.]{2,120}(?:;\s*[^.]{2,120})*\.?$"
-            r"|^copyright\s+\d{4}",
+            r"|^copyright\s+\d{4}"
+            r"|for\s+(?:your\s+)?personal,?\s+non-?commercial\s+use\s+only",
             _I,
         ),
     ),
@@ -207,7 +208,8 @@ LINE_RULES: list[tuple[str, re.Pattern[str]]] = [
             r"^(?:source\s+link|original\s+(?:source|article|post)|read\s+(?:the\s+)?(?:original|full)\s+(?:article|story|post)(?:\s+(?:here|at|on)\b[^\n]{0,80})?|"
             r"(?:this\s+(?:article|story|post)\s+)?(?:was\s+)?(?:originally|first)\s+(?:published|appeared)\s+(?:on|at|in|by)\s+[^\n]{1,120}|"
             r"source\s*:\s*[^\n]{1,80}|via\s*:?\s*[^\n]{1,60}|"
-            r"this\s+(?:article|story)\s+(?:is\s+)?(?:republished|reprinted)\s+from\s+[^\n]{1,160})$",
+            r"this\s+(?:article|story)\s+(?:is\s+)?(?:republished|reprinted)\s+from\s+[^\n]{1,160}|"
+            r"[\w'’ ]{1,25}:\s*(?:https?://|www\.)\S+)$",
             _I,
         ),
     ),
@@ -222,7 +224,10 @@ LINE_RULES: list[tuple[str, re.Pattern[str]]] = [
             r"you\s+(?:can|may)\s+unsubscribe|we\s+respect\s+your\s+privacy|(?:invalid\s+)?email\s+address\b|"
             r"get\s+(?:the\s+latest|our|breaking)\b[^\n]{0,100}\b(?:delivered|sent|straight|direct(?:ly)?)\b|"
             r"(?:want|like)\s+more\s+[^\n]{0,60}\?\s*(?:sign|subscribe)|"
-            r"to\s+continue\s+reading,?\s+(?:please\s+)?(?:subscribe|log\s*in|sign\s+in))",
+            r"to\s+continue\s+reading,?\s+(?:please\s+)?(?:subscribe|log\s*in|sign\s+in))"
+            r"|(?:^|[.!?]\s+|:\s*)(?:sign\s+up|subscribe)\s+(?:for|to)\s+(?:our|the|my|his|her|their)?\s*[^\n]{0,60}\b(?:newsletters?|e-?mails?|alerts|bulletin)\b"
+            r"|\bdelivered\s+(?:straight\s+|directly\s+)?to\s+your\s+inbox\b"
+            r"|^[A-Z][\w'’&-]*(?:\s+[A-Z0-9][\w'’&-]*){0,4}\s+newsletter$",
             _I,
         ),
     ),
@@ -235,11 +240,13 @@ LINE_RULES: list[tuple[str, re.Pattern[str]]] = [
             r"don'?t\s+miss|click\s+here|continue\s+reading|top\s+stories|latest\s+(?:news|stories|videos)|editor'?s\s+picks?|"
             r"follow\s+us\s+on|follow\s+(?:@\w+|[A-Z]\w+(?:\s+[A-Z]\w+)?\s+on\s+(?:twitter|facebook|instagram))|"
             r"(?:find|like)\s+us\s+on\s+facebook|keep\s+reading|next\s+(?:article|story|post)|previous\s+(?:article|story|post)|"
-            r"more\s+about|tags?\s*:|topics?\s*:|filed\s+under\s*:?|categories\s*:|posted\s+in\s*:)"
+            r"more\s+about|tags?\s*:|topics?\s*:|filed\s+under\s*:?|categories\s*:|posted\s+in\s*:|"
+            r"also\s+on\s+\w[\w-]*\.(?:com|org|net|co\.uk|tv|news)\b|tags|topics|related\s+topics|listen\s*:|download\s*:)"
             r"(?:[\s:|»>.-]+[^\n]{0,200})?$",
             _I,
         ),
     ),
+    ("teaser", re.compile(r"^[^\n]{3,200}\[(?:[A-Z]{2,}(?:\s+[A-Z]{2,}){0,2})\]\s*[|,]?$")),
     (
         "disclaimer",
         re.compile(
@@ -253,7 +260,23 @@ LINE_RULES: list[tuple[str, re.Pattern[str]]] = [
             _I,
         ),
     ),
-    ("share_widget", re.compile(rf"^(?:{_SHARE_WORDS}[\s,|·•:/()-]*)+$", _I)),
+    (
+        "share_widget",
+        re.compile(
+            rf"^(?=[^\n]*[a-z])(?:{_SHARE_WORDS}[\s,|·•:/()-]*)+$",
+            _I,
+        ),
+    ),
+    (
+        "share_widget",
+        re.compile(
+            r"(?:^|[.!?]\s+|\bor\s+|\band\s+|:\s*)(?:please\s+)?follow\s+(?:us|him|her|them|me|[A-Z][\w.]*(?:\s+[A-Z][\w.]*){0,3})\s+on\s+"
+            r"(?:twitter|facebook|instagram|linkedin|tiktok|youtube|x|threads|bluesky)\b"
+            r"|(?:^|[.!?]\s+|\bor\s+|\band\s+|:\s*)follow\s+(?:us|him|her|them|me)\s+@\w+"
+            r"|^(?:connect\s+with\s+us|stay\s+connected|like\s+us\s+on\s+facebook)\b",
+            _I,
+        ),
+    ),
     (
         "metadata_line",
         re.compile(
@@ -261,6 +284,7 @@ LINE_RULES: list[tuple[str, re.Pattern[str]]] = [
             rf"(?:{DATE_ANY}|{DATE_NOYEAR}|\d{{1,2}}/\d{{1,2}}/\d{{2,4}}|\d+\s+(?:minutes?|hours?|days?)\s+ago)[^\n]{{0,40}}$"
             rf"|^(?:{DATE_ANY})(?:\s*(?:at\s+)?\d{{1,2}}[:.]\d\d(?:\s*[ap]\.?m\.?)?(?:\s+[A-Z]{{2,4}})?)?[\s|,.]*$"
             r"|^#\w+\s+report\b[^\n]{0,10}(?:published|posted)\s*:[^\n]{0,40}$"
+            r"|^(?:updated|posted|published|last\s+updated)(?:\s+(?:at|on))?\s*:?\s*\d{1,2}[:.]\d\d\s*(?:[ap]\.?m\.?)?(?:\s+[A-Z]{2,4})?[\s.]*$"
             r"|^\d+\s+min(?:ute)?s?\s+read$|^reading\s+time\s*:?[^\n]{0,20}$"
             r"|^(?:by|written\s+by|words\s+by|author\s*:)\s+[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,3}"
             r"(?:\s*(?:,|and|&)\s*[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,3}){0,3}"
@@ -270,38 +294,96 @@ LINE_RULES: list[tuple[str, re.Pattern[str]]] = [
     ),
 ]
 
+#: cheap pre-checks: a rule (by position in LINE_RULES) is only tried when the lowercased line
+#: contains one of these strings
+_PREFILTER: dict[int, tuple[str, ...]] = {}
+for _i, (_reason, _pat) in enumerate(LINE_RULES):
+    if _reason == "share_widget" and "follow" in _pat.pattern[:80]:
+        _PREFILTER[_i] = ("follow", "connect", "stay connected", "like us")
+    elif _reason == "disclaimer":
+        _PREFILTER[_i] = (
+            "disclaimer",
+            "editor",
+            "note",
+            "responsible",
+            "views",
+            "this article",
+            "this story",
+            "this content",
+        )
+    elif _reason == "subscribe_prompt":
+        _PREFILTER[_i] = (
+            "sign",
+            "subscri",
+            "register",
+            "join",
+            "get",
+            "newsletter",
+            "log",
+            "member",
+            "support",
+            "enter",
+            "by ",
+            "thank",
+            "unsubscribe",
+            "privacy",
+            "email",
+            "want",
+            "like",
+            "to continue",
+            "inbox",
+        )
+    elif _reason == "copyright":
+        _PREFILTER[_i] = ("©", "(c)", "copyright", "rights", "material", "by ", "personal")
+    elif _reason == "alternate_addresses":
+        _PREFILTER[_i] = ("alternate",)
+
 
 # agency line check is case-sensitive; credit lines beginning with a photo word are not
+#: most words a line may have for each whole-line rule (longer lines are article text, whatever
+#: they contain); rules not listed apply to lines of any length up to 3,000 characters
+MAX_WORDS: dict[str, int] = {
+    "copyright": 40,
+    "advertisement": 10,
+    "video_player": 25,
+    "hashtags": 40,
+    "breadcrumb": 12,
+    "comment_widget": 25,
+    "author_box": 25,
+    "source_link": 25,
+    "subscribe_prompt": 40,
+    "read_more": 30,
+    "teaser": 40,
+    "share_widget": 40,
+    "metadata_line": 16,
+}
+_LONG_LINE_RULES = ("disclaimer", "alternate_addresses")
+
+
 def classify_line(text: str) -> str | None:
     """Reason code for a whole (stripped) line that is boilerplate, else None."""
     n = len(text)
-    if n == 0:
+    if n == 0 or n > 3000:
         return None
-    if n <= 300:
+    words = word_count(text) if n <= 400 else 10**6
+    if words <= 40:
         if _CREDIT_LINE.match(text) and (_AGENCY_LINE.match(text) or not re.match(AGENCY, text, re.I)):
             return "photo_credit"
-        words = word_count(text)
-        for reason, pat in LINE_RULES:
-            if reason == "disclaimer":
+        low = text.lower()
+        for i, (reason, pat) in enumerate(LINE_RULES):
+            if reason in _LONG_LINE_RULES or words > MAX_WORDS[reason]:
                 continue
-            if reason == "read_more" and words > 30:
+            kws = _PREFILTER.get(i)
+            if kws is not None and not any(k in low for k in kws):
                 continue
-            if reason == "breadcrumb" and (words > 12 or ends_with_terminal(text)):
-                continue
-            if reason == "metadata_line" and words > 16:
-                continue
-            if reason in ("source_link", "comment_widget", "author_box") and words > 25:
-                continue
-            if reason == "subscribe_prompt" and words > 40:
+            if reason == "breadcrumb" and ends_with_terminal(text):
                 continue
             if pat.search(text):
                 return reason
-    if n <= 3000:
-        for reason, pat in LINE_RULES:
-            if reason in ("disclaimer", "alternate_addresses") and pat.search(text):
-                return reason
-        if n <= 400 and LINE_RULES[0][1].search(text) and word_count(text) <= 40:
-            return "copyright"
+    low = text.lower()
+    for i, (reason, pat) in enumerate(LINE_RULES):
+        if reason in _LONG_LINE_RULES and any(k in low for k in _PREFILTER[i]) and pat.search(text):
+            return reason
     return None
 
 

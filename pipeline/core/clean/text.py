@@ -259,8 +259,23 @@ def clean_text(
     para_lines: list[_Line] = []
 
     def add_removed(s: int, e: int, reason: str, stage: str) -> None:
-        if e > s:
-            removed.append(RemovedSpan(s, e, inp[s:e], reason, stage))
+        """Removed span [s, e); whitespace at its edges becomes separate whitespace spans."""
+        if e <= s:
+            return
+        if reason != "whitespace":
+            seg = inp[s:e]
+            ls = len(seg) - len(seg.lstrip())
+            rs = len(seg.rstrip())
+            if rs <= ls:
+                removed.append(RemovedSpan(s, e, seg, "whitespace", "layout"))
+                return
+            if ls:
+                removed.append(RemovedSpan(s, s + ls, seg[:ls], "whitespace", "layout"))
+            removed.append(RemovedSpan(s + ls, s + rs, seg[ls:rs], reason, stage))
+            if rs < len(seg):
+                removed.append(RemovedSpan(s + rs, e, seg[rs:], "whitespace", "layout"))
+            return
+        removed.append(RemovedSpan(s, e, inp[s:e], reason, stage))
 
     def add_piece(s: int, e: int, para: int) -> bool:
         """Kept piece [s, e) with its surrounding whitespace moved to whitespace spans."""

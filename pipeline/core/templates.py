@@ -1,0 +1,163 @@
+"""Per-source template learning: lines a source repeats across many of its documents.
+
+A site's furniture (its newsletter pitch, its "About us" blurb, its standard footer) recurs word for
+word in most of its pages, while article paragraphs do not. ``learn_templates`` counts, per source,
+in how many documents each *normalised line* occurs. A line is a template of source S when
+
+* S has at least ``min_docs`` documents,
+* the line occurs in at least ``min_docs`` documents of S and in at least ``min_share`` of them,
+* and the line does not occur in documents of any other source. Wire copy republished by several
+  outlets is shared *across* sources and is therefore never a template.
+
+Line normalisation: NFKC, casefold, digits replaced by ``0`` (so "© 2019" and "© 2020" match),
+whitespace collapsed, surrounding punctuation stripped. Lines with fewer than two letters are ignored.
+Only a 64-bit hash of the normalised line is stored, plus a short example for inspection.
+
+    t = learn_templates([(source, text), ...], min_docs=5, min_share=0.3)
+    t.is_template("example.com", "Sign up for our daily newsletter")
+    SourceTemplates.from_json(t.to_json()) == t
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["SourceTemplates", "learn_templates", "line_key", "normalise_line"]
+
+_DIGITS = re.compile(r"\d")
+_WS = re.compile(r"\s+")
+_EDGE_PUNCT = " \t.,;:!?|·•-–—*\"'“”‘’()[]"
+_LETTER = re.compile(r"[^\W\d_]")
+_MULTI = "\x00multi"  # marker: line seen in more than one source
+FORMAT_VERSION = 1
+
+
+def normalise_line(line: str) -> str:
+    s = unicodedata.normalize("NFKC", line).casefold()
+    s = _DIGITS.sub("0", s)
+    s = _WS.sub(" ", s).strip(_EDGE_PUNCT)
+    return s
+
+
+def line_key(line: str) -> str | None:
+    """Hash of the normalised line (16 hex digits), None for lines without two letters."""
+    norm = normalise_line(line)
+    if len(_LETTER.findall(norm[:50])) < 2:
+        return None
+    return hashlib.blake2b(norm.encode("utf-8"), digest_size=8).hexdigest()
+
+
+@dataclass
+class SourceProfile:
+    n_docs: int
+    lines: dict[str, dict] = field(default_factory=dict)  # key -> {"docs": int, "example": str}
+
+
+@dataclass
+class SourceTemplates:
+    min_docs: int
+    min_share: float
+    sources: dict[str, SourceProfile] = field(default_factory=dict)
+
+    def is_template(self, source: str, line: str) -> bool:
+        prof = self.sources.get(source)
+        if prof is None or not prof.lines:
+            return False
+        key = line_key(line)
+        return key is not None and key in prof.lines
+
+    def templates_of(self, source: str) -> list[str]:
+        prof = self.sources.get(source)
+        return [v["example"] for v in prof.lines.values()] if prof else []
+
+    def to_dict(self) -> dict:
+        return {
+            "format": FORMAT_VERSION,
+            "min_docs": self.min_docs,
+            "min_share": self.min_share,
+            "sources": {
+                s: {"n_docs": p.n_docs, "lines": {k: dict(v) for k, v in sorted(p.lines.items())}}
+                for s, p in sorted(self.sources.items())
+            },
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> SourceTemplates:
+        if not isinstance(d, dict) or d.get("format") != FORMAT_VERSION:
+            raise ValueError("not a wiretrace source-templates document (missing or unknown 'format')")
+        return cls(
+            min_docs=int(d["min_docs"]),
+            min_share=float(d["min_share"]),
+            sources={
+                s: SourceProfile(n_docs=int(p["n_docs"]), lines={k: dict(v) for k, v in p["lines"].items()})
+                for s, p in d["sources"].items()
+            },
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> SourceTemplates:
+        return cls.from_dict(json.loads(text))
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_json(), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> SourceTemplates:
+        return cls.from_json(Path(path).read_text(encoding="utf-8"))
+
+
+def learn_templates(
+    docs: Iterable[tuple[str, str]],
+    min_docs: int = 5,
+    min_share: float = 0.3,
+) -> SourceTemplates:
+    """Learn per-source boilerplate lines from ``(source, text)`` pairs (one pass, memory per distinct line)."""
+    if min_docs < 2:
+        raise ValueError("min_docs must be at least 2: a line seen in one document is not a template")
+    if not 0 < min_share <= 1:
+        raise ValueError("min_share must be in (0, 1]")
+    n_docs: Counter[str] = Counter()
+    counts: dict[str, Counter[str]] = {}
+    owner: dict[str, str] = {}  # line key -> the only source it was seen in, or _MULTI
+    examples: dict[str, str] = {}
+    for source, text in docs:
+        if source is None or not isinstance(text, str):
+            continue
+        n_docs[source] += 1
+        seen: set[str] = set()
+        for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+            line = raw.strip()
+            if not line or len(line) > 2000:
+                continue
+            key = line_key(line)
+            if key is None or key in seen:
+                continue
+            seen.add(key)
+            prev = owner.get(key)
+            if prev is None:
+                owner[key] = source
+                examples[key] = line[:120]
+            elif prev != source:
+                owner[key] = _MULTI
+        counter = counts.setdefault(source, Counter())
+        counter.update(seen)
+    result = SourceTemplates(min_docs=min_docs, min_share=min_share)
+    for source, total in n_docs.items():
+        prof = SourceProfile(n_docs=total)
+        if total >= min_docs:
+            need = max(min_docs, min_share * total)
+            for key, c in counts[source].items():
+                if c >= need and owner.get(key) == source:
+                    prof.lines[key] = {"docs": c, "example": examples[key]}
+        result.sources[source] = prof
+    return result
