@@ -98,9 +98,10 @@ _CANDIDATE = re.compile(
     "(?:"
     f"(?<=[{_TERM}])(?<![{_TERM}][{_TERM}])(?<!\\.[ \\u00a0]\\.)(?P<t>[{_TERM}]*+(?:(?:[ \\u00a0]\\.){{2,}}[{_TERM}]*+)*+)"
     f"(?P<c>[{_CLOSE}]*+"
-    "(?:[ \\u00a0]?\\[(?:\\d{1,3}(?:\\s?[-–,]\\s?\\d{1,3})*|\\.\\.\\.|…)\\])*+)"
+    "(?:[ \\u00a0]?\\[(?:\\d{1,3}(?:\\s?[-–,]\\s?\\d{1,3})*|\\.\\.\\.|…)\\])*+"
+    "(?:[ \\u00a0][:;]-?[()DPp](?![\\w()]))?)"
     "(?![0-9])(?!\\s*+[a-z])"
-    f"|(?<=[{_TERM}])(?<=[a-z][a-z][.!?])(?=[ \\u00a0]++[a-z])(?P<lw>)"
+    f"|(?<=[a-zA-Z0-9)][a-zA-Z0-9)][.!?])(?P<lw>[!?]*+)(?=[ \\u00a0]++[a-z])"
     f"|(?<=[{_LBC}])(?:(?<=\\r)\\n)?(?P<par>(?:{_HWS}*+{_LB})++)?"
     f"|(?<=\\s[{_BULLETS}])"
     ")"
@@ -112,21 +113,18 @@ _SKIP_WS = re.compile("\\s*+")
 _NEXT_WORD = re.compile("[\\w'’.-]{0,30}")
 _FOOTNOTE = re.compile("[ \\u00a0](\\d{1,2})(?=[ \\u00a0][A-Z][a-z])")
 _SPEECH_AFTER = re.compile(
-    "\\s++(?:[A-Z][\\w'’.-]{0,30}\\s++){1,3}"
-    "(?:said|says|say|asked|asks|ask|replied|replies|reply|added|adds|told|tells|wrote|writes|"
+    "\\s++(?!(?:He|She|They|We|It|You|This|That|There|These|Those)\\s)(?:[A-Z][\\w'’.-]{0,30}\\s++){1,3}"
+    "(?:said|says|say|asked|asks|ask|replied|replies|reply|added|adds|wrote|writes|"
     "explained|continued|shouted|shouts|whispered|whispers|cried|cries|answered|answers|insisted|"
     "noted|stated|claimed|recalled|tweeted|declared|warned|exclaimed|muttered|mutters|murmured|"
     "laughed|agreed|admitted|argued|pleaded|suggested|yelled|yells|screamed|screams|sighed|sighs|"
     "called|calls|howled|started|began|begged|demanded|repeated|snapped|beams|beamed|wails|"
     "wailed|gasped|groaned|breathed)\\b"
 )
-_LIST_START = re.compile(
-    f"[{_BULLETS}*-]?\\s*+"
-    "(?:(?:[Ff]igure|FIGURE|[Tt]able|TABLE|[Ff]ig\\.|[Cc]hapter|[Ss]ection|[Ss]tep|[Pp]art|"
-    "[Aa]ppendix|[Ll]esson|[Uu]nit|[Ee]xample)\\s++)?"
-    "(?:\\d{1,3}(?:\\.\\d{1,3})*|[A-Za-z]|[ivxlcIVXLC]{1,5})"
-)
+_LIST_START = re.compile(f"[{_BULLETS}*-]?\\s*+(?:\\d{{1,3}}(?:\\.\\d{{1,3}})*|[A-Za-z]|[ivxlcIVXLC]{{1,5}})")
 _GLUED_NEXT = re.compile("\\S{0,40}")
+_LIST_SUCCESSOR = {str(i): str(i + 1) for i in range(1, 100)}
+_LIST_SUCCESSOR.update({c: chr(ord(c) + 1) for c in "abcdefghijklmnopqrstuvwxy"})
 
 # --------------------------------------------------------------------------------------------
 # abbreviation lexicon (lower case, without the final period)
@@ -176,6 +174,24 @@ _LOWER_ABBREVIATIONS = frozenset(k for k in _TITLES | _NUMBER | _ENDING if k.isa
 _REGULAR, _TITLE, _NUMBER_ABBR, _ENDING_ABBR, _INITIAL, _INITIALISM = range(6)
 
 
+def _ends_before_lower(tok: str) -> bool:
+    """Whether a period after ``tok`` ends a sentence although a lower-case word follows.
+
+    True for plain words that start in lower case (``pepper. no place``, ``eHow. eHow was``),
+    numbers (``8160. they``) and long capitalised words (``LibriVox. we``); false for the
+    lexicon, short capitalised or upper-case tokens (``Calif. officials``, ``Eng. project``) and
+    anything with inner periods.
+    """
+    if "." in tok or len(tok) < 2 or not tok.isalnum():
+        return False
+    first = tok[0]
+    if first.islower():
+        return tok.lower() not in _LOWER_ABBREVIATIONS
+    if first.isdigit():
+        return True
+    return len(tok) >= 6 and not tok.isupper()
+
+
 def _is_initialism(tok: str) -> bool:
     """U.S, U.S.A, a.m, Ph.D, H.R: dot-separated pieces of one or two letters."""
     parts = tok.split(".")
@@ -222,6 +238,14 @@ def _prev_token(text: str, p: int, lo: int) -> str:
             return ""
         tok = parts[-1]
     return tok.lstrip(_OPENERS)
+
+
+def _next_word(text: str, pos: int) -> str:
+    """The lower-cased word at ``pos`` up to an apostrophe (``We're`` -> ``we``); ``a.`` stays."""
+    word = _NEXT_WORD.match(text, pos).group().lower()
+    for apostrophe in "'’":
+        word = word.split(apostrophe, 1)[0]
+    return word
 
 
 def _word_before(text: str, p: int, lo: int) -> str:
@@ -314,6 +338,7 @@ def split_sentences(text: str) -> list[Span]:
     ps = seg  # start of the current paragraph
     wrapped = None  # whether the current paragraph is hard-wrapped, computed on demand
     abbrev_end = -1  # end of the last period that was not a boundary because of an abbreviation
+    list_next = None  # the marker expected next after a list item marker ("2" after "1.")
     after_match = _AFTER.match
 
     for m in _CANDIDATE.finditer(text):
@@ -335,6 +360,7 @@ def split_sentences(text: str) -> list[Span]:
                 ps = seg
                 wrapped = None
                 abbrev_end = -1
+                list_next = None
                 continue
             if p <= seg:
                 continue
@@ -378,12 +404,14 @@ def split_sentences(text: str) -> list[Span]:
                 seg = e + 1
                 continue
         if m.group(3) is not None:
-            # "word. word": a boundary only after a plain lower-case word outside the lexicon
-            tok = _prev_token(text, p, seg)
+            # "word. word" (informal text without capitals)
+            tok = _prev_token(text, p, seg).rstrip(")")
+            if not tok:
+                continue
             if ch != ".":
-                if tok[:1].isupper() and not tok.isupper():
+                if tok[0].isupper() and not tok.isupper():
                     continue  # "Yahoo! in", "Huh? is"
-            elif not (len(tok) >= 2 and tok.isalpha() and tok.islower()) or tok in _LOWER_ABBREVIATIONS:
+            elif not _ends_before_lower(tok):
                 continue
             a = after_match(text, e)
             append(Span(seg, e, text[seg:e], para))
@@ -431,9 +459,21 @@ def split_sentences(text: str) -> list[Span]:
             continue
 
         closers = m.group("c")
+        ellipsis = "…" in punct or ".." in punct or " ." in punct
         if first.islower():
-            # only "!" / "?" reach here with a lower-case ASCII next word, or non-ASCII lower case
-            if ch == "." or "…" in punct or ".." in punct or closers:
+            # a lower-case ASCII word after an opening bracket, or a non-ASCII lower-case letter
+            if ellipsis or closers:
+                continue
+            if ch == ".":
+                if not openers or openers[-1] not in "([":
+                    continue
+                # "interactions. (credit: ...)", "neutral. (http://...)"
+                tok = _prev_token(text, p, seg)
+                if not tok or _token_class(tok) != _REGULAR or len(tok) < 2:
+                    continue
+                append(Span(seg, e, text[seg:e], para))
+                used = True
+                seg = a.end(1)
                 continue
             tok = _prev_token(text, p, seg)
             if tok[:1].isupper() and not tok.isupper():
@@ -442,12 +482,14 @@ def split_sentences(text: str) -> list[Span]:
             used = True
             seg = a.end(1)
             continue
-        if first in _DASHES:
-            continue
+        if first in _DASHES and (ellipsis or ch != "." or "!" in punct or "?" in punct):
+            continue  # "‘Huh?’ – used as ...", "are you paying attention? — you even ..."
 
         # ellipsis
-        if "…" in punct or ".." in punct or " ." in punct:
+        if ellipsis:
             if p > seg and text[p - 1] in "[(":
+                continue
+            if closers and closers[0] in _QUOTE_CLOSERS and _SPEECH_AFTER.match(text, e):
                 continue
             if first.isdigit():
                 continue
@@ -485,6 +527,18 @@ def split_sentences(text: str) -> list[Span]:
 
         # a single period
         tok = _prev_token(text, p, seg)
+        if p - seg <= 20 and _LIST_START.fullmatch(text, seg, p):
+            list_next = _LIST_SUCCESSOR.get(tok)
+            continue
+        if tok == list_next and tok and p - len(tok) > seg:
+            # inline list "1. The first item 2. The second item": the next marker starts an item
+            b = p - len(tok)
+            chunk = text[seg:b].rstrip()
+            append(Span(seg, seg + len(chunk), chunk, para))
+            used = True
+            seg = b
+            list_next = _LIST_SUCCESSOR.get(tok)
+            continue
         cls = _token_class(tok) if tok else _REGULAR
         if first.isdigit():
             if cls != _REGULAR:
@@ -502,24 +556,22 @@ def split_sentences(text: str) -> list[Span]:
             abbrev_end = e
             continue
         elif cls == _INITIAL:
-            if tok == "I" and not openers:
-                prev = _word_before(text, p, seg)
-                if prev[:1].islower() or prev[-1:] == ",":
-                    append(Span(seg, e, text[seg:e], para))
-                    used = True
-                    seg = a.end(1)
-                    continue
-            abbrev_end = e
-            continue
-        elif cls == _INITIALISM:
-            word = _NEXT_WORD.match(text, a.end() - 1).group()
-            if word.lower() not in _STARTERS:
+            # an initial (J. K. Rowling) unless a lower-case word precedes and a sentence opener
+            # follows: "you and I. Did", "got a C. I'm so mad", "from A to B. I knew"
+            if openers or not tok.isupper():
                 abbrev_end = e
                 continue
-        if p - seg <= 20 and _LIST_START.fullmatch(text, seg, p):
-            continue
-        if closers and closers[0] in _QUOTE_CLOSERS and _SPEECH_AFTER.match(text, e):
-            continue
+            prev = _word_before(text, p, seg)
+            if not (prev[:1].islower() or prev[-1:] == ","):
+                abbrev_end = e
+                continue
+            if tok != "I" and _next_word(text, a.end() - 1) not in _STARTERS:
+                abbrev_end = e
+                continue
+        elif cls == _INITIALISM:
+            if _next_word(text, a.end() - 1) not in _STARTERS:
+                abbrev_end = e
+                continue
         append(Span(seg, e, text[seg:e], para))
         used = True
         seg = a.end(1)
