@@ -96,6 +96,10 @@ def test_rejects_non_str():
         'She turned to him, "This is great." she said.',
         "Her email is jane.doe@example.com and the site is www.example.com/news.html today.",
         "Shares of Acme Inc. rose 5% while Apple Inc. fell.",
+        "SANTA ROSA, Calif. (AP) — Frustration and anger mounted on Monday.",
+        "MARIANNA, Fla. — It should have been an easy year for Republicans.",
+        "National security adviser H.R. McMaster spoke at the Martin Luther King Jr. Day vigil.",
+        "Voters rejected Prop. 8 and Pfc. John Smith was honoured.",
     ],
 )
 def test_one_sentence(text):
@@ -107,6 +111,14 @@ def test_one_sentence(text):
     [
         ("Bring food, water, etc. The trip is long.", ["Bring food, water, etc.", "The trip is long."]),
         ("I live in the U.S. How about you?", ["I live in the U.S.", "How about you?"]),
+        (
+            "It was made by Boeing Co. The rest came later.",
+            ["It was made by Boeing Co.", "The rest came later."],
+        ),
+        (
+            "He lives in Newtown, Conn. The school is near.",
+            ["He lives in Newtown, Conn.", "The school is near."],
+        ),
         ('He said "yes." Then he left.', ['He said "yes."', "Then he left."]),
         ("He said “yes.” Then he left.", ["He said “yes.”", "Then he left."]),
         ("He said 'yes.' Then he left.", ["He said 'yes.'", "Then he left."]),

@@ -134,7 +134,8 @@ _TITLES = frozenset(
     """
     mr mrs ms mx messrs mmes mme mlle dr drs prof profs gen gens sen sens rep reps gov govs lt
     col capt cpt sgt maj adm cmdr comdr cdr rev revd hon pres supt insp det st ste mt ft atty
-    brig cpl pvt spc amb lieut fr msgr rt sra srta assoc asst dist
+    brig cpl pvt spc amb lieut fr msgr rt sra srta assoc asst dist pfc sfc ssg ssgt msgt cwo ens
+    vadm radm lcpl spec supt
     e.g i.e eg ie cf viz vs v approx ca incl esp resp w.r.t c.f et
     """.split()
 )
@@ -142,16 +143,19 @@ _TITLES = frozenset(
 _NUMBER = frozenset(
     """
     no nos nr n° nº num p pp vol vols art arts sec secs ch chap fig figs eq eqs ref refs para
-    paras pt pts op ed eds tel ext rm apt bldg ver h.r s h.res s.res pl par ln div tab
+    paras pt pts op ed eds tel ext rm apt bldg ver s pl par ln div tab prop props
     jan feb mar apr jun jul aug sep sept oct nov dec mon tue tues wed thu thur thurs fri sat sun
     """.split()
 )
+# company and name suffixes: like initialisms, a boundary only before a sentence opener
+# ("Apple Inc. said" / "Boeing Co. The weapon"; "Martin Luther King Jr. Day")
+_SUFFIXES = frozenset("inc co corp ltd llc plc bros jr sr esq".split())
 # abbreviations that may end a sentence: a boundary before a capital, not before a digit or a
 # lower-case word
 _ENDING = frozenset(
     """
-    etc inc co corp ltd llc plc bros esq dept univ assn ave blvd rd hwy al mfg intl natl govt
-    jr sr phd md ba ma bsc msc mba pct mln bln bn yr yrs mo mos min max avg est hrs hr wk wks
+    etc dept univ assn ave blvd rd hwy al mfg intl natl govt
+    phd md ba ma bsc msc mba pct mln bln bn yr yrs mo mos min max avg est hrs hr wk wks
     sq ft ibid cit misc tbsp tsp oz lb lbs kg km cm mm approx dec
     ala ariz ark calif colo conn del fla ga ill ind kan kans ky la md mass mich minn miss mo mont
     neb nev okla ore pa penn tenn tex va vt wash wis wyo
@@ -165,11 +169,13 @@ _STARTERS = frozenset(
     for from to with by of since although though because however meanwhile then now today
     yesterday tomorrow some many most all one two three several no not do does did is are was
     were has have had can could will would should may might must let please thank thanks
+    over about according during under last earlier later both each every such instead also
+    still even just only first its click read see follow sign subscribe watch get shares
     """.split()
 )
 
 # lexicon entries that look like plain lower-case words
-_LOWER_ABBREVIATIONS = frozenset(k for k in _TITLES | _NUMBER | _ENDING if k.isalpha())
+_LOWER_ABBREVIATIONS = frozenset(k for k in _TITLES | _NUMBER | _ENDING | _SUFFIXES if k.isalpha())
 
 _REGULAR, _TITLE, _NUMBER_ABBR, _ENDING_ABBR, _INITIAL, _INITIALISM = range(6)
 
@@ -210,7 +216,7 @@ def _classify(tok: str) -> int:
         return _NUMBER_ABBR
     if key in _ENDING:
         return _ENDING_ABBR
-    if "." in tok and _is_initialism(tok):
+    if key in _SUFFIXES or ("." in tok and _is_initialism(tok)):
         return _INITIALISM
     return _REGULAR
 
@@ -569,9 +575,19 @@ def split_sentences(text: str) -> list[Span]:
                 abbrev_end = e
                 continue
         elif cls == _INITIALISM:
-            if _next_word(text, a.end() - 1) not in _STARTERS:
+            quoted = openers and openers[-1] in "\"“‘'"
+            if not quoted and _next_word(text, a.end() - 1) not in _STARTERS:
                 abbrev_end = e
                 continue
+        if cls != _REGULAR:
+            if first in _DASHES:
+                abbrev_end = e
+                continue  # "MARIANNA, Fla. — It should have been ..."
+            if p - seg <= 60:
+                head = text[seg:p]
+                if "," in head and head.rsplit(",", 1)[0].isupper():
+                    abbrev_end = e
+                    continue  # a dateline: "SANTA ROSA, Calif. (AP) — ...", "ST. PAUL, Minn. ..."
         append(Span(seg, e, text[seg:e], para))
         used = True
         seg = a.end(1)
