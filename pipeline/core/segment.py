@@ -11,23 +11,27 @@ plain spaces.
 
 Design (one compiled pattern, cheap decisions): the pattern finds candidate boundaries in one
 pass over the text -- runs of terminal punctuation (``. ! ? …`` and spaced ``. . .``) together
-with the closing quotes/brackets and footnote marks that follow them, line breaks, and bullets.
-A period followed by a lower-case ASCII letter is not a candidate unless it follows a plain
-lower-case word, and a period directly followed by a digit never is (decimals such as 3.5, URLs,
-e-mail addresses). Each candidate is then decided from the token before it and the first
-character after it:
+with the closing quotes/brackets, footnote marks (``[21]``) and emoticons that follow them, line
+breaks, and bullets. A period directly followed by a digit or a lower-case letter is never a
+candidate (decimals such as 3.5, URLs, e-mail addresses, ``e.g.``). Each candidate is decided
+from the token before it and the first character after it:
 
-* after a title (Mr., Dr., Gen., Sen., Rep., St.), a mid-sentence abbreviation (e.g., i.e., vs.,
-  cf., approx.) or an initial (J. K. Rowling) a period never ends a sentence; after a number
-  abbreviation (No. 5, p. 55, H.R. 1, Aug. 30, Art. 3) it does not before a digit; after a
-  multi-period initialism (U.S., U.K., a.m.) it does only when the next word is a typical
-  sentence opener (``The``, ``He``, ``How`` ...); after an abbreviation that may end a sentence
-  (etc., Inc., Co., Jr.) it does before a capital letter;
-* a period after a plain lower-case word followed by a lower-case word is a boundary (informal
-  text without capitals); after a capitalised or upper-case token it is not (``Calif. officials``);
+* after a title (Mr., Dr., Gen., Sen., Rep., St., Pfc.), a mid-sentence abbreviation (e.g.,
+  i.e., vs., cf., approx.) or an initial (J. K. Rowling) a period never ends a sentence; after a
+  number abbreviation (No. 5, p. 55, Art. 3, Prop. 8) or a month (Aug. 30) it does not before a
+  digit; after a multi-period initialism (U.S., U.K., a.m., H.R.) or a company/name suffix (Inc.,
+  Co., Corp., Jr.) it does only when the next word is a typical sentence opener (``The``, ``He``,
+  ``How`` ...) or a quotation; after an abbreviation that may end a sentence (etc., state
+  abbreviations such as Calif.) it does before a capital letter, but not in a dateline
+  (``SANTA ROSA, Calif. (AP) — ...``) nor before a dash;
+* a single upper-case letter after a lower-case word ends a sentence before a sentence opener
+  (``you and I. Did``, ``got a C. I'm``), otherwise it is an initial;
+* a period before a lower-case word ends a sentence only after a plain word that starts in lower
+  case, a number or a long capitalised word (informal text without capitals: ``pepper. no
+  place``); never after the lexicon or a short capitalised token (``Calif. officials``);
 * ``!`` and ``?`` end a sentence unless a lower-case word follows a capitalised token (``Yahoo!
-  in``) or a quotation is followed by its attribution (``"Why?" he asked``, ``"Stop!" Smith
-  shouted``);
+  in``), a dash follows, or a quotation is followed by its attribution (``"Why?" he asked``,
+  ``"Stop!" Smith shouted``);
 * an ellipsis ends a sentence only before a capital letter (not ``I``), never inside brackets
   (``[...]``) and never when glued to the next word;
 * a closing quote after the punctuation stays with the sentence (``."``, ``.”``, ``.'``); a quote
@@ -35,8 +39,9 @@ character after it:
   sentence and its attribution stay together, while a multi-sentence quote is split inside;
 * punctuation glued to the next sentence (``government.The``, ``he said.”We``) is split when it
   looks like a missing space rather than a domain name, an initialism or an abbreviation;
-* a list marker (``1.``, ``2.1.``, ``a.``, ``Figure 3.``) at the start of a sentence does not end it,
-  and a bullet (``•``) after whitespace starts a new sentence;
+* a list marker (``1.``, ``2.1.``, ``a.``, ``IV.``) at the start of a sentence does not end it; an
+  inline list ``1. The first item 2. The second item`` is split before each next marker; a
+  bullet (``•``) after whitespace starts a new sentence;
 * CJK full stops (``。！？``) always end a sentence.
 
 Spans never include leading or trailing whitespace, ``text[span.start:span.end] == span.text``,

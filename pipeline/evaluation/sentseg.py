@@ -259,6 +259,11 @@ def render(rows: list[dict], n_docs: str) -> str:
             f"{e['r']:.3f} | {e['f1']:.3f} | {r['golden']}/{r['golden_total']} | {r['mb_s']:.2f} |"
         )
     lines.append("")
+    lines.append(
+        "The wiretrace rules were developed on these files (they are development sets); syntok, "
+        "pySBD (clean=False) and BlingFire run with their default settings."
+    )
+    lines.append("")
     lines.append("Golden rules failed (rule numbers):")
     lines.append("")
     for r in rows:
