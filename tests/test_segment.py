@@ -225,6 +225,16 @@ def test_hard_wrapped_paragraph_is_read_as_one_block():
     ]
 
 
+def test_headline_list_of_similar_lengths_is_not_read_as_wrapped():
+    lines = [
+        "Taliban says hundreds of fighters heading to Panjshir valley",
+        "Biden defends withdrawal as evacuation continues in Kabul",
+        "UK military says seven Afghans killed in crowds near airport",
+        "Resistance leader Massoud calls for weapons and support now",
+    ]
+    assert sents("\n".join(lines)) == lines
+
+
 def test_abbreviation_at_line_end_joins_the_next_line():
     assert sents("A statement by Sen.\nJohn Smith was read.") == ["A statement by Sen.\nJohn Smith was read."]
 

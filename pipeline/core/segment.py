@@ -6,8 +6,8 @@ lines. Inside a paragraph a line break ends a sentence (headlines, captions, lis
 final punctuation) unless the line is clearly wrapped: the next line starts in lower case and the
 line does not end in terminal punctuation, or the line ends with a comma, a semicolon, a
 hyphenated word part or an abbreviation such as ``Mr.``. A paragraph whose lines all have about the
-same length and mostly end without punctuation is treated as hard-wrapped: its line breaks are
-plain spaces.
+same length, mostly end without punctuation and often continue in lower case is treated as
+hard-wrapped: its line breaks are plain spaces.
 
 Design (one compiled pattern, cheap decisions): the pattern finds candidate boundaries in one
 pass over the text -- runs of terminal punctuation (``. ! ? …`` and spaced ``. . .``) together
@@ -300,7 +300,10 @@ def _hard_wrapped(text: str, ps: int, pe: int) -> bool:
     if longest < 40 or longest > 200 or min(lengths) < 0.6 * longest:
         return False
     open_ended = sum(1 for ln in body if ln[-1] not in _TERM_CHARS and ln[-1] not in _CLOSERS)
-    return open_ended * 2 >= len(body)
+    # wrapped prose breaks lines mid-sentence, so many lines start in lower case; a list of
+    # headlines or captions of similar length does not
+    lower_starts = sum(1 for ln in lines[1:] if ln[0].islower() or ln[0].isdigit())
+    return open_ended * 2 >= len(body) and lower_starts * 3 >= len(lines) - 1
 
 
 _JOIN_WORDS = frozenset(
