@@ -221,6 +221,15 @@ def test_sample_004_aggregator():
         ("Published: 22 August 2021", "metadata_line"),
         ("By Jane Doe", "metadata_line"),
         ("Disclaimer: the views expressed are the author's own.", "disclaimer"),
+        ("Joe Raedle/Getty Images", "photo_credit"),
+        ("(Image Credit: Brendan Smialowski/AFP/Getty Images)", "photo_credit"),
+        ("Enlarge this image toggle caption Tom Williams/AP Tom Williams/AP", "caption"),
+        ("Slideshow (5 Images)", "caption"),
+        ("* * *", "separator"),
+        ("The Associated Press contributed to this report.", "metadata_line"),
+        ("Story Continued Below", "advertisement"),
+        ("China furious at Macron for Hong Kong protest jibe [INSIGHT]", "teaser"),
+        ("Follow us on Twitter @example and on Facebook.", "share_widget"),
     ],
 )
 def test_boilerplate_lines_are_removed_with_their_reason(line, reason):
@@ -245,6 +254,11 @@ def test_boilerplate_lines_are_removed_with_their_reason(line, reason):
         "The photo was taken by a soldier in 2001.",
         "Share prices fell 3% on Monday.",
         "Advertisements for the event ran for weeks before the vote.",
+        "By the Numbers",
+        "WSJ/NBC poll shows a tie.",
+        "So how about that? [APPLAUSE]",
+        "Get started with the new plan here.",
+        "James Smith contributed $500 to the campaign.",
     ],
 )
 def test_real_sentences_are_kept(line):

@@ -60,6 +60,7 @@ REASONS: dict[str, str] = {
     "caption": "photo captions (text next to a credit, or a caption sentence ending in a credit)",
     "promo_glued": "promotional or teaser text glued to a content line ('Brief News from X.', related headline)",
     "teaser": "a related-story teaser line",
+    "separator": "a line without any letter or digit ('***', '___', '• • •')",
     "template": "a line this source repeats across many of its documents (learned per source)",
     "not_article": "what remained is not article text (no sentence of four words, under 12 words)",
 }

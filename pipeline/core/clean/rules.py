@@ -27,7 +27,7 @@ CREDIT_PAREN = (
     r"\(\s*(?:"
     rf"(?-i:{AGENCY})(?:\s+{_PHOTO_WORD}s?)?(?:\s*[:/]\s*[^()\n]{{1,80}})?"
     rf"|{_PHOTO_WORD}s?\s*(?:by|:|/|courtesy(?:\s+of)?)\s*[^()\n]{{1,80}}"
-    rf"|(?:courtesy(?:\s+of)?|credit)\s*:?\s*[^()\n]{{1,80}}"
+    rf"|(?:{_PHOTO_WORD}s?\s+)?(?:courtesy(?:\s+of)?|credits?)\s*:?\s*[^()\n]{{1,80}}"
     r")\s*\)"
 )
 _CREDIT_PAREN_END = re.compile(rf"\s*{CREDIT_PAREN}\s*$", re.I)
@@ -42,6 +42,23 @@ _CREDIT_LINE = re.compile(
     r")\s*$",
     re.I,
 )
+#: "Joe Raedle/Getty Images", "(Dado Ruvic/Reuters)", "toggle caption Cliff Owen/AP"
+_NAME_AGENCY_LINE = re.compile(
+    r"^(?:(?:enlarge\s+this\s+image|toggle\s+caption|hide\s+caption)\s+)*\(?\s*"
+    r"[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3}\s*/\s*"
+    rf"(?:{AGENCY}|Staff|Pool|File|[A-Z]{{2,8}})(?:\s+(?:Images|Photos?|Pool))?(?:\s*[,/]\s*(?:File|Pool))?"
+    r"(?:\s+[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3}\s*/\s*[\w ]{1,30})?\s*\)?$"
+)
+#: photo-gallery and caption furniture: "Enlarge this image", "Slideshow (5 Images)", "Image 2 of 5"
+_CAPTION_FURNITURE = re.compile(
+    r"^(?:enlarge\s+this\s+image|toggle\s+caption|hide\s+caption|(?:prev|previous|next)\s+image|"
+    r"image\s+\d+\s+(?:of|/)\s+\d+|slideshow\s*\(\d+\s+images?\)|view\s+(?:gallery|slideshow|photos)|"
+    r"media\s+caption|image\s+caption|photo\s+caption|image\s+copyright|caption\s*:)(?!\w)[^\n]{0,200}$"
+    r"|^(?:photos?|gallery|images?|slideshow|close)$",
+    re.I,
+)
+#: lines with no letter or digit at all: separators such as "***", "___", "• • •"
+_NO_WORD = re.compile(r"^[^\w]*$")
 # case-sensitive variant for credit lines beginning with an agency (avoid "Pool of..." sentences)
 _AGENCY_LINE = re.compile(
     rf"^(?:{AGENCY}\s*(?:/|\s)?\s*)+(?:{_PHOTO_WORD}s?)?(?:\s*[/:]\s*[A-Z][^\n]{{0,60}})?$"
@@ -149,7 +166,8 @@ LINE_RULES: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"^(?:advertisements?|advert|ad|ads|sponsored(?:\s+content)?|paid\s+content|promoted(?:\s+stories)?|"
             r"(?:story|article)\s+continues\s+(?:below|after)(?:\s+(?:this\s+)?(?:advertisement|ad))?|"
-            r"continue\s+reading\s+(?:the\s+)?main\s+story|scroll\s+(?:down\s+)?to\s+continue(?:\s+with\s+content)?|"
+            r"(?:advertisement\s+)?continue\s+reading\s+(?:the\s+)?main\s+story|scroll\s+(?:down\s+)?to\s+continue(?:\s+with\s+content)?|"
+            r"story\s+continued\s+below|"
             r"skip\s+advert(?:isement)?|ad\s+feedback|report\s+(?:this\s+)?ad|"
             r"this\s+(?:is\s+an\s+)?advertisement|advertisement\s*[-–—:]\s*scroll\s+to\s+continue)[\s.:]*$",
             _I,
@@ -163,6 +181,7 @@ LINE_RULES: list[tuple[str, re.Pattern[str]]] = [
             r"|^play\s+video\b"
             r"|^(?:video\s+)?duration[\s:]+\d"
             r"|^media\s+playback\s+is\s+(?:unsupported|not\s+supported)"
+            r"|^can'?[’]?t\s+see\s+the\s+video\?"
             r"|^(?:this\s+video|the\s+video)\s+(?:can\s*not|cannot|could\s+not)\s+be\s+played"
             r"|^(?:sorry,\s+)?(?:your\s+browser|this\s+browser)\s+does\s+not\s+support\s+(?:the\s+)?video"
             r"|^\d{1,2}:\d{2}(?::\d{2})?$"
@@ -175,7 +194,8 @@ LINE_RULES: list[tuple[str, re.Pattern[str]]] = [
         "breadcrumb",
         re.compile(
             r"^(?:home|news)(?:\s*(?:/|>|»|›|\|)\s*[^/>»›|\n]{1,40}){1,6}$"
-            r"|^[A-Z][\w'&.-]*(?:\s+[\w'&.-]+){0,3}(?:\s*(?:/|>|»|›)\s*[A-Z][\w'&.-]*(?:\s+[\w'&.-]+){0,3}){1,5}$",
+            r"|^[A-Z][\w'&.-]*(?:\s+[\w'&.-]+){0,2}(?:\s+(?:/|»|›)\s+[A-Z][\w'&.-]*(?:\s+[\w'&.-]+){0,2}){1,5}$"
+            r"|^[A-Z][\w'&.-]*(?:\s+[\w'&.-]+){0,2}(?:\s*(?:/|>|»|›)\s*[A-Z][\w'&.-]*(?:\s+[\w'&.-]+){0,2}){2,5}$",
             _I,
         ),
     ),
@@ -216,8 +236,9 @@ LINE_RULES: list[tuple[str, re.Pattern[str]]] = [
     (
         "subscribe_prompt",
         re.compile(
-            r"^(?:sign\s+up|subscribe|register|join|get)\b[^\n]{0,160}\b(?:newsletter|inbox|subscription|subscribers?|"
+            r"^(?:sign\s+up|subscribe|register)\b[^\n]{0,160}\b(?:newsletter|inbox|subscription|subscribers?|"
             r"updates|alerts|briefing|digest|free|email|account|membership|now|today|here)\b[^\n]{0,120}$"
+            r"|^(?:join|get)\b[^\n]{0,160}\b(?:newsletters?|inbox|subscription|alerts|briefing|digest|email\s+updates)\b[^\n]{0,120}$"
             r"|^(?:sign\s+up|subscribe(?:\s+now)?|newsletter|subscribe\s+to\s+our\s+newsletter|log\s*in|sign\s+in|"
             r"already\s+a\s+subscriber\??|become\s+a\s+member|support\s+(?:our|independent)\s+journalism)[\s.!:]*$"
             r"|^(?:enter\s+your\s+email|by\s+(?:signing\s+up|subscribing|clicking)|thank\s+you\s+for\s+(?:signing\s+up|subscribing)|"
@@ -227,7 +248,8 @@ LINE_RULES: list[tuple[str, re.Pattern[str]]] = [
             r"to\s+continue\s+reading,?\s+(?:please\s+)?(?:subscribe|log\s*in|sign\s+in))"
             r"|(?:^|[.!?]\s+|:\s*)(?:sign\s+up|subscribe)\s+(?:for|to)\s+(?:our|the|my|his|her|their)?\s*[^\n]{0,60}\b(?:newsletters?|e-?mails?|alerts|bulletin)\b"
             r"|\bdelivered\s+(?:straight\s+|directly\s+)?to\s+your\s+inbox\b"
-            r"|^[A-Z][\w'’&-]*(?:\s+[A-Z0-9][\w'’&-]*){0,4}\s+newsletter$",
+            r"|^[A-Z][\w'’&-]*(?:\s+[A-Z0-9][\w'’&-]*){0,4}\s+newsletter$"
+            r"|^newsletter\s+sign[\s-]?up$|^support\s+[\w'’ ]{0,40}\bjournalism\b",
             _I,
         ),
     ),
@@ -238,7 +260,6 @@ LINE_RULES: list[tuple[str, re.Pattern[str]]] = [
             r"see\s+also|you\s+(?:may|might)\s+also\s+(?:like|be\s+interested\s+in)|recommended(?:\s+(?:for\s+you|stories|reading))?|"
             r"more\s+(?:from|on|in|news|stories|like\s+this)\b|most\s+(?:read|popular|viewed|shared)|trending(?:\s+now)?|"
             r"don'?t\s+miss|click\s+here|continue\s+reading|top\s+stories|latest\s+(?:news|stories|videos)|editor'?s\s+picks?|"
-            r"follow\s+us\s+on|follow\s+(?:@\w+|[A-Z]\w+(?:\s+[A-Z]\w+)?\s+on\s+(?:twitter|facebook|instagram))|"
             r"(?:find|like)\s+us\s+on\s+facebook|keep\s+reading|next\s+(?:article|story|post)|previous\s+(?:article|story|post)|"
             r"more\s+about|tags?\s*:|topics?\s*:|filed\s+under\s*:?|categories\s*:|posted\s+in\s*:|"
             r"also\s+on\s+\w[\w-]*\.(?:com|org|net|co\.uk|tv|news)\b|tags|topics|related\s+topics|listen\s*:|download\s*:)"
@@ -246,7 +267,7 @@ LINE_RULES: list[tuple[str, re.Pattern[str]]] = [
             _I,
         ),
     ),
-    ("teaser", re.compile(r"^[^\n]{3,200}\[(?:[A-Z]{2,}(?:\s+[A-Z]{2,}){0,2})\]\s*[|,]?$")),
+    ("teaser", re.compile(r"^[^\n.!?]{3,200}\[(?:[A-Z]{2,}(?:\s+[A-Z]{2,}){0,2})\]\s*[|,]?$")),
     (
         "disclaimer",
         re.compile(
@@ -270,9 +291,9 @@ LINE_RULES: list[tuple[str, re.Pattern[str]]] = [
     (
         "share_widget",
         re.compile(
-            r"(?:^|[.!?]\s+|\bor\s+|\band\s+|:\s*)(?:please\s+)?follow\s+(?:us|him|her|them|me|[A-Z][\w.]*(?:\s+[A-Z][\w.]*){0,3})\s+on\s+"
+            r"(?:^[-–—•*\s]*|[.!?]\s+|\bor\s+|\band\s+|:\s*)(?:please\s+)?follow\s+(?:us|him|her|them|me|[A-Z][\w.]*(?:\s+[A-Z][\w.]*){0,3})\s+on\s+"
             r"(?:twitter|facebook|instagram|linkedin|tiktok|youtube|x|threads|bluesky)\b"
-            r"|(?:^|[.!?]\s+|\bor\s+|\band\s+|:\s*)follow\s+(?:us|him|her|them|me)\s+@\w+"
+            r"|(?:^[-–—•*\s]*|[.!?]\s+|\bor\s+|\band\s+|:\s*)follow\s+(?:(?:us|him|her|them|me)\s+)?@\w+"
             r"|^(?:connect\s+with\s+us|stay\s+connected|like\s+us\s+on\s+facebook)\b",
             _I,
         ),
@@ -286,8 +307,10 @@ LINE_RULES: list[tuple[str, re.Pattern[str]]] = [
             r"|^#\w+\s+report\b[^\n]{0,10}(?:published|posted)\s*:[^\n]{0,40}$"
             r"|^(?:updated|posted|published|last\s+updated)(?:\s+(?:at|on))?\s*:?\s*\d{1,2}[:.]\d\d\s*(?:[ap]\.?m\.?)?(?:\s+[A-Z]{2,4})?[\s.]*$"
             r"|^\d+\s+min(?:ute)?s?\s+read$|^reading\s+time\s*:?[^\n]{0,20}$"
-            r"|^(?:by|written\s+by|words\s+by|author\s*:)\s+[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,3}"
-            r"(?:\s*(?:,|and|&)\s*[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,3}){0,3}"
+            r"|^this\s+(?:article|story)\s+is\s+(?:more\s+than|over)\s+\d+\s+\w+\s+old$"
+            r"|^(?:the\s+)?[A-Z][\w.&'’ -]{1,60}\s+contributed\s+(?:to\s+)?(?:this\s+)?(?:report|story|article)(?:ing)?\.?$"
+            r"|^(?:by|written\s+by|words\s+by|author\s*:)\s+(?-i:[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){1,3})"
+            r"(?:\s*(?:,|and|&)\s*(?-i:[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){1,3})){0,3}"
             rf"(?:\s*[|,•·-]\s*(?:{DATE_ANY}|[A-Z][\w ]{{0,40}}))?\s*$",
             re.I,
         ),
@@ -358,6 +381,7 @@ MAX_WORDS: dict[str, int] = {
     "metadata_line": 16,
 }
 _LONG_LINE_RULES = ("disclaimer", "alternate_addresses")
+_CONTRIBUTOR = re.compile(r"^(?:reporting|writing|editing|additional\s+reporting)\s+by\b", re.I)
 
 
 def classify_line(text: str) -> str | None:
@@ -366,9 +390,15 @@ def classify_line(text: str) -> str | None:
     if n == 0 or n > 3000:
         return None
     words = word_count(text) if n <= 400 else 10**6
+    if words == 0 and _NO_WORD.match(text):
+        return "separator"
     if words <= 40:
         if _CREDIT_LINE.match(text) and (_AGENCY_LINE.match(text) or not re.match(AGENCY, text, re.I)):
             return "photo_credit"
+        if words <= 16 and _NAME_AGENCY_LINE.match(text):
+            return "photo_credit"
+        if _CAPTION_FURNITURE.match(text):
+            return "caption"
         low = text.lower()
         for i, (reason, pat) in enumerate(LINE_RULES):
             if reason in _LONG_LINE_RULES or words > MAX_WORDS[reason]:
@@ -379,6 +409,8 @@ def classify_line(text: str) -> str | None:
             if reason == "breadcrumb" and ends_with_terminal(text):
                 continue
             if pat.search(text):
+                if reason == "copyright" and _CONTRIBUTOR.match(text):
+                    return "metadata_line"
                 return reason
     low = text.lower()
     for i, (reason, pat) in enumerate(LINE_RULES):
@@ -427,12 +459,13 @@ GLUED_BOUNDARY = re.compile(r"[.!?][”\"’']?(?=[A-Z])|[”\"’][.!?](?=[A-Z]
 GLUED_WORDS = re.compile(r"[a-z]{3,}(?=[A-Z][a-z])")
 
 
-def promo_glued_start(text: str) -> int | None:
+def promo_glued_span(text: str) -> tuple[int, int] | None:
     """Start of a related-story headline glued after the last sentence of a content line.
 
     Pattern: ``<sentence>.<Headline without punctuation><Teaser sentence...>`` where the headline is
     run into the teaser without a space (``...Taliban”.Living under the Taliban as a womanShamsiya and
-    her sisters...``). Returns the offset where the promotion begins, or None.
+    her sisters...``). Returns (start, end) of the promotion: to the end of the line when the teaser
+    after the headline is short, only the headline when a long paragraph follows it; None if none.
     """
     for m in GLUED_BOUNDARY.finditer(text):
         start = m.end()
@@ -443,5 +476,13 @@ def promo_glued_start(text: str) -> int | None:
         headline = window[: g.end()]
         if any(c in headline for c in '.!?;:”"') or not (3 <= len(headline.split()) <= 14):
             continue
-        return start
+        rest = text[start + g.end() :]
+        if len(rest) > 600 or word_count(rest) > 60:
+            # a long paragraph follows the glued headline: it is content, only the headline goes
+            return start, start + g.end()
+        return start, len(text)
     return None
+
+
+#: a sentence end inside a line: ". The" (used to tell a headline from a lead paragraph)
+INNER_SENTENCE_END = re.compile(r"[a-z0-9][.!?][”\"’']?\s+[A-Z]")

@@ -160,6 +160,7 @@ def clean_text(
             if (
                 later
                 and 2 <= rules.word_count(cand) <= 40
+                and not rules.INNER_SENTENCE_END.search(cand)
                 and not rules.ends_sentence(cand)
                 and not cand.endswith((":", ";", ","))
                 and not rules.DATE_PREFIX.match(first.text)
@@ -242,10 +243,11 @@ def clean_text(
             ln.no_heading = True
             lo = m.end()
         hi = len(text)
-        p = rules.promo_glued_start(text[lo:]) if hi - lo > 0 else None
-        if p is not None:
-            ln.cuts.append((base + lo + p, base + hi, "promo_glued", "inline_rules"))
-            hi = lo + p
+        span = rules.promo_glued_span(text[lo:]) if hi - lo > 0 else None
+        if span is not None:
+            ln.cuts.append((base + lo + span[0], base + lo + span[1], "promo_glued", "inline_rules"))
+            if lo + span[1] == hi:
+                hi = lo + span[0]
         else:
             tail_from = max(lo, hi - 200)
             m = rules.PROMO_TAIL.search(text, tail_from, hi)
