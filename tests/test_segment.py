@@ -473,3 +473,17 @@ def test_gum_dev_f1_does_not_regress():
     pred = [[(s.start, s.end) for s in split_sentences(d["text"])] for d in docs]
     scores = boundary_scores(docs, pred)
     assert scores["f1"] >= 0.985, scores  # BlingFire, the best of the other systems: 0.983
+
+
+def test_sentences_command_reads_stdin_and_replaces_bad_bytes(capsys, monkeypatch):
+    import io
+    import sys
+
+    from pipeline.cli import main
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"Caf\xe9 closed. It reopened.")))
+    assert main(["sentences", "-"]) == 0
+    captured = capsys.readouterr()
+    assert "not valid UTF-8" in captured.err
+    lines = [json.loads(line) for line in captured.out.splitlines()]
+    assert [r["text"] for r in lines] == ["Caf\ufffd closed.", "It reopened."]

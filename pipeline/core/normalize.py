@@ -2,14 +2,18 @@
 
 ``normalize_sentence(text)`` applies, in order:
 
-1. Unicode NFKC (full-width forms, ligatures, compatibility characters);
-2. typography folding: curly and angle quotes, primes and backticks become ``'`` or ``"``;
-   hyphens, en/em dashes and the minus sign become ``-``;
-3. case folding (``str.casefold``), then NFKC again so that the result is stable;
-4. apostrophes inside a word are dropped (``Massoud's`` -> ``massouds``, ``don't`` -> ``dont``);
-   thousands separators between digits are dropped (``9,000`` -> ``9000``); a period between
-   digits is kept (``3.5``); every other punctuation or symbol character becomes a space
-   (letters, digits and combining marks of every script are kept);
+1. Unicode NFKC (full-width forms, ligatures, compatibility characters), case folding
+   (``str.casefold``), then NFKC again so that the result is stable;
+2. typography folding: curly quotes, primes, backticks and other apostrophe-like characters
+   become ``'``; double quotes (straight, curly, angle), hyphens, en/em dashes and the minus sign
+   are punctuation and end up as a plain space, so ``“yes” — no`` and ``"yes" -- no`` give the
+   same result;
+3. apostrophes inside a word are dropped (``Massoud's`` and ``Massoud’s`` -> ``massouds``,
+   ``don't`` -> ``dont``); thousands separators between digits are dropped (``9,000`` ->
+   ``9000``); a period between digits is kept (``3.5``);
+4. every other punctuation, symbol or control character (and ``_``) becomes a space
+   (``anti-Taliban`` -> ``anti taliban``); letters, digits and combining marks of every script
+   are kept;
 5. whitespace is collapsed to single spaces, leading/trailing whitespace removed;
 6. British spellings are folded to American ones, per token:
 
