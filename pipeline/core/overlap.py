@@ -144,7 +144,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-__all__ = ["OverlapConfig", "OverlapResult", "compute_overlap", "quote_share", "TABLES"]
+__all__ = ["OverlapConfig", "OverlapResult", "compute_overlap", "quote_share", "quote_shares", "TABLES"]
 
 TABLES = (
     "sentence_flags",
@@ -376,51 +376,48 @@ _WORD = r"[^\W_]+"
 
 # ------------------------------------------------------------------------------------------ quotes
 
-_OPENERS = frozenset("“„«")
-_CLOSERS = frozenset("”»")
 _HAS_QUOTE = r"[\"“”„«»]"
+_BALANCED = r'"[^"]*"|“[^“”]*”|„[^“”„]*[“”]|«[^«»]*»'
+_ALNUM = r"[^\W_]"
+
+
+def quote_shares(texts: pl.Series) -> pl.Series:
+    """Vectorised :func:`quote_share` over a string Series (Float64, 0.0 for null or empty)."""
+    t = texts.cast(pl.String).fill_null("")
+    f = pl.DataFrame({"t": t}).select(
+        pl.col("t").str.count_matches(_ALNUM).alias("total"),
+        pl.col("t").str.extract_all(_BALANCED).list.join("").str.count_matches(_ALNUM).alias("q1"),
+        pl.col("t").str.replace_all(_BALANCED, "\x00").alias("r"),
+    )
+    f = f.with_columns(
+        # a closing mark with no opening one before it: the quotation began in an earlier sentence
+        pl.col("r").str.extract(r"^([^“„«\"]*?)[”»]", 1).str.count_matches(_ALNUM).fill_null(0).alias("q2"),
+        # a lone straight quote with only punctuation after it closes an earlier quotation
+        pl.col("r")
+        .str.extract(r'^([^“„«"”»]*)"[^\w]*$', 1)
+        .str.count_matches(_ALNUM)
+        .fill_null(0)
+        .alias("q3"),
+        # an opening mark never closed: the quotation runs to the end of the sentence
+        pl.col("r").str.extract(r'[“„«"]([^”»"]*)$', 1).str.count_matches(_ALNUM).fill_null(0).alias("q4"),
+    )
+    share = (
+        pl.when(pl.col("total") > 0)
+        .then(((pl.col("q1") + pl.col("q2") + pl.col("q3") + pl.col("q4")) / pl.col("total")).clip(0.0, 1.0))
+        .otherwise(0.0)
+    )
+    return f.select(share.alias("quote_share"))["quote_share"].cast(pl.Float64)
 
 
 def quote_share(text: str) -> float:
     """Share of the letters and digits of ``text`` that sit inside quotation marks.
 
-    Straight double quotes, curly double quotes, low quotes and guillemets are recognised. A quote
-    opened and never closed runs to the end (a quotation continuing in the next sentence); a closing
-    mark with no opening one (or a last straight quote followed only by punctuation, with an odd
-    number of straight quotes) means the quotation started before the sentence.
+    Straight double quotes, curly double quotes, low quotes and guillemets are recognised (single
+    quotes are not: they double as apostrophes). A quote opened and never closed runs to the end (a
+    quotation continuing in the next sentence); a closing mark with no opening one, or a last
+    straight quote followed only by punctuation, means the quotation started before the sentence.
     """
-    if not text:
-        return 0.0
-    total = sum(1 for ch in text if ch.isalnum())
-    if total == 0:
-        return 0.0
-    inside = False
-    if text.count('"') % 2 == 1:
-        last = text.rfind('"')
-        if not any(ch.isalnum() for ch in text[last + 1 :]):
-            inside = True  # the sentence continues a quotation opened before it
-    quoted = 0
-    run = 0  # letters seen outside quotes since the start, retro-quoted by a stray closer
-    retro_possible = not inside
-    for ch in text:
-        if ch == '"':
-            inside = not inside
-            retro_possible = False
-        elif ch in _OPENERS:
-            inside = True
-            retro_possible = False
-        elif ch in _CLOSERS:
-            if not inside and retro_possible:
-                quoted += run  # closing mark with no opening one: the quote began earlier
-                run = 0
-            inside = False
-            retro_possible = False
-        elif ch.isalnum():
-            if inside:
-                quoted += 1
-            elif retro_possible:
-                run += 1
-    return min(1.0, quoted / total)
+    return float(quote_shares(pl.Series([text], dtype=pl.String))[0])
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -522,10 +519,11 @@ def _prepare_inputs(documents: pl.DataFrame, sentences: pl.DataFrame) -> tuple[p
 
 
 def _sentence_flags(docs: pl.DataFrame, sents: pl.DataFrame, cfg: OverlapConfig) -> pl.DataFrame:
-    has_q = sents["text"].str.contains(_HAS_QUOTE)
-    texts = sents["text"].to_list()
-    mask = has_q.to_list()
-    shares = [quote_share(t) if m else 0.0 for t, m in zip(texts, mask, strict=True)]
+    has_q = sents["text"].str.contains(_HAS_QUOTE).fill_null(False)
+    shares = np.zeros(sents.height, dtype=np.float64)
+    idx = np.flatnonzero(has_q.to_numpy())
+    if len(idx):
+        shares[idx] = quote_shares(sents["text"].gather(idx)).to_numpy()
     src_size = docs.group_by("source").agg(pl.len().alias("src_docs"))
     hd = sents.select("norm_hash", "doc_id", "source").unique()
     per_hash = hd.group_by("norm_hash").agg(
@@ -575,64 +573,76 @@ def _token_lists(norm: pl.Series, cap: int) -> pl.Series:
     return norm.str.extract_all(_WORD).list.head(cap)
 
 
+def _shingle_hashes(norms: pl.Series, cfg: OverlapConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Word 3-gram shingle hashes of each text (first ``max_shingle_tokens`` tokens) as one flat
+    uint64 array and row offsets; a text of fewer than 3 tokens gets one shingle of all its tokens."""
+    n = len(norms)
+    toks = _token_lists(norms, cfg.max_shingle_tokens)
+    lengths = toks.list.len().fill_null(0).to_numpy().astype(np.int64)
+    th = (
+        toks.explode(empty_as_null=False)
+        .drop_nulls()
+        .hash(seed=cfg.minhash_seed)
+        .to_numpy()
+        .astype(np.uint64)
+    )
+    offs = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offs[1:])
+    c1 = np.uint64(0x9E3779B97F4A7C15)
+    c2 = np.uint64(0xC2B2AE3D27D4EB4F)
+    # gram g starts at token p of its row; valid while p + 2 < length (one fewer valid start per
+    # token after the first two)
+    n_grams = np.maximum(lengths - 2, 0)
+    if len(th) >= 3:
+        with np.errstate(over="ignore"):
+            g = th[:-2] * c1 ^ th[1:-1] * c2 ^ th[2:]
+        starts = np.repeat(offs[:-1], n_grams) + (
+            np.arange(int(n_grams.sum())) - np.repeat(np.cumsum(n_grams) - n_grams, n_grams)
+        )
+        grams = g[starts]
+    else:
+        grams = np.zeros(0, dtype=np.uint64)
+    counts = n_grams.copy()
+    short = np.flatnonzero(lengths < 3)
+    if len(short):
+        # one shingle per short row: fold its (0-2) token hashes together
+        extra = np.full(len(short), np.uint64(0x2545F4914F6CDD1D), dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for k in range(2):
+                has = lengths[short] > k
+                idx = offs[short][has] + k
+                extra[has] = extra[has] * c1 ^ th[idx]
+        counts[short] = 1
+        pos_full = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(counts, out=pos_full[1:])
+        out = np.empty(int(pos_full[-1]), dtype=np.uint64)
+        # place the 3-gram rows and the short rows at their offsets
+        long_rows = np.flatnonzero(lengths >= 3)
+        dst = np.repeat(pos_full[long_rows], n_grams[long_rows]) + (
+            np.arange(len(grams))
+            - np.repeat(np.cumsum(n_grams[long_rows]) - n_grams[long_rows], n_grams[long_rows])
+        )
+        out[dst] = grams
+        out[pos_full[short]] = extra
+        return out, pos_full.astype(np.uint64)
+    goffs = np.zeros(n + 1, dtype=np.uint64)
+    np.cumsum(counts, out=goffs[1:])
+    return grams, goffs
+
+
 def _minhash_signatures(norms: pl.Series, cfg: OverlapConfig, clock: _Clock) -> np.ndarray:
-    """(n, num_perm) uint32 MinHash signatures of the word 3-gram shingles of each text."""
+    """(n, num_perm) uint32 MinHash signatures (rensa ``RMinHash``) of the word 3-gram shingles of
+    each text, computed in chunks of ``minhash_chunk_rows`` rows to bound memory."""
     import rensa
 
     n = len(norms)
-    if n == 0:
-        return np.zeros((0, cfg.num_perm), dtype=np.uint32)
-    toks = _token_lists(norms, cfg.max_shingle_tokens)
-    lengths = toks.list.len().fill_null(0).to_numpy().astype(np.int64)
-    flat = toks.explode(empty_as_null=False).fill_null("")
-    th = flat.hash(seed=cfg.minhash_seed).to_numpy().astype(np.uint64)
-    # drop the null placeholders of empty lists
-    keep_flat = np.repeat(lengths > 0, np.maximum(lengths, 1))
-    th = th[keep_flat]
-    offs = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offs[1:])
-    # word 3-gram hashes: combine token i, i+1, i+2 of the same row
-    c1 = np.uint64(0x9E3779B97F4A7C15)
-    c2 = np.uint64(0xC2B2AE3D27D4EB4F)
-    with np.errstate(over="ignore"):
-        m = len(th)
-        if m >= 3:
-            g = th[:-2] * c1 ^ th[1:-1] * c2 ^ th[2:]
-        else:
-            g = np.zeros(0, dtype=np.uint64)
-    # position p (token index within its row) valid as 3-gram start when p + 2 < length
-    row_of = np.repeat(np.arange(n), lengths)
-    pos = np.arange(len(th)) - offs[row_of]
-    valid = (pos + 2 < lengths[row_of])[: len(g)] if len(g) else np.zeros(0, dtype=bool)
-    gram_rows = row_of[: len(g)][valid]
-    grams = g[valid]
-    # rows with fewer than 3 tokens: one shingle made of all their tokens (or the empty shingle)
-    short = np.flatnonzero(lengths < 3)
-    if len(short):
-        extra_h = np.empty(len(short), dtype=np.uint64)
-        for j, r in enumerate(short):
-            acc = np.uint64(0x2545F4914F6CDD1D)
-            with np.errstate(over="ignore"):
-                for t in th[offs[r] : offs[r + 1]]:
-                    acc = acc * c1 ^ t
-            extra_h[j] = acc
-        gram_rows = np.concatenate([gram_rows, short])
-        grams = np.concatenate([grams, extra_h])
-    order = np.argsort(gram_rows, kind="stable")
-    gram_rows = gram_rows[order]
-    grams = grams[order]
-    counts = np.bincount(gram_rows, minlength=n)
-    goffs = np.zeros(n + 1, dtype=np.uint64)
-    np.cumsum(counts, out=goffs[1:])
     sig = np.empty((n, cfg.num_perm), dtype=np.uint32)
     step = max(1, cfg.minhash_chunk_rows)
     for lo in range(0, n, step):
         hi = min(n, lo + step)
-        a, b = int(goffs[lo]), int(goffs[hi])
-        chunk = np.ascontiguousarray(grams[a:b])
-        offsets = (goffs[lo : hi + 1] - goffs[lo]).astype(np.uint64)
+        grams, offsets = _shingle_hashes(norms.slice(lo, hi - lo), cfg)
         mat = rensa.RMinHash.digest_matrix_from_flat_token_hashes(
-            chunk, offsets, cfg.num_perm, cfg.minhash_seed
+            np.ascontiguousarray(grams), np.ascontiguousarray(offsets), cfg.num_perm, cfg.minhash_seed
         )
         sig[lo:hi] = np.asarray(mat.to_rows(), dtype=np.uint32)
         clock.report("minhash", hi, n)
@@ -813,7 +823,14 @@ def compute_overlap(
         .with_row_index("hid")
         .with_columns(pl.col("hid").cast(pl.Int64))
     )
-    elig = elig.join(hashes.select("norm_hash", "hid"), on="norm_hash")
+    doc_rank = docs.select("doc_id").with_row_index("didx").with_columns(pl.col("didx").cast(pl.Int64))
+    elig = (
+        elig.join(hashes.select("norm_hash", "hid"), on="norm_hash")
+        .join(doc_rank, on="doc_id")
+        .sort("sentence_id")
+        .with_row_index("sidx")
+        .with_columns(pl.col("sidx").cast(pl.Int64))
+    )
     stats["n_distinct_matchable"] = hashes.height
 
     # ---- exact tier
@@ -850,13 +867,15 @@ def compute_overlap(
 
     # ---- paraphrase tier: blocked candidates within candidate document pairs
     with clock.step("doc_candidates"):
-        doc_pairs = _candidate_doc_pairs(matches_1, elig, docs, cfg)
+        rare = _rare_tokens(elig, cfg)
+        doc_pairs = _candidate_doc_pairs(matches_1, elig, rare, cfg)
     stats["candidate_doc_pairs"] = doc_pairs.height
     with clock.step("para_candidates"):
-        para_cand = _paraphrase_candidates(doc_pairs, elig, matches_1, cfg)
+        para_cand = _paraphrase_candidates(doc_pairs, elig, rare, matches_1, cfg)
+        del rare
         sem_cand = None
         if enc is not None:
-            sem_cand, sem_reason = _semantic_candidates(doc_pairs, elig, matches_1, enc, cfg)
+            sem_cand, sem_reason = _semantic_candidates(doc_pairs, elig, enc, cfg)
             stats["semantic"] = {"ran": sem_cand is not None, "reason": sem_reason}
         if sem_cand is not None and sem_cand.height:
             para_cand = pl.concat([para_cand, sem_cand])
@@ -1051,7 +1070,7 @@ def _expand(
 ) -> pl.DataFrame:
     """Sentence pairs for graded hash pairs (cross-document; big groups linked to a representative).
 
-    ``restrict``: optional (doc_a, doc_b) pairs; when given, only sentence pairs in those document
+    ``restrict``: optional (da, db) document index pairs; when given, only sentence pairs in those document
     pairs are produced (used for the blocked paraphrase tier).
     """
     if graded.height == 0:
@@ -1060,162 +1079,162 @@ def _expand(
             pl.lit(None, dtype=pl.String).alias("sid_r"),
             pl.all(),
         ).clear()
-    base = elig.select("sentence_id", "doc_id", "hid", "published_at")
+    base = elig.select("sentence_id", "doc_id", "hid", "published_at", "didx")
     g = base.group_by("hid").agg(pl.len().alias("g"))
     gr = graded.join(g.rename({"hid": "hid_a", "g": "g_a"}), on="hid_a").join(
         g.rename({"hid": "hid_b", "g": "g_b"}), on="hid_b"
     )
     small = gr.filter(pl.col("g_a") * pl.col("g_b") <= cfg.expand_max_pairs)
     big = gr.filter(pl.col("g_a") * pl.col("g_b") > cfg.expand_max_pairs)
-    left = base.rename({"sentence_id": "sid_l", "doc_id": "doc_l", "hid": "hid_a", "published_at": "p_l"})
-    right = base.rename({"sentence_id": "sid_r", "doc_id": "doc_r", "hid": "hid_b", "published_at": "p_r"})
+    left = base.rename(
+        {"sentence_id": "sid_l", "doc_id": "doc_l", "hid": "hid_a", "published_at": "p_l", "didx": "d_l"}
+    )
+    right = base.rename(
+        {"sentence_id": "sid_r", "doc_id": "doc_r", "hid": "hid_b", "published_at": "p_r", "didx": "d_r"}
+    )
     full = small.join(left, on="hid_a").join(right, on="hid_b")
     parts = [full]
     if big.height:
-        reps = _representatives(base, "hid")
-        rl = reps.rename({"hid": "hid_a", "rep_sid": "sid_l", "rep_doc": "doc_l"})
-        rr = reps.rename({"hid": "hid_b", "rep_sid": "sid_r", "rep_doc": "doc_r"})
+        reps = _representatives(base, "hid").join(
+            base.select(pl.col("sentence_id").alias("rep_sid"), "didx"), on="rep_sid"
+        )
+        rl = reps.rename({"hid": "hid_a", "rep_sid": "sid_l", "rep_doc": "doc_l", "didx": "d_l"})
+        rr = reps.rename({"hid": "hid_b", "rep_sid": "sid_r", "rep_doc": "doc_r", "didx": "d_r"})
         parts.append(big.join(rl, on="hid_a").join(right, on="hid_b"))
         parts.append(big.join(left, on="hid_a").join(rr, on="hid_b"))
     out = pl.concat(parts, how="diagonal_relaxed").filter(pl.col("doc_l") != pl.col("doc_r"))
     if restrict is not None:
-        ra = restrict.select(pl.col("doc_a").alias("doc_l"), pl.col("doc_b").alias("doc_r"))
-        rb = restrict.select(pl.col("doc_b").alias("doc_l"), pl.col("doc_a").alias("doc_r"))
-        out = out.join(pl.concat([ra, rb]).unique(), on=["doc_l", "doc_r"], how="semi")
+        ra = restrict.select(pl.col("da").alias("d_l"), pl.col("db").alias("d_r"))
+        rb = restrict.select(pl.col("db").alias("d_l"), pl.col("da").alias("d_r"))
+        out = out.join(pl.concat([ra, rb]).unique(), on=["d_l", "d_r"], how="semi")
     keep = ["sid_l", "sid_r"] + [c for c in graded.columns if c not in ("hid_a", "hid_b")]
     return out.select(keep).unique(["sid_l", "sid_r"], keep="first")
 
 
+def _rare_tokens(elig: pl.DataFrame, cfg: OverlapConfig) -> pl.DataFrame:
+    """(sidx, didx, hid, tok, w): distinct content words of each matchable sentence whose document
+    frequency is between 2 and ``rare_token_max_docs`` (capped posting lists); ``tok`` is a 64-bit
+    hash of the word and ``w`` its IDF weight."""
+    stop = pl.Series(sorted(_STOPWORDS), dtype=pl.String)
+    t = (
+        elig.select(
+            "sidx",
+            "didx",
+            "hid",
+            pl.col("norm").str.extract_all(_WORD).list.head(cfg.max_shingle_tokens).alias("tok"),
+        )
+        .explode("tok")
+        .filter(
+            pl.col("tok").is_not_null() & (pl.col("tok").str.len_chars() >= 3) & ~pl.col("tok").is_in(stop)
+        )
+        .with_columns(pl.col("tok").hash(seed=cfg.minhash_seed))
+        .unique(["sidx", "tok"])
+    )
+    n_docs = max(1, elig["didx"].n_unique())
+    df = (
+        t.select("didx", "tok")
+        .unique()
+        .group_by("tok")
+        .agg(pl.len().alias("df"))
+        .filter((pl.col("df") >= 2) & (pl.col("df") <= cfg.rare_token_max_docs))
+        .with_columns((pl.lit(float(n_docs) + 1.0) / pl.col("df")).log().alias("w"))
+    )
+    return t.join(df.select("tok", "w"), on="tok")
+
+
 def _candidate_doc_pairs(
-    matches: pl.DataFrame, elig: pl.DataFrame, docs: pl.DataFrame, cfg: OverlapConfig
+    matches: pl.DataFrame, elig: pl.DataFrame, rare: pl.DataFrame, cfg: OverlapConfig
 ) -> pl.DataFrame:
-    """Document pairs (doc_a < doc_b) in which paraphrases are looked for."""
-    sd = elig.select("sentence_id", "doc_id")
+    """Document pairs (didx_a < didx_b) in which paraphrases are looked for."""
+    sd = elig.select("sentence_id", "didx")
     ev = (
         matches.select("sid_l", "sid_r")
-        .join(sd.rename({"sentence_id": "sid_l", "doc_id": "d1"}), on="sid_l")
-        .join(sd.rename({"sentence_id": "sid_r", "doc_id": "d2"}), on="sid_r")
+        .join(sd.rename({"sentence_id": "sid_l", "didx": "d1"}), on="sid_l")
+        .join(sd.rename({"sentence_id": "sid_r", "didx": "d2"}), on="sid_r")
         .select(
-            pl.min_horizontal("d1", "d2").alias("doc_a"),
-            pl.max_horizontal("d1", "d2").alias("doc_b"),
+            pl.min_horizontal("d1", "d2").alias("da"),
+            pl.max_horizontal("d1", "d2").alias("db"),
         )
         .unique()
     )
-    toks = _content_tokens(elig)
-    dt = toks.select("doc_id", "tok").unique()
-    df = dt.group_by("tok").agg(pl.len().alias("df"))
-    rare = dt.join(df.filter((pl.col("df") >= 2) & (pl.col("df") <= cfg.rare_token_max_docs)), on="tok")
-    n_rare = rare.group_by("doc_id").agg(pl.len().alias("n_rare"))
+    dt = rare.select("didx", "tok").unique()
+    n_rare = dt.group_by("didx").agg(pl.len().alias("n_rare"))
     shared = (
-        rare.select("doc_id", "tok")
-        .join(rare.select("doc_id", "tok"), on="tok", suffix="_r")
-        .filter(pl.col("doc_id") < pl.col("doc_id_r"))
-        .group_by("doc_id", "doc_id_r")
+        dt.join(dt, on="tok", suffix="_r")
+        .filter(pl.col("didx") < pl.col("didx_r"))
+        .group_by("didx", "didx_r")
         .agg(pl.len().alias("n_shared"))
         .filter(pl.col("n_shared") >= cfg.doc_min_shared_rare)
-        .join(n_rare, on="doc_id")
-        .join(n_rare.rename({"doc_id": "doc_id_r", "n_rare": "n_rare_r"}), on="doc_id_r")
+        .join(n_rare, on="didx")
+        .join(n_rare.rename({"didx": "didx_r", "n_rare": "n_rare_r"}), on="didx_r")
         .with_columns((pl.col("n_shared") / pl.min_horizontal("n_rare", "n_rare_r")).alias("overlap"))
         .filter(pl.col("overlap") >= cfg.doc_min_rare_overlap)
     )
     both = pl.concat(
         [
-            shared.select(pl.col("doc_id").alias("d"), pl.col("doc_id_r").alias("o"), "overlap"),
-            shared.select(pl.col("doc_id_r").alias("d"), pl.col("doc_id").alias("o"), "overlap"),
+            shared.select(pl.col("didx").alias("d"), pl.col("didx_r").alias("o"), "overlap"),
+            shared.select(pl.col("didx_r").alias("d"), pl.col("didx").alias("o"), "overlap"),
         ]
     )
     top = (
         both.sort(["d", "overlap", "o"], descending=[False, True, False])
         .group_by("d", maintain_order=True)
         .head(cfg.doc_top_k)
-        .select(
-            pl.min_horizontal("d", "o").alias("doc_a"),
-            pl.max_horizontal("d", "o").alias("doc_b"),
-        )
+        .select(pl.min_horizontal("d", "o").alias("da"), pl.max_horizontal("d", "o").alias("db"))
     )
-    return pl.concat([ev, top]).unique().sort("doc_a", "doc_b")
-
-
-def _content_tokens(elig: pl.DataFrame) -> pl.DataFrame:
-    """(sentence_id, doc_id, hid, tok): distinct content words of each matchable sentence."""
-    return (
-        elig.select(
-            "sentence_id", "doc_id", "hid", pl.col("norm").str.extract_all(_WORD).list.head(256).alias("tok")
-        )
-        .explode("tok")
-        .filter(
-            pl.col("tok").is_not_null()
-            & (pl.col("tok").str.len_chars() >= 3)
-            & ~pl.col("tok").is_in(list(_STOPWORDS))
-        )
-        .unique(["sentence_id", "tok"])
-    )
+    return pl.concat([ev, top]).unique().sort("da", "db")
 
 
 def _paraphrase_candidates(
-    doc_pairs: pl.DataFrame, elig: pl.DataFrame, matches: pl.DataFrame, cfg: OverlapConfig
+    doc_pairs: pl.DataFrame, elig: pl.DataFrame, rare: pl.DataFrame, matches: pl.DataFrame, cfg: OverlapConfig
 ) -> pl.DataFrame:
     schema = {"hid_a": pl.Int64, "hid_b": pl.Int64, "tier": pl.String}
-    if doc_pairs.height == 0:
+    if doc_pairs.height == 0 or rare.height == 0:
         return _empty(schema)
-    docs_in = pl.concat(
-        [doc_pairs.select(pl.col("doc_a").alias("doc_id")), doc_pairs.select(pl.col("doc_b").alias("doc_id"))]
-    ).unique()
-    e = elig.join(docs_in, on="doc_id", how="semi")
     # sentences already matched into a document are not paired again with that document
-    sd = elig.select("sentence_id", "doc_id")
-    done = (
-        matches.select("sid_l", "sid_r")
-        .join(sd.rename({"sentence_id": "sid_r", "doc_id": "od"}), on="sid_r")
-        .select(pl.col("sid_l").alias("sentence_id"), "od")
-    )
+    sd = elig.select("sentence_id", "sidx", "didx")
+    ml = matches.select("sid_l", "sid_r")
     done = pl.concat(
         [
-            done,
-            matches.select("sid_l", "sid_r")
-            .join(sd.rename({"sentence_id": "sid_l", "doc_id": "od"}), on="sid_l")
-            .select(pl.col("sid_r").alias("sentence_id"), "od"),
+            ml.join(sd.rename({"sentence_id": "sid_l"}), on="sid_l")
+            .join(sd.rename({"sentence_id": "sid_r", "sidx": "_s", "didx": "od"}), on="sid_r")
+            .select("sidx", "od"),
+            ml.join(sd.rename({"sentence_id": "sid_r"}), on="sid_r")
+            .join(sd.rename({"sentence_id": "sid_l", "sidx": "_s", "didx": "od"}), on="sid_l")
+            .select("sidx", "od"),
         ]
     ).unique()
-    toks = _content_tokens(e)
-    n_docs_all = elig["doc_id"].n_unique()
-    df = toks.select("doc_id", "tok").unique().group_by("tok").agg(pl.len().alias("df"))
-    df = df.filter(pl.col("df") <= max(cfg.rare_token_max_docs, 2)).with_columns(
-        (pl.lit(float(n_docs_all) + 1.0) / pl.col("df")).log().alias("w")
-    )
-    t = toks.join(df.select("tok", "w"), on="tok")
-    wsum = t.group_by("sentence_id").agg(pl.col("w").sum().alias("wsum"))
+    wsum = rare.group_by("sidx").agg(pl.col("w").sum().alias("wsum"))
     # orient every document pair both ways so each sentence finds partners on the other side
     dp = pl.concat(
         [
-            doc_pairs.select(pl.col("doc_a").alias("doc_id"), pl.col("doc_b").alias("od")),
-            doc_pairs.select(pl.col("doc_b").alias("doc_id"), pl.col("doc_a").alias("od")),
+            doc_pairs.select(pl.col("da").alias("didx"), pl.col("db").alias("od")),
+            doc_pairs.select(pl.col("db").alias("didx"), pl.col("da").alias("od")),
         ]
     )
     left = (
-        t.join(dp, on="doc_id")
-        .join(done, on=["sentence_id", "od"], how="anti")
-        .select(pl.col("sentence_id").alias("s1"), pl.col("hid").alias("h1"), "od", "tok", "w")
+        rare.join(dp, on="didx")
+        .join(done, on=["sidx", "od"], how="anti")
+        .select(pl.col("sidx").alias("s1"), pl.col("hid").alias("h1"), "od", "tok", "w")
     )
-    right = t.select(
-        pl.col("sentence_id").alias("s2"), pl.col("hid").alias("h2"), pl.col("doc_id").alias("od"), "tok"
+    right = rare.select(
+        pl.col("sidx").alias("s2"), pl.col("hid").alias("h2"), pl.col("didx").alias("od"), "tok"
     )
     sc = (
         left.join(right, on=["od", "tok"])
         .filter(pl.col("h1") != pl.col("h2"))
-        .group_by("s1", "s2", "h1", "h2")
-        .agg(pl.len().alias("n"), pl.col("w").sum().alias("ws"))
+        .group_by("s1", "s2", "od")
+        .agg(pl.len().alias("n"), pl.col("w").sum().alias("ws"), pl.col("h1").first(), pl.col("h2").first())
         .filter(pl.col("n") >= cfg.para_min_shared)
-        .join(wsum.rename({"sentence_id": "s1", "wsum": "w1"}), on="s1")
-        .join(wsum.rename({"sentence_id": "s2", "wsum": "w2"}), on="s2")
+        .join(wsum.rename({"sidx": "s1", "wsum": "w1"}), on="s1")
+        .join(wsum.rename({"sidx": "s2", "wsum": "w2"}), on="s2")
         .with_columns((pl.col("ws") / pl.min_horizontal("w1", "w2")).alias("ov"))
         .filter(pl.col("ov") >= cfg.para_min_overlap)
     )
-    # top-k partners per sentence in each other document (the join already keys by that document)
-    sc = sc.join(elig.select(pl.col("sentence_id").alias("s2"), pl.col("doc_id").alias("d2")), on="s2")
+    # the best partners of each sentence in each other document
     top = (
-        sc.sort(["s1", "d2", "ov", "s2"], descending=[False, False, True, False])
-        .group_by("s1", "d2", maintain_order=True)
+        sc.sort(["s1", "od", "ov", "s2"], descending=[False, False, True, False])
+        .group_by("s1", "od", maintain_order=True)
         .head(cfg.para_top_k)
     )
     return (
@@ -1230,16 +1249,16 @@ def _paraphrase_candidates(
 
 
 def _semantic_candidates(
-    doc_pairs: pl.DataFrame, elig: pl.DataFrame, matches: pl.DataFrame, enc: Any, cfg: OverlapConfig
+    doc_pairs: pl.DataFrame, elig: pl.DataFrame, enc: Any, cfg: OverlapConfig
 ) -> tuple[pl.DataFrame | None, str]:
     """Embedding nearest neighbours within the candidate document pairs."""
     schema = {"hid_a": pl.Int64, "hid_b": pl.Int64, "tier": pl.String}
     if doc_pairs.height == 0:
         return _empty(schema), "semantic tier on: no candidate document pairs"
     docs_in = pl.concat(
-        [doc_pairs.select(pl.col("doc_a").alias("doc_id")), doc_pairs.select(pl.col("doc_b").alias("doc_id"))]
+        [doc_pairs.select(pl.col("da").alias("didx")), doc_pairs.select(pl.col("db").alias("didx"))]
     ).unique()
-    e = elig.join(docs_in, on="doc_id", how="semi").sort("sentence_id")
+    e = elig.join(docs_in, on="didx", how="semi").sort("sentence_id")
     if e.height > cfg.semantic_max_sentences:
         return None, (
             f"semantic tier skipped: {e.height} sentences in candidate document pairs exceed "
@@ -1248,8 +1267,8 @@ def _semantic_candidates(
     uh = e.select("hid", "text").unique("hid", keep="first").sort("hid")
     vec = np.asarray(enc.encode([t[: cfg.max_grade_chars] for t in uh["text"].to_list()]), dtype=np.float32)
     row_of = {h: i for i, h in enumerate(uh["hid"].to_list())}
-    by_doc: dict[str, tuple[list[int], list[int]]] = {}
-    for d, h in e.select("doc_id", "hid").iter_rows():
+    by_doc: dict[int, tuple[list[int], list[int]]] = {}
+    for d, h in e.select("didx", "hid").iter_rows():
         by_doc.setdefault(d, ([], []))
         by_doc[d][0].append(h)
         by_doc[d][1].append(row_of[h])
@@ -1282,6 +1301,10 @@ def _semantic_candidates(
 
 def _finalise_matches(raw: pl.DataFrame, elig: pl.DataFrame, signal_cols: Sequence[str]) -> pl.DataFrame:
     schema = dict(_MATCH_BASE)
+    signal_cols = list(signal_cols)
+    if "cosine" not in signal_cols:
+        signal_cols.append("cosine")  # always present: null without the semantic tier
+    signal_cols.sort(key=lambda k: (_SIGNALS.index(k) if k in _SIGNALS else len(_SIGNALS), k))
     for k in signal_cols:
         schema[k] = pl.Float64
     schema.update(_MATCH_TAIL)
