@@ -581,3 +581,26 @@ def test_aeb_sample_beats_trafilatura_alone():
     base = sum(prf(trafilatura.extract(r["html"]) or "", r["gold_text"])[2] for r in rows) / len(rows)
     assert ours >= base
     assert ours > 0.95
+
+
+def test_hard_wrapped_paragraphs_are_joined():
+    text = (
+        "Headline Of The Day\n\n"
+        "The council met on Monday to discuss the budget for the\n"
+        "coming year and agreed, after a long debate, to review the\n"
+        "plan again next week. Members said the schools would get\n"
+        "more money.\n\n"
+        "A broken line that was cut in the\n"
+        "middle of a sentence.\n\n"
+        "Short list:\nApples\nPears\n"
+    )
+    r = clean_document(text)
+    assert_consistent(r)
+    assert r.text.split("\n\n") == [
+        "The council met on Monday to discuss the budget for the coming year and agreed, after a long debate, "
+        "to review the plan again next week. Members said the schools would get more money.",
+        "A broken line that was cut in the middle of a sentence.",
+        "Short list:",
+        "Apples",
+        "Pears",
+    ]

@@ -56,7 +56,12 @@ def _run(trafilatura, html: str, opts: dict[str, Any]):
 
 
 def extract_html(html: str, options: dict[str, Any] | None = None) -> Extracted | None:
-    """Run trafilatura; None when it finds no article."""
+    """Run trafilatura; None when it finds no article.
+
+    ``options`` override ``DEFAULT_OPTIONS`` (trafilatura keyword arguments) plus ``fallback``
+    (default True): with ``favor_precision``, re-extract with default settings when precision mode
+    kept under ``FALLBACK_BELOW`` characters and the default extraction finds at least twice as much.
+    """
     global _CFG
     import trafilatura
 
@@ -65,10 +70,15 @@ def extract_html(html: str, options: dict[str, Any] | None = None) -> Extracted 
     opts = dict(DEFAULT_OPTIONS)
     if options:
         opts.update(options)
+    fallback = bool(opts.pop("fallback", True))
     if len(html) > MAX_HTML_CHARS:
         html = html[:MAX_HTML_CHARS]
     doc = _run(trafilatura, html, opts)
-    if opts.get("favor_precision") and len((doc.text or "") if doc is not None else "") < FALLBACK_BELOW:
+    if (
+        fallback
+        and opts.get("favor_precision")
+        and len((doc.text or "") if doc is not None else "") < FALLBACK_BELOW
+    ):
         # precision mode sometimes keeps only a fragment of the article; when it kept little, the
         # default extraction is used if it finds at least twice as much text
         alt_opts = dict(opts, favor_precision=False)

@@ -141,7 +141,8 @@ _I = re.I
 _SHARE_WORDS = (
     r"(?:share(?:\s+(?:this|on|via|article|story|post|page))*|tweet|e-?mail|print|facebook|twitter|x|linkedin|"
     r"whatsapp|pinterest|reddit|telegram|messenger|flipboard|pocket|tumblr|vk|copy(?:\s+link)?|"
-    r"copied|link|save|gift\s+(?:this\s+)?article|sms|comments?|\d+)"
+    r"copied|link|save|gift\s+(?:this\s+)?article|sms|comments?|order\s+reprints|reprints|"
+    r"print\s+(?:this\s+)?(?:article|page|story)|\d+)"
 )
 
 LINE_RULES: list[tuple[str, re.Pattern[str]]] = [
@@ -216,7 +217,7 @@ LINE_RULES: list[tuple[str, re.Pattern[str]]] = [
     (
         "author_box",
         re.compile(
-            r"^(?:about\s+(?:the\s+)?author|about\s+the\s+writer|author\s+bio|view\s+all\s+posts\s+by|"
+            r"^(?:write\s+to\s+[A-Z][^\n]{0,60}\s+at\s+\S+@\S+|about\s+(?:the\s+)?author|about\s+the\s+writer|author\s+bio|view\s+all\s+posts\s+by|"
             r"more\s+(?:articles|stories|posts)\s+(?:by|from)\s+(?:this\s+)?author|(?:see\s+)?(?:all\s+)?(?:articles|posts)\s+by\s+[A-Z])"
             r"[^\n]{0,80}$",
             _I,
@@ -238,7 +239,7 @@ LINE_RULES: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"^(?:sign\s+up|subscribe|register)\b[^\n]{0,160}\b(?:newsletter|inbox|subscription|subscribers?|"
             r"updates|alerts|briefing|digest|free|email|account|membership|now|today|here)\b[^\n]{0,120}$"
-            r"|^(?:join|get)\b[^\n]{0,160}\b(?:newsletters?|inbox|subscription|alerts|briefing|digest|email\s+updates)\b[^\n]{0,120}$"
+            r"|^(?:join|get)\b[^\n]{0,160}\b(?:newsletters?|inbox|subscription|alerts|briefing|digest|email\s+updates|delivered)\b[^\n]{0,120}$"
             r"|^(?:sign\s+up|subscribe(?:\s+now)?|newsletter|subscribe\s+to\s+our\s+newsletter|log\s*in|sign\s+in|"
             r"already\s+a\s+subscriber\??|become\s+a\s+member|support\s+(?:our|independent)\s+journalism)[\s.!:]*$"
             r"|^(?:enter\s+your\s+email|by\s+(?:signing\s+up|subscribing|clicking)|thank\s+you\s+for\s+(?:signing\s+up|subscribing)|"
@@ -249,6 +250,7 @@ LINE_RULES: list[tuple[str, re.Pattern[str]]] = [
             r"|(?:^|[.!?]\s+|:\s*)(?:sign\s+up|subscribe)\s+(?:for|to)\s+(?:our|the|my|his|her|their)?\s*[^\n]{0,60}\b(?:newsletters?|e-?mails?|alerts|bulletin)\b"
             r"|\bdelivered\s+(?:straight\s+|directly\s+)?to\s+your\s+inbox\b"
             r"|^[A-Z][\w'’&-]*(?:\s+[A-Z0-9][\w'’&-]*){0,4}\s+newsletter$"
+            r"|^if\s+you\s+(?:enjoyed|liked|value|appreciate|like)\s+(?:this|our|reading)\b[^\n]{0,80}(?:join|subscribe|support|member|donat|sign\s+up)"
             r"|^newsletter\s+sign[\s-]?up$|^support\s+[\w'’ ]{0,40}\bjournalism\b",
             _I,
         ),
@@ -284,7 +286,9 @@ LINE_RULES: list[tuple[str, re.Pattern[str]]] = [
     (
         "share_widget",
         re.compile(
-            rf"^(?=[^\n]*[a-z])(?:{_SHARE_WORDS}[\s,|·•:/()-]*)+$",
+            rf"^(?=[^\n]*[a-z])[-–•*\s]*(?:{_SHARE_WORDS}[\s,|·•:/()-]*)+$"
+            r"|^(?:https?://)?(?:www\.)?(?:twitter|x|facebook|instagram|linkedin|youtube|tiktok)\.com/\S+$"
+            r"|^(?:https?://)?t\.me/\S+$",
             _I,
         ),
     ),
@@ -366,7 +370,7 @@ for _i, (_reason, _pat) in enumerate(LINE_RULES):
 #: most words a line may have for each whole-line rule (longer lines are article text, whatever
 #: they contain); rules not listed apply to lines of any length up to 3,000 characters
 MAX_WORDS: dict[str, int] = {
-    "copyright": 40,
+    "copyright": 80,
     "advertisement": 10,
     "video_player": 25,
     "hashtags": 40,
@@ -389,10 +393,10 @@ def classify_line(text: str) -> str | None:
     n = len(text)
     if n == 0 or n > 3000:
         return None
-    words = word_count(text) if n <= 400 else 10**6
+    words = word_count(text) if n <= 1200 else 10**6
     if words == 0 and _NO_WORD.match(text):
         return "separator"
-    if words <= 40:
+    if words <= 80:
         if _CREDIT_LINE.match(text) and (_AGENCY_LINE.match(text) or not re.match(AGENCY, text, re.I)):
             return "photo_credit"
         if words <= 16 and _NAME_AGENCY_LINE.match(text):

@@ -102,6 +102,43 @@ def _author_from_byline(text: str) -> str | None:
     return name or None
 
 
+def _continuation_lines(content: list[_Line]) -> set[int]:
+    """ids of kept lines that continue the paragraph of the kept line directly above them.
+
+    A block (lines between blank lines) is hard-wrapped when its lines have a similar length of at most
+    100 characters and a third or more of them start in lower case: all its lines form one paragraph.
+    Elsewhere a line continues the previous one only when it starts in lower case and the previous
+    line does not end a sentence.
+    """
+    joins: set[int] = set()
+    blocks: dict[int, list[_Line]] = {}
+    for ln in content:
+        blocks.setdefault(ln.block, []).append(ln)
+    for blk in blocks.values():
+        if len(blk) < 2:
+            continue
+        lens = [len(ln.text) for ln in blk]
+        mx = max(lens)
+        breaks = len(blk) - 1
+        lower_starts = sum(1 for ln in blk[1:] if ln.text[:1].islower())
+        wrapped = (
+            len(blk) >= 3
+            and 40 <= mx <= 100
+            and sum(1 for n in lens[:-1] if n >= 0.6 * mx) >= 0.8 * breaks
+            and lower_starts * 3 >= breaks
+        )
+        for a, b in zip(blk, blk[1:], strict=False):
+            if (
+                not (a.kept and b.kept)
+                or any(c[1] >= a.ce for c in a.cuts)
+                or any(c[0] <= b.cs for c in b.cuts)
+            ):
+                continue
+            if wrapped or (b.text[:1].islower() and not rules.ends_with_terminal(a.text)):
+                joins.add(id(b))
+    return joins
+
+
 def clean_text(
     inp: str,
     *,
@@ -255,10 +292,14 @@ def clean_text(
                 ln.cuts.append((base + m.start(), base + hi, "promo_glued", "inline_rules"))
                 hi = m.start()
 
-    # 5. tile the input
+    # 5a. lines that continue the previous line's paragraph (hard-wrapped text, broken lines)
+    joins = set() if html else _continuation_lines(content)
+
+    # 5b. tile the input
     kept: list[KeptSpan] = []
     removed: list[RemovedSpan] = []
-    para_lines: list[_Line] = []
+    para_lines: list[_Line] = []  # first line of each paragraph
+    merged: set[int] = set()  # paragraphs made of several lines
 
     def add_removed(s: int, e: int, reason: str, stage: str) -> None:
         """Removed span [s, e); whitespace at its edges becomes separate whitespace spans."""
@@ -307,7 +348,8 @@ def clean_text(
                 pos = max(pos, e)
             add_removed(pos, ln.ce, ln.reason, ln.stage or "line_rules")
         else:
-            para = len(para_lines)
+            joined = id(ln) in joins and bool(para_lines)
+            para = len(para_lines) - 1 if joined else len(para_lines)
             pos = ln.cs
             any_kept = False
             for s, e, reason, stage in sorted(ln.cuts):
@@ -317,8 +359,10 @@ def clean_text(
                 pos = max(pos, e)
             if ln.ce > pos:
                 any_kept |= add_piece(pos, ln.ce, para)
-            if any_kept:
+            if any_kept and not joined:
                 para_lines.append(ln)
+            elif any_kept:
+                merged.add(para)
         add_removed(ln.ce, nl_end, "whitespace", "layout")
         del li
 
@@ -334,7 +378,7 @@ def clean_text(
         is_head = False
         if html:
             is_head = _norm(ptext) in heads_norm
-        elif 0 < i < len(paragraphs) - 1 and not ln.no_heading and not ln.cuts:
+        elif 0 < i < len(paragraphs) - 1 and not ln.no_heading and not ln.cuts and i not in merged:
             words = rules.word_count(ptext)
             stripped = ptext.rstrip(rules.CLOSERS)
             first_alpha = next((c for c in ptext if c.isalpha()), "")
