@@ -98,14 +98,19 @@ def test_schedule_targets_the_refresh_job():
 
 @pytest.mark.slow
 def test_materialize_batch_then_refresh(tmp_path, sample_landing):
-    from pipeline.definitions import defs as code_location
+    from pipeline.defs.clean.assets import clean
+    from pipeline.defs.ingest.assets import ingest
+    from pipeline.defs.ingest.checks import documents_complete, errors_well_formed, files_accounted_for
+    from pipeline.defs.overlap.assets import overlap
+    from pipeline.defs.publish.assets import analyst_warehouse
+    from pipeline.defs.segment.assets import sentences
 
     wh = tmp_path / "wh"
     resource = WiretraceResource(landing_dir=str(sample_landing), warehouse_dir=str(wh), semantic=False)
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("batches", ["batch-test"])
-    assets = list(code_location.resolve_asset_graph().assets_defs)
-    checks = [c for c in code_location.asset_checks or []]
+    assets = [ingest, clean, sentences, overlap, analyst_warehouse]
+    checks = [documents_complete, files_accounted_for, errors_well_formed]
     files = sorted(p.name for p in sample_landing.glob("*.txt"))
     result = dg.materialize(
         [*assets, *checks],
@@ -129,8 +134,8 @@ def test_materialize_batch_then_refresh(tmp_path, sample_landing):
     con.close()
     # the daily refresh job runs the unpartitioned stages on their own
     refresh = dg.materialize(
-        [a for a in assets if a.group_names_by_key and set(a.group_names_by_key.values()) - {"ingest"}],
-        instance=instance, resources={"wiretrace": resource},
-        selection=dg.AssetSelection.groups("clean", "segment", "overlap", "publish"),
+        [clean, sentences, overlap, analyst_warehouse], instance=instance, resources={"wiretrace": resource},
     )
     assert refresh.success
+    assert {m.asset_key.to_user_string() for m in refresh.get_asset_materialization_events()} >= {
+        "staging/clean_documents", "marts/sentence_matches", "publish/analyst_warehouse"}

@@ -68,8 +68,15 @@ def dagster_stack(tmp_path, sample_landing):
         out = open(logs / f"{name}.log", "w")
         procs.append(subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
                                       start_new_session=True))
+    def up():
+        for p in procs:
+            if p.poll() is not None:
+                logs_text = "\n".join(f.read_text()[-2000:] for f in logs.iterdir())
+                raise AssertionError(f"a dagster process exited early:\n{logs_text}")
+        return server_up(port)
+
     try:
-        wait_for(lambda: server_up(port), 90, "dagster-webserver /server_info")
+        wait_for(up, 120, "dagster-webserver /server_info")
         yield {"port": port, "home": home, "landing": sample_landing, "wh": wh, "env": env, "logs": logs}
     finally:
         for p in procs:

@@ -109,7 +109,121 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
     ),
 }
 
-VIEWS: dict[str, tuple[str, str]] = {}
+_KIND_RANK = "CASE kind WHEN 'exact' THEN 0 WHEN 'near' THEN 1 WHEN 'paraphrase' THEN 2 ELSE 3 END"
+
+# view -> (description, SQL); created in the published database, in this order
+VIEWS: dict[str, tuple[str, str]] = {
+    "marts.documents": (
+        "One row per document with its outlet, best known date, title and clean-text status: the entry point.",
+        """
+        SELECT d.doc_id, d.source, coalesce(d.published_at, try_cast(c.published_at_text AS TIMESTAMP)) AS published_at,
+               coalesce(d.title, c.title) AS title, coalesce(d.url, c.url) AS url, d.path, d.record, d.kind,
+               c.status, c.n_removed, length(c.text) AS clean_chars,
+               (SELECT count(*) FROM staging.sentences s WHERE s.doc_id = d.doc_id) AS n_sentences
+        FROM raw.documents d LEFT JOIN staging.clean_documents c USING (doc_id)
+        """,
+    ),
+    "marts.outlet_reuse_matrix": (
+        "Which outlets take text from which: sentence matches by kind between outlet pairs, oriented by the "
+        "inferred direction of each document pair (direction_status = 'undetermined' keeps the pair's order).",
+        f"""
+        SELECT CASE WHEN p.direction = 'b->a' THEN m.source_b ELSE m.source_a END AS source_from,
+               CASE WHEN p.direction = 'b->a' THEN m.source_a ELSE m.source_b END AS source_to,
+               CASE WHEN p.direction IN ('a->b', 'b->a') THEN 'inferred' ELSE 'undetermined' END AS direction_status,
+               m.kind,
+               count(*) AS n_sentence_matches,
+               count(*) FILTER (WHERE NOT m.is_quote) AS n_text_matches,
+               count(*) FILTER (WHERE m.is_quote) AS n_quote_matches,
+               count(DISTINCT m.doc_id_a || '|' || m.doc_id_b) AS n_document_pairs
+        FROM marts.sentence_matches m JOIN marts.document_pairs p USING (doc_id_a, doc_id_b)
+        WHERE NOT m.same_source
+        GROUP BY 1, 2, 3, 4
+        ORDER BY source_from, source_to, direction_status, {_KIND_RANK}
+        """,
+    ),
+    "marts.outlet_originality_over_time": (
+        "Each outlet's originality by month of publication (month is null for undated documents).",
+        """
+        SELECT d.source, date_trunc('month', d.published_at) AS month, count(*) AS n_documents,
+               avg(o.share_original) AS mean_share_original, avg(o.share_exact) AS mean_share_exact,
+               avg(o.share_near) AS mean_share_near, avg(o.share_paraphrase) AS mean_share_paraphrase,
+               count(*) FILTER (WHERE o.inferred_source_doc_id IS NOT NULL) AS n_derived_documents
+        FROM marts.document_originality o JOIN marts.documents d USING (doc_id)
+        GROUP BY ALL ORDER BY d.source, month NULLS FIRST
+        """,
+    ),
+    "marts.top_republished_sentences": (
+        "The most re-published sentences (clusters of matched sentences), with their origin where dates tell it.",
+        """
+        WITH agg AS (
+            SELECT cluster_id, count(DISTINCT doc_id) AS n_documents, count(DISTINCT source) AS n_sources,
+                   string_agg(DISTINCT source, ', ' ORDER BY source) AS sources,
+                   any_value(origin_status) AS origin_status, any_value(origin_sentence_id) AS origin_sentence_id,
+                   min(sentence_id) AS example_sentence_id
+            FROM marts.sentence_clusters GROUP BY cluster_id
+        )
+        SELECT a.cluster_id, a.n_documents, a.n_sources, a.sources, a.origin_status,
+               od.source AS origin_source, o.doc_id AS origin_doc_id, o.text AS origin_text, e.text AS example_text
+        FROM agg a
+        LEFT JOIN staging.sentences o ON o.sentence_id = a.origin_sentence_id AND a.origin_status = 'dated'
+        LEFT JOIN raw.documents od ON od.doc_id = o.doc_id
+        JOIN staging.sentences e ON e.sentence_id = a.example_sentence_id
+        ORDER BY a.n_documents DESC, a.n_sources DESC, a.cluster_id
+        """,
+    ),
+    "marts.story_changes": (
+        "What each derived document changed from its inferred source, sentence by sentence: kept (exact), "
+        "altered (near or paraphrase), added (not in the source) and dropped (in the source, not carried over).",
+        f"""
+        WITH pairs AS (
+            SELECT doc_id, inferred_source_doc_id AS src FROM marts.document_originality
+            WHERE inferred_source_doc_id IS NOT NULL
+        ), m AS (
+            SELECT p.doc_id, p.src,
+                   CASE WHEN m.doc_id_a = p.doc_id THEN m.sentence_id_a ELSE m.sentence_id_b END AS sid,
+                   CASE WHEN m.doc_id_a = p.doc_id THEN m.sentence_id_b ELSE m.sentence_id_a END AS src_sid,
+                   m.kind, m.score
+            FROM pairs p JOIN marts.sentence_matches m
+              ON (m.doc_id_a = p.doc_id AND m.doc_id_b = p.src) OR (m.doc_id_b = p.doc_id AND m.doc_id_a = p.src)
+        ), best AS (
+            SELECT * FROM m
+            QUALIFY row_number() OVER (PARTITION BY doc_id, sid ORDER BY {_KIND_RANK}, score DESC, src_sid) = 1
+        ), doc_side AS (
+            SELECT p.doc_id, p.src AS source_doc_id,
+                   CASE WHEN b.kind IS NULL THEN 'added' WHEN b.kind = 'exact' THEN 'kept' ELSE 'altered' END AS change,
+                   b.kind, b.score, s.sentence_index, s.text, t.sentence_index AS source_sentence_index,
+                   t.text AS source_text
+            FROM pairs p JOIN staging.sentences s ON s.doc_id = p.doc_id
+            LEFT JOIN best b ON b.doc_id = p.doc_id AND b.sid = s.sentence_id
+            LEFT JOIN staging.sentences t ON t.sentence_id = b.src_sid
+        ), dropped AS (
+            SELECT p.doc_id, p.src AS source_doc_id, 'dropped' AS change, NULL AS kind, NULL::DOUBLE AS score,
+                   NULL::INTEGER AS sentence_index, NULL AS text, t.sentence_index AS source_sentence_index,
+                   t.text AS source_text
+            FROM pairs p JOIN staging.sentences t ON t.doc_id = p.src
+            WHERE NOT EXISTS (SELECT 1 FROM m WHERE m.doc_id = p.doc_id AND m.src_sid = t.sentence_id)
+        )
+        SELECT st.story_id, d.source, x.doc_id, sd.source AS source_outlet, x.source_doc_id, x.change, x.kind,
+               x.score, x.sentence_index, x.text, x.source_sentence_index, x.source_text
+        FROM (SELECT * FROM doc_side UNION ALL SELECT * FROM dropped) x
+        JOIN raw.documents d ON d.doc_id = x.doc_id
+        JOIN raw.documents sd ON sd.doc_id = x.source_doc_id
+        LEFT JOIN marts.stories st ON st.doc_id = x.doc_id
+        ORDER BY x.doc_id, coalesce(x.sentence_index, 1000000), x.source_sentence_index
+        """,
+    ),
+    "marts.quote_vs_text_reuse": (
+        "Quote reuse versus text reuse between outlet pairs: two outlets quoting the same speaker are not copying.",
+        """
+        SELECT least(source_a, source_b) AS outlet_1, greatest(source_a, source_b) AS outlet_2,
+               count(*) AS n_document_pairs, count(*) FILTER (WHERE quote_only) AS n_quote_only_pairs,
+               sum(n_quote) AS quote_matches, sum(n_nonquote) AS text_matches,
+               round(sum(n_quote) / greatest(sum(n_quote) + sum(n_nonquote), 1), 3) AS quote_share
+        FROM marts.document_pairs WHERE NOT same_source
+        GROUP BY ALL ORDER BY text_matches DESC, outlet_1, outlet_2
+        """,
+    ),
+}
 
 
 def _quote_ident(name: str) -> str:
@@ -125,7 +239,10 @@ def finalize_published(con: duckdb.DuckDBPyConnection) -> None:
         ).fetchall()
     }
     for name, (_description, sql) in VIEWS.items():
-        con.execute(f"CREATE OR REPLACE VIEW {_quote_ident(name)} AS {sql}")
+        try:
+            con.execute(f"CREATE OR REPLACE VIEW {_quote_ident(name)} AS {sql}")
+        except duckdb.CatalogException:
+            continue  # a table it reads is not there (a partial warehouse, e.g. before the first overlap run)
         existing.add(name)
     columns = {
         (f"{s}.{t}", c) for s, t, c in con.sql(

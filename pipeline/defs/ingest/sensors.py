@@ -2,8 +2,8 @@
 
 
 import hashlib
-import os
 import json
+import os
 from pathlib import Path
 
 import dagster as dg
