@@ -259,6 +259,8 @@ def test_boilerplate_lines_are_removed_with_their_reason(line, reason):
         "So how about that? [APPLAUSE]",
         "Get started with the new plan here.",
         "James Smith contributed $500 to the campaign.",
+        "Officials said the talks would resume on Friday (Reuters)",
+        "He spoke on Fox.Jane Doe later wrote about the segment for HuffPost and explained it.",
     ],
 )
 def test_real_sentences_are_kept(line):
@@ -604,3 +606,26 @@ def test_hard_wrapped_paragraphs_are_joined():
         "Apples",
         "Pears",
     ]
+
+
+def test_related_links_and_tags_under_a_header():
+    text = (
+        "The council met on Monday to discuss the budget for the coming year.\n\n"
+        "Related stories\n"
+        "Floods hit the northern valley again\n"
+        "Schools to reopen next week, officials say\n\n"
+        "Tags:\nbudget, council, schools, valley\n\n"
+        "The vote is due next week, officials said."
+    )
+    r = clean_document(text)
+    assert_consistent(r)
+    assert [(s.reason, s.text) for s in r.removed_content()] == [
+        ("read_more", "Related stories"),
+        ("read_more", "Floods hit the northern valley again"),
+        ("read_more", "Schools to reopen next week, officials say"),
+        ("read_more", "Tags:"),
+        ("read_more", "budget, council, schools, valley"),
+    ]
+    assert r.text == (
+        "The council met on Monday to discuss the budget for the coming year.\n\nThe vote is due next week, officials said."
+    )

@@ -25,7 +25,7 @@ _PHOTO_WORD = r"(?:photo(?:graph)?|image|picture|pic|file\s+photo|screenshot|scr
 #: a parenthesised credit: "(AFP photo)", "(Photo by AFP)", "(AFP: Ahmad Sahel Arman)", "(Reuters: X)"
 CREDIT_PAREN = (
     r"\(\s*(?:"
-    rf"(?-i:{AGENCY})(?:\s+{_PHOTO_WORD}s?)?(?:\s*[:/]\s*[^()\n]{{1,80}})?"
+    rf"(?-i:{AGENCY})(?:\s+{_PHOTO_WORD}s?(?:\s*[:/]\s*[^()\n]{{1,80}})?|\s*[:/]\s*[^()\n]{{1,80}})"
     rf"|{_PHOTO_WORD}s?\s*(?:by|:|/|courtesy(?:\s+of)?)\s*[^()\n]{{1,80}}"
     rf"|(?:{_PHOTO_WORD}s?\s+)?(?:courtesy(?:\s+of)?|credits?)\s*:?\s*[^()\n]{{1,80}}"
     r")\s*\)"
@@ -460,7 +460,7 @@ HASHTAG_TAIL = re.compile(r"(?:\s+#\w+)+(?:\s+(?:report|news|update))?\s*$", re.
 #: a sentence end glued to a capitalised word: "Taliban”.Living" (no space after the full stop)
 GLUED_BOUNDARY = re.compile(r"[.!?][”\"’']?(?=[A-Z])|[”\"’][.!?](?=[A-Z])")
 #: a word glued to a capitalised word: "womanShamsiya"
-GLUED_WORDS = re.compile(r"[a-z]{3,}(?=[A-Z][a-z])")
+GLUED_WORDS = re.compile(r"\b[a-z]{3,}(?=[A-Z][a-z])")
 
 
 def promo_glued_span(text: str) -> tuple[int, int] | None:
@@ -468,8 +468,9 @@ def promo_glued_span(text: str) -> tuple[int, int] | None:
 
     Pattern: ``<sentence>.<Headline without punctuation><Teaser sentence...>`` where the headline is
     run into the teaser without a space (``...Taliban”.Living under the Taliban as a womanShamsiya and
-    her sisters...``). Returns (start, end) of the promotion: to the end of the line when the teaser
-    after the headline is short, only the headline when a long paragraph follows it; None if none.
+    her sisters...``). The glued word must begin in lower case (``womanShamsiya``, not a brand such
+    as ``HuffPost``) and the teaser after it must be short (at most 60 words); a long paragraph after
+    the glue is article text with a missing space. Returns (start, end of line) or None.
     """
     for m in GLUED_BOUNDARY.finditer(text):
         start = m.end()
@@ -482,11 +483,22 @@ def promo_glued_span(text: str) -> tuple[int, int] | None:
             continue
         rest = text[start + g.end() :]
         if len(rest) > 600 or word_count(rest) > 60:
-            # a long paragraph follows the glued headline: it is content, only the headline goes
-            return start, start + g.end()
+            # a long paragraph follows: more likely a missing space inside article text than a teaser
+            continue
         return start, len(text)
     return None
 
 
 #: a sentence end inside a line: ". The" (used to tell a headline from a lead paragraph)
 INNER_SENTENCE_END = re.compile(r"[a-z0-9][.!?][”\"’']?\s+[A-Z]")
+
+
+#: a read-more header with nothing after it, whose following lines are the links or keywords it heads
+LIST_HEADER = re.compile(
+    r"^(?:read\s+more|related(?:\s+(?:articles?|stories|coverage|content|posts|news|topics|reading|links))?|"
+    r"see\s+also|more\s+(?:from|on|in)\s+[^\n]{1,40}|more\s+(?:news|stories|like\s+this)|most\s+(?:read|popular|viewed|shared)|"
+    r"you\s+(?:may|might)\s+also\s+(?:like|be\s+interested\s+in)|recommended(?:\s+(?:for\s+you|stories|reading))?|"
+    r"tags?|topics?|keywords?|filed\s+under|categories|trending(?:\s+now)?|top\s+stories|latest\s+(?:news|stories))"
+    r"\s*[:.»>|-]*$",
+    re.I,
+)

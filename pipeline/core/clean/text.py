@@ -232,6 +232,20 @@ def clean_text(
                     nxt.reason, nxt.stage = "alternate_addresses", "context_rules"
                 elif nxt.reason is None:
                     break
+        elif ln.reason == "read_more" and ln.stage == "line_rules" and rules.LIST_HEADER.match(ln.text):
+            # "Related stories" / "Tags" headers: the headline or keyword lines right below them
+            prev = ln
+            for nxt in content[i + 1 : i + 9]:
+                if not (adjacent(prev, nxt) and nxt.kept and not nxt.cuts) or (
+                    html and _norm(nxt.text) in heads_norm
+                ):
+                    break
+                words = rules.word_count(nxt.text)
+                is_list = nxt.text.count(",") + nxt.text.count("|") >= 2 and words <= 60
+                if not (is_list or words <= 20) or rules.ends_with_terminal(nxt.text.rstrip("?")):
+                    break
+                nxt.reason, nxt.stage = "read_more", "context_rules"
+                prev = nxt
         elif ln.reason == "video_player" and blocky and i + 1 < len(content):
             nxt = content[i + 1]
             if adjacent(ln, nxt) and nxt.kept and rules.word_count(nxt.text) <= 20:
