@@ -30,3 +30,15 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA} (set WIRETRACE_SHARED_DATA)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def sample_warehouse(tmp_path_factory) -> Path:
+    """The sample corpus run once through the whole pipeline (lexical tiers); returns the warehouse folder."""
+    from pipeline.core.run import run_pipeline
+
+    root = tmp_path_factory.mktemp("sample_wh")
+    landing = root / "landing"
+    shutil.copytree(SAMPLE, landing)
+    run_pipeline(landing, root / "wh", encoder=None)
+    return root / "wh"

@@ -109,6 +109,154 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
     ),
 }
 
+_SIGNALS = {
+    "jaccard": "Signal: token-set Jaccard of the normalised sentences.",
+    "containment": "Signal: token overlap over the smaller side.",
+    "char_ratio": "Signal: character-level (Indel) similarity of the normalised strings.",
+    "sort_ratio": "Signal: order-insensitive character similarity (token_sort_ratio).",
+    "content_dice": "Signal: Dice overlap of content words (stop words removed, words cut to 5 letters).",
+    "content_containment": "Signal: content-word overlap over the smaller side.",
+    "bigram_jaccard": "Signal: Jaccard of token bigrams (word order).",
+    "len_ratio": "Signal: shorter / longer token count.",
+    "len_diff": "Signal: log(1 + difference of token counts).",
+    "content_unmatched": "Signal: log(1 + content words changed on both sides).",
+    "num_conflict": "Signal: 1 when each side has a number the other lacks (a changed figure).",
+    "num_extra": "Signal: numbers present on one side only (capped at 3).",
+    "name_conflict": "Signal: 1 when each side has a capitalised name the other lacks.",
+    "name_extra": "Signal: names present on one side only (capped at 3).",
+    "cosine": "Signal: cosine of sentence embeddings (semantic tier); null when it did not run.",
+    "probability": "Classifier probability that the pair states the same thing.",
+    "conflict": "1 when a near pair has a number or name conflict (scored below 0.85).",
+}
+
+TABLES.update({
+    "marts.sentence_flags": (
+        "Per sentence: quotation share and the flags that keep boilerplate and stock phrases out of matching.",
+        {
+            "sentence_id": "Sentence id (key, references staging.sentences).",
+            "doc_id": "Document id.",
+            "quote_share": "Share of the sentence's letters and digits inside quotation marks.",
+            "is_quote": "The sentence is mostly quotation: reuse of it is quote reuse, not text reuse.",
+            "too_short": "Too few tokens to match; kept in the text, never matched.",
+            "n_docs_same_hash": "Documents containing the same normalised sentence (itself included).",
+            "n_sources_same_hash": "Outlets among those documents.",
+            "is_common": "Boilerplate or stock phrase (recurs in many documents of one outlet or across many "
+            "outlets): never matched, so it cannot make documents look related.",
+            "matchable": "Neither too short nor common.",
+        },
+    ),
+    "marts.sentence_matches": (
+        "Graded sentence matches across documents: exact, near (small edits) or paraphrase, with the signals.",
+        {
+            "sentence_id_a": "Sentence of document a (key, with sentence_id_b).",
+            "sentence_id_b": "Sentence of document b.",
+            "doc_id_a": "Document a (doc_id_a < doc_id_b: each pair appears once).",
+            "doc_id_b": "Document b.",
+            "index_a": "Position of the sentence in document a.",
+            "index_b": "Position of the sentence in document b.",
+            "source_a": "Outlet of document a.",
+            "source_b": "Outlet of document b.",
+            "kind": "exact (identical after normalisation), near (same sentence, small edits) or paraphrase.",
+            "score": "Closeness in [0, 1]: paraphrase [0.5, 0.8), near [0.8, 1), exact 1.",
+            "tier": "Candidate generator that proposed the pair: exact, minhash, blocked or semantic.",
+            **_SIGNALS,
+            "is_quote": "Either side is mostly quotation.",
+            "same_source": "Both documents come from the same outlet.",
+        },
+    ),
+    "marts.sentence_clusters": (
+        "Sentences matched across documents, grouped, with the origin: the earliest known publication "
+        "('undetermined' when dates are missing or tied; never guessed).",
+        {
+            "cluster_id": "Cluster id (key, with sentence_id).",
+            "sentence_id": "A sentence of the cluster.",
+            "doc_id": "Its document.",
+            "source": "Its outlet.",
+            "published_at": "Its document's publication time.",
+            "is_origin": "This sentence is the cluster's origin.",
+            "origin_sentence_id": "The origin sentence (null when undetermined).",
+            "origin_status": "dated (a unique earliest publication) or undetermined.",
+            "kind_to_origin": "origin, the kind of the direct match to the origin, indirect, or null.",
+        },
+    ),
+    "marts.passages": (
+        "Runs of consecutive matched sentences aligned between two documents, with character offsets in both.",
+        {
+            "doc_id_a": "Document a.",
+            "doc_id_b": "Document b.",
+            "passage_id": "Passage id (key).",
+            "first_index_a": "First sentence index of the passage in a.",
+            "last_index_a": "Last sentence index in a.",
+            "first_index_b": "First sentence index in b.",
+            "last_index_b": "Last sentence index in b.",
+            "start_a": "Start offset in a's clean text.",
+            "end_a": "End offset in a's clean text.",
+            "start_b": "Start offset in b's clean text.",
+            "end_b": "End offset in b's clean text.",
+            "n_sentences": "Matched sentence pairs in the passage.",
+            "n_exact": "Exact pairs.",
+            "n_near": "Near pairs.",
+            "n_paraphrase": "Paraphrase pairs.",
+            "dominant_kind": "Most frequent kind (ties go to the stronger kind).",
+            "mean_score": "Mean match score.",
+            "n_quote": "Pairs where a side is mostly quotation.",
+        },
+    ),
+    "marts.document_pairs": (
+        "Document pairs sharing sentences: counts by kind, containment both ways, inferred direction and evidence.",
+        {
+            "doc_id_a": "Document a (key, with doc_id_b; doc_id_a < doc_id_b).",
+            "doc_id_b": "Document b.",
+            "source_a": "Outlet of a.",
+            "source_b": "Outlet of b.",
+            "published_at_a": "Publication time of a.",
+            "published_at_b": "Publication time of b.",
+            "n_matchable_a": "Matchable sentences of a.",
+            "n_matchable_b": "Matchable sentences of b.",
+            "n_shared_a": "Distinct sentences of a matched in b.",
+            "n_shared_b": "Distinct sentences of b matched in a.",
+            "n_exact": "Exact sentence pairs.",
+            "n_near": "Near sentence pairs.",
+            "n_paraphrase": "Paraphrase sentence pairs.",
+            "n_quote": "Pairs where a side is mostly quotation.",
+            "n_nonquote": "Pairs of text (not quotation).",
+            "quote_only": "Every shared pair is a quotation: both outlets quote the same speaker.",
+            "containment_a_in_b": "Share of a's matchable sentences matched in b.",
+            "containment_b_in_a": "Share of b's matchable sentences matched in a.",
+            "direction": "a->b (a is the source of b), b->a, or undetermined.",
+            "direction_evidence": "Why: publication dates, containment, which text holds the superset.",
+            "same_source": "Both documents come from the same outlet.",
+            "in_story": "The pair links its documents into one story.",
+        },
+    ),
+    "marts.document_originality": (
+        "Per document: shares of original, exact, near and paraphrased sentences; what it added and dropped.",
+        {
+            "doc_id": "Document id (key).",
+            "source": "Outlet.",
+            "n_sentences": "Sentences.",
+            "n_matchable": "Matchable sentences (the denominator of the shares).",
+            "share_original": "Share not found in any earlier (or undated) document.",
+            "share_exact": "Share copied verbatim.",
+            "share_near": "Share copied with small edits.",
+            "share_paraphrase": "Share reworded from another document.",
+            "n_quote_reuse": "Reused sentences that are mostly quotation.",
+            "inferred_source_doc_id": "The document this one derives from, when the direction is known.",
+            "added": "Matchable sentences not found in the inferred source.",
+            "dropped": "Matchable sentences of the inferred source not carried over.",
+        },
+    ),
+    "marts.stories": (
+        "Documents grouped by shared content (a story of one for documents that share nothing).",
+        {
+            "story_id": "Story id.",
+            "doc_id": "Document id (key).",
+            "n_docs": "Documents in the story.",
+            "first_published_at": "Earliest known publication time in the story.",
+        },
+    ),
+})
+
 _KIND_RANK = "CASE kind WHEN 'exact' THEN 0 WHEN 'near' THEN 1 WHEN 'paraphrase' THEN 2 ELSE 3 END"
 
 # view -> (description, SQL); created in the published database, in this order
@@ -226,6 +374,88 @@ VIEWS: dict[str, tuple[str, str]] = {
 }
 
 
+# column descriptions of the views (columns that repeat a table column reuse its description)
+VIEW_COLUMNS: dict[str, dict[str, str]] = {
+    "marts.documents": {
+        "published_at": "Publication time: metadata first, else a date found in the page.",
+        "title": "Title: metadata first, else the page's headline.",
+        "url": "URL: metadata first, else the page's.",
+        "status": "Clean status: ok, empty or error.",
+        "n_removed": "Removed boilerplate spans.",
+        "clean_chars": "Length of the clean text.",
+        "n_sentences": "Sentences in the clean text.",
+    },
+    "marts.outlet_reuse_matrix": {
+        "source_from": "Outlet the text was taken from (or the pair's first outlet when undetermined).",
+        "source_to": "Outlet that took it.",
+        "direction_status": "inferred (dates or containment) or undetermined.",
+        "kind": "exact, near or paraphrase.",
+        "n_sentence_matches": "Sentence matches.",
+        "n_text_matches": "Matches that are not mostly quotation (text reuse).",
+        "n_quote_matches": "Matches that are mostly quotation (quote reuse).",
+        "n_document_pairs": "Document pairs involved.",
+    },
+    "marts.outlet_originality_over_time": {
+        "month": "Month of publication (null: undated documents).",
+        "n_documents": "Documents.",
+        "mean_share_original": "Mean share of original sentences.",
+        "mean_share_exact": "Mean share of verbatim sentences.",
+        "mean_share_near": "Mean share of near-verbatim sentences.",
+        "mean_share_paraphrase": "Mean share of paraphrased sentences.",
+        "n_derived_documents": "Documents with an inferred source.",
+    },
+    "marts.top_republished_sentences": {
+        "n_documents": "Documents carrying the sentence (in some form).",
+        "n_sources": "Outlets carrying it.",
+        "sources": "Those outlets.",
+        "origin_source": "Outlet of the origin (dated clusters only).",
+        "origin_doc_id": "Document of the origin.",
+        "origin_text": "The origin sentence.",
+        "example_text": "One sentence of the cluster (the smallest sentence_id).",
+    },
+    "marts.story_changes": {
+        "source_outlet": "Outlet of the inferred source document.",
+        "source_doc_id": "The inferred source document.",
+        "change": "kept (exact), altered (near or paraphrase), added or dropped.",
+        "kind": "Kind of the match to the source sentence.",
+        "score": "Score of that match.",
+        "sentence_index": "Position in the derived document (null for dropped sentences).",
+        "text": "The derived document's sentence (null for dropped sentences).",
+        "source_sentence_index": "Position in the source document.",
+        "source_text": "The source sentence.",
+    },
+    "marts.quote_vs_text_reuse": {
+        "outlet_1": "One outlet of the pair (alphabetically first).",
+        "outlet_2": "The other outlet.",
+        "n_document_pairs": "Document pairs sharing sentences.",
+        "n_quote_only_pairs": "Pairs that share only quotations.",
+        "quote_matches": "Matches that are mostly quotation.",
+        "text_matches": "Matches of text.",
+        "quote_share": "quote_matches / all matches.",
+    },
+}
+
+EXAMPLES: dict[str, str] = {
+    "raw.ingest_errors": "SELECT reason, count(*) FROM raw.ingest_errors GROUP BY reason ORDER BY 2 DESC;",
+    "staging.removed_spans": "SELECT reason, count(*), sum(end_offset - start_offset) AS chars\n"
+    "FROM staging.removed_spans GROUP BY reason ORDER BY 2 DESC;",
+    "marts.sentence_matches": "SELECT source_a, source_b, kind, count(*) FROM marts.sentence_matches\n"
+    "WHERE NOT same_source GROUP BY ALL ORDER BY 4 DESC;",
+    "marts.document_pairs": "SELECT source_a, source_b, n_exact, n_near, n_paraphrase, direction, direction_evidence\n"
+    "FROM marts.document_pairs ORDER BY n_exact + n_near + n_paraphrase DESC LIMIT 20;",
+    "marts.document_originality": "SELECT source, avg(share_original) FROM marts.document_originality GROUP BY 1 ORDER BY 2;",
+    "marts.outlet_reuse_matrix": "-- who copied whom: text reuse by kind between outlets\n"
+    "PIVOT (SELECT * FROM marts.outlet_reuse_matrix WHERE direction_status = 'inferred')\n"
+    "ON kind USING sum(n_text_matches) GROUP BY source_from, source_to;",
+    "marts.outlet_originality_over_time": "SELECT * FROM marts.outlet_originality_over_time WHERE source = 'AFP';",
+    "marts.top_republished_sentences": "SELECT n_documents, n_sources, sources, origin_status, example_text\n"
+    "FROM marts.top_republished_sentences LIMIT 10;",
+    "marts.story_changes": "-- what Press TV changed from its source\n"
+    "SELECT change, kind, text, source_text FROM marts.story_changes WHERE source = 'Press TV';",
+    "marts.quote_vs_text_reuse": "SELECT * FROM marts.quote_vs_text_reuse;",
+}
+
+
 def _quote_ident(name: str) -> str:
     return ".".join('"' + part.replace('"', '""') + '"' for part in name.split("."))
 
@@ -249,7 +479,7 @@ def finalize_published(con: duckdb.DuckDBPyConnection) -> None:
             "SELECT schema_name, table_name, column_name FROM duckdb_columns()"
         ).fetchall()
     }
-    for name, (description, cols) in {**TABLES, **{k: (v[0], {}) for k, v in VIEWS.items()}}.items():
+    for name, (description, cols) in all_descriptions(con).items():
         if name not in existing:
             continue
         kind = "VIEW" if name in VIEWS else "TABLE"
@@ -259,6 +489,133 @@ def finalize_published(con: duckdb.DuckDBPyConnection) -> None:
                 con.execute(f"COMMENT ON COLUMN {_quote_ident(name)}.\"{col}\" IS " + _sql_literal(text))
 
 
+def all_descriptions(con: duckdb.DuckDBPyConnection | None = None) -> dict[str, tuple[str, dict[str, str]]]:
+    """Tables and views with their column descriptions; a view column named like a documented table
+    column (doc_id, source, story_id ...) takes that description unless the view documents its own."""
+    shared: dict[str, str] = {}
+    for _name, (_d, cols) in TABLES.items():
+        for col, text in cols.items():
+            shared.setdefault(col, text)
+    out = dict(TABLES)
+    for name, (description, _sql) in VIEWS.items():
+        cols = dict(VIEW_COLUMNS.get(name, {}))
+        if con is not None:
+            schema, table = name.split(".")
+            for (col,) in con.sql(
+                "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
+                params=[schema, table],
+            ).fetchall():
+                if col not in cols and col in shared:
+                    cols[col] = shared[col]
+        out[name] = (description, cols)
+    return out
+
+
+def render_readme(con: duckdb.DuckDBPyConnection) -> str:
+    """warehouse/README.md, from the catalogue and the column types of a published database."""
+    lines = [
+        "# The wiretrace warehouse",
+        "",
+        "Generated by `python -m pipeline.core.catalog` from the catalogue in `pipeline/core/catalog.py`; the same",
+        "descriptions are stored in the database with `COMMENT ON`, so the warehouse explains itself:",
+        "",
+        "```sql",
+        "SELECT schema_name, table_name, comment FROM duckdb_tables() UNION ALL",
+        "SELECT schema_name, view_name, comment FROM duckdb_views() WHERE NOT internal;",
+        "SELECT table_name, column_name, data_type, comment FROM duckdb_columns() WHERE schema_name = 'marts';",
+        "```",
+        "",
+        "## Files",
+        "",
+        "- `wiretrace.duckdb`: the analysts' database. Open it read-only",
+        "  (`duckdb.connect('warehouse/wiretrace.duckdb', read_only=True)`, or `duckdb -readonly warehouse/wiretrace.duckdb`).",
+        "  Each run publishes a complete new file and swaps it in atomically: an open connection keeps",
+        "  reading its snapshot and never blocks a run; reconnect to see the new data.",
+        "- `work.duckdb`: the pipeline's working database. Only the pipeline opens it.",
+        "- `dagster_home/`: the Dagster instance (run history, schedules, sensor cursors).",
+        "- `reports/`: HTML reuse reports, one page per story (`wiretrace report`).",
+        "",
+        "Schemas: `raw` (what came in, nothing lost), `staging` (clean text, audit trail, sentences),",
+        "`marts` (overlap results and the analyst views).",
+        "",
+        "## Questions and the view that answers them",
+        "",
+        "| question | view |",
+        "|---|---|",
+        "| Which outlets take text from which, by kind? | `marts.outlet_reuse_matrix` |",
+        "| How original is each outlet, over time? | `marts.outlet_originality_over_time` |",
+        "| Which sentences were re-published most, and where did they start? | `marts.top_republished_sentences` |",
+        "| What did an outlet change in a story (added, dropped, altered)? | `marts.story_changes` |",
+        "| Is it quote reuse or text reuse? | `marts.quote_vs_text_reuse` |",
+        "",
+    ]
+    for name, (description, cols) in all_descriptions(con).items():
+        schema, table = name.split(".")
+        types = dict(con.sql(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
+            "ORDER BY column_index", params=[schema, table]).fetchall())
+        if not types:
+            continue
+        kind = "view" if name in VIEWS else "table"
+        lines += [f"## `{name}` ({kind})", "", description, ""]
+        key = KEYS.get(name)
+        if key:
+            lines += [f"Key: `{key}`.", ""]
+        lines += ["| column | type | meaning |", "|---|---|---|"]
+        for col, typ in types.items():
+            meaning = cols.get(col, "").replace("|", "\\|")
+            lines.append(f"| `{col}` | {typ} | {meaning} |")
+        if name in EXAMPLES:
+            lines += ["", "```sql", EXAMPLES[name], "```"]
+        lines.append("")
+    return "\n".join(lines)
+
+
+KEYS = {
+    "raw.raw_files": "(path, sha256)",
+    "raw.documents": "doc_id",
+    "raw.ingest_errors": "error_id",
+    "staging.clean_documents": "doc_id",
+    "staging.removed_spans": "(doc_id, span_index)",
+    "staging.sentences": "sentence_id",
+    "marts.sentence_flags": "sentence_id",
+    "marts.sentence_matches": "(sentence_id_a, sentence_id_b)",
+    "marts.sentence_clusters": "(cluster_id, sentence_id)",
+    "marts.passages": "passage_id",
+    "marts.document_pairs": "(doc_id_a, doc_id_b)",
+    "marts.document_originality": "doc_id",
+    "marts.stories": "doc_id",
+    "marts.documents": "doc_id",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Regenerate warehouse/README.md from a published database (default: a fresh run on the sample corpus)."""
+    import argparse
+    import tempfile
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(prog="python -m pipeline.core.catalog")
+    parser.add_argument("--database", help="published database to read the column types from")
+    parser.add_argument("--out", default="warehouse/README.md")
+    args = parser.parse_args(argv)
+    if args.database:
+        con = duckdb.connect(args.database, read_only=True)
+    else:
+        from pipeline.core.run import run_pipeline
+
+        tmp = Path(tempfile.mkdtemp(prefix="wiretrace-catalog-"))
+        run_pipeline(Path(__file__).resolve().parents[2] / "data" / "sample", tmp, encoder=None)
+        con = duckdb.connect(str(tmp / "wiretrace.duckdb"), read_only=True)
+    Path(args.out).write_text(render_readme(con))
+    print(f"wrote {args.out}")
+    return 0
+
+
 def _sql_literal(text: str) -> str:
     # COMMENT ON takes a constant, not a parameter; the text is the project's own documentation
     return "'" + text.replace("'", "''") + "'"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
