@@ -410,3 +410,20 @@ def test_sample_corpus():
     assert ace["n_exact"] + ace["n_near"] >= 6
     blog = dp[("003", "004")]
     assert blog["n_exact"] + blog["n_near"] >= 3
+
+
+@pytest.mark.slow
+def test_semantic_tier():
+    from pipeline.core.embed import load_encoder
+
+    enc, why = load_encoder()
+    if enc is None:
+        pytest.skip(why)
+    d, s = synthetic()
+    r = compute_overlap(d, s, encoder=enc)
+    assert r.stats["semantic"]["ran"] is True
+    m = r.sentence_matches
+    assert m["cosine"].is_not_null().all()
+    edits = m.filter((pl.col("doc_id_a") == "a_wire") & (pl.col("doc_id_b") == "c_edit"))
+    assert edits.height == 6 and (edits["kind"] == "near").all() and (edits["cosine"] > 0.9).all()
+    assert _pair(r, "e_q1", "f_q2")["quote_only"] is True

@@ -129,13 +129,14 @@ Candidate generation (never all pairs)
   pairs are added.
 Every candidate (except identical sentences) is graded by ``grade_pairs``; ``none`` is dropped.
 Candidates are graded once per pair of distinct normalised sentences; sentences longer than
-``max_grade_chars`` are truncated for grading.
+``max_grade_chars`` are truncated for grading (two distinct sentences that agree on their first
+``max_grade_chars`` characters are then graded ``near`` with score 0.99, never ``exact``).
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -191,6 +192,7 @@ class OverlapConfig:
     semantic_max_sentences: int = 200_000
     max_grade_chars: int = 2_000
     grade_batch: int = 50_000
+    max_join_rows: int = 4_000_000
     passage_max_gap: int = 1
     passage_min_sentences: int = 2
     direction_min_containment: float = 0.8
@@ -265,7 +267,6 @@ _EXACT_SIGNAL = {
     "name_conflict": 0.0,
     "name_extra": 0.0,
     "conflict": 0.0,
-    "cosine": None,
 }
 _MATCH_BASE = {
     "sentence_id_a": pl.String,
@@ -370,8 +371,6 @@ _STOPWORDS = frozenset(
     while who whom why will with would you your yours yourself yourselves told according would
     one two new year years its it's mr mrs ms""".split()
 )
-
-_WORD = r"[^\W_]+"
 
 
 # ------------------------------------------------------------------------------------------ quotes
@@ -569,15 +568,16 @@ def _sentence_flags(docs: pl.DataFrame, sents: pl.DataFrame, cfg: OverlapConfig)
 # ------------------------------------------------------------------------------------------ minhash
 
 
-def _token_lists(norm: pl.Series, cap: int) -> pl.Series:
-    return norm.str.extract_all(_WORD).list.head(cap)
+def _split_tokens(expr: pl.Expr, cap: int) -> pl.Expr:
+    """Tokens of a normalised sentence (space-separated words), at most ``cap`` of them."""
+    return expr.str.strip_chars().str.split(" ").list.head(cap)
 
 
 def _shingle_hashes(norms: pl.Series, cfg: OverlapConfig) -> tuple[np.ndarray, np.ndarray]:
     """Word 3-gram shingle hashes of each text (first ``max_shingle_tokens`` tokens) as one flat
     uint64 array and row offsets; a text of fewer than 3 tokens gets one shingle of all its tokens."""
     n = len(norms)
-    toks = _token_lists(norms, cfg.max_shingle_tokens)
+    toks = pl.select(_split_tokens(pl.lit(norms), cfg.max_shingle_tokens)).to_series()
     lengths = toks.list.len().fill_null(0).to_numpy().astype(np.int64)
     th = (
         toks.explode(empty_as_null=False)
@@ -674,15 +674,18 @@ def _lsh_pairs(sig: np.ndarray, cfg: OverlapConfig) -> np.ndarray:
         if not multi.any():
             continue
         starts, sizes = starts[multi], sizes[multi]
-        # small buckets: all pairs; big buckets: link every member to the first one
-        small = sizes <= cfg.lsh_max_bucket
+        # buckets of two (nearly all): vectorised; other small buckets: all pairs; big buckets:
+        # every member linked to the first one
+        two = sizes == 2
+        if two.any():
+            st2 = starts[two]
+            out.append(np.stack([order[st2], order[st2 + 1]], axis=1))
+        small = (sizes > 2) & (sizes <= cfg.lsh_max_bucket)
         for s, z in zip(starts[small], sizes[small], strict=True):
-            if z == 2:
-                out.append(order[s : s + 2][None, :])
-            else:
-                mem = order[s : s + z]
-                iu = np.triu_indices(z, 1)
-                out.append(np.stack([mem[iu[0]], mem[iu[1]]], axis=1))
+            mem = order[s : s + z]
+            iu = np.triu_indices(z, 1)
+            out.append(np.stack([mem[iu[0]], mem[iu[1]]], axis=1))
+        small = sizes <= cfg.lsh_max_bucket
         for s, z in zip(starts[~small], sizes[~small], strict=True):
             mem = order[s : s + z]
             out.append(np.stack([np.full(z - 1, mem[0]), mem[1:]], axis=1))
@@ -706,49 +709,9 @@ def _estimated_jaccard(sig: np.ndarray, pairs: np.ndarray, chunk: int = 200_000)
 
 
 def _load_grader() -> tuple[Callable[..., list], str]:
-    """``pipeline.core.compare.grade_pairs``, or a minimal lexical stand-in while it cannot load."""
-    try:
-        from pipeline.core.compare import grade_pairs
+    from pipeline.core.compare import grade_pairs
 
-        grade_pairs([("a b c d e", "a b c d f")], encoder=None)
-        return grade_pairs, "pipeline.core.compare.grade_pairs"
-    except (ImportError, RuntimeError, OSError) as exc:
-        return _fallback_grade_pairs, f"lexical stand-in (compare.grade_pairs unavailable: {exc})"
-
-
-class _Graded:
-    __slots__ = ("kind", "score", "signals")
-
-    def __init__(self, kind: str, score: float, signals: dict[str, float]):
-        self.kind, self.score, self.signals = kind, score, signals
-
-
-def _fallback_grade_pairs(pairs, embeddings=None, encoder=None) -> list[_Graded]:
-    """Minimal lexical grader used only when ``pipeline.core.compare`` cannot be loaded."""
-    from rapidfuzz.distance import Indel
-
-    out = []
-    for a, b in pairs:
-        ta, tb = re.findall(_WORD, a.lower()), re.findall(_WORD, b.lower())
-        na, nb = " ".join(ta), " ".join(tb)
-        sa, sb = set(ta), set(tb)
-        inter = len(sa & sb)
-        jac = inter / max(1, len(sa | sb))
-        cont = inter / max(1, min(len(sa), len(sb)))
-        ca = {w[:5] for w in sa if w not in _STOPWORDS}
-        cb = {w[:5] for w in sb if w not in _STOPWORDS}
-        dice = 2 * len(ca & cb) / max(1, len(ca) + len(cb))
-        char = Indel.normalized_similarity(na, nb)
-        sig = {"jaccard": jac, "containment": cont, "char_ratio": char, "content_dice": dice}
-        if na == nb and na:
-            out.append(_Graded("exact", 1.0, sig))
-        elif char >= 0.8 and cont >= 0.75:
-            out.append(_Graded("near", 0.8 + 0.2 * min(0.999, (char + jac) / 2), sig))
-        elif dice >= 0.45:
-            out.append(_Graded("paraphrase", 0.5 + 0.3 * min(0.999, dice), sig))
-        else:
-            out.append(_Graded("none", 0.5 * dice, sig))
-    return out
+    return grade_pairs, "pipeline.core.compare.grade_pairs"
 
 
 def _resolve_encoder(encoder: Any) -> tuple[Any, str]:
@@ -863,7 +826,7 @@ def compute_overlap(
 
     with clock.step("expand_near"):
         m1 = _expand(graded_near, elig, cfg)
-        matches_1 = pl.concat([_exact_rows(exact_pairs, signal_cols), m1], how="diagonal_relaxed")
+        matches_1 = pl.concat([_exact_rows(exact_pairs), m1], how="diagonal_relaxed")
 
     # ---- paraphrase tier: blocked candidates within candidate document pairs
     with clock.step("doc_candidates"):
@@ -876,7 +839,11 @@ def compute_overlap(
         sem_cand = None
         if enc is not None:
             sem_cand, sem_reason = _semantic_candidates(doc_pairs, elig, enc, cfg)
-            stats["semantic"] = {"ran": sem_cand is not None, "reason": sem_reason}
+            stats["semantic"] = {
+                "ran": sem_cand is not None,
+                "reason": sem_reason,
+                "candidates": 0 if sem_cand is None else sem_cand.height,
+            }
         if sem_cand is not None and sem_cand.height:
             para_cand = pl.concat([para_cand, sem_cand])
         graded_keys = graded_near.select("hid_a", "hid_b")
@@ -895,7 +862,7 @@ def compute_overlap(
     stats["graded_pairs"] = graded_near.height + graded_para.height
 
     with clock.step("matches"):
-        matches = _finalise_matches(raw, elig, signal_cols)
+        matches = _finalise_matches(raw, elig, signal_cols, semantic_on=enc is not None)
     with clock.step("clusters"):
         clusters = _clusters(matches, sents)
     with clock.step("passages"):
@@ -1003,6 +970,7 @@ def _grade(
         return _empty(out_schema)
     texts = hashes.select("hid", pl.col("rep_text").str.slice(0, cfg.max_grade_chars)).sort("hid")["rep_text"]
     text_list = texts.to_list()
+    cut = (hashes.sort("hid")["rep_text"].str.len_chars() > cfg.max_grade_chars).to_numpy()
     ia = cand["hid_a"].to_numpy()
     ib = cand["hid_b"].to_numpy()
     vecs = None
@@ -1047,22 +1015,31 @@ def _grade(
     }
     for k in signal_cols:
         cols[k] = pl.Series(k, [s.get(k) for s in sigs], dtype=pl.Float64)
-    graded = pl.DataFrame(cols).filter(pl.col("kind").is_in(list(KIND_RANK)))
-    return graded
+    graded = pl.DataFrame(cols)
+    # distinct sentences that only look identical because they were cut for grading are near copies
+    cut_pair = pl.Series(cut[ia] | cut[ib])
+    graded = graded.with_columns(
+        pl.when((pl.col("kind") == "exact") & cut_pair)
+        .then(pl.lit("near"))
+        .otherwise(pl.col("kind"))
+        .alias("kind"),
+        pl.when((pl.col("kind") == "exact") & cut_pair)
+        .then(pl.lit(0.99))
+        .otherwise(pl.col("score"))
+        .alias("score"),
+    )
+    return graded.filter(pl.col("kind").is_in(list(KIND_RANK)))
 
 
-def _exact_rows(exact_pairs: pl.DataFrame, signal_cols: Sequence[str]) -> pl.DataFrame:
-    cols = [
+def _exact_rows(exact_pairs: pl.DataFrame) -> pl.DataFrame:
+    """Identical sentences: not re-graded; their signal values are filled in by _finalise_matches."""
+    return exact_pairs.select(
         pl.col("sid_l"),
         pl.col("sid_r"),
         pl.lit("exact").alias("kind"),
         pl.lit(1.0).alias("score"),
         pl.lit("exact").alias("tier"),
-    ]
-    for k in signal_cols:
-        v = _EXACT_SIGNAL.get(k, 1.0)
-        cols.append(pl.lit(v, dtype=pl.Float64).alias(k))
-    return exact_pairs.select(cols)
+    )
 
 
 def _expand(
@@ -1114,22 +1091,31 @@ def _expand(
 def _rare_tokens(elig: pl.DataFrame, cfg: OverlapConfig) -> pl.DataFrame:
     """(sidx, didx, hid, tok, w): distinct content words of each matchable sentence whose document
     frequency is between 2 and ``rare_token_max_docs`` (capped posting lists); ``tok`` is a 64-bit
-    hash of the word and ``w`` its IDF weight."""
+    hash of the word and ``w`` its IDF weight. Built in chunks of sentences to bound memory."""
     stop = pl.Series(sorted(_STOPWORDS), dtype=pl.String)
-    t = (
-        elig.select(
-            "sidx",
-            "didx",
-            "hid",
-            pl.col("norm").str.extract_all(_WORD).list.head(cfg.max_shingle_tokens).alias("tok"),
+    parts = []
+    step = max(1, cfg.minhash_chunk_rows * 4)
+    for lo in range(0, elig.height, step):
+        chunk = elig.slice(lo, step)
+        parts.append(
+            chunk.select(
+                pl.col("sidx").cast(pl.UInt32),
+                pl.col("didx").cast(pl.UInt32),
+                pl.col("hid").cast(pl.UInt32),
+                _split_tokens(pl.col("norm"), cfg.max_shingle_tokens).alias("tok"),
+            )
+            .explode("tok")
+            .filter(pl.col("tok").str.len_chars() >= 3)
+            .filter(~pl.col("tok").is_in(stop))
+            .with_columns(pl.col("tok").hash(seed=cfg.minhash_seed))
+            .unique(["sidx", "tok"])
         )
-        .explode("tok")
-        .filter(
-            pl.col("tok").is_not_null() & (pl.col("tok").str.len_chars() >= 3) & ~pl.col("tok").is_in(stop)
+    if not parts:
+        return pl.DataFrame(
+            schema={"sidx": pl.Int64, "didx": pl.Int64, "hid": pl.Int64, "tok": pl.UInt64, "w": pl.Float64}
         )
-        .with_columns(pl.col("tok").hash(seed=cfg.minhash_seed))
-        .unique(["sidx", "tok"])
-    )
+    t = pl.concat(parts)
+    del parts
     n_docs = max(1, elig["didx"].n_unique())
     df = (
         t.select("didx", "tok")
@@ -1139,7 +1125,9 @@ def _rare_tokens(elig: pl.DataFrame, cfg: OverlapConfig) -> pl.DataFrame:
         .filter((pl.col("df") >= 2) & (pl.col("df") <= cfg.rare_token_max_docs))
         .with_columns((pl.lit(float(n_docs) + 1.0) / pl.col("df")).log().alias("w"))
     )
-    return t.join(df.select("tok", "w"), on="tok")
+    return t.join(df.select("tok", "w"), on="tok").with_columns(
+        pl.col("sidx").cast(pl.Int64), pl.col("didx").cast(pl.Int64), pl.col("hid").cast(pl.Int64)
+    )
 
 
 def _candidate_doc_pairs(
@@ -1159,29 +1147,33 @@ def _candidate_doc_pairs(
     )
     dt = rare.select("didx", "tok").unique()
     n_rare = dt.group_by("didx").agg(pl.len().alias("n_rare"))
-    shared = (
-        dt.join(dt, on="tok", suffix="_r")
-        .filter(pl.col("didx") < pl.col("didx_r"))
-        .group_by("didx", "didx_r")
-        .agg(pl.len().alias("n_shared"))
-        .filter(pl.col("n_shared") >= cfg.doc_min_shared_rare)
-        .join(n_rare, on="didx")
-        .join(n_rare.rename({"didx": "didx_r", "n_rare": "n_rare_r"}), on="didx_r")
-        .with_columns((pl.col("n_shared") / pl.min_horizontal("n_rare", "n_rare_r")).alias("overlap"))
-        .filter(pl.col("overlap") >= cfg.doc_min_rare_overlap)
-    )
-    both = pl.concat(
-        [
-            shared.select(pl.col("didx").alias("d"), pl.col("didx_r").alias("o"), "overlap"),
-            shared.select(pl.col("didx_r").alias("d"), pl.col("didx").alias("o"), "overlap"),
-        ]
-    )
-    top = (
-        both.sort(["d", "overlap", "o"], descending=[False, True, False])
-        .group_by("d", maintain_order=True)
-        .head(cfg.doc_top_k)
-        .select(pl.min_horizontal("d", "o").alias("da"), pl.max_horizontal("d", "o").alias("db"))
-    )
+    # the self-join on words runs in chunks of left-hand documents to bound memory
+    est = int((dt.group_by("tok").agg(pl.len().cast(pl.Int64).alias("df"))["df"] ** 2).sum() or 0)
+    n_chunks = max(1, math.ceil(est / max(1, cfg.max_join_rows)))
+    tops = []
+    for c in range(n_chunks):
+        left = dt.filter(pl.col("didx") % n_chunks == c) if n_chunks > 1 else dt
+        shared = (
+            left.join(dt, on="tok", suffix="_r")
+            .filter(pl.col("didx") != pl.col("didx_r"))
+            .group_by("didx", "didx_r")
+            .agg(pl.len().alias("n_shared"))
+            .filter(pl.col("n_shared") >= cfg.doc_min_shared_rare)
+            .join(n_rare, on="didx")
+            .join(n_rare.rename({"didx": "didx_r", "n_rare": "n_rare_r"}), on="didx_r")
+            .with_columns((pl.col("n_shared") / pl.min_horizontal("n_rare", "n_rare_r")).alias("overlap"))
+            .filter(pl.col("overlap") >= cfg.doc_min_rare_overlap)
+        )
+        tops.append(
+            shared.sort(["didx", "overlap", "didx_r"], descending=[False, True, False])
+            .group_by("didx", maintain_order=True)
+            .head(cfg.doc_top_k)
+            .select(
+                pl.min_horizontal("didx", "didx_r").alias("da"),
+                pl.max_horizontal("didx", "didx_r").alias("db"),
+            )
+        )
+    top = pl.concat(tops) if tops else ev.clear()
     return pl.concat([ev, top]).unique().sort("da", "db")
 
 
@@ -1212,13 +1204,40 @@ def _paraphrase_candidates(
             doc_pairs.select(pl.col("db").alias("didx"), pl.col("da").alias("od")),
         ]
     )
+    right = rare.select(
+        pl.col("sidx").alias("s2"), pl.col("hid").alias("h2"), pl.col("didx").alias("od"), "tok"
+    )
+    per_doc = rare.group_by("didx").agg(pl.len().cast(pl.Int64).alias("nt"))
+    est = int(dp.join(per_doc, on="didx")["nt"].sum() or 0)
+    n_chunks = max(1, math.ceil(est / max(1, cfg.max_join_rows)))
+    parts = []
+    for c in range(n_chunks):
+        dpc = dp.filter(pl.col("didx") % n_chunks == c) if n_chunks > 1 else dp
+        parts.append(_paraphrase_chunk(dpc, rare, right, done, wsum, cfg))
+    top = pl.concat(parts)
+    return (
+        top.select(
+            pl.min_horizontal("h1", "h2").alias("hid_a"),
+            pl.max_horizontal("h1", "h2").alias("hid_b"),
+            pl.lit("blocked").alias("tier"),
+        )
+        .unique()
+        .sort("hid_a", "hid_b")
+    )
+
+
+def _paraphrase_chunk(
+    dp: pl.DataFrame,
+    rare: pl.DataFrame,
+    right: pl.DataFrame,
+    done: pl.DataFrame,
+    wsum: pl.DataFrame,
+    cfg: OverlapConfig,
+) -> pl.DataFrame:
     left = (
         rare.join(dp, on="didx")
         .join(done, on=["sidx", "od"], how="anti")
         .select(pl.col("sidx").alias("s1"), pl.col("hid").alias("h1"), "od", "tok", "w")
-    )
-    right = rare.select(
-        pl.col("sidx").alias("s2"), pl.col("hid").alias("h2"), pl.col("didx").alias("od"), "tok"
     )
     sc = (
         left.join(right, on=["od", "tok"])
@@ -1232,19 +1251,11 @@ def _paraphrase_candidates(
         .filter(pl.col("ov") >= cfg.para_min_overlap)
     )
     # the best partners of each sentence in each other document
-    top = (
+    return (
         sc.sort(["s1", "od", "ov", "s2"], descending=[False, False, True, False])
         .group_by("s1", "od", maintain_order=True)
         .head(cfg.para_top_k)
-    )
-    return (
-        top.select(
-            pl.min_horizontal("h1", "h2").alias("hid_a"),
-            pl.max_horizontal("h1", "h2").alias("hid_b"),
-            pl.lit("blocked").alias("tier"),
-        )
-        .unique()
-        .sort("hid_a", "hid_b")
+        .select("h1", "h2")
     )
 
 
@@ -1299,7 +1310,9 @@ def _semantic_candidates(
 # ------------------------------------------------------------------------------------------ tables
 
 
-def _finalise_matches(raw: pl.DataFrame, elig: pl.DataFrame, signal_cols: Sequence[str]) -> pl.DataFrame:
+def _finalise_matches(
+    raw: pl.DataFrame, elig: pl.DataFrame, signal_cols: Sequence[str], semantic_on: bool = False
+) -> pl.DataFrame:
     schema = dict(_MATCH_BASE)
     signal_cols = list(signal_cols)
     if "cosine" not in signal_cols:
@@ -1364,9 +1377,14 @@ def _finalise_matches(raw: pl.DataFrame, elig: pl.DataFrame, signal_cols: Sequen
     )
     keep = pl.concat([best_a, best_b]).unique()
     m = m.join(keep, on=["sentence_id_a", "sentence_id_b"], how="semi")
+    is_exact_tier = pl.col("tier") == "exact"
+    fills = []
     for k in signal_cols:
         if k not in m.columns:
             m = m.with_columns(pl.lit(None, dtype=pl.Float64).alias(k))
+        v = (1.0 if semantic_on else None) if k == "cosine" else _EXACT_SIGNAL.get(k, 1.0)
+        fills.append(pl.when(is_exact_tier).then(pl.lit(v, dtype=pl.Float64)).otherwise(pl.col(k)).alias(k))
+    m = m.with_columns(fills)
     return m.select(list(schema)).cast(schema).sort("sentence_id_a", "sentence_id_b")
 
 
