@@ -629,3 +629,47 @@ def test_related_links_and_tags_under_a_header():
     assert r.text == (
         "The council met on Monday to discuss the budget for the coming year.\n\nThe vote is due next week, officials said."
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(
+                [
+                    "<p>",
+                    "</p>",
+                    "<div>",
+                    "</div>",
+                    "<h2>",
+                    "</h2>",
+                    "<script>",
+                    "<!--",
+                    "-->",
+                    "<",
+                    ">",
+                    "&amp;",
+                    "<br/>",
+                    "<table><tr><td>",
+                ]
+            ),
+            st.text(max_size=40),
+            st.sampled_from(BOILERPLATE_LINES),
+        ),
+        max_size=40,
+    )
+)
+def test_arbitrary_html_never_crashes(parts):
+    try:
+        r = clean_document("<html><body>" + "".join(parts), kind="html")
+    except CleanError as exc:
+        assert exc.reason == "extraction_failed"
+        return
+    assert_consistent(r)
+    assert (r.status == "empty") == (r.text == "")
+
+
+def test_unknown_html_option_is_a_clean_error():
+    with pytest.raises(CleanError) as exc:
+        clean_document(PAGE, kind="html", html_options={"favour_precision": True})
+    assert exc.value.reason == "bad_option"

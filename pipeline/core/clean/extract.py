@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline.core.clean.result import CleanError
+
 #: HTML inputs above this size are cut at this many characters before extraction (trafilatura's
 #: own default limit is 20 MB, above which it returns nothing).
 MAX_HTML_CHARS = 30_000_000
@@ -51,8 +53,14 @@ FALLBACK_RATIO = 2.0
 def _run(trafilatura, html: str, opts: dict[str, Any]):
     try:
         return trafilatura.bare_extraction(html, with_metadata=True, config=_CFG, **opts)
-    except (ValueError, TypeError, AttributeError, LookupError, RecursionError):
-        return None
+    except TypeError as exc:
+        if "unexpected keyword" in str(exc):  # a misspelt option is the caller's error
+            raise CleanError("bad_option", f"unknown HTML extraction option: {exc}") from exc
+        raise CleanError("extraction_failed", f"HTML extraction failed: {exc}") from exc
+    except (RecursionError, MemoryError) as exc:
+        raise CleanError("extraction_failed", f"HTML extraction failed: {type(exc).__name__}") from exc
+    except Exception as exc:  # noqa: BLE001 - any parser failure becomes one clear error type
+        raise CleanError("extraction_failed", f"HTML extraction failed: {type(exc).__name__}: {exc}") from exc
 
 
 def extract_html(html: str, options: dict[str, Any] | None = None) -> Extracted | None:

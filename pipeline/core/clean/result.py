@@ -80,7 +80,8 @@ STAGES: dict[str, str] = {
 class CleanError(ValueError):
     """The input cannot be cleaned (wrong type, unknown kind, bytes that are not text).
 
-    ``reason`` is a short code: ``bad_type``, ``bad_kind``, ``undecodable``, ``binary``, ``too_large``.
+    ``reason`` is a short code: ``bad_type``, ``bad_kind``, ``bad_option``, ``undecodable``, ``binary``,
+    ``extraction_failed`` (the HTML parser raised an error).
     """
 
     def __init__(self, reason: str, message: str):
