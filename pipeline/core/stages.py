@@ -172,23 +172,39 @@ def learn_corpus_templates(con: duckdb.DuckDBPyConnection):
 
 def _clean_one(args):
     from pipeline.core.clean import clean_document
+    from pipeline.core.parallel import STATE
 
-    doc_id, kind, raw_text, source, templates = args
+    doc_id, kind, raw_text, source = args
     try:
-        result = clean_document(raw_text, kind=kind, source=source, templates=templates)
+        result = clean_document(raw_text, kind=kind, source=source, templates=STATE.get("templates"))
     except Exception as exc:  # one bad document must not stop the run; it becomes a row
         return doc_id, None, f"{type(exc).__name__}: {exc}"
-    return doc_id, result, None
+    removed = [(s.start, s.end, s.text, s.reason, getattr(s, "stage", None)) for s in result.removed]
+    row = {
+        "status": getattr(result, "status", "ok"),
+        "empty_reason": getattr(result, "empty_reason", None),
+        "text": result.text,
+        "title": getattr(result, "title", None),
+        "author": getattr(result, "author", None),
+        "url": getattr(result, "url", None),
+        "sitename": getattr(result, "sitename", None),
+        "published_at_text": getattr(result, "published_at", None),
+        "headings": json.dumps(_jsonable(getattr(result, "headings", [])), ensure_ascii=False),
+    }
+    return doc_id, (row, removed), None
 
 
 def stage_clean(con: duckdb.DuckDBPyConnection, progress: Progress = _noop, batch_size: int = 2000) -> StageResult:
+    from pipeline.core.parallel import pool
+
     t0 = time.perf_counter()
     warehouse.ensure_schema(con)
     res = StageResult("clean", {"documents": 0, "cleaned": 0, "empty": 0, "failed": 0, "removed_spans": 0})
     templates = learn_corpus_templates(con)
     sources = [r[0] for r in con.sql("SELECT DISTINCT source FROM raw.documents ORDER BY 1").fetchall()]
     keys = _template_keys(templates, sources)
-    con.register("_keys", pl.DataFrame({"source": list(keys), "clean_key": list(keys.values())}).to_arrow())
+    con.register("_keys", pl.DataFrame({"source": list(keys), "clean_key": list(keys.values())},
+                                       schema={"source": pl.String, "clean_key": pl.String}).to_arrow())
     todo = con.sql(
         """SELECT d.doc_id, d.kind, d.source, k.clean_key FROM raw.documents d JOIN _keys k USING (source)
            LEFT JOIN staging.clean_documents c USING (doc_id)
@@ -197,53 +213,40 @@ def stage_clean(con: duckdb.DuckDBPyConnection, progress: Progress = _noop, batc
     con.unregister("_keys")
     res.counts["documents"] = con.sql("SELECT count(*) FROM raw.documents").fetchall()[0][0]
     total = len(todo)
-    for lo in range(0, total, batch_size):
-        chunk = todo[lo: lo + batch_size]
-        ids = [r[0] for r in chunk]
-        key_of = {r[0]: r[3] for r in chunk}
-        con.register("_ids", pl.DataFrame({"doc_id": ids}).to_arrow())
-        raw = dict(con.sql("SELECT doc_id, raw_text FROM raw.documents JOIN _ids USING (doc_id)").fetchall())
-        for table in ("staging.clean_documents", "staging.removed_spans", "staging.sentences"):
-            con.execute(f"DELETE FROM {table} WHERE doc_id IN (SELECT doc_id FROM _ids)")
-        con.unregister("_ids")
-        clean_rows: list[dict] = []
-        span_rows: list[dict] = []
-        for doc_id, kind, source, _key in chunk:
-            _, result, error = _clean_one((doc_id, kind, raw[doc_id], source, templates))
-            if result is None:
-                res.counts["failed"] += 1
-                clean_rows.append({"doc_id": doc_id, "status": "error", "empty_reason": None, "text": "",
-                                   "clean_key": key_of[doc_id], "error": error, "n_removed": 0,
-                                   "removed_chars": 0})
-                continue
-            status = getattr(result, "status", "ok")
-            if status != "ok":
-                res.counts["empty"] += 1
-            removed = list(result.removed)
-            clean_rows.append({
-                "doc_id": doc_id,
-                "status": status,
-                "empty_reason": getattr(result, "empty_reason", None),
-                "text": result.text,
-                "title": getattr(result, "title", None),
-                "author": getattr(result, "author", None),
-                "url": getattr(result, "url", None),
-                "sitename": getattr(result, "sitename", None),
-                "published_at_text": getattr(result, "published_at", None),
-                "headings": json.dumps(_jsonable(getattr(result, "headings", [])), ensure_ascii=False),
-                "n_removed": len(removed),
-                "removed_chars": sum(s.end - s.start for s in removed),
-                "clean_key": key_of[doc_id],
-                "error": None,
-            })
-            for i, span in enumerate(removed):
-                span_rows.append({"doc_id": doc_id, "span_index": i, "start_offset": span.start,
-                                  "end_offset": span.end, "text": span.text, "reason": span.reason,
-                                  "stage": getattr(span, "stage", None)})
-            res.counts["cleaned"] += 1
-        warehouse.insert_new(con, "staging.clean_documents", clean_rows, _CLEAN_SCHEMA)
-        res.counts["removed_spans"] += warehouse.insert_new(con, "staging.removed_spans", span_rows, _SPAN_SCHEMA)
-        progress("clean", min(lo + batch_size, total), total)
+    with pool({"templates": templates}, n_items=total) as workers:
+        for lo in range(0, total, batch_size):
+            chunk = todo[lo: lo + batch_size]
+            ids = [r[0] for r in chunk]
+            key_of = {r[0]: r[3] for r in chunk}
+            con.register("_ids", pl.DataFrame({"doc_id": ids}, schema={"doc_id": pl.String}).to_arrow())
+            raw = dict(con.sql("SELECT doc_id, raw_text FROM raw.documents JOIN _ids USING (doc_id)").fetchall())
+            for table in ("staging.clean_documents", "staging.removed_spans", "staging.sentences"):
+                con.execute(f"DELETE FROM {table} WHERE doc_id IN (SELECT doc_id FROM _ids)")
+            con.unregister("_ids")
+            clean_rows: list[dict] = []
+            span_rows: list[dict] = []
+            args = [(doc_id, kind, raw[doc_id], source) for doc_id, kind, source, _key in chunk]
+            for doc_id, out, error in workers.map(_clean_one, args, chunksize=16):
+                if out is None:
+                    res.counts["failed"] += 1
+                    clean_rows.append({"doc_id": doc_id, "status": "error", "empty_reason": None, "text": "",
+                                       "clean_key": key_of[doc_id], "error": error, "n_removed": 0,
+                                       "removed_chars": 0})
+                    continue
+                row, removed = out
+                if row["status"] != "ok":
+                    res.counts["empty"] += 1
+                row.update({"doc_id": doc_id, "n_removed": len(removed),
+                            "removed_chars": sum(e - s for s, e, *_ in removed),
+                            "clean_key": key_of[doc_id], "error": None})
+                clean_rows.append(row)
+                for i, (start, end, text, reason, stage) in enumerate(removed):
+                    span_rows.append({"doc_id": doc_id, "span_index": i, "start_offset": start, "end_offset": end,
+                                      "text": text, "reason": reason, "stage": stage})
+                res.counts["cleaned"] += 1
+            warehouse.insert_new(con, "staging.clean_documents", clean_rows, _CLEAN_SCHEMA)
+            res.counts["removed_spans"] += warehouse.insert_new(con, "staging.removed_spans", span_rows, _SPAN_SCHEMA)
+            progress("clean", min(lo + batch_size, total), total)
     res.seconds = time.perf_counter() - t0
     return res
 
@@ -276,9 +279,24 @@ _SENT_SCHEMA = {
 # -------------------------------------------------------------------------------------------- segment
 
 
-def stage_segment(con: duckdb.DuckDBPyConnection, progress: Progress = _noop, batch_size: int = 5000) -> StageResult:
-    from pipeline.core.normalize import normalize_sentence, normalize_tokens, sentence_hash
+def _segment_one(args):
+    from pipeline.core.normalize import normalize_sentence, sentence_hash
     from pipeline.core.segment import split_sentences
+
+    doc_id, text = args
+    rows = []
+    for i, span in enumerate(split_sentences(text or "")):
+        norm = normalize_sentence(span.text)
+        rows.append((f"{doc_id}:{i}", doc_id, i, span.paragraph, span.start, span.end, span.text, norm,
+                     sentence_hash(norm), norm.count(" ") + 1 if norm else 0))
+    return rows
+
+
+_SENT_COLUMNS = list(_SENT_SCHEMA)
+
+
+def stage_segment(con: duckdb.DuckDBPyConnection, progress: Progress = _noop, batch_size: int = 5000) -> StageResult:
+    from pipeline.core.parallel import pool
 
     t0 = time.perf_counter()
     warehouse.ensure_schema(con)
@@ -289,24 +307,18 @@ def stage_segment(con: duckdb.DuckDBPyConnection, progress: Progress = _noop, ba
            ORDER BY c.doc_id"""
     ).fetchall()]
     total = len(todo)
-    for lo in range(0, total, batch_size):
-        ids = todo[lo: lo + batch_size]
-        con.register("_ids", pl.DataFrame({"doc_id": ids}).to_arrow())
-        texts = con.sql("SELECT doc_id, text FROM staging.clean_documents JOIN _ids USING (doc_id) ORDER BY doc_id").fetchall()
-        con.unregister("_ids")
-        rows: list[dict] = []
-        for doc_id, text in texts:
-            for i, span in enumerate(split_sentences(text or "")):
-                norm = normalize_sentence(span.text)
-                rows.append({
-                    "sentence_id": f"{doc_id}:{i}", "doc_id": doc_id, "sentence_index": i,
-                    "paragraph": span.paragraph, "start_offset": span.start, "end_offset": span.end,
-                    "text": span.text, "norm": norm, "norm_hash": sentence_hash(norm),
-                    "n_tokens": len(normalize_tokens(span.text)),
-                })
-            res.counts["documents"] += 1
-        res.counts["sentences"] += warehouse.insert_new(con, "staging.sentences", rows, _SENT_SCHEMA)
-        progress("segment", min(lo + batch_size, total), total)
+    with pool(n_items=total, min_items=2000) as workers:
+        for lo in range(0, total, batch_size):
+            ids = todo[lo: lo + batch_size]
+            con.register("_ids", pl.DataFrame({"doc_id": ids}, schema={"doc_id": pl.String}).to_arrow())
+            texts = con.sql("SELECT doc_id, text FROM staging.clean_documents JOIN _ids USING (doc_id) "
+                            "ORDER BY doc_id").fetchall()
+            con.unregister("_ids")
+            rows = [row for doc_rows in workers.map(_segment_one, texts, chunksize=32) for row in doc_rows]
+            frame = pl.DataFrame(rows, schema=_SENT_SCHEMA, orient="row")
+            res.counts["documents"] += len(texts)
+            res.counts["sentences"] += warehouse.insert_new(con, "staging.sentences", frame)
+            progress("segment", min(lo + batch_size, total), total)
     res.seconds = time.perf_counter() - t0
     return res
 
