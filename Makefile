@@ -9,7 +9,7 @@ export TRANSFORMERS_OFFLINE := 1
 SAMPLE    ?= data/sample
 WAREHOUSE ?= warehouse
 
-.PHONY: help venv install install-dev run test test-fast ui bench eval lint format clean-warehouse
+.PHONY: help venv install install-dev browser run test test-fast ui bench eval lint format clean-warehouse
 
 help:
 	@echo "make run    - install and analyse the bundled sample corpus into $(WAREHOUSE)/wiretrace.duckdb"
@@ -38,7 +38,17 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	$(BIN)/wiretrace run --input $(SAMPLE) --warehouse $(WAREHOUSE)
 
-test: install-dev
+# headless Chromium for the browser tests (Debian packages); the tests skip when it cannot be installed
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@if [ -x $(CHROMIUM) ] && [ -x /usr/bin/chromedriver ]; then exit 0; fi; \
+	if [ "$$(id -u)" = "0" ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"; \
+	else echo "chromium not installed and neither root nor sudo: browser tests will be skipped"; exit 0; fi; \
+	if command -v apt-get >/dev/null 2>&1 && $$SUDO apt-get update && \
+	   $$SUDO apt-get install -y chromium chromium-driver; then echo "installed chromium and chromium-driver"; \
+	else echo "could not install chromium / chromium-driver: browser tests will be skipped"; fi
+
+test: install-dev browser
 	$(BIN)/pytest -q
 
 test-fast: install-dev

@@ -49,9 +49,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Render the articles of each story side by side with matched sentences coloured by kind, "
         "linked to their partners, removed boilerplate greyed and a who-took-what summary. Works offline.",
     )
-    p.add_argument("--warehouse", default=str(default_warehouse()), help="warehouse folder (default: %(default)s)")
-    p.add_argument("--database", default=None, help="a DuckDB file to read instead of <warehouse>/wiretrace.duckdb")
+    p.add_argument(
+        "--warehouse", default=str(default_warehouse()), help="warehouse folder (default: %(default)s)"
+    )
+    p.add_argument(
+        "--database", default=None, help="a DuckDB file to read instead of <warehouse>/wiretrace.duckdb"
+    )
     p.add_argument("--out", default=None, help="output folder (default: <warehouse>/reports)")
     p.add_argument("--story", default=None, help="only this story_id")
-    p.add_argument("--min-docs", type=int, default=2, help="skip stories with fewer articles (default: %(default)s)")
+    p.add_argument(
+        "--min-docs", type=int, default=2, help="skip stories with fewer articles (default: %(default)s)"
+    )
     p.set_defaults(func=_report)
