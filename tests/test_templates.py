@@ -45,6 +45,8 @@ def test_normalisation_makes_dates_and_case_match():
     assert normalise_line("  © 2019  The  Courier. ") == normalise_line("© 2020 the courier")
     assert line_key("© 2019 The Courier") == line_key("© 2020 THE COURIER")
     assert line_key("12 34") is None
+    # other numbers are kept: formulaic sentences with different figures are different lines
+    assert line_key("The index fell 120 points on Monday.") != line_key("The index fell 35 points on Monday.")
     assert line_key("") is None
 
 
@@ -104,3 +106,12 @@ def test_clean_document_removes_template_lines_of_its_source_only():
     # other source, or no source given: nothing removed
     for kwargs in ({"source": "gazette.example", "templates": t}, {"templates": t}, {}):
         assert clean_document(text, **kwargs).removed_content() == []
+
+
+def test_duplicate_documents_are_counted_once():
+    doc = article(
+        1, ["A paragraph that only this one story has, repeated because the page was fetched twice."]
+    )
+    t = learn_templates([("dup.example", doc)] * 10, min_docs=5, min_share=0.3)
+    assert t.sources["dup.example"].n_docs == 1
+    assert t.sources["dup.example"].lines == {}

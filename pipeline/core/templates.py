@@ -9,7 +9,10 @@ in how many documents each *normalised line* occurs. A line is a template of sou
 * and the line does not occur in documents of any other source. Wire copy republished by several
   outlets is shared *across* sources and is therefore never a template.
 
-Line normalisation: NFKC, casefold, digits replaced by ``0`` (so "© 2019" and "© 2020" match),
+Exact duplicate documents of a source are counted once.
+
+Line normalisation: NFKC, casefold, years 1900-2099 replaced by ``yyyy`` (so "© 2019" and "© 2020" match;
+other numbers are kept, so formulaic sentences with different figures stay distinct),
 whitespace collapsed, surrounding punctuation stripped. Lines with fewer than two letters are ignored.
 Only a 64-bit hash of the normalised line is stored, plus a short example for inspection.
 
@@ -31,7 +34,7 @@ from pathlib import Path
 
 __all__ = ["SourceTemplates", "learn_templates", "line_key", "normalise_line"]
 
-_DIGITS = re.compile(r"\d")
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _WS = re.compile(r"\s+")
 _EDGE_PUNCT = " \t.,;:!?|·•-–—*\"'“”‘’()[]"
 _LETTER = re.compile(r"[^\W\d_]")
@@ -41,7 +44,7 @@ FORMAT_VERSION = 1
 
 def normalise_line(line: str) -> str:
     s = unicodedata.normalize("NFKC", line).casefold()
-    s = _DIGITS.sub("0", s)
+    s = _YEAR.sub("yyyy", s)
     s = _WS.sub(" ", s).strip(_EDGE_PUNCT)
     return s
 
@@ -130,9 +133,14 @@ def learn_templates(
     counts: dict[str, Counter[str]] = {}
     owner: dict[str, str] = {}  # line key -> the only source it was seen in, or _MULTI
     examples: dict[str, str] = {}
+    seen_docs: set[tuple[str, bytes]] = set()
     for source, text in docs:
         if source is None or not isinstance(text, str):
             continue
+        doc_key = (source, hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=8).digest())
+        if doc_key in seen_docs:  # an exact duplicate would make its own paragraphs look recurrent
+            continue
+        seen_docs.add(doc_key)
         n_docs[source] += 1
         seen: set[str] = set()
         for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
