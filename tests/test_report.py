@@ -382,3 +382,33 @@ def test_click_highlights_partners_in_live_dom(built):
         drv.find_element(By.CSS_SELECTOR, "h1").click()
         time.sleep(0.1)
         assert not drv.find_elements(By.CSS_SELECTOR, ".focus, .partner")
+
+
+def test_dagster_reports_asset(built, tmp_path):
+    import dagster as dg
+
+    from pipeline.defs.publish.reports import REUSE_REPORTS, reuse_reports
+    from pipeline.defs.resources import WiretraceResource
+
+    wh = tmp_path / "wh"
+    wh.mkdir()
+    shutil.copy(built["db"], wh / "wiretrace.duckdb")
+    (wh / "reports").mkdir()
+    (wh / "reports" / "s-stale.html").write_text("old", encoding="utf-8")
+    resource = WiretraceResource(landing_dir=str(tmp_path / "landing"), warehouse_dir=str(wh))
+    result = dg.materialize([reuse_reports], resources={"wiretrace": resource})
+    assert result.success
+    assert reuse_reports.group_names_by_key[REUSE_REPORTS] == "publish"
+    assert dg.AssetKey(["publish", "analyst_warehouse"]) in reuse_reports.asset_deps[REUSE_REPORTS]
+    meta = result.asset_materializations_for_node("publish__reuse_reports")[0].metadata
+    pages = sorted(p.name for p in (wh / "reports").glob("s*.html"))
+    assert pages == sorted(p.name for p in built["pages"].values())  # the stale page is gone
+    assert meta["pages"].value == len(pages)
+    assert meta["path"].value == str(wh / "reports")
+    md = meta["stories"].value
+    assert all(p.removesuffix(".html") in md for p in pages)
+    assert "<script>" not in md and "\\<script\\>" in md  # the hostile title, as literal text
+    # the published database is only read: an absent one is a clear failure
+    (wh / "wiretrace.duckdb").unlink()
+    failed = dg.materialize([reuse_reports], resources={"wiretrace": resource}, raise_on_error=False)
+    assert not failed.success
