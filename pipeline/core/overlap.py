@@ -83,10 +83,11 @@ sentence_id_a, sentence_id_b)
     containment_a_in_b f64 (share of A's matchable sentences matched in B) and containment_b_in_a;
     direction str (``a->b`` = A is the source of B, ``b->a``, ``undetermined``) and
     direction_evidence str. Rule: quote-only overlap is never evidence; otherwise the earlier
-    publication time decides; when dates are missing or equal, containment decides only when one
-    side's shared content is nearly all of it (``>= direction_min_containment``) while the other
-    side holds clearly more (its containment ``<= direction_max_reverse_containment``): the text
-    holding the superset is taken as the one that copied and added; else undetermined.
+    publication time decides; when dates are missing or equal, containment (counting non-quote
+    matches only) decides only when one side's shared content is nearly all of it
+    (``>= direction_min_containment``) while the other side holds clearly more (its containment
+    ``<= direction_max_reverse_containment``): the text holding the superset is taken as the one
+    that copied and added; else undetermined. Dates win over containment when both are present.
     same_source bool; in_story bool (the pair links its documents into one story, see below).
 
 ``document_originality`` (one row per document, sorted by doc_id)
@@ -107,6 +108,15 @@ sentence_id_a, sentence_id_b)
     A story is a connected component of document pairs with at least ``story_min_shared`` shared
     non-quote sentences or a non-quote containment of at least ``story_min_containment`` on either
     side; a document sharing nothing forms a story of one.
+
+Stats
+-----
+``n_documents``, ``n_sentences``, ``n_sentences_unknown_doc``, ``n_matchable``,
+``n_distinct_matchable``, ``n_quote``, ``n_too_short``, ``n_common``; candidate counts
+``candidates_exact_sentence_pairs``, ``candidates_lsh`` (band collisions), ``candidates_minhash``
+(after the estimated-Jaccard filter), ``candidate_doc_pairs``, ``candidates_paraphrase``,
+``graded_pairs``; ``grader``; ``semantic`` = {``ran``, ``reason``, ``candidates``}; ``rows`` per
+table; ``matches_by_kind``; ``timings`` (seconds per step); ``seconds_total``; ``config``.
 
 Candidate generation (never all pairs)
 --------------------------------------
@@ -1093,12 +1103,12 @@ def _rare_tokens(elig: pl.DataFrame, cfg: OverlapConfig) -> pl.DataFrame:
     frequency is between 2 and ``rare_token_max_docs`` (capped posting lists); ``tok`` is a 64-bit
     hash of the word and ``w`` its IDF weight. Built in chunks of sentences to bound memory."""
     stop = pl.Series(sorted(_STOPWORDS), dtype=pl.String)
-    parts = []
     step = max(1, cfg.minhash_chunk_rows * 4)
-    for lo in range(0, elig.height, step):
-        chunk = elig.slice(lo, step)
-        parts.append(
-            chunk.select(
+
+    def chunk_tokens(lo: int) -> pl.DataFrame:
+        return (
+            elig.slice(lo, step)
+            .select(
                 pl.col("sidx").cast(pl.UInt32),
                 pl.col("didx").cast(pl.UInt32),
                 pl.col("hid").cast(pl.UInt32),
@@ -1108,25 +1118,34 @@ def _rare_tokens(elig: pl.DataFrame, cfg: OverlapConfig) -> pl.DataFrame:
             .filter(pl.col("tok").str.len_chars() >= 3)
             .filter(~pl.col("tok").is_in(stop))
             .with_columns(pl.col("tok").hash(seed=cfg.minhash_seed))
-            .unique(["sidx", "tok"])
         )
-    if not parts:
-        return pl.DataFrame(
-            schema={"sidx": pl.Int64, "didx": pl.Int64, "hid": pl.Int64, "tok": pl.UInt64, "w": pl.Float64}
-        )
-    t = pl.concat(parts)
-    del parts
+
+    # pass 1: document frequency of every word (distinct (document, word) pairs only)
+    doc_tok = [chunk_tokens(lo).select("didx", "tok").unique() for lo in range(0, elig.height, step)]
+    schema = {"sidx": pl.Int64, "didx": pl.Int64, "hid": pl.Int64, "tok": pl.UInt64, "w": pl.Float64}
+    if not doc_tok:
+        return pl.DataFrame(schema=schema)
     n_docs = max(1, elig["didx"].n_unique())
     df = (
-        t.select("didx", "tok")
+        pl.concat(doc_tok)
         .unique()
         .group_by("tok")
         .agg(pl.len().alias("df"))
         .filter((pl.col("df") >= 2) & (pl.col("df") <= cfg.rare_token_max_docs))
         .with_columns((pl.lit(float(n_docs) + 1.0) / pl.col("df")).log().alias("w"))
+        .select("tok", "w")
     )
-    return t.join(df.select("tok", "w"), on="tok").with_columns(
-        pl.col("sidx").cast(pl.Int64), pl.col("didx").cast(pl.Int64), pl.col("hid").cast(pl.Int64)
+    del doc_tok
+    # pass 2: the rare words of each sentence
+    parts = [
+        chunk_tokens(lo).join(df, on="tok").unique(["sidx", "tok"]) for lo in range(0, elig.height, step)
+    ]
+    return (
+        pl.concat(parts)
+        .with_columns(
+            pl.col("sidx").cast(pl.Int64), pl.col("didx").cast(pl.Int64), pl.col("hid").cast(pl.Int64)
+        )
+        .sort("sidx", "tok")
     )
 
 
@@ -1613,7 +1632,7 @@ def _document_pairs(
         .otherwise(pl.lit("same publication time"))
     )
     cont = (
-        pl.lit("; containment A in B ")
+        pl.lit("; non-quote containment A in B ")
         + pl.col("_cq_a").round(2).cast(pl.String)
         + pl.lit(", B in A ")
         + pl.col("_cq_b").round(2).cast(pl.String)
