@@ -149,6 +149,7 @@ def test_sample_004_aggregator():
         "caption",
         "caption",
         "photo_credit",
+        "teaser",
         "caption",
         "caption",
         "photo_credit",
@@ -171,15 +172,18 @@ def test_sample_004_aggregator():
         "Pockets of resistance have begun to emerge since the Taliban took over.",
         "(AFP: Ahmad Sahel Arman)",
     ]
-    assert texts[13] == "(Reuters:\xa0Mohammad Ismail)"
-    assert texts[14].startswith("Living under the Taliban as a womanShamsiya and her four sisters")
-    assert texts[15:17] == [
+    # the related-story box of the page the text was taken from
+    assert texts[11].startswith("With the Taliban saying their leaders will now show themselves to the world")
+    assert texts[11].endswith("here are the key figures in the movement.")
+    assert texts[14] == "(Reuters:\xa0Mohammad Ismail)"
+    assert texts[15].startswith("Living under the Taliban as a womanShamsiya and her four sisters")
+    assert texts[16:18] == [
         "Play Video. Duration: 8 minutes 3 seconds",
         "The Taliban are back. What happens now?",
     ]
-    assert texts[17] == "#AceNewsDesk report ………Published: Aug.24: 2021:"
-    assert texts[18].startswith("Editor says …Sterling Publishing & Media Service Agency is not responsible")
-    assert texts[19] == "#afghanistan, #islamic-emirate"
+    assert texts[18] == "#AceNewsDesk report ………Published: Aug.24: 2021:"
+    assert texts[19].startswith("Editor says …Sterling Publishing & Media Service Agency is not responsible")
+    assert texts[20] == "#afghanistan, #islamic-emirate"
     assert r.title.endswith("not yet controlled by the group")
     assert "#AceNewsDesk" not in r.title
     assert r.published_at == "2021-08-24"

@@ -269,7 +269,15 @@ LINE_RULES: list[tuple[str, re.Pattern[str]]] = [
             _I,
         ),
     ),
-    ("teaser", re.compile(r"^[^\n.!?]{3,200}\[(?:[A-Z]{2,}(?:\s+[A-Z]{2,}){0,2})\]\s*[|,]?$")),
+    (
+        "teaser",
+        re.compile(
+            r"^[^\n.!?]{3,200}\[(?-i:[A-Z]{2,}(?:\s+[A-Z]{2,}){0,2})\]\s*[|,]?$"
+            # a link-box teaser: "With X — here are the key figures in the movement."
+            r"|(?:^|[—–:,]\s*|\s-\s)here(?:'s|’s|\s+is|\s+are)\s+(?:the|what|how|who|why|everything|all)\s[^.!?:\n]{3,80}\.$",
+            _I,
+        ),
+    ),
     (
         "disclaimer",
         re.compile(
