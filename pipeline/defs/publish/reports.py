@@ -34,7 +34,8 @@ def reuse_reports(context: dg.AssetExecutionContext, wiretrace: WiretraceResourc
     db = wiretrace.analyst_db
     if not db.is_file():
         raise dg.Failure(
-            f"the analysts' database {db} does not exist: materialise publish/analyst_warehouse first"
+            f"the analysts' database {db} does not exist: materialise publish/analyst_warehouse first",
+            allow_retries=False,
         )
     out = Path(wiretrace.warehouse_dir) / "reports"
     # render into a fresh folder and swap it in, so stories that disappeared leave no stale page behind
