@@ -15,11 +15,16 @@
 # # How one wire story travelled: the sample corpus
 #
 # This notebook opens the published warehouse **read-only** (`warehouse/wiretrace.duckdb`, or the file
-# named by `WIRETRACE_DB`) and tells the story of the five sample articles: who took text from whom, how
-# (verbatim, edited, reworded), and what each outlet added. Pipeline runs never block it: a run swaps in a
-# new file, and this notebook keeps its snapshot until reopened.
+# named by the environment variable `WIRETRACE_DB`) and tells the story of the sample articles: who took
+# text from whom, how (verbatim, lightly edited, reworded), how much of each article is its own, and what
+# a copy looks like next to its source. Pipeline runs never block it: a run swaps in a new file, and this
+# notebook keeps its snapshot until reopened.
+#
+# Build the warehouse first: `make run` (or `wiretrace run --input data/sample --warehouse warehouse`).
 
 # %%
+import html
+import io
 import os
 from pathlib import Path
 
@@ -27,157 +32,276 @@ import duckdb
 import matplotlib
 
 matplotlib.use("Agg")
-import html as _html
-
 import matplotlib.pyplot as plt
-from IPython.display import HTML, display
+import matplotlib.ticker
+from IPython.display import HTML, Image, Markdown, display
 
-DB = Path(os.environ.get("WIRETRACE_DB", "../warehouse/wiretrace.duckdb"))
-if not DB.exists():
-    DB = Path("warehouse/wiretrace.duckdb")
+candidates = [Path(os.environ["WIRETRACE_DB"])] if os.environ.get("WIRETRACE_DB") else [
+    Path("../warehouse/wiretrace.duckdb"), Path("warehouse/wiretrace.duckdb")]
+DB = next((p for p in candidates if p.is_file()), None)
+if DB is None:
+    raise FileNotFoundError(f"no published warehouse at {', '.join(map(str, candidates))}: run `make run` first")
 con = duckdb.connect(str(DB), read_only=True)
-docs = con.sql("SELECT doc_id, source, published_at, title, n_sentences FROM marts.documents ORDER BY source").pl()
+
+
+
+def show(fig) -> None:
+    """Display a figure as a PNG (whatever the matplotlib backend) and free it."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    display(Image(data=buf.getvalue(), format="png"))
+
+
+KINDS = ["exact", "near", "paraphrase"]
+COLORS = {"exact": "#f08a8a", "near": "#f6bf6b", "paraphrase": "#8fc2f2", "original": "#b9dfb3"}
+docs = con.sql(
+    """SELECT doc_id, source, published_at, title, n_sentences FROM marts.documents
+       ORDER BY published_at NULLS LAST, source, doc_id"""
+).pl()
 docs
 
 # %% [markdown]
-# ## Source-by-source reuse
-# Sentence matches between outlets, by kind. Rows are the outlet a sentence was taken **from** where the
-# direction could be inferred (dates, containment); otherwise the pair's order is kept and marked.
+# ## Who took from whom: source-by-source reuse
+# Matched sentences between outlets. A row is the outlet the text was taken **from**, a column the outlet
+# that took it. Where the direction could be inferred (publication dates, or one text containing nearly
+# all of the other) the count sits in one cell; where it is undetermined, it is shown in both cells and
+# marked `?`. Quote reuse (two outlets quoting the same speaker) is kept apart from text reuse: it is not
+# evidence of copying.
 
 # %%
 matrix = con.sql(
-    """SELECT source_from, source_to, sum(n_text_matches) AS text_matches, sum(n_quote_matches) AS quote_matches
+    """SELECT source_from, source_to, direction_status,
+              sum(n_text_matches)::BIGINT AS text_matches, sum(n_quote_matches)::BIGINT AS quote_matches
        FROM marts.outlet_reuse_matrix GROUP BY ALL ORDER BY ALL"""
 ).pl()
-sources = sorted(set(docs["source"]))
+sources = list(dict.fromkeys(docs["source"]))  # oldest dated outlet first
 index = {s: i for i, s in enumerate(sources)}
-grid = [[0] * len(sources) for _ in sources]
-for row in matrix.iter_rows(named=True):
-    grid[index[row["source_from"]]][index[row["source_to"]]] += row["text_matches"] + row["quote_matches"]
-fig, ax = plt.subplots(figsize=(6, 5))
-im = ax.imshow(grid, cmap="Reds")
-ax.set_xticks(range(len(sources)), sources, rotation=45, ha="right")
-ax.set_yticks(range(len(sources)), sources)
-ax.set_xlabel("taken by")
-ax.set_ylabel("taken from")
-for i in range(len(sources)):
-    for j in range(len(sources)):
-        ax.text(j, i, grid[i][j], ha="center", va="center", fontsize=9)
-fig.colorbar(im, ax=ax, label="matched sentences")
-ax.set_title("Sentence reuse between outlets")
+
+
+def reuse_grid(column: str) -> tuple[list[list[int]], list[list[bool]]]:
+    grid = [[0] * len(sources) for _ in sources]
+    unsure = [[False] * len(sources) for _ in sources]
+    for row in matrix.iter_rows(named=True):
+        i, j, n = index[row["source_from"]], index[row["source_to"]], int(row[column] or 0)
+        cells = [(i, j)] if row["direction_status"] == "inferred" else [(i, j), (j, i)]
+        for a, b in cells:
+            grid[a][b] += n
+            unsure[a][b] |= row["direction_status"] != "inferred" and n > 0
+    return grid, unsure
+
+
+fig, axes = plt.subplots(1, 2, figsize=(12, 5.2))
+for ax, (column, title, cmap) in zip(
+    axes, [("text_matches", "Text reuse", "Reds"), ("quote_matches", "Quote reuse", "Greens")], strict=True
+):
+    grid, unsure = reuse_grid(column)
+    im = ax.imshow(grid, cmap=cmap, vmin=0)
+    ax.set_xticks(range(len(sources)), sources, rotation=35, ha="right")
+    ax.set_yticks(range(len(sources)), sources)
+    ax.set_xlabel("taken by")
+    ax.set_ylabel("taken from")
+    top = max(max(r) for r in grid) or 1
+    for i in range(len(sources)):
+        for j in range(len(sources)):
+            if i == j:
+                continue
+            label = f"{grid[i][j]}{'?' if unsure[i][j] else ''}" if grid[i][j] else ""
+            ax.text(j, i, label, ha="center", va="center", fontsize=9,
+                    color="white" if grid[i][j] > 0.6 * top else "black")
+    fig.colorbar(im, ax=ax, label="matched sentences", shrink=0.8)
+    ax.set_title(f"{title} between outlets (? = direction undetermined)")
 fig.tight_layout()
-display(fig)
+show(fig)
 matrix
 
 # %% [markdown]
-# ## Matches by kind for every pair of articles
+# ## Every pair of articles: matches by kind and the direction evidence
 
 # %%
-con.sql(
-    """SELECT p.source_a, p.source_b, p.n_exact, p.n_near, p.n_paraphrase, p.n_quote,
+pairs = con.sql(
+    """SELECT p.source_a, p.source_b, p.n_exact, p.n_near, p.n_paraphrase, p.n_quote, p.n_nonquote,
               round(p.containment_a_in_b, 2) AS a_in_b, round(p.containment_b_in_a, 2) AS b_in_a,
               p.direction, p.direction_evidence
-       FROM marts.document_pairs p ORDER BY p.source_a, p.source_b"""
+       FROM marts.document_pairs p WHERE NOT p.same_source ORDER BY p.n_nonquote DESC, p.source_a, p.source_b"""
 ).pl()
+pairs
 
 # %% [markdown]
 # ## Provenance graph: who copied whom
-# An arrow A → B means B took text from A (direction inferred from dates or containment); a dashed line is a
-# pair whose direction is undetermined. Line width grows with the number of shared sentences.
+# Articles on a time line (undated ones on the right). A red arrow A → B means B took text from A, with
+# the direction inferred from dates or containment; a dashed grey line is a pair whose direction is
+# undetermined. Line width grows with the number of shared non-quote sentences; the label gives text
+# reuse / quote reuse.
 
 # %%
-import math
-
-pairs = con.sql(
-    """SELECT source_a, source_b, direction, n_exact + n_near + n_paraphrase AS shared FROM marts.document_pairs
-       WHERE NOT same_source"""
+graph_pairs = con.sql(
+    """SELECT doc_id_a, doc_id_b, direction, n_nonquote, n_quote FROM marts.document_pairs
+       WHERE NOT same_source ORDER BY doc_id_a, doc_id_b"""
 ).pl()
-pos = {s: (math.cos(2 * math.pi * i / len(sources)), math.sin(2 * math.pi * i / len(sources)))
-       for i, s in enumerate(sources)}
-fig, ax = plt.subplots(figsize=(7, 6))
-for row in pairs.iter_rows(named=True):
-    a, b = row["source_a"], row["source_b"]
+dated = [r for r in docs.iter_rows(named=True) if r["published_at"] is not None]
+undated = [r for r in docs.iter_rows(named=True) if r["published_at"] is None]
+# dated articles in date order on the top row, undated ones on the bottom row, staggered
+pos = {r["doc_id"]: (i * 2.0, 1.0) for i, r in enumerate(dated)}
+pos |= {r["doc_id"]: (i * 2.0 - 1.0 + (1.0 if dated else 0.0), -1.0) for i, r in enumerate(undated)}
+name = {r["doc_id"]: r["source"] for r in docs.iter_rows(named=True)}
+date = {r["doc_id"]: (r["published_at"].strftime("%Y-%m-%d") if r["published_at"] else "undated")
+        for r in docs.iter_rows(named=True)}
+BEND = 0.18  # every edge is a gentle arc, so edges between nodes on one row do not run through the others
+
+fig, ax = plt.subplots(figsize=(11, 5.5))
+for row in graph_pairs.iter_rows(named=True):
+    a, b = row["doc_id_a"], row["doc_id_b"]
     if row["direction"] == "b->a":
         a, b = b, a
     (x1, y1), (x2, y2) = pos[a], pos[b]
-    width = 0.5 + 0.25 * row["shared"]
-    if row["direction"] in ("a->b", "b->a"):
-        ax.annotate("", xy=(x2, y2), xytext=(x1, y1),
-                    arrowprops=dict(arrowstyle="-|>", lw=width, color="#c33", shrinkA=18, shrinkB=18))
-    else:
-        ax.plot([x1, x2], [y1, y2], ls="--", lw=width, color="#999")
-    ax.text((x1 + x2) / 2, (y1 + y2) / 2, str(row["shared"]), fontsize=8, color="#333")
-for s, (x, y) in pos.items():
-    ax.scatter([x], [y], s=900, color="#eef", edgecolors="#336", zorder=3)
-    ax.text(x, y, s, ha="center", va="center", fontsize=8, zorder=4)
+    directed = row["direction"] in ("a->b", "b->a")
+    ax.annotate("", xy=(x2, y2), xytext=(x1, y1), zorder=2 if directed else 1, arrowprops=dict(
+        arrowstyle="-|>" if directed else "-", lw=0.8 + 0.35 * row["n_nonquote"],
+        color="#c0392b" if directed else "#a0a0ac", ls="-" if directed else "--", alpha=0.9 if directed else 0.7,
+        shrinkA=26, shrinkB=26, mutation_scale=22, connectionstyle=f"arc3,rad={-BEND}"))
+    # the middle of the arc: the chord's midpoint moved sideways by BEND / 2 of the chord's length
+    mx, my = (x1 + x2) / 2 - BEND / 2 * (y2 - y1), (y1 + y2) / 2 + BEND / 2 * (x2 - x1)
+    ax.text(mx, my, f"{row['n_nonquote']}/{row['n_quote']}", fontsize=8, color="#333", ha="center",
+            va="center", zorder=5, bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85))
+for doc_id, (x, y) in pos.items():
+    ax.scatter([x], [y], s=2600, color="#eef", edgecolors="#336", zorder=3)
+    ax.text(x, y, f"{name[doc_id]}\n{date[doc_id]}", ha="center", va="center", fontsize=8, zorder=4)
 ax.set_axis_off()
-ax.set_title("Provenance graph (arrows: source → copier)")
+xs = [x for x, _ in pos.values()]
+ax.set_xlim(min(xs) - 0.8, max(xs) + 0.8)
+ax.set_ylim(-1.9, 1.9)
+ax.set_title("Provenance graph (red arrow: source → copier; labels: text reuse / quote reuse)")
 fig.tight_layout()
-display(fig)
+show(fig)
 
 # %% [markdown]
 # ## Originality per document
+# Each article's matchable sentences by origin: its own (no match in an earlier or undated article), or
+# taken exactly, near-verbatim or as a paraphrase. `inferred_source` is the article it derives from, where
+# the direction is known; `added` / `dropped` count the sentences it added to, or left out of, that source.
 
 # %%
 orig = con.sql(
-    """SELECT d.source, o.n_matchable, o.share_original, o.share_exact, o.share_near, o.share_paraphrase,
-              o.added, o.dropped, src.source AS inferred_source
+    """SELECT d.source, d.published_at::DATE AS published, o.n_matchable,
+              round(o.share_original, 3) AS share_original, round(o.share_exact, 3) AS share_exact,
+              round(o.share_near, 3) AS share_near, round(o.share_paraphrase, 3) AS share_paraphrase,
+              o.n_quote_reuse, src.source AS inferred_source, o.added, o.dropped
        FROM marts.document_originality o JOIN marts.documents d USING (doc_id)
        LEFT JOIN marts.documents src ON src.doc_id = o.inferred_source_doc_id
-       ORDER BY d.source"""
+       ORDER BY d.published_at NULLS LAST, d.source"""
 ).pl()
-fig, ax = plt.subplots(figsize=(7, 4))
+fig, ax = plt.subplots(figsize=(9, 0.6 * orig.height + 1.5))
 left = [0.0] * orig.height
-for col, color in [("share_original", "#8c8"), ("share_exact", "#f88"), ("share_near", "#fb6"),
-                   ("share_paraphrase", "#8bf")]:
-    values = [v or 0.0 for v in orig[col]]
-    ax.barh(orig["source"], values, left=left, color=color, label=col.replace("share_", ""))
+labels = list(orig["source"])
+for kind in ["original", *KINDS]:
+    values = [v or 0.0 for v in orig[f"share_{kind}"]]
+    ax.barh(labels, values, left=left, color=COLORS[kind], label=kind)
+    for y, (lft, v) in enumerate(zip(left, values, strict=True)):
+        if v >= 0.08:
+            ax.text(lft + v / 2, y, f"{v:.0%}", ha="center", va="center", fontsize=8)
     left = [a + b for a, b in zip(left, values, strict=True)]
+ax.invert_yaxis()
 ax.set_xlim(0, 1)
-ax.legend(loc="lower right", fontsize=8)
+ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=4, fontsize=9, frameon=False)
 ax.set_title("Share of each article's sentences by origin")
 fig.tight_layout()
-display(fig)
+show(fig)
 orig
 
 # %% [markdown]
 # ## Two articles side by side
-# The wire original (AFP) next to the outlet with the most sentence matches to it, each matched sentence
-# coloured by kind: red exact, orange near-verbatim, blue paraphrase.
+# The pair with the most text reuse whose direction is known (else the pair with the most text reuse):
+# the source on the left, the article that took from it on the right. Matched sentences are coloured by
+# kind (red exact, orange near-verbatim, blue paraphrase; dashed outline: quotation reuse) and numbered:
+# the same number marks the two sides of one match.
 
 # %%
-afp = con.sql("SELECT doc_id FROM marts.documents WHERE source = 'AFP' ORDER BY doc_id LIMIT 1").fetchall()
-left_doc = afp[0][0] if afp else docs["doc_id"][0]
-other = con.sql(
-    """SELECT CASE WHEN doc_id_a = ? THEN doc_id_b ELSE doc_id_a END AS other, count(*) AS n
-       FROM marts.sentence_matches WHERE ? IN (doc_id_a, doc_id_b) GROUP BY 1 ORDER BY n DESC, other LIMIT 1""",
-    params=[left_doc, left_doc],
+best = con.sql(
+    """SELECT doc_id_a, doc_id_b, direction FROM marts.document_pairs WHERE NOT same_source
+       ORDER BY direction IN ('a->b', 'b->a') DESC, n_nonquote DESC, n_exact + n_near + n_paraphrase DESC,
+                doc_id_a, doc_id_b LIMIT 1"""
 ).fetchall()
-right_doc = other[0][0] if other else left_doc
-COLORS = {"exact": "#ffb3b3", "near": "#ffd9a0", "paraphrase": "#c7e3ff"}
+if not best:
+    raise ValueError("no two articles share a sentence in this warehouse")
+left_doc, right_doc, direction = best[0]
+if direction == "b->a":
+    left_doc, right_doc = right_doc, left_doc
+links = con.sql(
+    """SELECT CASE WHEN doc_id_a = ? THEN sentence_id_a ELSE sentence_id_b END AS left_sid,
+              CASE WHEN doc_id_a = ? THEN sentence_id_b ELSE sentence_id_a END AS right_sid,
+              kind, score, is_quote
+       FROM marts.sentence_matches
+       WHERE (doc_id_a = ? AND doc_id_b = ?) OR (doc_id_a = ? AND doc_id_b = ?)
+       ORDER BY left_sid, right_sid""",
+    params=[left_doc, left_doc, left_doc, right_doc, right_doc, left_doc],
+).fetchall()
+RANK = {k: i for i, k in enumerate(KINDS)}
+marks: dict[str, dict] = {}  # sentence_id -> kind, quote, match numbers
+for number, (lsid, rsid, kind, _score, quote) in enumerate(
+        sorted(links, key=lambda m: int(m[0].rsplit(":", 1)[1])), start=1):
+    for sid in (lsid, rsid):
+        m = marks.setdefault(sid, {"kind": kind, "quote": True, "numbers": []})
+        if RANK[kind] < RANK[m["kind"]]:
+            m["kind"] = kind
+        m["quote"] &= bool(quote)
+        m["numbers"].append(number)
 
 
-def column(doc_id: str, partner: str) -> str:
-    kinds = dict(con.sql(
-        """SELECT CASE WHEN doc_id_a = ? THEN sentence_id_a ELSE sentence_id_b END AS sid,
-                  min_by(kind, CASE kind WHEN 'exact' THEN 0 WHEN 'near' THEN 1 ELSE 2 END) AS kind
-           FROM marts.sentence_matches
-           WHERE (doc_id_a = ? AND doc_id_b = ?) OR (doc_id_a = ? AND doc_id_b = ?) GROUP BY 1""",
-        params=[doc_id, doc_id, partner, partner, doc_id],
-    ).fetchall())
-    source = con.sql("SELECT source FROM marts.documents WHERE doc_id = ?", params=[doc_id]).fetchall()[0][0]
-    parts = [f"<h3>{_html.escape(source)}</h3>"]
-    for sid, text in con.sql(
-        "SELECT sentence_id, text FROM staging.sentences WHERE doc_id = ? ORDER BY sentence_index", params=[doc_id]
+def column(doc_id: str, role: str) -> str:
+    meta = con.sql("SELECT source, published_at, title FROM marts.documents WHERE doc_id = ?",
+                   params=[doc_id]).fetchall()[0]
+    when = meta[1].strftime("%Y-%m-%d") if meta[1] else "date unknown"
+    parts = [f"<h3 style='margin:0'>{html.escape(role)}: {html.escape(meta[0])}</h3>",
+             f"<div style='color:#555;font-size:12px;margin-bottom:8px'>"
+             f"{html.escape(' · '.join(x for x in (meta[2], when) if x))}</div><p>"]
+    paragraph = None
+    for sid, para, text in con.sql(
+        "SELECT sentence_id, paragraph, text FROM staging.sentences WHERE doc_id = ? ORDER BY sentence_index",
+        params=[doc_id],
     ).fetchall():
-        kind = kinds.get(sid)
-        style = f" style='background:{COLORS[kind]}' title='{kind}'" if kind else ""
-        parts.append(f"<span class='match-{kind or 'none'}'{style}>{_html.escape(text)}</span> ")
-    return "<div style='flex:1;font-size:13px;line-height:1.5'>" + "".join(parts) + "</div>"
+        if paragraph is not None and para != paragraph:
+            parts.append("</p><p>")
+        paragraph = para
+        m = marks.get(sid)
+        if m is None:
+            parts.append(f"<span class='match-none'>{html.escape(text)}</span> ")
+            continue
+        outline = "outline:1.5px dashed #4a8a3a;" if m["quote"] else ""
+        numbers = ",".join(str(n) for n in m["numbers"])
+        parts.append(
+            f"<mark class='match-{m['kind']}' title='{html.escape(m['kind'])}' "
+            f"style='background:{COLORS[m['kind']]};{outline}border-radius:3px;padding:0 2px'>"
+            f"{html.escape(text)}</mark><sup style='font-size:9px;color:#555'>[{numbers}]</sup> "
+        )
+    parts.append("</p>")
+    return "<div style='flex:1;font-size:13px;line-height:1.5;min-width:0'>" + "".join(parts) + "</div>"
 
 
-display(HTML("<div style='display:flex;gap:24px'>" + column(left_doc, right_doc) + column(right_doc, left_doc)
-             + "</div>"))
+counts = {k: sum(1 for m in links if m[2] == k) for k in KINDS}
+display(Markdown(
+    f"**{len(links)} matched sentence pairs**: " + ", ".join(f"{v} {k}" for k, v in counts.items())
+    + f"; {sum(1 for m in links if m[4])} of them quotation reuse. Direction: `{direction}`."
+))
+display(HTML(
+    "<div class='side-by-side' style='display:flex;gap:28px'>"
+    + column(left_doc, "source" if direction in ("a->b", "b->a") else "left")
+    + column(right_doc, "took from it" if direction in ("a->b", "b->a") else "right")
+    + "</div>"
+))
+
+# %% [markdown]
+# ## What the copy changed
+# Sentence by sentence, the derived article against its inferred source: kept verbatim, altered (near or
+# paraphrase), added, or dropped from the source.
+
+# %%
+con.sql(
+    """SELECT source, source_outlet, change, count(*) AS sentences,
+              CASE change WHEN 'kept' THEN 0 WHEN 'altered' THEN 1 WHEN 'added' THEN 2 ELSE 3 END AS o
+       FROM marts.story_changes GROUP BY source, source_outlet, change ORDER BY source, o"""
+).pl().drop("o")
 
 # %%
 con.close()

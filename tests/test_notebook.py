@@ -1,0 +1,138 @@
+"""The analysis notebook runs top to bottom against a warehouse built from the sample corpus and shows
+the reuse heatmap, the provenance graph, the originality table and two articles side by side."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import os
+import re
+import shutil
+
+import duckdb
+import pytest
+
+from pipeline.core.run import run_pipeline
+from tests.conftest import REPO, SAMPLE
+
+NOTEBOOK = REPO / "notebooks" / "reuse_analysis.py"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    jupytext = pytest.importorskip(
+        "jupytext", reason="jupytext is a dev dependency (pip install -e '.[dev]')"
+    )
+    nbclient = pytest.importorskip(
+        "nbclient", reason="nbclient is a dev dependency (pip install -e '.[dev]')"
+    )
+    root = tmp_path_factory.mktemp("notebook")
+    landing = root / "landing"
+    shutil.copytree(SAMPLE, landing)
+    run_pipeline(landing, root / "wh", encoder=None)
+    db = root / "wh" / "wiretrace.duckdb"
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    nb = jupytext.read(NOTEBOOK)
+    old = os.environ.get("WIRETRACE_DB")
+    os.environ["WIRETRACE_DB"] = str(db)  # the kernel inherits the environment
+    try:
+        client = nbclient.NotebookClient(
+            nb, kernel_name="python3", timeout=120, resources={"metadata": {"path": str(NOTEBOOK.parent)}}
+        )
+        client.execute()  # raises CellExecutionError on the first failing cell
+    finally:
+        if old is None:
+            os.environ.pop("WIRETRACE_DB", None)
+        else:
+            os.environ["WIRETRACE_DB"] = old
+    return {"nb": nb, "db": db, "sha_before": before}
+
+
+def _cell(nb, marker: str):
+    cells = [c for c in nb.cells if c.cell_type == "code" and marker in c.source]
+    assert len(cells) == 1, f"expected one code cell containing {marker!r}"
+    return cells[0]
+
+
+def _outputs(cell, mime: str) -> list:
+    return [o["data"][mime] for o in cell.get("outputs", []) if mime in o.get("data", {})]
+
+
+def _png(cell) -> bytes:
+    images = _outputs(cell, "image/png")
+    assert len(images) == 1, "expected one image"
+    data = base64.b64decode(images[0])
+    assert data[:8] == PNG_MAGIC and len(data) > 20_000  # a drawn figure, not an empty canvas
+    return data
+
+
+def test_runs_without_error_and_leaves_the_warehouse_untouched(executed):
+    nb = executed["nb"]
+    assert all(o.get("output_type") != "error" for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert hashlib.sha256(executed["db"].read_bytes()).hexdigest() == executed["sha_before"]
+
+
+def test_heatmap(executed):
+    cell = _cell(executed["nb"], "def reuse_grid")
+    _png(cell)
+    table = _outputs(cell, "text/html")[0]
+    for col in ("source_from", "source_to", "direction_status", "text_matches", "quote_matches"):
+        assert col in table
+
+
+def test_provenance_graph(executed):
+    _png(_cell(executed["nb"], "Provenance graph"))
+
+
+def test_originality_table(executed):
+    cell = _cell(executed["nb"], "marts.document_originality")
+    _png(cell)
+    table = _outputs(cell, "text/html")[-1]
+    con = duckdb.connect(str(executed["db"]), read_only=True)
+    try:
+        sources = [r[0] for r in con.sql("SELECT source FROM marts.documents").fetchall()]
+    finally:
+        con.close()
+    assert "share_original" in table and "inferred_source" in table
+    body = table.split("<tbody>", 1)[1]
+    assert body.count("<tr>") == len(sources) == 5
+    for source in sources:
+        assert html.escape(f'"{source}"') in body or html.escape(source) in body
+
+
+def test_side_by_side_highlights_matches_by_kind(executed):
+    cell = _cell(executed["nb"], "side-by-side")
+    page = _outputs(cell, "text/html")[0]
+    assert "class='side-by-side'" in page
+    marks = re.findall(r"<mark class='match-(exact|near|paraphrase)'[^>]*>(.*?)</mark>", page, flags=re.S)
+    con = duckdb.connect(str(executed["db"]), read_only=True)
+    try:
+        # the pair the notebook picks: the most text reuse among pairs with an inferred direction
+        a, b = con.sql(
+            """SELECT doc_id_a, doc_id_b FROM marts.document_pairs WHERE NOT same_source
+               ORDER BY direction IN ('a->b', 'b->a') DESC, n_nonquote DESC, n_exact + n_near + n_paraphrase DESC,
+                        doc_id_a, doc_id_b LIMIT 1"""
+        ).fetchall()[0]
+        matched = con.sql(
+            """SELECT s.text FROM staging.sentences s WHERE s.sentence_id IN (
+                   SELECT sentence_id_a FROM marts.sentence_matches WHERE doc_id_a = ? AND doc_id_b = ?
+                   UNION SELECT sentence_id_b FROM marts.sentence_matches WHERE doc_id_a = ? AND doc_id_b = ?)""",
+            params=[a, b, a, b],
+        ).fetchall()
+        sources = {
+            r[0]
+            for r in con.sql(
+                "SELECT source FROM raw.documents WHERE doc_id IN (?, ?)", params=[a, b]
+            ).fetchall()
+        }
+    finally:
+        con.close()
+    assert len(marks) == len(matched) > 10
+    assert sorted(text for _kind, text in marks) == sorted(html.escape(t) for (t,) in matched)
+    assert {kind for kind, _text in marks} >= {"near", "paraphrase"}
+    for source in sources:
+        assert html.escape(source) in page
+    # unmatched sentences are shown too, not highlighted
+    assert "class='match-none'" in page
