@@ -482,6 +482,14 @@ def test_large_text_without_line_breaks():
     assert reconstruct(r) == r.input_text
 
 
+def test_too_many_lines_is_a_clean_error():
+    from pipeline.core.clean.text import MAX_LINES
+
+    with pytest.raises(CleanError) as exc:
+        clean_document("x\n" * (MAX_LINES + 1))
+    assert exc.value.reason == "too_large"
+
+
 def _page(n: int) -> str:
     sentence = "The council said on Monday that it would review the plan again. "
     return "<html><body>" + ("<p>" + sentence * 3 + "</p><div>Share</div>\n") * n + "</body></html>"

@@ -81,7 +81,8 @@ class CleanError(ValueError):
     """The input cannot be cleaned (wrong type, unknown kind, bytes that are not text).
 
     ``reason`` is a short code: ``bad_type``, ``bad_kind``, ``bad_option``, ``undecodable``, ``binary``,
-    ``extraction_failed`` (the HTML parser raised an error).
+    ``extraction_failed`` (the HTML parser raised an error), ``too_large`` (more than
+    ``MAX_LINES`` non-blank lines: not a page but a dump; split it first).
     """
 
     def __init__(self, reason: str, message: str):
@@ -89,7 +90,7 @@ class CleanError(ValueError):
         self.reason = reason
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RemovedSpan:
     start: int
     end: int
@@ -98,7 +99,7 @@ class RemovedSpan:
     stage: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KeptSpan:
     start: int
     end: int

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 
 # ---------------------------------------------------------------------------------------------------
 # shared vocabulary
@@ -396,8 +397,11 @@ _LONG_LINE_RULES = ("disclaimer", "alternate_addresses")
 _CONTRIBUTOR = re.compile(r"^(?:reporting|writing|editing|additional\s+reporting)\s+by\b", re.I)
 
 
+@lru_cache(maxsize=8192)
 def classify_line(text: str) -> str | None:
-    """Reason code for a whole (stripped) line that is boilerplate, else None."""
+    """Reason code for a whole (stripped) line that is boilerplate, else None.
+
+    Cached: site furniture repeats across documents, and so do the lines of pathological inputs."""
     n = len(text)
     if n == 0 or n > 3000:
         return None

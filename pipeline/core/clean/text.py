@@ -22,15 +22,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pipeline.core.clean import rules
-from pipeline.core.clean.result import Heading, KeptSpan, RemovedSpan
+from pipeline.core.clean.result import CleanError, Heading, KeptSpan, RemovedSpan
 
 if TYPE_CHECKING:  # pragma: no cover
     from pipeline.core.templates import SourceTemplates
 
 _WS = re.compile(r"\s+")
 
+#: more non-blank lines than this is not one page (a 20 MB article page has about 200,000 lines)
+MAX_LINES = 500_000
 
-@dataclass
+
+@dataclass(slots=True)
 class _Line:
     start: int
     end: int
@@ -63,31 +66,38 @@ class TextOutcome:
     author: str | None = None
 
 
-def _split_lines(inp: str) -> list[_Line]:
+def _split_lines(inp: str) -> tuple[list[_Line], int]:
+    """Lines that have content (with their block number) and the number of blank lines."""
     lines: list[_Line] = []
     pos = 0
     n = len(inp)
     block = 0
+    blank = 0
     prev_blank = False
     while pos <= n:
         nl = inp.find("\n", pos)
         end = n if nl < 0 else nl
         seg = inp[pos:end]
-        stripped_left = len(seg) - len(seg.lstrip())
-        cs = pos + stripped_left
-        ce = pos + len(seg.rstrip())
-        if ce <= cs:
-            cs = ce = pos
+        rstripped = seg.rstrip()
+        if not rstripped:
+            blank += 1
             prev_blank = True
         else:
             if prev_blank and lines:
                 block += 1
             prev_blank = False
-        lines.append(_Line(pos, end, cs, ce, inp[cs:ce], block))
+            cs = pos + len(seg) - len(seg.lstrip())
+            ce = pos + len(rstripped)
+            lines.append(_Line(pos, end, cs, ce, inp[cs:ce], block))
+            if len(lines) > MAX_LINES:
+                raise CleanError(
+                    "too_large",
+                    f"more than {MAX_LINES:,} non-blank lines: not one page; split the input first",
+                )
         if nl < 0:
             break
         pos = nl + 1
-    return lines
+    return lines, blank
 
 
 def _norm(s: str) -> str:
@@ -148,10 +158,8 @@ def clean_text(
     html_title: str | None = None,
     html_headings: set[str] | None = None,
 ) -> TextOutcome:
-    lines = _split_lines(inp)
-    content = [ln for ln in lines if ln.has_content]
+    content, blank_lines = _split_lines(inp)
     # a "blocky" text separates paragraphs by blank lines, so single line breaks group lines
-    blank_lines = sum(1 for ln in lines if not ln.has_content)
     blocky = (not html) and len(content) >= 2 and blank_lines >= 0.3 * len(content)
     heads_norm = {_norm(h) for h in (html_headings or ())}
     published_at: str | None = None
@@ -315,24 +323,28 @@ def clean_text(
     para_lines: list[_Line] = []  # first line of each paragraph
     merged: set[int] = set()  # paragraphs made of several lines
 
-    def add_removed(s: int, e: int, reason: str, stage: str) -> None:
-        """Removed span [s, e); whitespace at its edges becomes separate whitespace spans."""
+    def add_ws(s: int, e: int) -> None:
+        """Whitespace [s, e), merged with a whitespace span that ends where it starts."""
         if e <= s:
             return
-        if reason != "whitespace":
-            seg = inp[s:e]
-            ls = len(seg) - len(seg.lstrip())
-            rs = len(seg.rstrip())
-            if rs <= ls:
-                removed.append(RemovedSpan(s, e, seg, "whitespace", "layout"))
-                return
-            if ls:
-                removed.append(RemovedSpan(s, s + ls, seg[:ls], "whitespace", "layout"))
-            removed.append(RemovedSpan(s + ls, s + rs, seg[ls:rs], reason, stage))
-            if rs < len(seg):
-                removed.append(RemovedSpan(s + rs, e, seg[rs:], "whitespace", "layout"))
+        if removed and removed[-1].reason == "whitespace" and removed[-1].end == s:
+            prev = removed.pop()
+            s = prev.start
+        removed.append(RemovedSpan(s, e, inp[s:e], "whitespace", "layout"))
+
+    def add_removed(s: int, e: int, reason: str, stage: str) -> None:
+        """Removed span [s, e); whitespace at its edges becomes whitespace spans."""
+        if e <= s:
             return
-        removed.append(RemovedSpan(s, e, inp[s:e], reason, stage))
+        seg = inp[s:e]
+        ls = len(seg) - len(seg.lstrip())
+        rs = len(seg.rstrip())
+        if rs <= ls:
+            add_ws(s, e)
+            return
+        add_ws(s, s + ls)
+        removed.append(RemovedSpan(s + ls, s + rs, seg[ls:rs], reason, stage))
+        add_ws(s + rs, e)
 
     def add_piece(s: int, e: int, para: int) -> bool:
         """Kept piece [s, e) with its surrounding whitespace moved to whitespace spans."""
@@ -340,20 +352,17 @@ def clean_text(
         ls = len(seg) - len(seg.lstrip())
         rs = len(seg.rstrip())
         if rs <= ls:
-            add_removed(s, e, "whitespace", "layout")
+            add_ws(s, e)
             return False
-        add_removed(s, s + ls, "whitespace", "layout")
+        add_ws(s, s + ls)
         kept.append(KeptSpan(s + ls, s + rs, inp[s + ls : s + rs], para))
-        add_removed(s + rs, e, "whitespace", "layout")
+        add_ws(s + rs, e)
         return True
 
-    n = len(inp)
-    for li, ln in enumerate(lines):
-        nl_end = ln.end + 1 if ln.end < n else ln.end  # include the line break
-        if not ln.has_content:
-            add_removed(ln.start, nl_end, "whitespace", "layout")
-            continue
-        add_removed(ln.start, ln.cs, "whitespace", "layout")
+    pos = 0
+    last_kept = -2  # index in content of the last line that produced a kept piece
+    for ci, ln in enumerate(content):
+        add_ws(pos, ln.cs)  # line breaks, blank lines, indentation
         if ln.reason is not None:
             pos = ln.cs
             for s, e, reason, stage in sorted(ln.cuts):
@@ -362,7 +371,7 @@ def clean_text(
                 pos = max(pos, e)
             add_removed(pos, ln.ce, ln.reason, ln.stage or "line_rules")
         else:
-            joined = id(ln) in joins and bool(para_lines)
+            joined = id(ln) in joins and last_kept == ci - 1
             para = len(para_lines) - 1 if joined else len(para_lines)
             pos = ln.cs
             any_kept = False
@@ -373,12 +382,14 @@ def clean_text(
                 pos = max(pos, e)
             if ln.ce > pos:
                 any_kept |= add_piece(pos, ln.ce, para)
-            if any_kept and not joined:
-                para_lines.append(ln)
-            elif any_kept:
-                merged.add(para)
-        add_removed(ln.ce, nl_end, "whitespace", "layout")
-        del li
+            if any_kept:
+                last_kept = ci
+                if joined:
+                    merged.add(para)
+                else:
+                    para_lines.append(ln)
+        pos = ln.ce
+    add_ws(pos, len(inp))
 
     # 6. paragraphs and headings
     pieces: dict[int, list[str]] = {}
