@@ -125,13 +125,17 @@ def test_changed_number_is_flagged_near_below_clean_copies():
 
 
 def test_changed_name_is_flagged():
+    # two of five content words replaced, one of them a place name: not a near copy any more
     m = grade(
         "The Taliban took control of Kabul on August 15.",
-        "The Taliban took control of Kandahar on August 15.",
+        "The Taliban lost control of Kandahar on August 15.",
     )
-    assert m.kind == "near"
-    assert m.signals["name_conflict"] == 1.0
-    assert m.score < 0.85
+    assert m.kind not in ("exact", "near")
+    assert m.signals["name_conflict"] == 1.0 and m.signals["conflict"] == 1.0
+    # one name changed in a long sentence: still the same sentence edited, flagged and scored lower
+    m = grade(AFP_FORCE, AFP_FORCE.replace("Nazary added", "Omar added"))
+    assert m.kind == "near" and m.signals["name_conflict"] == 1.0
+    assert 0.80 <= m.score < 0.85
     # a possessive is the same name, not a conflict
     m = grade(
         "Nazary says Massoud's resistance, and others across Afghanistan, are vital in making this change happen.",
@@ -140,6 +144,23 @@ def test_changed_name_is_flagged():
     )
     assert m.signals["name_conflict"] == 0.0
     assert m.kind == "near" and m.score >= 0.85
+
+
+def test_short_sentence_with_a_replaced_content_word_is_not_near():
+    m = grade("A man is playing a flute.", "A man is playing a guitar.")
+    assert m.signals["char_ratio"] >= 0.8  # character-wise a near copy ...
+    assert m.kind not in ("exact", "near")  # ... but one of its three content words changed
+    assert grade("A man is playing a flute.", "A man is playing the flute.").kind == "near"
+
+
+def test_reordered_roles_are_not_a_near_copy():
+    m = grade(
+        "The Taliban surrounded the resistance fighters in the valley.",
+        "The resistance fighters surrounded the Taliban in the valley.",
+    )
+    assert m.signals["containment"] == 1.0  # the same words ...
+    assert m.signals["seq_containment"] < 0.9  # ... in another order
+    assert m.kind not in ("exact", "near")
 
 
 def test_quote_and_attribution_variations():
