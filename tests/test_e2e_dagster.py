@@ -49,6 +49,11 @@ def dagster_stack(tmp_path, sample_landing):
     home.mkdir()
     shutil.copy(REPO / "warehouse" / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
     wh = tmp_path / "wh"
+    # create the instance storage before the servers start (concurrent first-time migrations race)
+    from dagster import DagsterInstance
+
+    instance = DagsterInstance.from_config(str(home))
+    instance.add_dynamic_partitions("batches", ["batch-e2e"])
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),
@@ -77,7 +82,7 @@ def dagster_stack(tmp_path, sample_landing):
 
     try:
         wait_for(up, 120, "dagster-webserver /server_info")
-        yield {"port": port, "home": home, "landing": sample_landing, "wh": wh, "env": env, "logs": logs}
+        yield {"instance": instance, "port": port, "home": home, "landing": sample_landing, "wh": wh, "env": env, "logs": logs}
     finally:
         for p in procs:
             try:
@@ -89,15 +94,14 @@ def dagster_stack(tmp_path, sample_landing):
                 p.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
+        instance.dispose()
 
 
-def test_graphql_submission_and_sensor_run(dagster_stack, monkeypatch):
-    from dagster import DagsterInstance, DagsterRunStatus
+def test_graphql_submission_and_sensor_run(dagster_stack):
+    from dagster import DagsterRunStatus
     from dagster_graphql import DagsterGraphQLClient
 
-    monkeypatch.setenv("DAGSTER_HOME", str(dagster_stack["home"]))
-    instance = DagsterInstance.get()
-    instance.add_dynamic_partitions("batches", ["batch-e2e"])
+    instance = dagster_stack["instance"]
     client = DagsterGraphQLClient("127.0.0.1", port_number=dagster_stack["port"])
     files = sorted(p.name for p in dagster_stack["landing"].glob("*.txt"))
     run_id = client.submit_job_execution(
