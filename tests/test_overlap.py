@@ -427,3 +427,32 @@ def test_semantic_tier():
     edits = m.filter((pl.col("doc_id_a") == "a_wire") & (pl.col("doc_id_b") == "c_edit"))
     assert edits.height == 6 and (edits["kind"] == "near").all() and (edits["cosine"] > 0.9).all()
     assert _pair(r, "e_q1", "f_q2")["quote_only"] is True
+
+
+def test_template_families_are_common():
+    docs = {}
+    for i in range(12):
+        link = hashlib.sha1(str(i).encode()).hexdigest()[:8]
+        docs[f"t{i:02d}"] = (
+            "Daily",
+            D(2021, 3, 1 + i),
+            [
+                UNRELATED[i % 4] + f" This is item {i} of the city series.",
+                f"Read or Share this story: http://example.ly/{link}",
+            ],
+        )
+    docs["w1"] = ("Wire", D(2021, 3, 1), STORY[:4])
+    docs["w2"] = ("Paper", D(2021, 3, 2), STORY[:4])
+    d, s = frames(docs)
+    r = compute_overlap(d, s, encoder=None)
+    f = r.sentence_flags
+    assert f.filter(pl.col("sentence_id").str.ends_with(":1") & pl.col("sentence_id").str.starts_with("t"))[
+        "is_common"
+    ].all()
+    m = r.sentence_matches
+    assert (
+        m.filter(pl.col("sentence_id_a").str.ends_with(":1") & pl.col("doc_id_a").str.starts_with("t")).height
+        == 0
+    )
+    assert _pair(r, "w1", "w2")["n_exact"] == 4
+    assert r.stats["n_template_sentences"] >= 12

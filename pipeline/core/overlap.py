@@ -31,7 +31,10 @@ Output tables
     is_common bool: boilerplate or stock phrase, never matched. A normalised sentence is common when
     it occurs in at least ``max(common_min_docs_per_source, ceil(common_min_share_of_source * D))``
     documents of one outlet that has D documents (e.g. "Sign up for our newsletter" under every
-    article of that outlet), or in documents of at least ``common_min_sources`` outlets;
+    article of that outlet), or in documents of at least ``common_min_sources`` outlets; the same
+    rule is applied to families of near-identical sentences (connected by graded MinHash matches),
+    so templates with a varying part ("Read or Share this story: <link>", "<name> contributed to
+    this report") are common too;
     matchable bool: neither too short nor common.
 
 ``sentence_matches`` (one row per matched sentence pair in different documents, sorted by
@@ -112,7 +115,8 @@ sentence_id_a, sentence_id_b)
 Stats
 -----
 ``n_documents``, ``n_sentences``, ``n_sentences_unknown_doc``, ``n_matchable``,
-``n_distinct_matchable``, ``n_quote``, ``n_too_short``, ``n_common``; candidate counts
+``n_distinct_matchable``, ``n_quote``, ``n_too_short``, ``n_common``, ``n_template_sentences``
+(common through a template family); candidate counts
 ``candidates_exact_sentence_pairs``, ``candidates_lsh`` (band collisions), ``candidates_minhash``
 (after the estimated-Jaccard filter), ``candidate_doc_pairs``, ``candidates_paraphrase``,
 ``graded_pairs``; ``grader``; ``semantic`` = {``ran``, ``reason``, ``candidates``}; ``rows`` per
@@ -527,6 +531,56 @@ def _prepare_inputs(documents: pl.DataFrame, sentences: pl.DataFrame) -> tuple[p
 # ------------------------------------------------------------------------------------------ flags
 
 
+def _common_groups(gd: pl.DataFrame, src_size: pl.DataFrame, cfg: OverlapConfig) -> pl.DataFrame:
+    """(grp, common) for rows (grp, doc_id, source): a group is common when it occurs in at least
+    max(common_min_docs_per_source, ceil(common_min_share_of_source * D)) documents of one outlet
+    with D documents, or in documents of at least common_min_sources outlets."""
+    gd = gd.unique()
+    per_src = (
+        gd.group_by("grp", "source")
+        .agg(pl.len().alias("n"))
+        .join(src_size, on="source")
+        .with_columns(
+            (
+                pl.col("n")
+                >= pl.max_horizontal(
+                    pl.lit(cfg.common_min_docs_per_source),
+                    (pl.col("src_docs") * cfg.common_min_share_of_source).ceil().cast(pl.Int64),
+                )
+            ).alias("c")
+        )
+        .group_by("grp")
+        .agg(pl.col("c").any().alias("c_src"), pl.len().alias("n_src"))
+    )
+    return per_src.select(
+        "grp", (pl.col("c_src") | (pl.col("n_src") >= cfg.common_min_sources)).alias("common")
+    )
+
+
+def _template_families(
+    graded: pl.DataFrame, elig: pl.DataFrame, docs: pl.DataFrame, cfg: OverlapConfig
+) -> pl.DataFrame:
+    """Distinct sentences (hid) that belong to a recurring template: a family of near-identical
+    sentences (connected by graded MinHash matches) that is common by the same rule as identical
+    sentences, e.g. "Read or Share this story: <link>" under every article of one outlet."""
+    if graded.height == 0:
+        return pl.DataFrame(schema={"hid": pl.Int64})
+    nodes = pl.concat(
+        [graded.select(pl.col("hid_a").alias("hid")), graded.select(pl.col("hid_b").alias("hid"))]
+    )
+    nodes = nodes.unique().sort("hid").with_row_index("node")
+    ea = graded.select(pl.col("hid_a").alias("hid")).join(nodes, on="hid", how="left", maintain_order="left")
+    eb = graded.select(pl.col("hid_b").alias("hid")).join(nodes, on="hid", how="left", maintain_order="left")
+    labels = _components(
+        ea["node"].to_numpy().astype(np.int64), eb["node"].to_numpy().astype(np.int64), nodes.height
+    )
+    fam = nodes.with_columns(pl.Series("grp", labels, dtype=pl.Int64)).select("hid", "grp")
+    src_size = docs.group_by("source").agg(pl.len().alias("src_docs"))
+    gd = elig.select("hid", "doc_id", "source").join(fam, on="hid").select("grp", "doc_id", "source")
+    common = _common_groups(gd, src_size, cfg).filter(pl.col("common"))
+    return fam.join(common, on="grp", how="semi").select("hid").sort("hid")
+
+
 def _sentence_flags(docs: pl.DataFrame, sents: pl.DataFrame, cfg: OverlapConfig) -> pl.DataFrame:
     has_q = sents["text"].str.contains(_HAS_QUOTE).fill_null(False)
     shares = np.zeros(sents.height, dtype=np.float64)
@@ -539,22 +593,7 @@ def _sentence_flags(docs: pl.DataFrame, sents: pl.DataFrame, cfg: OverlapConfig)
         pl.len().cast(pl.Int64).alias("n_docs_same_hash"),
         pl.col("source").n_unique().cast(pl.Int64).alias("n_sources_same_hash"),
     )
-    per_src = (
-        hd.group_by("norm_hash", "source")
-        .agg(pl.len().alias("n"))
-        .join(src_size, on="source")
-        .with_columns(
-            (
-                pl.col("n")
-                >= pl.max_horizontal(
-                    pl.lit(cfg.common_min_docs_per_source),
-                    (pl.col("src_docs") * cfg.common_min_share_of_source).ceil().cast(pl.Int64),
-                )
-            ).alias("c")
-        )
-        .group_by("norm_hash")
-        .agg(pl.col("c").any().alias("common_src"))
-    )
+    per_src = _common_groups(hd.rename({"norm_hash": "grp"}), src_size, cfg).rename({"grp": "norm_hash"})
     flags = (
         sents.select("sentence_id", "doc_id", "norm_hash", "n_tokens")
         .with_columns(pl.Series("quote_share", shares, dtype=pl.Float64))
@@ -563,10 +602,7 @@ def _sentence_flags(docs: pl.DataFrame, sents: pl.DataFrame, cfg: OverlapConfig)
         .with_columns(
             (pl.col("quote_share") >= cfg.quote_min_share).alias("is_quote"),
             (pl.col("n_tokens") < cfg.min_tokens).alias("too_short"),
-            (
-                pl.col("common_src").fill_null(False)
-                | (pl.col("n_sources_same_hash") >= cfg.common_min_sources)
-            ).alias("is_common"),
+            pl.col("common").fill_null(False).alias("is_common"),
         )
         .with_columns((~pl.col("too_short") & ~pl.col("is_common")).alias("matchable"))
         .select(list(_FLAGS_SCHEMA))
@@ -834,6 +870,25 @@ def compute_overlap(
     with clock.step("grade_near"):
         graded_near = _grade(near_cand, hashes, grade_pairs, enc, cfg, clock, "grade_near", signal_cols)
 
+    with clock.step("templates"):
+        tmpl = _template_families(graded_near, elig, docs, cfg)
+        if tmpl.height:
+            t_sids = elig.join(tmpl, on="hid", how="semi").select("sentence_id")
+            flags = flags.with_columns(
+                (pl.col("is_common") | pl.col("sentence_id").is_in(t_sids["sentence_id"].implode())).alias(
+                    "is_common"
+                )
+            ).with_columns((~pl.col("too_short") & ~pl.col("is_common")).alias("matchable"))
+            elig = elig.join(tmpl, on="hid", how="anti")
+            graded_near = graded_near.join(tmpl.rename({"hid": "hid_a"}), on="hid_a", how="anti").join(
+                tmpl.rename({"hid": "hid_b"}), on="hid_b", how="anti"
+            )
+            exact_pairs = exact_pairs.join(
+                t_sids.rename({"sentence_id": "sid_l"}), on="sid_l", how="anti"
+            ).join(t_sids.rename({"sentence_id": "sid_r"}), on="sid_r", how="anti")
+    stats["n_template_sentences"] = stats["n_matchable"] - elig.height
+    stats["n_common"] = int(flags["is_common"].sum() or 0)
+    stats["n_matchable"] = elig.height
     with clock.step("expand_near"):
         m1 = _expand(graded_near, elig, cfg)
         matches_1 = pl.concat([_exact_rows(exact_pairs), m1], how="diagonal_relaxed")
@@ -1102,7 +1157,7 @@ def _rare_tokens(elig: pl.DataFrame, cfg: OverlapConfig) -> pl.DataFrame:
     """(sidx, didx, hid, tok, w): distinct content words of each matchable sentence whose document
     frequency is between 2 and ``rare_token_max_docs`` (capped posting lists); ``tok`` is a 64-bit
     hash of the word and ``w`` its IDF weight. Built in chunks of sentences to bound memory."""
-    stop = pl.Series(sorted(_STOPWORDS), dtype=pl.String)
+    stop_list = sorted(_STOPWORDS)
     step = max(1, cfg.minhash_chunk_rows * 4)
 
     def chunk_tokens(lo: int) -> pl.DataFrame:
@@ -1116,13 +1171,13 @@ def _rare_tokens(elig: pl.DataFrame, cfg: OverlapConfig) -> pl.DataFrame:
             )
             .explode("tok")
             .filter(pl.col("tok").str.len_chars() >= 3)
-            .filter(~pl.col("tok").is_in(stop))
+            .filter(~pl.col("tok").is_in(stop_list))
             .with_columns(pl.col("tok").hash(seed=cfg.minhash_seed))
         )
 
     # pass 1: document frequency of every word (distinct (document, word) pairs only)
     doc_tok = [chunk_tokens(lo).select("didx", "tok").unique() for lo in range(0, elig.height, step)]
-    schema = {"sidx": pl.Int64, "didx": pl.Int64, "hid": pl.Int64, "tok": pl.UInt64, "w": pl.Float64}
+    schema = {"sidx": pl.Int64, "didx": pl.Int64, "hid": pl.Int64, "tok": pl.UInt64, "w": pl.Int64}
     if not doc_tok:
         return pl.DataFrame(schema=schema)
     n_docs = max(1, elig["didx"].n_unique())
@@ -1132,7 +1187,10 @@ def _rare_tokens(elig: pl.DataFrame, cfg: OverlapConfig) -> pl.DataFrame:
         .group_by("tok")
         .agg(pl.len().alias("df"))
         .filter((pl.col("df") >= 2) & (pl.col("df") <= cfg.rare_token_max_docs))
-        .with_columns((pl.lit(float(n_docs) + 1.0) / pl.col("df")).log().alias("w"))
+        .with_columns(
+            # integer weights (IDF x 10^4) so that sums do not depend on summation order
+            ((pl.lit(float(n_docs) + 1.0) / pl.col("df")).log() * 1e4).round().cast(pl.Int64).alias("w")
+        )
         .select("tok", "w")
     )
     del doc_tok

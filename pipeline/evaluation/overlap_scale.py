@@ -235,6 +235,7 @@ def run(limit: int | None) -> str:
         ("distinct matchable sentences", st["n_distinct_matchable"]),
         ("too short", st["n_too_short"]),
         ("common (boilerplate / stock)", st["n_common"]),
+        ("  of which through near-identical template families", st.get("n_template_sentences", 0)),
         ("mostly quotation", st["n_quote"]),
         ("exact candidate sentence pairs", st["candidates_exact_sentence_pairs"]),
         ("LSH candidate pairs (distinct sentences)", st["candidates_lsh"]),
@@ -290,12 +291,15 @@ def run(limit: int | None) -> str:
     para = sm.filter((pl.col("kind") == "paraphrase") & (pl.col("source_a") != pl.col("source_b")))
     if para.height:
         txt = sentences.select("sentence_id", "text")
+        # a deterministic spread of examples among sentences of at least 15 words
         sample = (
-            para.sort("score", "sentence_id_a", descending=[True, False])
-            .head(3)
-            .join(txt.rename({"sentence_id": "sentence_id_a", "text": "text_a"}), on="sentence_id_a")
+            para.join(txt.rename({"sentence_id": "sentence_id_a", "text": "text_a"}), on="sentence_id_a")
             .join(txt.rename({"sentence_id": "sentence_id_b", "text": "text_b"}), on="sentence_id_b")
+            .filter(pl.col("text_a").str.count_matches(r"\w+") >= 15)
+            .unique(["text_a", "text_b"], keep="first")
+            .sort("sentence_id_a", "sentence_id_b")
         )
+        sample = sample.gather_every(max(1, sample.height // 5)).head(5)
         out += ["", "## Cross-outlet paraphrase examples", ""]
         out.append(
             _md_table(
