@@ -484,7 +484,8 @@ def promo_glued_span(text: str) -> tuple[int, int] | None:
     as ``HuffPost``) and the teaser after it must be short (at most 60 words); a long paragraph after
     the glue is article text with a missing space. Returns (start, end of line) or None.
     """
-    for m in GLUED_BOUNDARY.finditer(text):
+    # the teaser must end the line and be short, so only the line's tail can hold its start
+    for m in GLUED_BOUNDARY.finditer(text, max(0, len(text) - 900)):
         start = m.end()
         window = text[start : start + 120]
         g = GLUED_WORDS.search(window)

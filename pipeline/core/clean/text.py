@@ -231,7 +231,7 @@ def clean_text(
 
     for i, ln in enumerate(content):
         if ln.reason == "alternate_addresses" and ln.stage == "line_rules":
-            for nxt in content[i + 1 :]:
+            for nxt in content[i + 1 : i + 21]:  # bounded: no quadratic scan on repeated lines
                 if (
                     nxt.reason is None
                     and rules.word_count(nxt.text) <= 8
