@@ -309,6 +309,25 @@ def test_render_story_unknown_and_cli(built, tmp_path):
     assert missing.returncode == 2 and "not found" in missing.stderr
 
 
+def test_large_story_is_cut_to_max_docs(built):
+    con = built["con"]
+    story = _story_of(con, "AFP")
+    doc = lxml.html.fromstring(render_story(con, story, max_docs=3))
+    shown = [a.get("id") for a in doc.iter("article")]
+    oldest = con.sql(
+        """SELECT d.doc_id FROM marts.stories st JOIN marts.documents d USING (doc_id) WHERE st.story_id = ?
+           ORDER BY d.published_at NULLS LAST, d.source, d.doc_id LIMIT 3""",
+        params=[story],
+    ).fetchall()
+    assert shown == [f"doc-{d}" for (d,) in oldest]
+    assert "showing the first 3; 2 later or undated ones left out" in doc.text_content()
+    ids = {e.get("id") for e in q(doc, "span.s")}
+    for span in q(doc, "span.s", "data-partners"):
+        assert set(json.loads(span.get("data-partners"))) <= ids  # no link to an article not on the page
+    with pytest.raises(ValueError):
+        render_story(con, story, max_docs=0)
+
+
 def test_page_is_self_contained(built):
     page = built["pages"][_story_of(built["con"], "AFP")].read_text(encoding="utf-8")
     assert not re.search(r"(?:src|href)\s*=\s*['\"]?(?:https?:)?//", page)

@@ -15,6 +15,9 @@ def _report(args: argparse.Namespace) -> int:
     from pipeline.core.report import render_story, write_reports
     from pipeline.core.warehouse import ANALYST_DB_NAME
 
+    if args.max_docs < 1:
+        print("wiretrace report: --max-docs must be at least 1", file=sys.stderr)
+        return 2
     db = Path(args.database) if args.database else Path(args.warehouse) / ANALYST_DB_NAME
     if not db.is_file():
         print(f"wiretrace report: database {db} not found (run `wiretrace run` first)", file=sys.stderr)
@@ -26,13 +29,13 @@ def _report(args: argparse.Namespace) -> int:
             out.mkdir(parents=True, exist_ok=True)
             page = out / f"{args.story}.html"
             try:
-                page.write_text(render_story(con, args.story), encoding="utf-8")
+                page.write_text(render_story(con, args.story, max_docs=args.max_docs), encoding="utf-8")
             except KeyError as exc:
                 print(f"wiretrace report: {exc.args[0]}", file=sys.stderr)
                 return 2
             pages = [page]
         else:
-            pages = write_reports(con, out, min_docs=args.min_docs)
+            pages = write_reports(con, out, min_docs=args.min_docs, max_docs=args.max_docs)
     finally:
         con.close()
     for page in pages:
@@ -59,5 +62,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--story", default=None, help="only this story_id")
     p.add_argument(
         "--min-docs", type=int, default=2, help="skip stories with fewer articles (default: %(default)s)"
+    )
+    p.add_argument(
+        "--max-docs",
+        type=int,
+        default=40,
+        help="show at most this many articles per story, oldest first (default: %(default)s)",
     )
     p.set_defaults(func=_report)

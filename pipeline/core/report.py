@@ -601,14 +601,31 @@ def _evidence(text: str | None, la: str, lb: str) -> str:
     return re.sub(r"(?<![\w'])([AB])(?=[\s',;:.)]|$)", lambda m: la if m.group(1) == "A" else lb, text)
 
 
-def _render(story: _Story) -> tuple[str, dict]:
+def _limit(story: _Story, max_docs: int) -> tuple[_Story, int]:
+    """The story cut to its first ``max_docs`` articles (page order: oldest first), and how many were left out."""
+    if max_docs < 1:
+        raise ValueError(f"max_docs must be at least 1, got {max_docs}")
+    if len(story.docs) <= max_docs:
+        return story, 0
+    docs = story.docs[:max_docs]
+    keep = {d["doc_id"] for d in docs}
+    cut = _Story(
+        story.story_id,
+        docs=docs,
+        sentences={k: v for k, v in story.sentences.items() if k in keep},
+        removed={k: v for k, v in story.removed.items() if k in keep},
+        matches=[m for m in story.matches if m["doc_id_a"] in keep and m["doc_id_b"] in keep],
+        pairs=[p for p in story.pairs if p["doc_id_a"] in keep and p["doc_id_b"] in keep],
+    )
+    return cut, len(story.docs) - max_docs
+
+
+def _render(story: _Story, max_docs: int = 40) -> tuple[str, dict]:
+    n_total = len(story.docs)
+    story, n_hidden = _limit(story, max_docs)
     docs = story.docs
     label = {d["doc_id"]: _label(i) for i, d in enumerate(docs)}
     by_id = {d["doc_id"]: d for d in docs}
-    sent_doc = {}
-    for doc_id, sents in story.sentences.items():
-        for s in sents:
-            sent_doc[s["sentence_id"]] = doc_id
 
     # per sentence: its partners
     partners: dict[str, list[dict]] = defaultdict(list)
@@ -710,8 +727,9 @@ def _render(story: _Story) -> tuple[str, dict]:
         f"<title>{_e(headline or 'Story ' + story.story_id)} · wiretrace</title><style>{_CSS}</style></head><body>",
         "<header class='top'>",
         f"<h1>{_e(headline or 'Story ' + story.story_id)}</h1>",
-        f"<p class='sub'>Story <code>{_e(story.story_id)}</code>: {len(docs)} articles from {len(outlets)} "
-        f"outlet{'s' if len(outlets) != 1 else ''}"
+        f"<p class='sub'>Story <code>{_e(story.story_id)}</code>: {n_total} articles"
+        + (f" (showing the first {len(docs)}; {n_hidden} later or undated ones left out)" if n_hidden else "")
+        + f" from {len(outlets)} outlet{'s' if len(outlets) != 1 else ''}"
         + (f", first published {_e(first)}" if first else ", no publication date known")
         + f" · {len(story.matches)} matched sentence pairs: <b>{n_text}</b> text reuse, <b>{n_quote}</b> quote reuse"
         "</p>",
@@ -733,7 +751,7 @@ def _render(story: _Story) -> tuple[str, dict]:
                 f"{_e(by_id[inferred]['source'])}"
             )
         elif inferred:
-            derived = f"{_e(inferred)} (other story)"
+            derived = f"{_e(inferred)} (not on this page)"
         else:
             derived = "<span class='meta'>none inferred</span>"
         ad = f"{d['added']} / {d['dropped']}" if d.get("added") is not None else "–"
@@ -809,7 +827,7 @@ def _render(story: _Story) -> tuple[str, dict]:
     o.append(f"</main><div id='sel' aria-live='polite'></div><script>{_JS}</script></body></html>")
     info = {
         "story_id": story.story_id,
-        "n_docs": len(docs),
+        "n_docs": n_total,
         "outlets": outlets,
         "first": first,
         "headline": headline,
@@ -819,16 +837,20 @@ def _render(story: _Story) -> tuple[str, dict]:
     return "\n".join(o), info
 
 
-def render_story(con: duckdb.DuckDBPyConnection, story_id: str) -> str:
-    """The HTML page of one story; raises KeyError when the story is not in the database."""
+def render_story(con: duckdb.DuckDBPyConnection, story_id: str, max_docs: int = 40) -> str:
+    """The HTML page of one story (its first ``max_docs`` articles, oldest first); raises KeyError when the
+    story is not in the database."""
     story = _load(con, [story_id])[story_id]
     if not story.docs:
         raise KeyError(f"no story {story_id!r} in this warehouse")
-    return _render(story)[0]
+    return _render(story, max_docs)[0]
 
 
-def write_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, min_docs: int = 2) -> list[Path]:
-    """One page per story with at least ``min_docs`` documents, plus index.html; returns the pages."""
+def write_reports(
+    con: duckdb.DuckDBPyConnection, out_dir: Path, min_docs: int = 2, max_docs: int = 40
+) -> list[Path]:
+    """One page per story with at least ``min_docs`` documents (showing at most ``max_docs`` articles each),
+    plus index.html; returns the pages."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stories = [
@@ -844,7 +866,7 @@ def write_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, min_docs: int =
         chunk = stories[lo : lo + _BATCH]
         loaded = _load(con, chunk)
         for story_id in chunk:
-            page_html, info = _render(loaded[story_id])
+            page_html, info = _render(loaded[story_id], max_docs)
             page = out_dir / f"{story_id}.html"
             page.write_text(page_html, encoding="utf-8")
             pages.append(page)
