@@ -265,7 +265,8 @@ LINE_RULES: list[tuple[str, re.Pattern[str]]] = [
             r"don'?t\s+miss|click\s+here|continue\s+reading|top\s+stories|latest\s+(?:news|stories|videos)|editor'?s\s+picks?|"
             r"(?:find|like)\s+us\s+on\s+facebook|keep\s+reading|next\s+(?:article|story|post)|previous\s+(?:article|story|post)|"
             r"more\s+about|tags?\s*:|topics?\s*:|filed\s+under\s*:?|categories\s*:|posted\s+in\s*:|"
-            r"also\s+on\s+\w[\w-]*\.(?:com|org|net|co\.uk|tv|news)\b|tags|topics|related\s+topics|listen\s*:|download\s*:)"
+            r"also\s+on\s+\w[\w-]*\.(?:com|org|net|co\.uk|tv|news)\b|tags|topics|related\s+topics|listen\s*:|download\s*:|"
+            r"more\s+[^\n:]{1,40}:\s*(?:https?://|www\.)[^\n]*)"
             r"(?:[\s:|»>.-]+[^\n]{0,200})?$",
             _I,
         ),
