@@ -11,12 +11,13 @@ from pipeline.defs.ingest.sensors import landing_sensor
 from pipeline.defs.jobs import process_batch_job, refresh_job
 from pipeline.defs.overlap.assets import overlap
 from pipeline.defs.publish.assets import analyst_warehouse
+from pipeline.defs.publish.reports import reuse_reports
 from pipeline.defs.resources import WiretraceResource
 from pipeline.defs.schedules import daily_refresh
 from pipeline.defs.segment.assets import sentences
 
 defs = dg.Definitions(
-    assets=[ingest, clean, sentences, overlap, analyst_warehouse],
+    assets=[ingest, clean, sentences, overlap, analyst_warehouse, reuse_reports],
     asset_checks=[documents_complete, files_accounted_for, errors_well_formed],
     jobs=[process_batch_job, refresh_job],
     sensors=[landing_sensor],

@@ -23,7 +23,7 @@ def test_asset_graph_groups_and_keys():
         "marts/sentence_flags": "overlap", "marts/sentence_matches": "overlap",
         "marts/sentence_clusters": "overlap", "marts/passages": "overlap", "marts/document_pairs": "overlap",
         "marts/document_originality": "overlap", "marts/stories": "overlap",
-        "publish/analyst_warehouse": "publish",
+        "publish/analyst_warehouse": "publish", "publish/reuse_reports": "publish",
     }
     # the asset key prefix is the DuckDB schema; the publish step depends on every mart
     publish = graph.get(dg.AssetKey(["publish", "analyst_warehouse"]))
@@ -34,7 +34,8 @@ def test_asset_graph_groups_and_keys():
 
 def test_writers_share_one_pool_and_retry():
     graph = defs.resolve_asset_graph()
-    for key in graph.get_all_asset_keys():
+    # every asset but the reports writes DuckDB (the reports only read the published file)
+    for key in graph.get_all_asset_keys() - {dg.AssetKey(["publish", "reuse_reports"])}:
         node = graph.get(key)
         assets_def = node.assets_def
         assert assets_def.op.pool == "duckdb", key
@@ -109,7 +110,9 @@ def test_materialize_batch_then_refresh(tmp_path, sample_landing):
     resource = WiretraceResource(landing_dir=str(sample_landing), warehouse_dir=str(wh), semantic=False)
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("batches", ["batch-test"])
-    assets = [ingest, clean, sentences, overlap, analyst_warehouse]
+    from pipeline.defs.publish.reports import reuse_reports
+
+    assets = [ingest, clean, sentences, overlap, analyst_warehouse, reuse_reports]
     checks = [documents_complete, files_accounted_for, errors_well_formed]
     files = sorted(p.name for p in sample_landing.glob("*.txt"))
     result = dg.materialize(
@@ -123,7 +126,8 @@ def test_materialize_batch_then_refresh(tmp_path, sample_landing):
     evaluations = result.get_asset_check_evaluations()
     assert evaluations and all(e.passed for e in evaluations), [(e.check_name, e.metadata) for e in evaluations]
     mats = {m.asset_key.to_user_string(): m for m in result.get_asset_materialization_events()}
-    assert "publish/analyst_warehouse" in mats
+    assert "publish/analyst_warehouse" in mats and "publish/reuse_reports" in mats
+    assert list((wh / "reports").glob("*.html"))
     docs_meta = result.asset_materializations_for_node("ingest")
     assert any(m.metadata.get("new_documents") and m.metadata["new_documents"].value == 5 for m in docs_meta)
     con = duckdb.connect(str(wh / "wiretrace.duckdb"), read_only=True)
