@@ -115,10 +115,12 @@ def main(argv: list[str] | None = None) -> int:
     pub.close()
     con.close()
 
+    scope = f"first {args.limit} articles" if args.limit else "full corpus"
+    limit_flag = f" --limit {args.limit}" if args.limit else ""
     lines = [
-        f"# Whole-pipeline benchmark ({'first %d articles' % args.limit if args.limit else 'full corpus'})",
+        f"# Whole-pipeline benchmark ({scope})",
         "",
-        f"Command: `python -m pipeline.evaluation.bench{' --limit %d' % args.limit if args.limit else ''}"
+        f"Command: `python -m pipeline.evaluation.bench{limit_flag}"
         f"{' --semantic' if args.semantic else ''}` (`make bench` runs the full corpus).",
         f"Machine: {platform.machine()}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}.",
         "",
