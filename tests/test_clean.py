@@ -265,6 +265,8 @@ def test_boilerplate_lines_are_removed_with_their_reason(line, reason):
         "James Smith contributed $500 to the campaign.",
         "Officials said the talks would resume on Friday (Reuters)",
         "He spoke on Fox.Jane Doe later wrote about the segment for HuffPost and explained it.",
+        "Here’s what the senator said on those points, verbatim.",
+        "(Credit bureaus are partly regulated by several agencies.)",
     ],
 )
 def test_real_sentences_are_kept(line):

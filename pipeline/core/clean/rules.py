@@ -28,7 +28,7 @@ CREDIT_PAREN = (
     r"\(\s*(?:"
     rf"(?-i:{AGENCY})(?:\s+{_PHOTO_WORD}s?(?:\s*[:/]\s*[^()\n]{{1,80}})?|\s*[:/]\s*[^()\n]{{1,80}})"
     rf"|{_PHOTO_WORD}s?\s*(?:by|:|/|courtesy(?:\s+of)?)\s*[^()\n]{{1,80}}"
-    rf"|(?:{_PHOTO_WORD}s?\s+)?(?:courtesy(?:\s+of)?|credits?)\s*:?\s*[^()\n]{{1,80}}"
+    rf"|(?:{_PHOTO_WORD}s?\s+)?(?:courtesy(?:\s+of)?\s*:?|credits?\s*(?::|by))\s*[^()\n]{{1,80}}"
     r")\s*\)"
 )
 _CREDIT_PAREN_END = re.compile(rf"\s*{CREDIT_PAREN}\s*$", re.I)
@@ -276,7 +276,7 @@ LINE_RULES: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"^[^\n.!?]{3,200}\[(?-i:[A-Z]{2,}(?:\s+[A-Z]{2,}){0,2})\]\s*[|,]?$"
             # a link-box teaser: "With X — here are the key figures in the movement."
-            r"|(?:^|[—–:,]\s*|\s-\s)here(?:'s|’s|\s+is|\s+are)\s+(?:the|what|how|who|why|everything|all)\s[^.!?:\n]{3,80}\.$",
+            r"|\S\s*[—–]\s*here(?:'s|’s|\s+is|\s+are)\s+(?:the|what|how|who|why|everything|all)\s[^.!?:\n]{3,80}\.$",
             _I,
         ),
     ),
