@@ -46,8 +46,9 @@ _CREDIT_LINE = re.compile(
 #: "Joe Raedle/Getty Images", "(Dado Ruvic/Reuters)", "toggle caption Cliff Owen/AP"
 _NAME_AGENCY_LINE = re.compile(
     r"^(?:(?:enlarge\s+this\s+image|toggle\s+caption|hide\s+caption)\s+)*\(?\s*"
-    r"[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3}\s*/\s*"
-    rf"(?:{AGENCY}|Staff|Pool|File|[A-Z]{{2,8}})(?:\s+(?:Images|Photos?|Pool))?(?:\s*[,/]\s*(?:File|Pool))?"
+    r"[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3}"
+    rf"(?:\s*/\s*(?:{AGENCY}|Staff|Pool|File|[A-Z]{{2,8}}|Sipa\s+USA)(?:\s+(?:Images|Photos?|Pool))?){{1,3}}"
+    r"(?:\s*[,/]\s*(?:File|Pool))?"
     r"(?:\s+[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3}\s*/\s*[\w ]{1,30})?\s*\)?$"
 )
 #: photo-gallery and caption furniture: "Enlarge this image", "Slideshow (5 Images)", "Image 2 of 5"

@@ -204,7 +204,8 @@ def clean_text(
             later = any(ln.kept and ln is not first for ln in content)
             if (
                 later
-                and 2 <= rules.word_count(cand) <= 40
+                and 3 <= rules.word_count(cand) <= 40
+                and "|" not in cand
                 and not rules.INNER_SENTENCE_END.search(cand)
                 and not rules.ends_sentence(cand)
                 and not cand.endswith((":", ";", ","))
