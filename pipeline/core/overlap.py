@@ -119,7 +119,8 @@ Stats
 (common through a template family); candidate counts
 ``candidates_exact_sentence_pairs``, ``candidates_lsh`` (band collisions), ``candidates_minhash``
 (after the estimated-Jaccard filter), ``candidate_doc_pairs``, ``candidates_paraphrase``,
-``graded_pairs``; ``grader``; ``semantic`` = {``ran``, ``reason``, ``candidates``}; ``rows`` per
+``graded_pairs`` (candidates sent to the grader), ``graded_matches`` (graded exact/near/paraphrase);
+``grader``; ``semantic`` = {``ran``, ``reason``, ``candidates``}; ``rows`` per
 table; ``matches_by_kind``; ``timings`` (seconds per step); ``seconds_total``; ``config``.
 
 Candidate generation (never all pairs)
@@ -924,7 +925,8 @@ def compute_overlap(
     with clock.step("expand_paraphrase"):
         m2 = _expand(graded_para, elig, cfg, restrict=doc_pairs)
         raw = pl.concat([matches_1, m2], how="diagonal_relaxed")
-    stats["graded_pairs"] = graded_near.height + graded_para.height
+    stats["graded_pairs"] = near_cand.height + para_cand.height
+    stats["graded_matches"] = graded_near.height + graded_para.height
 
     with clock.step("matches"):
         matches = _finalise_matches(raw, elig, signal_cols, semantic_on=enc is not None)

@@ -242,7 +242,8 @@ def run(limit: int | None) -> str:
         ("MinHash candidates after estimated-Jaccard filter", st["candidates_minhash"]),
         ("candidate document pairs (paraphrase tier)", st["candidate_doc_pairs"]),
         ("blocked paraphrase candidates", st["candidates_paraphrase"]),
-        ("graded pairs", st["graded_pairs"]),
+        ("pairs graded", st["graded_pairs"]),
+        ("graded as exact/near/paraphrase", st["graded_matches"]),
     ]
     counts += [(f"rows: {k}", v) for k, v in st["rows"].items()]
     counts += [(f"matches: {k}", v) for k, v in st["matches_by_kind"].items()]
