@@ -413,9 +413,10 @@ def test_sample_corpus():
 
 
 @pytest.mark.slow
-def test_semantic_tier():
+def test_semantic_tier(monkeypatch):
     from pipeline.core.embed import load_encoder
 
+    monkeypatch.setenv("WIRETRACE_SEMANTIC", "1")  # the test session disables the tier by default
     enc, why = load_encoder()
     if enc is None:
         pytest.skip(why)
