@@ -13,7 +13,9 @@ Input
 ``sentences``: ``sentence_id`` (str, ``f"{doc_id}:{index}"``), ``doc_id``, ``index`` (int, 0-based),
 ``paragraph`` (int), ``start``, ``end`` (char offsets in the document's clean text), ``text``,
 ``norm`` (normalised text), ``norm_hash`` (str), ``n_tokens`` (int).
-Sentences whose ``doc_id`` is not in ``documents`` are ignored (counted in ``stats``).
+Sentences whose ``doc_id`` is not in ``documents`` are ignored (counted in ``stats``); a repeated
+``doc_id`` or ``sentence_id`` keeps its first row; ``published_at`` may also be a time-zone aware
+datetime (converted to UTC) or an ISO string; a missing column raises ``ValueError`` naming it.
 
 Output tables
 -------------
