@@ -438,16 +438,12 @@ def classify_line(text: str) -> str | None:
 
 
 def caption_with_credit(text: str) -> tuple[int, int] | None:
-    """If a short line ends in a parenthesised credit, the (start, end) of the credit within it."""
+    """If the line ends in a parenthesised credit, the (start, end) of the credit within it."""
     tail_start = max(0, len(text) - 200)
     m = _CREDIT_PAREN_END.search(text, tail_start)
     if not m:
         return None
     return m.start(), m.end()
-
-
-def credit_in_tail(text: str) -> tuple[int, int] | None:
-    return caption_with_credit(text)
 
 
 # ---------------------------------------------------------------------------------------------------
