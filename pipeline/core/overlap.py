@@ -101,9 +101,12 @@ sentence_id_a, sentence_id_b)
     sentence counts once, by its best kind among matches to documents that are earlier or whose
     order is undetermined (missing or equal dates); matches only to later documents leave it
     original (it is their source). n_quote_reuse i64: mostly-quotation sentences reused that way
-    (also counted in their kind). inferred_source_doc_id str: the document this one derives from
-    (``b->a`` or ``a->b`` pair pointing at it, most shared non-quote sentences, then highest
-    containment, then smallest id; null when none); added i64: matchable sentences not found in the
+    (also counted in their kind). inferred_source_doc_id str: the document this one derives from:
+    among the pairs whose direction points at it, the strongest (sum over non-quote matches of 3 per
+    exact, 2 per near, 1 per paraphrase; then most shared non-quote sentences, highest containment,
+    smallest id); null when there is none, or when a document whose order is undetermined shares
+    more strongly with it (e.g. a sibling copy of an undated original is never named the source);
+    added i64: matchable sentences not found in the
     inferred source; dropped i64: matchable sentences of the inferred source not carried over (both
     null without an inferred source).
 
@@ -1807,22 +1810,36 @@ def _originality(
         (pl.col("n_n") / denom).alias("share_near"),
         (pl.col("n_p") / denom).alias("share_paraphrase"),
     )
-    # inferred source: the pair whose direction points at this document
+    # inferred source: the pair whose direction points at this document, ranked by match strength
+    # (sum of kind ranks exact 3 / near 2 / paraphrase 1 over non-quote matches); withheld when a
+    # document whose order is undetermined explains this one more strongly (a sibling copy of an
+    # undated original must not be named the source)
     if dpairs.height:
+        strength = (
+            matches.filter(~pl.col("is_quote"))
+            .with_columns(pl.col("kind").replace_strict(KIND_RANK, return_dtype=pl.Int64).alias("r"))
+            .group_by("doc_id_a", "doc_id_b")
+            .agg(pl.col("r").sum().alias("strength"))
+        )
+        dp = dpairs.join(strength, on=["doc_id_a", "doc_id_b"], how="left").with_columns(
+            pl.col("strength").fill_null(0)
+        )
         cand = pl.concat(
             [
-                dpairs.filter(pl.col("direction") == "a->b").select(
+                dp.filter(pl.col("direction") == "a->b").select(
                     pl.col("doc_id_b").alias("doc_id"),
                     pl.col("doc_id_a").alias("src"),
+                    "strength",
                     "n_nonquote",
                     pl.col("containment_b_in_a").alias("cont"),
                     pl.col("n_shared_b").alias("shared_self"),
                     pl.col("n_shared_a").alias("shared_src"),
                     pl.col("n_matchable_a").alias("m_src"),
                 ),
-                dpairs.filter(pl.col("direction") == "b->a").select(
+                dp.filter(pl.col("direction") == "b->a").select(
                     pl.col("doc_id_a").alias("doc_id"),
                     pl.col("doc_id_b").alias("src"),
+                    "strength",
                     "n_nonquote",
                     pl.col("containment_a_in_b").alias("cont"),
                     pl.col("n_shared_a").alias("shared_self"),
@@ -1831,10 +1848,27 @@ def _originality(
                 ),
             ]
         )
+        und = dp.filter((pl.col("direction") == "undetermined") & ~pl.col("quote_only"))
+        block = (
+            pl.concat(
+                [
+                    und.select(pl.col("doc_id_a").alias("doc_id"), "strength"),
+                    und.select(pl.col("doc_id_b").alias("doc_id"), "strength"),
+                ]
+            )
+            .group_by("doc_id")
+            .agg(pl.col("strength").max().alias("block"))
+        )
         best = (
-            cand.sort(["doc_id", "n_nonquote", "cont", "src"], descending=[False, True, True, False])
+            cand.sort(
+                ["doc_id", "strength", "n_nonquote", "cont", "src"],
+                descending=[False, True, True, True, False],
+            )
             .group_by("doc_id", maintain_order=True)
             .first()
+            .join(block, on="doc_id", how="left")
+            .filter(pl.col("block").is_null() | (pl.col("block") <= pl.col("strength")))
+            .drop("block", "strength")
         )
         o = o.join(best, on="doc_id", how="left").with_columns(
             pl.col("src").alias("inferred_source_doc_id"),
