@@ -90,11 +90,18 @@ def score(system: Callable[[str], str], rows: list[dict]) -> dict:
     }
 
 
-def systems() -> dict[str, Callable[[str], str]]:
+def systems(keep: list | None = None) -> dict[str, Callable[[str], str]]:
+    """The compared systems; ``keep`` collects wiretrace's CleanResult objects in page order."""
     import trafilatura
 
+    def ours(html: str) -> str:
+        res = clean_document(html, kind="html")
+        if keep is not None:
+            keep.append(res)
+        return res.text
+
     return {
-        "wiretrace clean_document (kind=html)": lambda html: clean_document(html, kind="html").text,
+        "wiretrace clean_document (kind=html)": ours,
         "trafilatura 2.3 extract (default)": lambda html: (
             trafilatura.extract(html, include_comments=False) or ""
         ),
@@ -102,6 +109,24 @@ def systems() -> dict[str, Callable[[str], str]]:
             trafilatura.extract(html, include_comments=False, favor_precision=True) or ""
         ),
     }
+
+
+def removal_audit(results: list, rows: list[dict]) -> list[tuple[str, tuple[int, int, int]]]:
+    """Per reason: spans removed, their tokens, and how many of those tokens the gold text lacks."""
+    stats: dict[str, list[int]] = {}
+    for res, row in zip(results, rows, strict=True):
+        gold = tokens(row["gold_text"])
+        kept = tokens(res.text)
+        spare = gold - kept  # gold tokens the kept text does not already account for
+        for span in res.removed_content():
+            t = tokens(span.text)
+            in_gold = sum((t & spare).values())
+            spare = spare - t
+            st = stats.setdefault(span.reason, [0, 0, 0])
+            st[0] += 1
+            st[1] += sum(t.values())
+            st[2] += sum(t.values()) - in_gold
+    return sorted(((k, tuple(v)) for k, v in stats.items()), key=lambda kv: -kv[1][1])
 
 
 def text_speed(n_docs: int) -> dict | None:
@@ -146,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"skipped: evaluation data not found ({aeb.name}); set WIRETRACE_SHARED_DATA")
         return 0
     rows = load_aeb(aeb, args.limit)
-    results = {name: score(fn, rows) for name, fn in systems().items()}
+    kept_results: list = []
+    results = {name: score(fn, rows) for name, fn in systems(kept_results).items()}
 
     lines = [
         "# Boilerplate removal: Article Extraction Benchmark",
@@ -170,6 +196,18 @@ def main(argv: list[str] | None = None) -> int:
         f"Per page against trafilatura (favor_precision): better on {wins}, worse on {losses} pages.",
     ]
 
+    lines += [
+        "",
+        "## What the text rules removed after extraction",
+        "",
+        "Spans removed from trafilatura's output, by reason; 'not in gold' is the share of their tokens that the",
+        "gold text does not contain (token multisets per page), i.e. how often the removal was right.",
+        "",
+        "| reason | spans | tokens | not in gold |",
+        "|---|---:|---:|---:|",
+    ]
+    for reason, (n_spans, n_tok, n_out) in removal_audit(kept_results, rows):
+        lines.append(f"| `{reason}` | {n_spans} | {n_tok} | {n_out / n_tok if n_tok else 0:.2f} |")
     lines += [
         "",
         "## trafilatura options inside clean_document",
