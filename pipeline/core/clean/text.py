@@ -11,7 +11,9 @@ The engine works on lines (split at ``\\n``). Per line, in order:
 4. inline rules on the lines that stay (date prefixes, hashtag datelines, credits glued to the next
    word, related-story promotions glued to the end of a sentence, "Brief News from X." tails).
 
-Each kept line is one paragraph. Everything runs in time linear in the input size: whole-line rules
+Each kept line is one paragraph (hard-wrapped lines are joined into one). Wire datelines at the start
+of the first sentence ("KABUL (AFP) -", "(Reuters) -") are part of the article text and are kept; only
+stand-alone date / byline lines and tagged prefixes ("date 2021-08-22", "#Tag – Aug.24:") are removed. Everything runs in time linear in the input size: whole-line rules
 only look at lines up to a few thousand characters, inline rules at bounded windows.
 """
 
