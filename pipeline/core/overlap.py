@@ -1165,11 +1165,16 @@ def _rare_tokens(elig: pl.DataFrame, cfg: OverlapConfig) -> pl.DataFrame:
     frequency is between 2 and ``rare_token_max_docs`` (capped posting lists); ``tok`` is a 64-bit
     hash of the word and ``w`` its IDF weight. Built in chunks of sentences to bound memory."""
     stop_list = sorted(_STOPWORDS)
-    step = max(1, cfg.minhash_chunk_rows * 4)
+    schema = {"sidx": pl.Int64, "didx": pl.Int64, "hid": pl.Int64, "tok": pl.UInt64, "w": pl.Int64}
+    if elig.height == 0:
+        return pl.DataFrame(schema=schema)
+    # chunks of whole documents (didx ranges) of about 4 x minhash_chunk_rows sentences each
+    n_didx = int(elig["didx"].max()) + 1
+    doc_step = max(1, math.ceil(n_didx * cfg.minhash_chunk_rows * 4 / elig.height))
 
     def chunk_tokens(lo: int) -> pl.DataFrame:
         return (
-            elig.slice(lo, step)
+            elig.filter((pl.col("didx") >= lo) & (pl.col("didx") < lo + doc_step))
             .select(
                 pl.col("sidx").cast(pl.UInt32),
                 pl.col("didx").cast(pl.UInt32),
@@ -1182,17 +1187,21 @@ def _rare_tokens(elig: pl.DataFrame, cfg: OverlapConfig) -> pl.DataFrame:
             .with_columns(pl.col("tok").hash(seed=cfg.minhash_seed))
         )
 
-    # pass 1: document frequency of every word (distinct (document, word) pairs only)
-    doc_tok = [chunk_tokens(lo).select("didx", "tok").unique() for lo in range(0, elig.height, step)]
-    schema = {"sidx": pl.Int64, "didx": pl.Int64, "hid": pl.Int64, "tok": pl.UInt64, "w": pl.Int64}
-    if not doc_tok:
-        return pl.DataFrame(schema=schema)
-    n_docs = max(1, elig["didx"].n_unique())
-    df = (
-        pl.concat(doc_tok)
+    # pass 1: document frequency of every word (chunks hold whole documents, so per-chunk counts of
+    # distinct (document, word) pairs add up)
+    counts = [
+        chunk_tokens(lo)
+        .select("didx", "tok")
         .unique()
         .group_by("tok")
-        .agg(pl.len().alias("df"))
+        .agg(pl.len().cast(pl.Int64).alias("n"))
+        for lo in range(0, n_didx, doc_step)
+    ]
+    n_docs = max(1, elig["didx"].n_unique())
+    df = (
+        pl.concat(counts)
+        .group_by("tok")
+        .agg(pl.col("n").sum().alias("df"))
         .filter((pl.col("df") >= 2) & (pl.col("df") <= cfg.rare_token_max_docs))
         .with_columns(
             # integer weights (IDF x 10^4) so that sums do not depend on summation order
@@ -1200,17 +1209,11 @@ def _rare_tokens(elig: pl.DataFrame, cfg: OverlapConfig) -> pl.DataFrame:
         )
         .select("tok", "w")
     )
-    del doc_tok
+    del counts
     # pass 2: the rare words of each sentence
-    parts = [
-        chunk_tokens(lo).join(df, on="tok").unique(["sidx", "tok"]) for lo in range(0, elig.height, step)
-    ]
-    return (
-        pl.concat(parts)
-        .with_columns(
-            pl.col("sidx").cast(pl.Int64), pl.col("didx").cast(pl.Int64), pl.col("hid").cast(pl.Int64)
-        )
-        .sort("sidx", "tok")
+    parts = [chunk_tokens(lo).join(df, on="tok").unique(["sidx", "tok"]) for lo in range(0, n_didx, doc_step)]
+    return pl.concat(parts).with_columns(
+        pl.col("sidx").cast(pl.Int64), pl.col("didx").cast(pl.Int64), pl.col("hid").cast(pl.Int64)
     )
 
 
