@@ -487,3 +487,13 @@ def test_sibling_is_not_named_source_of_a_copy():
     r2 = compute_overlap(d2, s, encoder=None)
     o2 = r2.document_originality.filter(pl.col("doc_id") == "z_copy").row(0, named=True)
     assert o2["inferred_source_doc_id"] == "x_orig" and o2["added"] == 0 and o2["dropped"] == 0
+
+
+def test_scale_script_small_run(tmp_path):
+    from pipeline.evaluation import overlap_scale
+
+    if not (overlap_scale.shared_data_dir() / overlap_scale.CORPUS).is_file():
+        pytest.skip("AllSides corpus not in the shared data directory")
+    report = overlap_scale.run(limit=60)
+    assert "## Wall time" in report and "| documents | 60 |" in report
+    assert "Peak resident memory" in report

@@ -136,8 +136,11 @@ Candidate generation (never all pairs)
   ``norm_hash``; LSH banding (``lsh_bands`` bands of ``num_perm // lsh_bands`` rows: with 32 x 4 the
   collision probability is 0.5 at Jaccard ~0.42, 0.87 at 0.5 and 0.99 at 0.7); buckets larger than
   ``lsh_max_bucket`` are linked to their first member; pairs whose estimated Jaccard is below
-  ``minhash_min_jaccard`` are dropped before grading;
-* paraphrase: candidate document pairs are (a) pairs with at least one exact/near match and (b) the
+  ``minhash_min_jaccard`` are dropped before grading, and so are pairs found only inside one
+  document; the graded families of near-identical sentences feed the template rule of
+  ``is_common``, after which template sentences leave every tier;
+* paraphrase: candidate document pairs are (a) pairs with at least one match from the exact or
+  MinHash tiers and (b) the
   top ``doc_top_k`` partners of each document by shared rare content words (stop words removed,
   document frequency between 2 and ``rare_token_max_docs``, i.e. posting lists are capped) with at
   least ``doc_min_shared_rare`` such words and an overlap coefficient of at least
@@ -146,7 +149,9 @@ Candidate generation (never all pairs)
   ``para_top_k`` best partners per sentence with at least ``para_min_shared`` shared words and a
   weighted overlap of at least ``para_min_overlap``; with the semantic tier, the ``para_top_k``
   nearest neighbours by embedding cosine (>= ``semantic_min_cosine``) within the same document
-  pairs are added.
+  pairs are added (skipped, with the reason in ``stats``, when those documents hold more than
+  ``semantic_max_sentences`` matchable sentences). Large joins run in chunks of at most about
+  ``max_join_rows`` rows.
 Every candidate (except identical sentences) is graded by ``grade_pairs``; ``none`` is dropped.
 Candidates are graded once per pair of distinct normalised sentences; sentences longer than
 ``max_grade_chars`` are truncated for grading (two distinct sentences that agree on their first

@@ -213,6 +213,10 @@ def run(limit: int | None) -> str:
         f"Command: `python -m pipeline.evaluation.overlap_scale{' --limit ' + str(limit) if limit else ''}` "
         f"(semantic tier off; grader: {st.get('grader')})."
     )
+    out.append("")
+    out.append(
+        f"Machine: {os.cpu_count()} CPU cores; wall-clock seconds, one process, other work may share the machine."
+    )
     if tools[3]:
         out.append("")
         out.append("Stand-ins used: " + "; ".join(tools[3]) + ".")
@@ -255,6 +259,14 @@ def run(limit: int | None) -> str:
             cross_nq.filter(pl.col("direction") != "undetermined").height,
         ),
         ("stories with 2+ documents", res.stories.filter(pl.col("n_docs") > 1)["story_id"].n_unique()),
+        (
+            "documents with an inferred source",
+            res.document_originality["inferred_source_doc_id"].is_not_null().sum(),
+        ),
+        (
+            "documents with under half original sentences",
+            res.document_originality.filter(pl.col("share_original") < 0.5).height,
+        ),
     ]
     out.append(_md_table(["what", "count"], counts))
     out += ["", "## Cross-outlet document pairs (largest shared non-quote content)", ""]
