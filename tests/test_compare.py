@@ -159,7 +159,11 @@ def test_reordered_roles_are_not_a_near_copy():
         "The resistance fighters surrounded the Taliban in the valley.",
     )
     assert m.signals["containment"] == 1.0  # the same words ...
-    assert m.signals["seq_containment"] < 0.9  # ... in another order
+    sig = C.pair_signals(
+        "The Taliban surrounded the resistance fighters in the valley.",
+        "The resistance fighters surrounded the Taliban in the valley.",
+    )
+    assert sig["seq_containment"] < 0.9  # ... in another order
     assert m.kind not in ("exact", "near")
 
 
