@@ -107,7 +107,6 @@ from typing import Any, NamedTuple
 import numpy as np
 from rapidfuzz.distance import Indel
 
-from pipeline.core.normalize import normalize_sentence as _normalize_sentence
 from pipeline.core.normalize import normalize_tokens as _normalize_tokens
 
 __all__ = [
@@ -219,8 +218,8 @@ class _Analysis(NamedTuple):
 
 @lru_cache(maxsize=262_144)
 def _analyse(text: str) -> _Analysis:
-    norm = _normalize_sentence(text)
     toks = _normalize_tokens(text)
+    norm = " ".join(toks)  # == normalize_sentence(text), which is defined as this join
     tokset = frozenset(toks)
     content = frozenset(t[:_STEM_LEN] for t in toks if t not in _STOPWORDS and not t.isdigit())
     bigrams = frozenset(zip(toks, toks[1:], strict=False))
@@ -242,7 +241,7 @@ def _analyse(text: str) -> _Analysis:
         bigrams=bigrams,
         numbers=frozenset(numbers),
         names=frozenset(names),
-        words=frozenset(w.casefold() for w in _WORD_RE.findall(raw)),
+        words=frozenset(_WORD_RE.findall(raw.casefold())),
         sorted_text=" ".join(sorted(toks)),
         n_tokens=len(toks),
     )
