@@ -292,16 +292,17 @@ display(HTML(
 ))
 
 # %% [markdown]
-# ## What the copy changed
-# Sentence by sentence, the derived article against its inferred source: kept verbatim, altered (near or
-# paraphrase), added, or dropped from the source.
+# ## What each outlet changed
+# Sentence by sentence, each article against every article it shares text with: kept verbatim, altered
+# (near or paraphrase), added, or dropped. `relation` says whether the reference is its inferred source
+# (`derived_from`), took from it (`source_of`), or the direction is undetermined.
 
 # %%
 con.sql(
-    """SELECT source, source_outlet, change, count(*) AS sentences,
-              CASE change WHEN 'kept' THEN 0 WHEN 'altered' THEN 1 WHEN 'added' THEN 2 ELSE 3 END AS o
-       FROM marts.story_changes GROUP BY source, source_outlet, change ORDER BY source, o"""
-).pl().drop("o")
+    """PIVOT (SELECT source, reference_outlet, relation, change FROM marts.story_changes)
+       ON change IN ('kept', 'altered', 'added', 'dropped') USING count(*)
+       GROUP BY source, reference_outlet, relation ORDER BY source, reference_outlet"""
+).pl()
 
 # %%
 con.close()

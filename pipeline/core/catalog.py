@@ -320,44 +320,52 @@ VIEWS: dict[str, tuple[str, str]] = {
         """,
     ),
     "marts.story_changes": (
-        "What each derived document changed from its inferred source, sentence by sentence: kept (exact), "
-        "altered (near or paraphrase), added (not in the source) and dropped (in the source, not carried over).",
+        "What each document changed relative to each document it shares text with, sentence by sentence: kept "
+        "(exact), altered (near or paraphrase), added (not in the reference) and dropped (in the reference, not "
+        "carried over). relation says whether the reference is its inferred source (derived_from), derives from "
+        "it (source_of) or the direction is undetermined. Quote-only pairs are left out.",
         f"""
         WITH pairs AS (
-            SELECT doc_id, inferred_source_doc_id AS src FROM marts.document_originality
-            WHERE inferred_source_doc_id IS NOT NULL
+            SELECT doc_id_a AS doc_id, doc_id_b AS ref,
+                   CASE direction WHEN 'b->a' THEN 'derived_from' WHEN 'a->b' THEN 'source_of' ELSE 'undetermined' END
+                   AS relation
+            FROM marts.document_pairs WHERE NOT quote_only
+            UNION ALL
+            SELECT doc_id_b, doc_id_a,
+                   CASE direction WHEN 'a->b' THEN 'derived_from' WHEN 'b->a' THEN 'source_of' ELSE 'undetermined' END
+            FROM marts.document_pairs WHERE NOT quote_only
         ), m AS (
-            SELECT p.doc_id, p.src,
+            SELECT p.doc_id, p.ref,
                    CASE WHEN m.doc_id_a = p.doc_id THEN m.sentence_id_a ELSE m.sentence_id_b END AS sid,
-                   CASE WHEN m.doc_id_a = p.doc_id THEN m.sentence_id_b ELSE m.sentence_id_a END AS src_sid,
+                   CASE WHEN m.doc_id_a = p.doc_id THEN m.sentence_id_b ELSE m.sentence_id_a END AS ref_sid,
                    m.kind, m.score
             FROM pairs p JOIN marts.sentence_matches m
-              ON (m.doc_id_a = p.doc_id AND m.doc_id_b = p.src) OR (m.doc_id_b = p.doc_id AND m.doc_id_a = p.src)
+              ON (m.doc_id_a = p.doc_id AND m.doc_id_b = p.ref) OR (m.doc_id_b = p.doc_id AND m.doc_id_a = p.ref)
         ), best AS (
             SELECT * FROM m
-            QUALIFY row_number() OVER (PARTITION BY doc_id, sid ORDER BY {_KIND_RANK}, score DESC, src_sid) = 1
+            QUALIFY row_number() OVER (PARTITION BY doc_id, ref, sid ORDER BY {_KIND_RANK}, score DESC, ref_sid) = 1
         ), doc_side AS (
-            SELECT p.doc_id, p.src AS source_doc_id,
+            SELECT p.doc_id, p.ref AS reference_doc_id, p.relation,
                    CASE WHEN b.kind IS NULL THEN 'added' WHEN b.kind = 'exact' THEN 'kept' ELSE 'altered' END AS change,
-                   b.kind, b.score, s.sentence_index, s.text, t.sentence_index AS source_sentence_index,
-                   t.text AS source_text
+                   b.kind, b.score, s.sentence_index, s.text, t.sentence_index AS reference_sentence_index,
+                   t.text AS reference_text
             FROM pairs p JOIN staging.sentences s ON s.doc_id = p.doc_id
-            LEFT JOIN best b ON b.doc_id = p.doc_id AND b.sid = s.sentence_id
-            LEFT JOIN staging.sentences t ON t.sentence_id = b.src_sid
+            LEFT JOIN best b ON b.doc_id = p.doc_id AND b.ref = p.ref AND b.sid = s.sentence_id
+            LEFT JOIN staging.sentences t ON t.sentence_id = b.ref_sid
         ), dropped AS (
-            SELECT p.doc_id, p.src AS source_doc_id, 'dropped' AS change, NULL AS kind, NULL::DOUBLE AS score,
-                   NULL::INTEGER AS sentence_index, NULL AS text, t.sentence_index AS source_sentence_index,
-                   t.text AS source_text
-            FROM pairs p JOIN staging.sentences t ON t.doc_id = p.src
-            WHERE NOT EXISTS (SELECT 1 FROM m WHERE m.doc_id = p.doc_id AND m.src_sid = t.sentence_id)
+            SELECT p.doc_id, p.ref AS reference_doc_id, p.relation, 'dropped' AS change, NULL AS kind,
+                   NULL::DOUBLE AS score, NULL::INTEGER AS sentence_index, NULL AS text,
+                   t.sentence_index AS reference_sentence_index, t.text AS reference_text
+            FROM pairs p JOIN staging.sentences t ON t.doc_id = p.ref
+            WHERE NOT EXISTS (SELECT 1 FROM m WHERE m.doc_id = p.doc_id AND m.ref = p.ref AND m.ref_sid = t.sentence_id)
         )
-        SELECT st.story_id, d.source, x.doc_id, sd.source AS source_outlet, x.source_doc_id, x.change, x.kind,
-               x.score, x.sentence_index, x.text, x.source_sentence_index, x.source_text
+        SELECT st.story_id, d.source, x.doc_id, rd.source AS reference_outlet, x.reference_doc_id, x.relation,
+               x.change, x.kind, x.score, x.sentence_index, x.text, x.reference_sentence_index, x.reference_text
         FROM (SELECT * FROM doc_side UNION ALL SELECT * FROM dropped) x
         JOIN raw.documents d ON d.doc_id = x.doc_id
-        JOIN raw.documents sd ON sd.doc_id = x.source_doc_id
+        JOIN raw.documents rd ON rd.doc_id = x.reference_doc_id
         LEFT JOIN marts.stories st ON st.doc_id = x.doc_id
-        ORDER BY x.doc_id, coalesce(x.sentence_index, 1000000), x.source_sentence_index
+        ORDER BY x.doc_id, x.reference_doc_id, coalesce(x.sentence_index, 1000000), x.reference_sentence_index
         """,
     ),
     "marts.quote_vs_text_reuse": (
@@ -414,15 +422,16 @@ VIEW_COLUMNS: dict[str, dict[str, str]] = {
         "example_text": "One sentence of the cluster (the smallest sentence_id).",
     },
     "marts.story_changes": {
-        "source_outlet": "Outlet of the inferred source document.",
-        "source_doc_id": "The inferred source document.",
-        "change": "kept (exact), altered (near or paraphrase), added or dropped.",
-        "kind": "Kind of the match to the source sentence.",
+        "reference_outlet": "Outlet of the reference document.",
+        "reference_doc_id": "The document compared against.",
+        "relation": "derived_from (the reference is this document's source), source_of, or undetermined.",
+        "change": "kept (exact), altered (near or paraphrase), added or dropped, relative to the reference.",
+        "kind": "Kind of the match to the reference sentence.",
         "score": "Score of that match.",
-        "sentence_index": "Position in the derived document (null for dropped sentences).",
-        "text": "The derived document's sentence (null for dropped sentences).",
-        "source_sentence_index": "Position in the source document.",
-        "source_text": "The source sentence.",
+        "sentence_index": "Position in this document (null for dropped sentences).",
+        "text": "This document's sentence (null for dropped sentences).",
+        "reference_sentence_index": "Position in the reference document.",
+        "reference_text": "The reference sentence.",
     },
     "marts.quote_vs_text_reuse": {
         "outlet_1": "One outlet of the pair (alphabetically first).",
@@ -450,8 +459,9 @@ EXAMPLES: dict[str, str] = {
     "marts.outlet_originality_over_time": "SELECT * FROM marts.outlet_originality_over_time WHERE source = 'AFP';",
     "marts.top_republished_sentences": "SELECT n_documents, n_sources, sources, origin_status, example_text\n"
     "FROM marts.top_republished_sentences LIMIT 10;",
-    "marts.story_changes": "-- what Press TV changed from its source\n"
-    "SELECT change, kind, text, source_text FROM marts.story_changes WHERE source = 'Press TV';",
+    "marts.story_changes": "-- what Press TV changed relative to the AFP text\n"
+    "SELECT relation, change, kind, text, reference_text FROM marts.story_changes\n"
+    "WHERE source = 'Press TV' AND reference_outlet = 'AFP';",
     "marts.quote_vs_text_reuse": "SELECT * FROM marts.quote_vs_text_reuse;",
 }
 
