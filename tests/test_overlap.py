@@ -497,3 +497,43 @@ def test_scale_script_small_run(tmp_path):
     report = overlap_scale.run(limit=60)
     assert "## Wall time" in report and "| documents | 60 |" in report
     assert "Peak resident memory" in report
+
+
+def _filler(tag: str, n: int) -> list[str]:
+    """``n`` sentences of words found nowhere else (made from ``tag``)."""
+    return [" ".join(f"{tag}{i}w{j}" for j in range(12)).capitalize() + "." for i in range(n)]
+
+
+def test_sign_off_of_a_large_outlet_is_common():
+    signoff = "Join us on Facebook for the latest opinion pieces from our columnists every day."
+    docs = {
+        f"b{i:04d}": (
+            "Big",
+            D(2020, 1, 1),
+            [f"Unique opening line number {i} about topic {i * 3} today."] + ([signoff] if i < 25 else []),
+        )
+        for i in range(1500)
+    }
+    d, s = frames(docs)
+    r = compute_overlap(d, s, encoder=None)
+    # 25 documents are under 2 % of the outlet's 1,500, but 20 or more documents make it stock text
+    assert r.sentence_flags.filter(pl.col("sentence_id") == "b0000:1")["is_common"][0] is True
+    assert r.sentence_matches.height == 0
+
+
+def test_a_few_shared_lines_do_not_make_a_story():
+    shared = [STORY[0], STORY[1]]
+    d, s = frames(
+        {
+            "long1": ("One", D(2021, 1, 1), _filler("x", 20) + shared + _filler("y", 20)),
+            "long2": ("Two", D(2021, 1, 2), _filler("z", 20) + shared + _filler("w", 20)),
+            "short": ("Three", D(2021, 1, 3), shared + UNRELATED[:3]),
+        }
+    )
+    r = compute_overlap(d, s, encoder=None)
+    p = _pair(r, "long1", "long2")
+    assert p["n_exact"] == 2 and p["in_story"] is False
+    # the short text is 40 % made of them: it belongs with its source
+    assert _pair(r, "long1", "short")["in_story"] is True
+    st = dict(zip(r.stories["doc_id"], r.stories["story_id"], strict=True))
+    assert st["long1"] == st["short"] == st["long2"]  # linked through the short text

@@ -33,7 +33,10 @@ Output tables
     is_common bool: boilerplate or stock phrase, never matched. A normalised sentence is common when
     it occurs in at least ``max(common_min_docs_per_source, ceil(common_min_share_of_source * D))``
     documents of one outlet that has D documents (e.g. "Sign up for our newsletter" under every
-    article of that outlet), or in documents of at least ``common_min_sources`` outlets; the same
+    article of that outlet), or in at least ``common_min_docs_any_share`` documents of one outlet
+    whatever its size (a section's sign-off such as "Join us on Facebook.com/CNNOpinion." under a
+    large outlet's opinion pieces only), or in documents of at least ``common_min_sources``
+    outlets; the same
     rule is applied to families of near-identical sentences (connected by graded MinHash matches),
     so templates with a varying part ("Read or Share this story: <link>", "<name> contributed to
     this report") are common too;
@@ -113,9 +116,11 @@ sentence_id_a, sentence_id_b)
 ``stories`` (one row per document, sorted by story_id, doc_id)
     story_id str (``"s"`` + 16 hex of SHA-1 of the smallest doc_id of the story); doc_id str;
     n_docs i64; first_published_at datetime (earliest known date in the story, null when none).
-    A story is a connected component of document pairs with at least ``story_min_shared`` shared
-    non-quote sentences or a non-quote containment of at least ``story_min_containment`` on either
-    side; a document sharing nothing forms a story of one.
+    A story is a connected component of document pairs that share at least ``story_min_shared``
+    non-quote sentences with a non-quote containment of at least ``story_min_containment`` on
+    either side, or at least ``story_strong_shared`` non-quote sentences whatever the containment
+    (a few shared stock lines in two long texts do not make one story); a document sharing nothing
+    forms a story of one.
 
 Stats
 -----
@@ -197,6 +202,7 @@ class OverlapConfig:
     common_min_docs_per_source: int = 5
     common_min_share_of_source: float = 0.02
     common_min_sources: int = 25
+    common_min_docs_any_share: int = 20
     exact_clique_max: int = 40
     expand_max_pairs: int = 400
     num_perm: int = 128
@@ -224,6 +230,7 @@ class OverlapConfig:
     direction_max_reverse_containment: float = 0.5
     story_min_shared: int = 2
     story_min_containment: float = 0.2
+    story_strong_shared: int = 5
 
     def __post_init__(self) -> None:
         if self.num_perm <= 0 or self.lsh_bands <= 0 or self.num_perm % self.lsh_bands:
@@ -545,7 +552,8 @@ def _prepare_inputs(documents: pl.DataFrame, sentences: pl.DataFrame) -> tuple[p
 def _common_groups(gd: pl.DataFrame, src_size: pl.DataFrame, cfg: OverlapConfig) -> pl.DataFrame:
     """(grp, common) for rows (grp, doc_id, source): a group is common when it occurs in at least
     max(common_min_docs_per_source, ceil(common_min_share_of_source * D)) documents of one outlet
-    with D documents, or in documents of at least common_min_sources outlets."""
+    with D documents, or in common_min_docs_any_share documents of one outlet, or in documents of
+    at least common_min_sources outlets."""
     gd = gd.unique()
     per_src = (
         gd.group_by("grp", "source")
@@ -561,10 +569,15 @@ def _common_groups(gd: pl.DataFrame, src_size: pl.DataFrame, cfg: OverlapConfig)
             ).alias("c")
         )
         .group_by("grp")
-        .agg(pl.col("c").any().alias("c_src"), pl.len().alias("n_src"))
+        .agg(pl.col("c").any().alias("c_src"), pl.len().alias("n_src"), pl.col("n").max().alias("n_max"))
     )
     return per_src.select(
-        "grp", (pl.col("c_src") | (pl.col("n_src") >= cfg.common_min_sources)).alias("common")
+        "grp",
+        (
+            pl.col("c_src")
+            | (pl.col("n_max") >= cfg.common_min_docs_any_share)
+            | (pl.col("n_src") >= cfg.common_min_sources)
+        ).alias("common"),
     )
 
 
@@ -1742,8 +1755,11 @@ def _document_pairs(
         (
             ~pl.col("quote_only")
             & (
-                (pl.col("n_nonquote") >= cfg.story_min_shared)
-                | (pl.max_horizontal("_cq_a", "_cq_b") >= cfg.story_min_containment)
+                (
+                    (pl.col("n_nonquote") >= cfg.story_min_shared)
+                    & (pl.max_horizontal("_cq_a", "_cq_b") >= cfg.story_min_containment)
+                )
+                | (pl.col("n_nonquote") >= cfg.story_strong_shared)
             )
         ).alias("in_story"),
     )
