@@ -537,3 +537,7 @@ def test_a_few_shared_lines_do_not_make_a_story():
     assert _pair(r, "long1", "short")["in_story"] is True
     st = dict(zip(r.stories["doc_id"], r.stories["story_id"], strict=True))
     assert st["long1"] == st["short"] == st["long2"]  # linked through the short text
+    # two shared lines do not make the earlier long text the source of the later one
+    orig = {x["doc_id"]: x for x in r.document_originality.to_dicts()}
+    assert orig["long2"]["inferred_source_doc_id"] is None
+    assert orig["short"]["inferred_source_doc_id"] == "long1"

@@ -105,7 +105,8 @@ sentence_id_a, sentence_id_b)
     order is undetermined (missing or equal dates); matches only to later documents leave it
     original (it is their source). n_quote_reuse i64: mostly-quotation sentences reused that way
     (also counted in their kind). inferred_source_doc_id str: the document this one derives from:
-    among the pairs whose direction points at it, the strongest (sum over non-quote matches of 3 per
+    among the pairs whose direction points at it and that link it into a story (``in_story``: a
+    single shared stock line does not make a source), the strongest (sum over non-quote matches of 3 per
     exact, 2 per near, 1 per paraphrase; then most shared non-quote sentences, highest containment,
     smallest id); null when there is none, or when a document whose order is undetermined shares
     more strongly with it (e.g. a sibling copy of an undated original is never named the source);
@@ -1850,7 +1851,7 @@ def _originality(
         )
         cand = pl.concat(
             [
-                dp.filter(pl.col("direction") == "a->b").select(
+                dp.filter((pl.col("direction") == "a->b") & pl.col("in_story")).select(
                     pl.col("doc_id_b").alias("doc_id"),
                     pl.col("doc_id_a").alias("src"),
                     "strength",
@@ -1860,7 +1861,7 @@ def _originality(
                     pl.col("n_shared_a").alias("shared_src"),
                     pl.col("n_matchable_a").alias("m_src"),
                 ),
-                dp.filter(pl.col("direction") == "b->a").select(
+                dp.filter((pl.col("direction") == "b->a") & pl.col("in_story")).select(
                     pl.col("doc_id_a").alias("doc_id"),
                     pl.col("doc_id_b").alias("src"),
                     "strength",
