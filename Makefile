@@ -59,8 +59,11 @@ ui: install
 	@echo "Dagster UI on http://127.0.0.1:3000 (drop files into data/raw/; the sensor picks them up)"
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
+# whole pipeline on the 37,554-article corpus (stage times, peak memory, counts, semantic tier's added cost),
+# then cleaning speed (HTML pages/s, text MB/s) with its quality table
 bench: install-dev
-	$(BIN)/python -m pipeline.evaluation.bench
+	$(BIN)/python -m pipeline.evaluation.bench --semantic
+	$(BIN)/python -m pipeline.evaluation.boilerplate
 
 eval: install-dev
 	$(BIN)/python -m pipeline.evaluation
