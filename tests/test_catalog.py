@@ -34,7 +34,9 @@ def test_every_table_view_and_column_has_a_comment(pub):
 
 def test_readme_is_in_sync_with_the_catalogue(pub):
     expected = render_readme(pub)
-    assert README.read_text() == expected, "run `python -m pipeline.core.catalog` to regenerate warehouse/README.md"
+    assert README.read_text() == expected, (
+        "run `python -m pipeline.core.catalog` to regenerate warehouse/README.md"
+    )
 
 
 def test_example_queries_run(pub):
@@ -50,7 +52,9 @@ def test_views_answer_the_first_questions(pub):
     assert {"added", "dropped"} <= changes and changes & {"kept", "altered"}
     top = pub.sql("SELECT n_documents, example_text FROM marts.top_republished_sentences LIMIT 1").fetchall()
     assert top and top[0][0] >= 3
-    quotes = pub.sql("SELECT sum(quote_matches), sum(text_matches) FROM marts.quote_vs_text_reuse").fetchall()[0]
+    quotes = pub.sql(
+        "SELECT sum(quote_matches), sum(text_matches) FROM marts.quote_vs_text_reuse"
+    ).fetchall()[0]
     assert quotes[0] > 0 and quotes[1] > 0
     docs = pub.sql("SELECT count(*), count(published_at) FROM marts.documents").fetchall()[0]
     assert docs == (5, 2)

@@ -17,13 +17,21 @@ def test_asset_graph_groups_and_keys():
     graph = defs.resolve_asset_graph()
     groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
     assert groups == {
-        "raw/raw_files": "ingest", "raw/documents": "ingest", "raw/ingest_errors": "ingest",
-        "staging/clean_documents": "clean", "staging/removed_spans": "clean",
+        "raw/raw_files": "ingest",
+        "raw/documents": "ingest",
+        "raw/ingest_errors": "ingest",
+        "staging/clean_documents": "clean",
+        "staging/removed_spans": "clean",
         "staging/sentences": "segment",
-        "marts/sentence_flags": "overlap", "marts/sentence_matches": "overlap",
-        "marts/sentence_clusters": "overlap", "marts/passages": "overlap", "marts/document_pairs": "overlap",
-        "marts/document_originality": "overlap", "marts/stories": "overlap",
-        "publish/analyst_warehouse": "publish", "publish/reuse_reports": "publish",
+        "marts/sentence_flags": "overlap",
+        "marts/sentence_matches": "overlap",
+        "marts/sentence_clusters": "overlap",
+        "marts/passages": "overlap",
+        "marts/document_pairs": "overlap",
+        "marts/document_originality": "overlap",
+        "marts/stories": "overlap",
+        "publish/analyst_warehouse": "publish",
+        "publish/reuse_reports": "publish",
     }
     # the asset key prefix is the DuckDB schema; the publish step depends on every mart
     publish = graph.get(dg.AssetKey(["publish", "analyst_warehouse"]))
@@ -82,12 +90,14 @@ def test_sensor_requests_one_run_per_batch_with_run_key(tmp_path):
     assert req.run_config["ops"]["ingest"]["config"]["files"] == ["a.txt", "b.html"]
     assert result.dynamic_partitions_requests[0].partition_keys == [req.partition_key]
     # same cursor, nothing new: no run
-    again = landing_sensor(dg.build_sensor_context(instance=instance, cursor=result.cursor,
-                                                   resources={"wiretrace": resource}))
+    again = landing_sensor(
+        dg.build_sensor_context(instance=instance, cursor=result.cursor, resources={"wiretrace": resource})
+    )
     assert not again.run_requests
     (landing / "c.txt").write_text("Story three.")
-    third = landing_sensor(dg.build_sensor_context(instance=instance, cursor=result.cursor,
-                                                   resources={"wiretrace": resource}))
+    third = landing_sensor(
+        dg.build_sensor_context(instance=instance, cursor=result.cursor, resources={"wiretrace": resource})
+    )
     assert [r.run_config["ops"]["ingest"]["config"]["files"] for r in third.run_requests] == [["c.txt"]]
 
 
@@ -124,7 +134,9 @@ def test_materialize_batch_then_refresh(tmp_path, sample_landing):
     )
     assert result.success
     evaluations = result.get_asset_check_evaluations()
-    assert evaluations and all(e.passed for e in evaluations), [(e.check_name, e.metadata) for e in evaluations]
+    assert evaluations and all(e.passed for e in evaluations), [
+        (e.check_name, e.metadata) for e in evaluations
+    ]
     mats = {m.asset_key.to_user_string(): m for m in result.get_asset_materialization_events()}
     assert "publish/analyst_warehouse" in mats and "publish/reuse_reports" in mats
     assert list((wh / "reports").glob("*.html"))
@@ -138,8 +150,13 @@ def test_materialize_batch_then_refresh(tmp_path, sample_landing):
     con.close()
     # the daily refresh job runs the unpartitioned stages on their own
     refresh = dg.materialize(
-        [clean, sentences, overlap, analyst_warehouse], instance=instance, resources={"wiretrace": resource},
+        [clean, sentences, overlap, analyst_warehouse],
+        instance=instance,
+        resources={"wiretrace": resource},
     )
     assert refresh.success
     assert {m.asset_key.to_user_string() for m in refresh.get_asset_materialization_events()} >= {
-        "staging/clean_documents", "marts/sentence_matches", "publish/analyst_warehouse"}
+        "staging/clean_documents",
+        "marts/sentence_matches",
+        "publish/analyst_warehouse",
+    }

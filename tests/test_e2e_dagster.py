@@ -67,12 +67,19 @@ def dagster_stack(tmp_path, sample_landing):
     logs.mkdir()
     procs = []
     for name, cmd in [
-        ("webserver", [str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), "-w", "workspace.yaml"]),
+        (
+            "webserver",
+            [str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), "-w", "workspace.yaml"],
+        ),
         ("daemon", [str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"]),
     ]:
         out = open(logs / f"{name}.log", "w")
-        procs.append(subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                      start_new_session=True))
+        procs.append(
+            subprocess.Popen(
+                cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        )
+
     def up():
         for p in procs:
             if p.poll() is not None:
@@ -82,7 +89,15 @@ def dagster_stack(tmp_path, sample_landing):
 
     try:
         wait_for(up, 120, "dagster-webserver /server_info")
-        yield {"instance": instance, "port": port, "home": home, "landing": sample_landing, "wh": wh, "env": env, "logs": logs}
+        yield {
+            "instance": instance,
+            "port": port,
+            "home": home,
+            "landing": sample_landing,
+            "wh": wh,
+            "env": env,
+            "logs": logs,
+        }
     finally:
         for p in procs:
             try:
@@ -112,8 +127,11 @@ def test_graphql_submission_and_sensor_run(dagster_stack):
 
     def finished():
         status = client.get_run_status(run_id)
-        return status if status in (DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE,
-                                    DagsterRunStatus.CANCELED) else None
+        return (
+            status
+            if status in (DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED)
+            else None
+        )
 
     status = wait_for(finished, 300, f"run {run_id}", step=2)
     logs = "\n".join(p.read_text()[-3000:] for p in dagster_stack["logs"].iterdir())
@@ -131,8 +149,12 @@ def test_graphql_submission_and_sensor_run(dagster_stack):
     new.write_text("A brand new article about a different story, published by another outlet today.\n")
 
     def sensor_run_done():
-        runs = [r for r in instance.get_runs() if r.tags.get("dagster/partition", "").startswith("batch-")
-                and r.tags.get("dagster/partition") != "batch-e2e"]
+        runs = [
+            r
+            for r in instance.get_runs()
+            if r.tags.get("dagster/partition", "").startswith("batch-")
+            and r.tags.get("dagster/partition") != "batch-e2e"
+        ]
         for r in runs:
             cfg = r.run_config.get("ops", {}).get("ingest", {}).get("config", {})
             if "new-outlet/extra.txt" in cfg.get("files", []):
@@ -143,5 +165,6 @@ def test_graphql_submission_and_sensor_run(dagster_stack):
     assert run.status == DagsterRunStatus.SUCCESS
     con = duckdb.connect(str(analyst), read_only=True)
     assert con.sql("SELECT source FROM raw.documents WHERE path = 'new-outlet/extra.txt'").fetchall() == [
-        ("new-outlet",)]
+        ("new-outlet",)
+    ]
     con.close()

@@ -26,8 +26,12 @@ def by_reason(result):
 def test_page_formats_and_source_rules(tmp_path):
     write(tmp_path / "apnews" / "a.txt", ARTICLE)
     write(tmp_path / "b.html", f"<html><body><p>{ARTICLE}</p></body></html>")
-    write(tmp_path / "b.html.meta.json", json.dumps({"url": "https://www.example.org/x", "title": "T",
-                                                     "published_at": "2021-08-22T10:00:00+02:00"}))
+    write(
+        tmp_path / "b.html.meta.json",
+        json.dumps(
+            {"url": "https://www.example.org/x", "title": "T", "published_at": "2021-08-22T10:00:00+02:00"}
+        ),
+    )
     write(tmp_path / "c.htm", "<p>Another page about Kabul and the valley.</p>")
     write(tmp_path / "manifest.csv", "file,source,published_at\nc.htm,Reuters,Aug 24 2021\n")
     write(tmp_path / "d.txt", "A page with no metadata at all, about Kabul.")
@@ -46,7 +50,9 @@ def test_page_formats_and_source_rules(tmp_path):
 
 def test_jsonl_corpus_records_and_bad_lines(tmp_path):
     lines = [
-        json.dumps({"id": "r1", "text": ARTICLE, "outlet": "AP", "url": "https://apnews.com/1", "date": "2020-01-02"}),
+        json.dumps(
+            {"id": "r1", "text": ARTICLE, "outlet": "AP", "url": "https://apnews.com/1", "date": "2020-01-02"}
+        ),
         "{not json",
         json.dumps(["a", "list"]),
         json.dumps({"id": "r4", "title": "no body"}),
@@ -73,17 +79,21 @@ def test_jsonl_corpus_records_and_bad_lines(tmp_path):
 
 
 def test_parquet_corpus(tmp_path):
-    frame = pl.DataFrame({
-        "id": ["p1", "p2", "p3"],
-        "outlet": ["Fox News", None, "CNN"],
-        "url": [None, "https://www.cnn.com/a", None],
-        "date_iso": ["2019-05-01", None, "not a date"],
-        "text": [ARTICLE, "Second article text, about Washington.", None],
-    })
+    frame = pl.DataFrame(
+        {
+            "id": ["p1", "p2", "p3"],
+            "outlet": ["Fox News", None, "CNN"],
+            "url": [None, "https://www.cnn.com/a", None],
+            "date_iso": ["2019-05-01", None, "not a date"],
+            "text": [ARTICLE, "Second article text, about Washington.", None],
+        }
+    )
     frame.write_parquet(tmp_path / "corpus.parquet")
     out = ingest_files(tmp_path)
     assert [(d.external_id, d.source, d.source_origin) for d in out.documents] == [
-        ("p1", "Fox News", "metadata"), ("p2", "cnn.com", "url")]
+        ("p1", "Fox News", "metadata"),
+        ("p2", "cnn.com", "url"),
+    ]
     assert out.documents[0].published_at.isoformat() == "2019-05-01T00:00:00"
     assert by_reason(out) == {("corpus.parquet", "row 2", "missing_text")}
 
@@ -182,7 +192,10 @@ def test_sample_manifest_holds_only_what_the_texts_show():
 
     out = ingest_files(SAMPLE)
     assert not out.errors
-    got = {d.path: (d.source, d.published_at.date().isoformat() if d.published_at else None) for d in out.documents}
+    got = {
+        d.path: (d.source, d.published_at.date().isoformat() if d.published_at else None)
+        for d in out.documents
+    }
     assert got == {
         "000_a020b76b82dd7d40.txt": ("AFP", None),
         "001_b1f71a80685ff8a8.txt": ("Press TV", None),

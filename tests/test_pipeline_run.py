@@ -28,14 +28,28 @@ def snapshot(db) -> dict[str, list]:
 
 
 def test_cli_run_and_help(tmp_path, sample_landing, capsys):
-    assert cli_main(["run", "--input", str(sample_landing), "--warehouse", str(tmp_path / "wh"),
-                     "--no-semantic", "--progress", "off"]) == 0
+    assert (
+        cli_main(
+            [
+                "run",
+                "--input",
+                str(sample_landing),
+                "--warehouse",
+                str(tmp_path / "wh"),
+                "--no-semantic",
+                "--progress",
+                "off",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     for stage in ("ingest", "clean", "segment", "overlap", "publish"):
         assert stage in out
     assert (tmp_path / "wh" / "wiretrace.duckdb").is_file()
-    help_text = subprocess.run([sys.executable, "-m", "pipeline.cli", "--help"], capture_output=True,
-                               text=True, check=True).stdout
+    help_text = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "--help"], capture_output=True, text=True, check=True
+    ).stdout
     for command in ("run", "clean", "sentences", "compare", "report"):
         assert command in help_text
     missing = cli_main(["run", "--input", str(tmp_path / "nope"), "--warehouse", str(tmp_path / "wh2")])
@@ -55,19 +69,29 @@ def test_same_input_same_tables(tmp_path, sample_landing):
 
 
 def test_bad_files_do_not_stop_the_run(tmp_path, sample_landing):
-    (sample_landing / "broken.jsonl").write_text('{"id": 1, "text": "ok record about Kabul and Panjshir."}\n{oops\n')
+    (sample_landing / "broken.jsonl").write_text(
+        '{"id": 1, "text": "ok record about Kabul and Panjshir."}\n{oops\n'
+    )
     (sample_landing / "photo.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
     (sample_landing / "empty.html").write_bytes(b"")
-    (sample_landing / "boiler.txt").write_text("Advertisement\n\nShare this article\n\nAll rights reserved.\n")
+    (sample_landing / "boiler.txt").write_text(
+        "Advertisement\n\nShare this article\n\nAll rights reserved.\n"
+    )
     results = run_pipeline(sample_landing, tmp_path / "wh", encoder=None)
     assert [r.stage for r in results][-1] == "publish"
     con = duckdb.connect(str(tmp_path / "wh" / "wiretrace.duckdb"), read_only=True)
     errors = con.sql("SELECT path, record, reason FROM raw.ingest_errors ORDER BY ALL").fetchall()
-    assert errors == [("broken.jsonl", "line 2", "malformed_json"), ("empty.html", None, "empty"),
-                      ("photo.txt", None, "binary")]
+    assert errors == [
+        ("broken.jsonl", "line 2", "malformed_json"),
+        ("empty.html", None, "empty"),
+        ("photo.txt", None, "binary"),
+    ]
     assert con.sql("SELECT count(*) FROM raw.documents").fetchall()[0][0] == 7
-    status = dict(con.sql(
-        "SELECT d.path, c.status FROM raw.documents d JOIN staging.clean_documents c USING (doc_id)").fetchall())
+    status = dict(
+        con.sql(
+            "SELECT d.path, c.status FROM raw.documents d JOIN staging.clean_documents c USING (doc_id)"
+        ).fetchall()
+    )
     assert status["boiler.txt"] == "empty"  # all boilerplate: an empty clean text with a reason, not a crash
     con.close()
 
@@ -77,9 +101,12 @@ def test_process_pool_gives_the_same_rows(tmp_path, monkeypatch):
     landing = tmp_path / "landing"
     landing.mkdir()
     records = [
-        {"id": str(i), "source": f"outlet{i % 7}",
-         "text": f"Story {i} begins here.\n\nThe council voted {i} times on the budget, officials said. "
-                 f"\"We will not stop,\" the mayor said on day {i % 30}.\n\nAdvertisement\n\nRead more: other news"}
+        {
+            "id": str(i),
+            "source": f"outlet{i % 7}",
+            "text": f"Story {i} begins here.\n\nThe council voted {i} times on the budget, officials said. "
+            f'"We will not stop," the mayor said on day {i % 30}.\n\nAdvertisement\n\nRead more: other news',
+        }
         for i in range(450)
     ]
     (landing / "corpus.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
@@ -90,8 +117,10 @@ def test_process_pool_gives_the_same_rows(tmp_path, monkeypatch):
         stage_ingest(con, landing)
         stage_clean(con)
         stage_segment(con)
-        tables[n] = {t: con.sql(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
-                     for t in ("staging.clean_documents", "staging.removed_spans", "staging.sentences")}
+        tables[n] = {
+            t: con.sql(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+            for t in ("staging.clean_documents", "staging.removed_spans", "staging.sentences")
+        }
         con.close()
     assert tables["1"]["staging.sentences"] and tables["1"] == tables["2"]
     shutil.rmtree(landing)

@@ -34,9 +34,13 @@ def test_publish_replaces_file_and_documents_tables(tmp_path, sample_landing):
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     assert leftovers == []
     pub = duckdb.connect(str(tmp_path / "wiretrace.duckdb"), read_only=True)
-    comments = dict(pub.sql("SELECT table_name, comment FROM duckdb_tables() WHERE schema_name='raw'").fetchall())
+    comments = dict(
+        pub.sql("SELECT table_name, comment FROM duckdb_tables() WHERE schema_name='raw'").fetchall()
+    )
     assert "traceable" in comments["raw_files"]
-    col = pub.sql("SELECT comment FROM duckdb_columns() WHERE table_name='documents' AND column_name='doc_id'")
+    col = pub.sql(
+        "SELECT comment FROM duckdb_columns() WHERE table_name='documents' AND column_name='doc_id'"
+    )
     assert "sha256" in col.fetchall()[0][0]
 
 
@@ -46,8 +50,9 @@ def test_open_reader_never_blocks_a_run_and_keeps_its_snapshot(tmp_path, sample_
     first = sorted(sample_landing.glob("00[0-2]*.txt"))
     run_pipeline(sample_landing, wh, files=first, encoder=None)
     analyst = wh / "wiretrace.duckdb"
-    reader = subprocess.Popen([sys.executable, "-c", READER, str(analyst)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(analyst)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         before = reader.stdout.readline().split()
         assert before[0] == "before" and before[1] == "3"

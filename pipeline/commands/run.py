@@ -24,8 +24,14 @@ class _Bars:
 
         bar = self.bars.get(stage)
         if bar is None:
-            bar = self.bars[stage] = tqdm(total=total or None, desc=f"{stage:>8}", unit="item",
-                                          file=sys.stderr, leave=True, dynamic_ncols=True)
+            bar = self.bars[stage] = tqdm(
+                total=total or None,
+                desc=f"{stage:>8}",
+                unit="item",
+                file=sys.stderr,
+                leave=True,
+                dynamic_ncols=True,
+            )
         if total and bar.total != total:
             bar.total = total
         bar.n = done
@@ -47,8 +53,14 @@ def _run(args: argparse.Namespace) -> int:
     bars = _Bars(args.progress == "on" or (args.progress == "auto" and sys.stderr.isatty()))
     cfg = IngestConfig(max_page_bytes=args.max_page_mb * 1024 * 1024)
     try:
-        results = run_pipeline(landing, Path(args.warehouse), batch_id=args.batch_id, ingest_config=cfg,
-                               encoder=None if args.no_semantic else "auto", progress=bars)
+        results = run_pipeline(
+            landing,
+            Path(args.warehouse),
+            batch_id=args.batch_id,
+            ingest_config=cfg,
+            encoder=None if args.no_semantic else "auto",
+            progress=bars,
+        )
     finally:
         bars.close()
     paths = WarehousePaths(Path(args.warehouse))
@@ -71,12 +83,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Run the whole pipeline once, in-process, on a folder of raw files (.txt, .html, .htm, "
         ".jsonl, .parquet) and publish the analysts' DuckDB database into the warehouse folder.",
     )
-    p.add_argument("--input", default=str(default_landing()), help="folder of raw files (default: %(default)s)")
-    p.add_argument("--warehouse", default=str(default_warehouse()),
-                   help="warehouse folder for work.duckdb and wiretrace.duckdb (default: %(default)s)")
+    p.add_argument(
+        "--input", default=str(default_landing()), help="folder of raw files (default: %(default)s)"
+    )
+    p.add_argument(
+        "--warehouse",
+        default=str(default_warehouse()),
+        help="warehouse folder for work.duckdb and wiretrace.duckdb (default: %(default)s)",
+    )
     p.add_argument("--batch-id", default="manual", help="label stored with the ingested rows")
     p.add_argument("--max-page-mb", type=int, default=25, help="pages or records larger than this are errors")
     p.add_argument("--no-semantic", action="store_true", help="skip the embedding tier even when installed")
-    p.add_argument("--progress", choices=["auto", "on", "off"], default="auto", help="progress bars on stderr")
+    p.add_argument(
+        "--progress", choices=["auto", "on", "off"], default="auto", help="progress bars on stderr"
+    )
     p.add_argument("--json", action="store_true", help="print per-stage results as JSON")
     p.set_defaults(func=_run)

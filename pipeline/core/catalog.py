@@ -129,133 +129,135 @@ _SIGNALS = {
     "conflict": "1 when a near pair has a number or name conflict (scored below 0.85).",
 }
 
-TABLES.update({
-    "marts.sentence_flags": (
-        "Per sentence: quotation share and the flags that keep boilerplate and stock phrases out of matching.",
-        {
-            "sentence_id": "Sentence id (key, references staging.sentences).",
-            "doc_id": "Document id.",
-            "quote_share": "Share of the sentence's letters and digits inside quotation marks.",
-            "is_quote": "The sentence is mostly quotation: reuse of it is quote reuse, not text reuse.",
-            "too_short": "Too few tokens to match; kept in the text, never matched.",
-            "n_docs_same_hash": "Documents containing the same normalised sentence (itself included).",
-            "n_sources_same_hash": "Outlets among those documents.",
-            "is_common": "Boilerplate or stock phrase (recurs in many documents of one outlet or across many "
-            "outlets): never matched, so it cannot make documents look related.",
-            "matchable": "Neither too short nor common.",
-        },
-    ),
-    "marts.sentence_matches": (
-        "Graded sentence matches across documents: exact, near (small edits) or paraphrase, with the signals.",
-        {
-            "sentence_id_a": "Sentence of document a (key, with sentence_id_b).",
-            "sentence_id_b": "Sentence of document b.",
-            "doc_id_a": "Document a (doc_id_a < doc_id_b: each pair appears once).",
-            "doc_id_b": "Document b.",
-            "index_a": "Position of the sentence in document a.",
-            "index_b": "Position of the sentence in document b.",
-            "source_a": "Outlet of document a.",
-            "source_b": "Outlet of document b.",
-            "kind": "exact (identical after normalisation), near (same sentence, small edits) or paraphrase.",
-            "score": "Closeness in [0, 1]: paraphrase [0.5, 0.8), near [0.8, 1), exact 1.",
-            "tier": "Candidate generator that proposed the pair: exact, minhash, blocked or semantic.",
-            **_SIGNALS,
-            "is_quote": "Either side is mostly quotation.",
-            "same_source": "Both documents come from the same outlet.",
-        },
-    ),
-    "marts.sentence_clusters": (
-        "Sentences matched across documents, grouped, with the origin: the earliest known publication "
-        "('undetermined' when dates are missing or tied; never guessed).",
-        {
-            "cluster_id": "Cluster id (key, with sentence_id).",
-            "sentence_id": "A sentence of the cluster.",
-            "doc_id": "Its document.",
-            "source": "Its outlet.",
-            "published_at": "Its document's publication time.",
-            "is_origin": "This sentence is the cluster's origin.",
-            "origin_sentence_id": "The origin sentence (null when undetermined).",
-            "origin_status": "dated (a unique earliest publication) or undetermined.",
-            "kind_to_origin": "origin, the kind of the direct match to the origin, indirect, or null.",
-        },
-    ),
-    "marts.passages": (
-        "Runs of consecutive matched sentences aligned between two documents, with character offsets in both.",
-        {
-            "doc_id_a": "Document a.",
-            "doc_id_b": "Document b.",
-            "passage_id": "Passage id (key).",
-            "first_index_a": "First sentence index of the passage in a.",
-            "last_index_a": "Last sentence index in a.",
-            "first_index_b": "First sentence index in b.",
-            "last_index_b": "Last sentence index in b.",
-            "start_a": "Start offset in a's clean text.",
-            "end_a": "End offset in a's clean text.",
-            "start_b": "Start offset in b's clean text.",
-            "end_b": "End offset in b's clean text.",
-            "n_sentences": "Matched sentence pairs in the passage.",
-            "n_exact": "Exact pairs.",
-            "n_near": "Near pairs.",
-            "n_paraphrase": "Paraphrase pairs.",
-            "dominant_kind": "Most frequent kind (ties go to the stronger kind).",
-            "mean_score": "Mean match score.",
-            "n_quote": "Pairs where a side is mostly quotation.",
-        },
-    ),
-    "marts.document_pairs": (
-        "Document pairs sharing sentences: counts by kind, containment both ways, inferred direction and evidence.",
-        {
-            "doc_id_a": "Document a (key, with doc_id_b; doc_id_a < doc_id_b).",
-            "doc_id_b": "Document b.",
-            "source_a": "Outlet of a.",
-            "source_b": "Outlet of b.",
-            "published_at_a": "Publication time of a.",
-            "published_at_b": "Publication time of b.",
-            "n_matchable_a": "Matchable sentences of a.",
-            "n_matchable_b": "Matchable sentences of b.",
-            "n_shared_a": "Distinct sentences of a matched in b.",
-            "n_shared_b": "Distinct sentences of b matched in a.",
-            "n_exact": "Exact sentence pairs.",
-            "n_near": "Near sentence pairs.",
-            "n_paraphrase": "Paraphrase sentence pairs.",
-            "n_quote": "Pairs where a side is mostly quotation.",
-            "n_nonquote": "Pairs of text (not quotation).",
-            "quote_only": "Every shared pair is a quotation: both outlets quote the same speaker.",
-            "containment_a_in_b": "Share of a's matchable sentences matched in b.",
-            "containment_b_in_a": "Share of b's matchable sentences matched in a.",
-            "direction": "a->b (a is the source of b), b->a, or undetermined.",
-            "direction_evidence": "Why: publication dates, containment, which text holds the superset.",
-            "same_source": "Both documents come from the same outlet.",
-            "in_story": "The pair links its documents into one story.",
-        },
-    ),
-    "marts.document_originality": (
-        "Per document: shares of original, exact, near and paraphrased sentences; what it added and dropped.",
-        {
-            "doc_id": "Document id (key).",
-            "source": "Outlet.",
-            "n_sentences": "Sentences.",
-            "n_matchable": "Matchable sentences (the denominator of the shares).",
-            "share_original": "Share not found in any earlier (or undated) document.",
-            "share_exact": "Share copied verbatim.",
-            "share_near": "Share copied with small edits.",
-            "share_paraphrase": "Share reworded from another document.",
-            "n_quote_reuse": "Reused sentences that are mostly quotation.",
-            "inferred_source_doc_id": "The document this one derives from, when the direction is known.",
-            "added": "Matchable sentences not found in the inferred source.",
-            "dropped": "Matchable sentences of the inferred source not carried over.",
-        },
-    ),
-    "marts.stories": (
-        "Documents grouped by shared content (a story of one for documents that share nothing).",
-        {
-            "story_id": "Story id.",
-            "doc_id": "Document id (key).",
-            "n_docs": "Documents in the story.",
-            "first_published_at": "Earliest known publication time in the story.",
-        },
-    ),
-})
+TABLES.update(
+    {
+        "marts.sentence_flags": (
+            "Per sentence: quotation share and the flags that keep boilerplate and stock phrases out of matching.",
+            {
+                "sentence_id": "Sentence id (key, references staging.sentences).",
+                "doc_id": "Document id.",
+                "quote_share": "Share of the sentence's letters and digits inside quotation marks.",
+                "is_quote": "The sentence is mostly quotation: reuse of it is quote reuse, not text reuse.",
+                "too_short": "Too few tokens to match; kept in the text, never matched.",
+                "n_docs_same_hash": "Documents containing the same normalised sentence (itself included).",
+                "n_sources_same_hash": "Outlets among those documents.",
+                "is_common": "Boilerplate or stock phrase (recurs in many documents of one outlet or across many "
+                "outlets): never matched, so it cannot make documents look related.",
+                "matchable": "Neither too short nor common.",
+            },
+        ),
+        "marts.sentence_matches": (
+            "Graded sentence matches across documents: exact, near (small edits) or paraphrase, with the signals.",
+            {
+                "sentence_id_a": "Sentence of document a (key, with sentence_id_b).",
+                "sentence_id_b": "Sentence of document b.",
+                "doc_id_a": "Document a (doc_id_a < doc_id_b: each pair appears once).",
+                "doc_id_b": "Document b.",
+                "index_a": "Position of the sentence in document a.",
+                "index_b": "Position of the sentence in document b.",
+                "source_a": "Outlet of document a.",
+                "source_b": "Outlet of document b.",
+                "kind": "exact (identical after normalisation), near (same sentence, small edits) or paraphrase.",
+                "score": "Closeness in [0, 1]: paraphrase [0.5, 0.8), near [0.8, 1), exact 1.",
+                "tier": "Candidate generator that proposed the pair: exact, minhash, blocked or semantic.",
+                **_SIGNALS,
+                "is_quote": "Either side is mostly quotation.",
+                "same_source": "Both documents come from the same outlet.",
+            },
+        ),
+        "marts.sentence_clusters": (
+            "Sentences matched across documents, grouped, with the origin: the earliest known publication "
+            "('undetermined' when dates are missing or tied; never guessed).",
+            {
+                "cluster_id": "Cluster id (key, with sentence_id).",
+                "sentence_id": "A sentence of the cluster.",
+                "doc_id": "Its document.",
+                "source": "Its outlet.",
+                "published_at": "Its document's publication time.",
+                "is_origin": "This sentence is the cluster's origin.",
+                "origin_sentence_id": "The origin sentence (null when undetermined).",
+                "origin_status": "dated (a unique earliest publication) or undetermined.",
+                "kind_to_origin": "origin, the kind of the direct match to the origin, indirect, or null.",
+            },
+        ),
+        "marts.passages": (
+            "Runs of consecutive matched sentences aligned between two documents, with character offsets in both.",
+            {
+                "doc_id_a": "Document a.",
+                "doc_id_b": "Document b.",
+                "passage_id": "Passage id (key).",
+                "first_index_a": "First sentence index of the passage in a.",
+                "last_index_a": "Last sentence index in a.",
+                "first_index_b": "First sentence index in b.",
+                "last_index_b": "Last sentence index in b.",
+                "start_a": "Start offset in a's clean text.",
+                "end_a": "End offset in a's clean text.",
+                "start_b": "Start offset in b's clean text.",
+                "end_b": "End offset in b's clean text.",
+                "n_sentences": "Matched sentence pairs in the passage.",
+                "n_exact": "Exact pairs.",
+                "n_near": "Near pairs.",
+                "n_paraphrase": "Paraphrase pairs.",
+                "dominant_kind": "Most frequent kind (ties go to the stronger kind).",
+                "mean_score": "Mean match score.",
+                "n_quote": "Pairs where a side is mostly quotation.",
+            },
+        ),
+        "marts.document_pairs": (
+            "Document pairs sharing sentences: counts by kind, containment both ways, inferred direction and evidence.",
+            {
+                "doc_id_a": "Document a (key, with doc_id_b; doc_id_a < doc_id_b).",
+                "doc_id_b": "Document b.",
+                "source_a": "Outlet of a.",
+                "source_b": "Outlet of b.",
+                "published_at_a": "Publication time of a.",
+                "published_at_b": "Publication time of b.",
+                "n_matchable_a": "Matchable sentences of a.",
+                "n_matchable_b": "Matchable sentences of b.",
+                "n_shared_a": "Distinct sentences of a matched in b.",
+                "n_shared_b": "Distinct sentences of b matched in a.",
+                "n_exact": "Exact sentence pairs.",
+                "n_near": "Near sentence pairs.",
+                "n_paraphrase": "Paraphrase sentence pairs.",
+                "n_quote": "Pairs where a side is mostly quotation.",
+                "n_nonquote": "Pairs of text (not quotation).",
+                "quote_only": "Every shared pair is a quotation: both outlets quote the same speaker.",
+                "containment_a_in_b": "Share of a's matchable sentences matched in b.",
+                "containment_b_in_a": "Share of b's matchable sentences matched in a.",
+                "direction": "a->b (a is the source of b), b->a, or undetermined.",
+                "direction_evidence": "Why: publication dates, containment, which text holds the superset.",
+                "same_source": "Both documents come from the same outlet.",
+                "in_story": "The pair links its documents into one story.",
+            },
+        ),
+        "marts.document_originality": (
+            "Per document: shares of original, exact, near and paraphrased sentences; what it added and dropped.",
+            {
+                "doc_id": "Document id (key).",
+                "source": "Outlet.",
+                "n_sentences": "Sentences.",
+                "n_matchable": "Matchable sentences (the denominator of the shares).",
+                "share_original": "Share not found in any earlier (or undated) document.",
+                "share_exact": "Share copied verbatim.",
+                "share_near": "Share copied with small edits.",
+                "share_paraphrase": "Share reworded from another document.",
+                "n_quote_reuse": "Reused sentences that are mostly quotation.",
+                "inferred_source_doc_id": "The document this one derives from, when the direction is known.",
+                "added": "Matchable sentences not found in the inferred source.",
+                "dropped": "Matchable sentences of the inferred source not carried over.",
+            },
+        ),
+        "marts.stories": (
+            "Documents grouped by shared content (a story of one for documents that share nothing).",
+            {
+                "story_id": "Story id.",
+                "doc_id": "Document id (key).",
+                "n_docs": "Documents in the story.",
+                "first_published_at": "Earliest known publication time in the story.",
+            },
+        ),
+    }
+)
 
 _KIND_RANK = "CASE kind WHEN 'exact' THEN 0 WHEN 'near' THEN 1 WHEN 'paraphrase' THEN 2 ELSE 3 END"
 
@@ -473,7 +475,8 @@ def _quote_ident(name: str) -> str:
 def finalize_published(con: duckdb.DuckDBPyConnection) -> None:
     """Create the analyst views and write COMMENT ON for every documented table, view and column."""
     existing = {
-        f"{s}.{t}" for s, t in con.sql(
+        f"{s}.{t}"
+        for s, t in con.sql(
             "SELECT schema_name, table_name FROM duckdb_tables() UNION ALL "
             "SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal"
         ).fetchall()
@@ -485,9 +488,8 @@ def finalize_published(con: duckdb.DuckDBPyConnection) -> None:
             continue  # a table it reads is not there (a partial warehouse, e.g. before the first overlap run)
         existing.add(name)
     columns = {
-        (f"{s}.{t}", c) for s, t, c in con.sql(
-            "SELECT schema_name, table_name, column_name FROM duckdb_columns()"
-        ).fetchall()
+        (f"{s}.{t}", c)
+        for s, t, c in con.sql("SELECT schema_name, table_name, column_name FROM duckdb_columns()").fetchall()
     }
     for name, (description, cols) in all_descriptions(con).items():
         if name not in existing:
@@ -496,7 +498,7 @@ def finalize_published(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"COMMENT ON {kind} {_quote_ident(name)} IS " + _sql_literal(description))
         for col, text in cols.items():
             if (name, col) in columns:
-                con.execute(f"COMMENT ON COLUMN {_quote_ident(name)}.\"{col}\" IS " + _sql_literal(text))
+                con.execute(f'COMMENT ON COLUMN {_quote_ident(name)}."{col}" IS ' + _sql_literal(text))
 
 
 def all_descriptions(con: duckdb.DuckDBPyConnection | None = None) -> dict[str, tuple[str, dict[str, str]]]:
@@ -561,9 +563,13 @@ def render_readme(con: duckdb.DuckDBPyConnection) -> str:
     ]
     for name, (description, cols) in all_descriptions(con).items():
         schema, table = name.split(".")
-        types = dict(con.sql(
-            "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
-            "ORDER BY column_index", params=[schema, table]).fetchall())
+        types = dict(
+            con.sql(
+                "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
+                "ORDER BY column_index",
+                params=[schema, table],
+            ).fetchall()
+        )
         if not types:
             continue
         kind = "view" if name in VIEWS else "table"

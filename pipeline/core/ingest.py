@@ -246,10 +246,14 @@ class _Manifests:
                 for row in reader:
                     key = (row.get("file") or row.get("path") or "").strip()
                     if key:
-                        table[key] = {k.strip(): v for k, v in row.items() if k and k.strip() not in ("file", "path")}
+                        table[key] = {
+                            k.strip(): v for k, v in row.items() if k and k.strip() not in ("file", "path")
+                        }
             except (UnicodeDecodeError, csv.Error, OSError) as exc:
                 rel = str(path.relative_to(self.root))
-                self.errors.append(IngestError(rel, None, None, "bad_metadata", f"manifest unreadable: {exc}", None))
+                self.errors.append(
+                    IngestError(rel, None, None, "bad_metadata", f"manifest unreadable: {exc}", None)
+                )
                 table = None
         self.cache[folder] = table
         return table
@@ -281,7 +285,9 @@ def _read_sidecar(file: Path, rel: str, errors: list[IngestError]) -> dict:
         return meta
     except (ValueError, UnicodeDecodeError, OSError) as exc:
         errors.append(
-            IngestError(rel, "metadata", None, "bad_metadata", f"sidecar {sidecar.name} unreadable: {exc}", None)
+            IngestError(
+                rel, "metadata", None, "bad_metadata", f"sidecar {sidecar.name} unreadable: {exc}", None
+            )
         )
         return {}
 
@@ -339,7 +345,9 @@ def _record_document(rel: str, record: dict, locator: str, cfg: IngestConfig) ->
         raise _RecordError("missing_text", f"'{kind}' field is {type(body).__name__}, not a string")
     data = body.encode("utf-8", errors="surrogatepass")
     if len(data) > cfg.max_page_bytes:
-        raise _RecordError("too_large", f"record is {len(data)} bytes, over the limit of {cfg.max_page_bytes}")
+        raise _RecordError(
+            "too_large", f"record is {len(data)} bytes, over the limit of {cfg.max_page_bytes}"
+        )
     external_id = _clean_str(record.get("id"))
     try:
         return _page_document(rel, data, kind, record, locator, external_id)
@@ -353,7 +361,9 @@ class _RecordError(Exception):
         self.reason = reason
 
 
-def _ingest_jsonl(rel: str, data: bytes, sha: str, cfg: IngestConfig, out: IngestResult, raw: RawFile) -> None:
+def _ingest_jsonl(
+    rel: str, data: bytes, sha: str, cfg: IngestConfig, out: IngestResult, raw: RawFile
+) -> None:
     for lineno, line in enumerate(data.split(b"\n"), start=1):
         if not line.strip():
             continue
@@ -363,29 +373,54 @@ def _ingest_jsonl(rel: str, data: bytes, sha: str, cfg: IngestConfig, out: Inges
             record = json.loads(line)
         except ValueError as exc:
             out.errors.append(
-                IngestError(rel, locator, sha, "malformed_json", f"malformed JSON: {exc}", _excerpt(line, cfg.excerpt_chars))
+                IngestError(
+                    rel,
+                    locator,
+                    sha,
+                    "malformed_json",
+                    f"malformed JSON: {exc}",
+                    _excerpt(line, cfg.excerpt_chars),
+                )
             )
             continue
         if not isinstance(record, dict):
             out.errors.append(
-                IngestError(rel, locator, sha, "not_an_object", f"JSON {type(record).__name__}, not an object",
-                            _excerpt(line, cfg.excerpt_chars))
+                IngestError(
+                    rel,
+                    locator,
+                    sha,
+                    "not_an_object",
+                    f"JSON {type(record).__name__}, not an object",
+                    _excerpt(line, cfg.excerpt_chars),
+                )
             )
             continue
         try:
             out.documents.append(_record_document(rel, record, locator, cfg))
         except _RecordError as exc:
-            out.errors.append(IngestError(rel, locator, sha, exc.reason, str(exc), _excerpt(line, cfg.excerpt_chars)))
+            out.errors.append(
+                IngestError(rel, locator, sha, exc.reason, str(exc), _excerpt(line, cfg.excerpt_chars))
+            )
 
 
-def _ingest_parquet(rel: str, data: bytes, sha: str, cfg: IngestConfig, out: IngestResult, raw: RawFile) -> None:
+def _ingest_parquet(
+    rel: str, data: bytes, sha: str, cfg: IngestConfig, out: IngestResult, raw: RawFile
+) -> None:
     import pyarrow.parquet as pq
 
     try:
         table = pq.read_table(io.BytesIO(data))
     except Exception as exc:  # pyarrow raises several types for corrupt files
-        out.errors.append(IngestError(rel, None, sha, "unreadable", f"not a readable parquet file: {exc}",
-                                      _excerpt(data, cfg.excerpt_chars)))
+        out.errors.append(
+            IngestError(
+                rel,
+                None,
+                sha,
+                "unreadable",
+                f"not a readable parquet file: {exc}",
+                _excerpt(data, cfg.excerpt_chars),
+            )
+        )
         return
     for batch in table.to_batches(max_chunksize=4096):
         offset = raw.n_records
@@ -396,10 +431,14 @@ def _ingest_parquet(rel: str, data: bytes, sha: str, cfg: IngestConfig, out: Ing
                 out.documents.append(_record_document(rel, record, locator, cfg))
             except _RecordError as exc:
                 excerpt = json.dumps({k: (str(v)[:80] if v is not None else None) for k, v in record.items()})
-                out.errors.append(IngestError(rel, locator, sha, exc.reason, str(exc), excerpt[: cfg.excerpt_chars]))
+                out.errors.append(
+                    IngestError(rel, locator, sha, exc.reason, str(exc), excerpt[: cfg.excerpt_chars])
+                )
 
 
-def ingest_file(root: Path, file: Path, cfg: IngestConfig | None = None, manifests: _Manifests | None = None) -> IngestResult:
+def ingest_file(
+    root: Path, file: Path, cfg: IngestConfig | None = None, manifests: _Manifests | None = None
+) -> IngestResult:
     """Ingest one file of the landing folder ``root``; never raises for bad content."""
     cfg = cfg or IngestConfig()
     root = Path(root)
@@ -423,8 +462,16 @@ def ingest_file(root: Path, file: Path, cfg: IngestConfig | None = None, manifes
         out.files.append(RawFile(rel, sha, size, fmt, 0, 0, 1))
         with open(file, "rb") as fh:
             head = fh.read(cfg.excerpt_chars)
-        out.errors.append(IngestError(rel, None, sha, "too_large", f"file is {size} bytes, over the limit of {limit}",
-                                      _excerpt(head, cfg.excerpt_chars)))
+        out.errors.append(
+            IngestError(
+                rel,
+                None,
+                sha,
+                "too_large",
+                f"file is {size} bytes, over the limit of {limit}",
+                _excerpt(head, cfg.excerpt_chars),
+            )
+        )
         return out
     try:
         data = file.read_bytes()
@@ -439,26 +486,42 @@ def ingest_file(root: Path, file: Path, cfg: IngestConfig | None = None, manifes
         meta = dict(manifests.lookup(file))
         meta.update(_read_sidecar(file, rel, out.errors))
         try:
-            out.documents.append(_page_document(rel, data, PAGE_SUFFIXES[suffix], meta, None, _clean_str(meta.get("id"))))
+            out.documents.append(
+                _page_document(rel, data, PAGE_SUFFIXES[suffix], meta, None, _clean_str(meta.get("id")))
+            )
         except DecodeError as exc:
-            out.errors.append(IngestError(rel, None, sha, exc.reason, str(exc), _excerpt(data, cfg.excerpt_chars)))
+            out.errors.append(
+                IngestError(rel, None, sha, exc.reason, str(exc), _excerpt(data, cfg.excerpt_chars))
+            )
     elif suffix == ".jsonl":
         _ingest_jsonl(rel, data, sha, cfg, out, raw)
     elif suffix == ".parquet":
         _ingest_parquet(rel, data, sha, cfg, out, raw)
     else:
-        out.errors.append(IngestError(rel, None, sha, "unsupported_format",
-                                      f"unsupported file type {suffix or '(none)'}; expected one of "
-                                      + ", ".join(sorted(SUPPORTED_SUFFIXES)), _excerpt(data, 80)))
+        out.errors.append(
+            IngestError(
+                rel,
+                None,
+                sha,
+                "unsupported_format",
+                f"unsupported file type {suffix or '(none)'}; expected one of "
+                + ", ".join(sorted(SUPPORTED_SUFFIXES)),
+                _excerpt(data, 80),
+            )
+        )
     raw.n_documents = len(out.documents)
     raw.n_errors = len(out.errors)
     if raw.n_records == 0 and not out.errors and suffix in CORPUS_SUFFIXES:
-        out.errors.append(IngestError(rel, None, sha, "empty", "corpus file holds no records", _excerpt(data, 80)))
+        out.errors.append(
+            IngestError(rel, None, sha, "empty", "corpus file holds no records", _excerpt(data, 80))
+        )
         raw.n_errors = 1
     return out
 
 
-def iter_ingest(root: Path, files: Iterable[Path] | None = None, cfg: IngestConfig | None = None) -> Iterator[IngestResult]:
+def iter_ingest(
+    root: Path, files: Iterable[Path] | None = None, cfg: IngestConfig | None = None
+) -> Iterator[IngestResult]:
     """Ingest ``files`` (default: everything under ``root``), one result per file, in path order."""
     root = Path(root)
     manifests = _Manifests(root)
@@ -469,7 +532,9 @@ def iter_ingest(root: Path, files: Iterable[Path] | None = None, cfg: IngestConf
         yield IngestResult(errors=list(manifests.errors))
 
 
-def ingest_files(root: Path, files: Iterable[Path] | None = None, cfg: IngestConfig | None = None) -> IngestResult:
+def ingest_files(
+    root: Path, files: Iterable[Path] | None = None, cfg: IngestConfig | None = None
+) -> IngestResult:
     out = IngestResult()
     for part in iter_ingest(root, files, cfg):
         out.extend(part)
@@ -482,4 +547,3 @@ def ingest_files(root: Path, files: Iterable[Path] | None = None, cfg: IngestCon
             unique.append(doc)
     out.documents = unique
     return out
-

@@ -176,6 +176,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from pipeline.core.compare import FULL_FEATURES
+
 __all__ = ["OverlapConfig", "OverlapResult", "compute_overlap", "quote_share", "quote_shares", "TABLES"]
 
 TABLES = (
@@ -272,25 +274,8 @@ _FLAGS_SCHEMA = {
     "is_common": pl.Boolean,
     "matchable": pl.Boolean,
 }
-_SIGNALS = (
-    "jaccard",
-    "containment",
-    "char_ratio",
-    "sort_ratio",
-    "content_dice",
-    "content_containment",
-    "bigram_jaccard",
-    "len_ratio",
-    "len_diff",
-    "content_unmatched",
-    "num_conflict",
-    "num_extra",
-    "name_conflict",
-    "name_extra",
-    "cosine",
-    "probability",
-    "conflict",
-)
+# the grader's signals, as warehouse columns (one definition: pipeline.core.compare)
+_SIGNALS = FULL_FEATURES + ("probability", "conflict")
 # value an identical pair takes for each signal (identical pairs are not re-graded)
 _EXACT_SIGNAL = {
     "len_diff": 0.0,

@@ -66,19 +66,43 @@ def _error_id(path: str, record: str | None, sha: str | None, reason: str) -> st
 # --------------------------------------------------------------------------------------------- ingest
 
 _DOC_SCHEMA = {
-    "doc_id": pl.String, "source": pl.String, "source_origin": pl.String, "kind": pl.String,
-    "raw_text": pl.String, "path": pl.String, "record": pl.String, "external_id": pl.String,
-    "url": pl.String, "title": pl.String, "published_at": pl.Datetime("us"), "published_at_raw": pl.String,
-    "encoding": pl.String, "repairs": pl.List(pl.String), "content_sha256": pl.String, "n_chars": pl.Int32,
+    "doc_id": pl.String,
+    "source": pl.String,
+    "source_origin": pl.String,
+    "kind": pl.String,
+    "raw_text": pl.String,
+    "path": pl.String,
+    "record": pl.String,
+    "external_id": pl.String,
+    "url": pl.String,
+    "title": pl.String,
+    "published_at": pl.Datetime("us"),
+    "published_at_raw": pl.String,
+    "encoding": pl.String,
+    "repairs": pl.List(pl.String),
+    "content_sha256": pl.String,
+    "n_chars": pl.Int32,
     "batch_id": pl.String,
 }
 _FILE_SCHEMA = {
-    "path": pl.String, "sha256": pl.String, "size_bytes": pl.Int64, "format": pl.String,
-    "n_records": pl.Int32, "n_documents": pl.Int32, "n_errors": pl.Int32, "batch_id": pl.String,
+    "path": pl.String,
+    "sha256": pl.String,
+    "size_bytes": pl.Int64,
+    "format": pl.String,
+    "n_records": pl.Int32,
+    "n_documents": pl.Int32,
+    "n_errors": pl.Int32,
+    "batch_id": pl.String,
 }
 _ERROR_SCHEMA = {
-    "error_id": pl.String, "path": pl.String, "record": pl.String, "file_sha256": pl.String,
-    "reason": pl.String, "message": pl.String, "raw_excerpt": pl.String, "batch_id": pl.String,
+    "error_id": pl.String,
+    "path": pl.String,
+    "record": pl.String,
+    "file_sha256": pl.String,
+    "reason": pl.String,
+    "message": pl.String,
+    "raw_excerpt": pl.String,
+    "batch_id": pl.String,
 }
 
 
@@ -94,8 +118,10 @@ def stage_ingest(
     """Ingest ``files`` (default: all) of the landing folder; new rows only."""
     t0 = time.perf_counter()
     warehouse.ensure_schema(con)
-    res = StageResult("ingest", {"files": 0, "documents_seen": 0, "documents_new": 0, "errors": 0,
-                                 "errors_new": 0, "files_new": 0})
+    res = StageResult(
+        "ingest",
+        {"files": 0, "documents_seen": 0, "documents_new": 0, "errors": 0, "errors_new": 0, "files_new": 0},
+    )
     landing = Path(landing)
     docs: list[dict] = []
     raws: list[dict] = []
@@ -194,7 +220,9 @@ def _clean_one(args):
     return doc_id, (row, removed), None
 
 
-def stage_clean(con: duckdb.DuckDBPyConnection, progress: Progress = _noop, batch_size: int = 2000) -> StageResult:
+def stage_clean(
+    con: duckdb.DuckDBPyConnection, progress: Progress = _noop, batch_size: int = 2000
+) -> StageResult:
     from pipeline.core.parallel import pool
 
     t0 = time.perf_counter()
@@ -203,8 +231,13 @@ def stage_clean(con: duckdb.DuckDBPyConnection, progress: Progress = _noop, batc
     templates = learn_corpus_templates(con)
     sources = [r[0] for r in con.sql("SELECT DISTINCT source FROM raw.documents ORDER BY 1").fetchall()]
     keys = _template_keys(templates, sources)
-    con.register("_keys", pl.DataFrame({"source": list(keys), "clean_key": list(keys.values())},
-                                       schema={"source": pl.String, "clean_key": pl.String}).to_arrow())
+    con.register(
+        "_keys",
+        pl.DataFrame(
+            {"source": list(keys), "clean_key": list(keys.values())},
+            schema={"source": pl.String, "clean_key": pl.String},
+        ).to_arrow(),
+    )
     todo = con.sql(
         """SELECT d.doc_id, d.kind, d.source, k.clean_key FROM raw.documents d JOIN _keys k USING (source)
            LEFT JOIN staging.clean_documents c USING (doc_id)
@@ -215,11 +248,13 @@ def stage_clean(con: duckdb.DuckDBPyConnection, progress: Progress = _noop, batc
     total = len(todo)
     with pool({"templates": templates}, n_items=total) as workers:
         for lo in range(0, total, batch_size):
-            chunk = todo[lo: lo + batch_size]
+            chunk = todo[lo : lo + batch_size]
             ids = [r[0] for r in chunk]
             key_of = {r[0]: r[3] for r in chunk}
             con.register("_ids", pl.DataFrame({"doc_id": ids}, schema={"doc_id": pl.String}).to_arrow())
-            raw = dict(con.sql("SELECT doc_id, raw_text FROM raw.documents JOIN _ids USING (doc_id)").fetchall())
+            raw = dict(
+                con.sql("SELECT doc_id, raw_text FROM raw.documents JOIN _ids USING (doc_id)").fetchall()
+            )
             for table in ("staging.clean_documents", "staging.removed_spans", "staging.sentences"):
                 con.execute(f"DELETE FROM {table} WHERE doc_id IN (SELECT doc_id FROM _ids)")
             con.unregister("_ids")
@@ -229,23 +264,49 @@ def stage_clean(con: duckdb.DuckDBPyConnection, progress: Progress = _noop, batc
             for doc_id, out, error in workers.map(_clean_one, args, chunksize=16):
                 if out is None:
                     res.counts["failed"] += 1
-                    clean_rows.append({"doc_id": doc_id, "status": "error", "empty_reason": None, "text": "",
-                                       "clean_key": key_of[doc_id], "error": error, "n_removed": 0,
-                                       "removed_chars": 0})
+                    clean_rows.append(
+                        {
+                            "doc_id": doc_id,
+                            "status": "error",
+                            "empty_reason": None,
+                            "text": "",
+                            "clean_key": key_of[doc_id],
+                            "error": error,
+                            "n_removed": 0,
+                            "removed_chars": 0,
+                        }
+                    )
                     continue
                 row, removed = out
                 if row["status"] != "ok":
                     res.counts["empty"] += 1
-                row.update({"doc_id": doc_id, "n_removed": len(removed),
-                            "removed_chars": sum(e - s for s, e, *_ in removed),
-                            "clean_key": key_of[doc_id], "error": None})
+                row.update(
+                    {
+                        "doc_id": doc_id,
+                        "n_removed": len(removed),
+                        "removed_chars": sum(e - s for s, e, *_ in removed),
+                        "clean_key": key_of[doc_id],
+                        "error": None,
+                    }
+                )
                 clean_rows.append(row)
                 for i, (start, end, text, reason, stage) in enumerate(removed):
-                    span_rows.append({"doc_id": doc_id, "span_index": i, "start_offset": start, "end_offset": end,
-                                      "text": text, "reason": reason, "stage": stage})
+                    span_rows.append(
+                        {
+                            "doc_id": doc_id,
+                            "span_index": i,
+                            "start_offset": start,
+                            "end_offset": end,
+                            "text": text,
+                            "reason": reason,
+                            "stage": stage,
+                        }
+                    )
                 res.counts["cleaned"] += 1
             warehouse.insert_new(con, "staging.clean_documents", clean_rows, _CLEAN_SCHEMA)
-            res.counts["removed_spans"] += warehouse.insert_new(con, "staging.removed_spans", span_rows, _SPAN_SCHEMA)
+            res.counts["removed_spans"] += warehouse.insert_new(
+                con, "staging.removed_spans", span_rows, _SPAN_SCHEMA
+            )
             progress("clean", min(lo + batch_size, total), total)
     res.seconds = time.perf_counter() - t0
     return res
@@ -260,19 +321,41 @@ def _jsonable(value):
 
 
 _CLEAN_SCHEMA = {
-    "doc_id": pl.String, "status": pl.String, "empty_reason": pl.String, "text": pl.String,
-    "title": pl.String, "author": pl.String, "url": pl.String, "sitename": pl.String,
-    "published_at_text": pl.String, "headings": pl.String, "n_removed": pl.Int32, "removed_chars": pl.Int32,
-    "clean_key": pl.String, "error": pl.String,
+    "doc_id": pl.String,
+    "status": pl.String,
+    "empty_reason": pl.String,
+    "text": pl.String,
+    "title": pl.String,
+    "author": pl.String,
+    "url": pl.String,
+    "sitename": pl.String,
+    "published_at_text": pl.String,
+    "headings": pl.String,
+    "n_removed": pl.Int32,
+    "removed_chars": pl.Int32,
+    "clean_key": pl.String,
+    "error": pl.String,
 }
 _SPAN_SCHEMA = {
-    "doc_id": pl.String, "span_index": pl.Int32, "start_offset": pl.Int32, "end_offset": pl.Int32,
-    "text": pl.String, "reason": pl.String, "stage": pl.String,
+    "doc_id": pl.String,
+    "span_index": pl.Int32,
+    "start_offset": pl.Int32,
+    "end_offset": pl.Int32,
+    "text": pl.String,
+    "reason": pl.String,
+    "stage": pl.String,
 }
 _SENT_SCHEMA = {
-    "sentence_id": pl.String, "doc_id": pl.String, "sentence_index": pl.Int32, "paragraph": pl.Int32,
-    "start_offset": pl.Int32, "end_offset": pl.Int32, "text": pl.String, "norm": pl.String,
-    "norm_hash": pl.String, "n_tokens": pl.Int32,
+    "sentence_id": pl.String,
+    "doc_id": pl.String,
+    "sentence_index": pl.Int32,
+    "paragraph": pl.Int32,
+    "start_offset": pl.Int32,
+    "end_offset": pl.Int32,
+    "text": pl.String,
+    "norm": pl.String,
+    "norm_hash": pl.String,
+    "n_tokens": pl.Int32,
 }
 
 
@@ -287,32 +370,50 @@ def _segment_one(args):
     rows = []
     for i, span in enumerate(split_sentences(text or "")):
         norm = normalize_sentence(span.text)
-        rows.append((f"{doc_id}:{i}", doc_id, i, span.paragraph, span.start, span.end, span.text, norm,
-                     sentence_hash(norm), norm.count(" ") + 1 if norm else 0))
+        rows.append(
+            (
+                f"{doc_id}:{i}",
+                doc_id,
+                i,
+                span.paragraph,
+                span.start,
+                span.end,
+                span.text,
+                norm,
+                sentence_hash(norm),
+                norm.count(" ") + 1 if norm else 0,
+            )
+        )
     return rows
 
 
 _SENT_COLUMNS = list(_SENT_SCHEMA)
 
 
-def stage_segment(con: duckdb.DuckDBPyConnection, progress: Progress = _noop, batch_size: int = 5000) -> StageResult:
+def stage_segment(
+    con: duckdb.DuckDBPyConnection, progress: Progress = _noop, batch_size: int = 5000
+) -> StageResult:
     from pipeline.core.parallel import pool
 
     t0 = time.perf_counter()
     warehouse.ensure_schema(con)
     res = StageResult("segment", {"documents": 0, "sentences": 0})
-    todo = [r[0] for r in con.sql(
-        """SELECT c.doc_id FROM staging.clean_documents c
+    todo = [
+        r[0]
+        for r in con.sql(
+            """SELECT c.doc_id FROM staging.clean_documents c
            WHERE c.status = 'ok' AND NOT EXISTS (SELECT 1 FROM staging.sentences s WHERE s.doc_id = c.doc_id)
            ORDER BY c.doc_id"""
-    ).fetchall()]
+        ).fetchall()
+    ]
     total = len(todo)
     with pool(n_items=total, min_items=2000) as workers:
         for lo in range(0, total, batch_size):
-            ids = todo[lo: lo + batch_size]
+            ids = todo[lo : lo + batch_size]
             con.register("_ids", pl.DataFrame({"doc_id": ids}, schema={"doc_id": pl.String}).to_arrow())
-            texts = con.sql("SELECT doc_id, text FROM staging.clean_documents JOIN _ids USING (doc_id) "
-                            "ORDER BY doc_id").fetchall()
+            texts = con.sql(
+                "SELECT doc_id, text FROM staging.clean_documents JOIN _ids USING (doc_id) ORDER BY doc_id"
+            ).fetchall()
             con.unregister("_ids")
             rows = [row for doc_rows in workers.map(_segment_one, texts, chunksize=32) for row in doc_rows]
             frame = pl.DataFrame(rows, schema=_SENT_SCHEMA, orient="row")
@@ -335,8 +436,9 @@ ORDER BY d.doc_id
 """
 
 
-def stage_overlap(con: duckdb.DuckDBPyConnection, progress: Progress = _noop, encoder="auto",
-                  config=None) -> StageResult:
+def stage_overlap(
+    con: duckdb.DuckDBPyConnection, progress: Progress = _noop, encoder="auto", config=None
+) -> StageResult:
     from pipeline.core.overlap import compute_overlap
 
     t0 = time.perf_counter()

@@ -109,8 +109,9 @@ def _frame(rows: list[dict] | pl.DataFrame, schema: dict | None = None) -> pl.Da
     return pl.DataFrame(rows, schema=schema, infer_schema_length=None)
 
 
-def insert_new(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict] | pl.DataFrame,
-               schema: dict | None = None) -> int:
+def insert_new(
+    con: duckdb.DuckDBPyConnection, table: str, rows: list[dict] | pl.DataFrame, schema: dict | None = None
+) -> int:
     """Insert rows whose primary key is not present yet; return how many were new."""
     frame = _frame(rows, schema)
     if frame.height == 0:
@@ -125,8 +126,9 @@ def insert_new(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict] | pl
     return con.sql(f"SELECT count(*) FROM {table}").fetchall()[0][0] - before
 
 
-def replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame,
-                  order_by: Iterable[str] | None = None) -> int:
+def replace_table(
+    con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, order_by: Iterable[str] | None = None
+) -> int:
     """Replace ``table`` with ``frame`` (a full recompute), rows in a deterministic order."""
     con.register("_frame", frame.to_arrow())
     try:
@@ -152,8 +154,7 @@ def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def publish(con: duckdb.DuckDBPyConnection, analyst_path: str | Path,
-            finalize=None) -> dict[str, int]:
+def publish(con: duckdb.DuckDBPyConnection, analyst_path: str | Path, finalize=None) -> dict[str, int]:
     """Copy every raw/staging/marts table of the working database into a new file and swap it in.
 
     ``finalize(new_con)`` runs on the new file before the swap (views, comments). Returns row counts.
@@ -186,7 +187,9 @@ def publish(con: duckdb.DuckDBPyConnection, analyst_path: str | Path,
             con.execute(
                 f'CREATE TABLE publish_target."{schema}"."{table}" AS SELECT * FROM "{schema}"."{table}"{order_sql}'
             )
-            counts[f"{schema}.{table}"] = con.sql(f'SELECT count(*) FROM "{schema}"."{table}"').fetchall()[0][0]
+            counts[f"{schema}.{table}"] = con.sql(f'SELECT count(*) FROM "{schema}"."{table}"').fetchall()[0][
+                0
+            ]
     finally:
         con.execute("DETACH publish_target")
     if finalize is not None:

@@ -6,7 +6,9 @@ import dagster as dg
 import duckdb
 
 
-def md_preview(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None, limit: int = 10) -> dg.MetadataValue:
+def md_preview(
+    con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None, limit: int = 10
+) -> dg.MetadataValue:
     """A markdown table of the first rows of a query (cells shortened)."""
     rel = con.sql(sql, params=params) if params else con.sql(sql)
     cols = rel.columns

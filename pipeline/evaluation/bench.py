@@ -30,9 +30,17 @@ def peak_rss_gib() -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipeline.evaluation.bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline.evaluation.bench", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--limit", type=int, default=0, help="only the first N articles (0 = all)")
     parser.add_argument("--semantic", action="store_true", help="also measure the semantic tier's added cost")
+    parser.add_argument(
+        "--semantic-max",
+        type=int,
+        default=0,
+        help="raise the semantic tier's cap on candidate sentences (default: the stage's own)",
+    )
     parser.add_argument("--keep", type=Path, default=None, help="keep the warehouse in this folder")
     parser.add_argument("--name", default=None, help="result file name (default bench or bench_limit<N>)")
     args = parser.parse_args(argv)
@@ -40,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     data = shared_data()
     corpus = data / "corpora" / "allsides_baly2020.parquet" if data else None
     if corpus is None or not corpus.is_file():
-        print("bench skipped: ../shared/data/corpora/allsides_baly2020.parquet not found (set WIRETRACE_SHARED_DATA)")
+        print(
+            "bench skipped: ../shared/data/corpora/allsides_baly2020.parquet not found (set WIRETRACE_SHARED_DATA)"
+        )
         return 0
 
     import duckdb
@@ -84,16 +94,22 @@ def main(argv: list[str] | None = None) -> int:
 
     semantic_line = "not measured (run with --semantic)"
     if args.semantic:
-        from pipeline.core.embed import semantic_available
+        from pipeline.core.embed import semantic_status
+        from pipeline.core.overlap import OverlapConfig
 
-        ok, why = semantic_available()
+        ok, why = semantic_status()
         if ok:
+            config = OverlapConfig(semantic_max_sentences=args.semantic_max) if args.semantic_max else None
             t0 = time.perf_counter()
-            res = stage_overlap(con, progress, encoder="auto")
+            res = stage_overlap(con, progress, encoder="auto", config=config)
             dt = time.perf_counter() - t0
-            semantic_line = (f"overlap with the semantic tier: {dt:.1f}s (lexical only: {stages[3][1]:.1f}s, "
-                             f"added {dt - stages[3][1]:.1f}s); peak RSS {peak_rss_gib():.2f} GiB; "
-                             f"matches {res.counts.get('sentence_matches')}")
+            sem = res.extra.get("semantic", {})
+            semantic_line = (
+                f"overlap with the semantic tier: {dt:.1f}s (lexical only: {stages[3][1]:.1f}s, "
+                f"added {dt - stages[3][1]:.1f}s); peak RSS {peak_rss_gib():.2f} GiB; "
+                f"matches {res.counts.get('sentence_matches')} (lexical only: "
+                f"{stages[3][2].get('sentence_matches')}); semantic tier: {json.dumps(sem)}"
+            )
         else:
             semantic_line = f"semantic tier unavailable: {why}"
         print(semantic_line)
@@ -133,7 +149,9 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| {name} | {secs:.1f} | {rss:.2f} | {json.dumps(counts)[:300]} |")
     lines += [
         "",
-        "Overlap statistics: `" + json.dumps({k: v for k, v in overlap_stats.items() if k != 'notes'}, default=str)[:1500] + "`",
+        "Overlap statistics: `"
+        + json.dumps({k: v for k, v in overlap_stats.items() if k != "notes"}, default=str)[:1500]
+        + "`",
         "",
         "Matches by kind: " + ", ".join(f"{k}={v}" for k, v in kinds),
         "",

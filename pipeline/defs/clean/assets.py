@@ -1,6 +1,5 @@
 """Clean assets: raw documents -> clean text and the audit trail of removed spans."""
 
-
 import dagster as dg
 
 from pipeline.core.stages import stage_clean
@@ -14,10 +13,18 @@ REMOVED_SPANS = dg.AssetKey(["staging", "removed_spans"])
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(CLEAN_DOCUMENTS, deps=[RAW_DOCUMENTS], description="Clean article text per document.",
-                     kinds={"duckdb"}),
-        dg.AssetSpec(REMOVED_SPANS, deps=[RAW_DOCUMENTS], description="Every removed span with its reason.",
-                     kinds={"duckdb"}),
+        dg.AssetSpec(
+            CLEAN_DOCUMENTS,
+            deps=[RAW_DOCUMENTS],
+            description="Clean article text per document.",
+            kinds={"duckdb"},
+        ),
+        dg.AssetSpec(
+            REMOVED_SPANS,
+            deps=[RAW_DOCUMENTS],
+            description="Every removed span with its reason.",
+            kinds={"duckdb"},
+        ),
     ],
     name="clean",
     group_name="clean",
@@ -36,15 +43,22 @@ def clean(context: dg.AssetExecutionContext, wiretrace: WiretraceResource):
             metadata={
                 **{k: v for k, v in res.counts.items()},
                 "total_rows": count(con, "staging.clean_documents"),
-                "preview": md_preview(con, "SELECT doc_id, status, n_removed, left(text, 120) AS text "
-                                      "FROM staging.clean_documents ORDER BY doc_id"),
+                "preview": md_preview(
+                    con,
+                    "SELECT doc_id, status, n_removed, left(text, 120) AS text "
+                    "FROM staging.clean_documents ORDER BY doc_id",
+                ),
             },
         )
         yield dg.MaterializeResult(
             asset_key=REMOVED_SPANS,
             metadata={
                 "total_rows": count(con, "staging.removed_spans"),
-                "by_reason": md_preview(con, "SELECT reason, count(*) AS spans, sum(end_offset - start_offset) AS chars "
-                                        "FROM staging.removed_spans GROUP BY 1 ORDER BY 2 DESC, 1", limit=30),
+                "by_reason": md_preview(
+                    con,
+                    "SELECT reason, count(*) AS spans, sum(end_offset - start_offset) AS chars "
+                    "FROM staging.removed_spans GROUP BY 1 ORDER BY 2 DESC, 1",
+                    limit=30,
+                ),
             },
         )

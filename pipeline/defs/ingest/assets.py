@@ -1,6 +1,5 @@
 """Ingest assets: landing files -> raw.raw_files, raw.documents, raw.ingest_errors."""
 
-
 from pathlib import Path
 
 import dagster as dg
@@ -25,7 +24,9 @@ class BatchConfig(dg.Config):
     specs=[
         dg.AssetSpec(RAW_FILES, description="Every landing file by path and sha256.", kinds={"duckdb"}),
         dg.AssetSpec(RAW_DOCUMENTS, description="Decoded documents with metadata.", kinds={"duckdb"}),
-        dg.AssetSpec(INGEST_ERRORS, description="Files and records that could not be ingested.", kinds={"duckdb"}),
+        dg.AssetSpec(
+            INGEST_ERRORS, description="Files and records that could not be ingested.", kinds={"duckdb"}
+        ),
     ],
     name="ingest",
     group_name="ingest",
@@ -55,8 +56,12 @@ def ingest(context: dg.AssetExecutionContext, config: BatchConfig, wiretrace: Wi
                 "batch_files": res.counts["files"],
                 "new_files": res.counts["files_new"],
                 "total_rows": count(con, "raw.raw_files"),
-                "preview": md_preview(con, "SELECT path, format, size_bytes, n_documents, n_errors FROM raw.raw_files "
-                                      "WHERE batch_id = ? ORDER BY path", [batch]),
+                "preview": md_preview(
+                    con,
+                    "SELECT path, format, size_bytes, n_documents, n_errors FROM raw.raw_files "
+                    "WHERE batch_id = ? ORDER BY path",
+                    [batch],
+                ),
             },
         )
         yield dg.MaterializeResult(
@@ -65,8 +70,12 @@ def ingest(context: dg.AssetExecutionContext, config: BatchConfig, wiretrace: Wi
                 "new_documents": res.counts["documents_new"],
                 "total_rows": count(con, "raw.documents"),
                 "sources": con.sql("SELECT count(DISTINCT source) FROM raw.documents").fetchall()[0][0],
-                "preview": md_preview(con, "SELECT doc_id, source, kind, path, n_chars FROM raw.documents "
-                                      "WHERE batch_id = ? ORDER BY doc_id", [batch]),
+                "preview": md_preview(
+                    con,
+                    "SELECT doc_id, source, kind, path, n_chars FROM raw.documents "
+                    "WHERE batch_id = ? ORDER BY doc_id",
+                    [batch],
+                ),
             },
         )
         yield dg.MaterializeResult(
@@ -74,7 +83,11 @@ def ingest(context: dg.AssetExecutionContext, config: BatchConfig, wiretrace: Wi
             metadata={
                 "batch_errors": res.counts["errors"],
                 "total_rows": count(con, "raw.ingest_errors"),
-                "preview": md_preview(con, "SELECT path, record, reason, message FROM raw.ingest_errors "
-                                      "WHERE batch_id = ? ORDER BY path, record", [batch]),
+                "preview": md_preview(
+                    con,
+                    "SELECT path, record, reason, message FROM raw.ingest_errors "
+                    "WHERE batch_id = ? ORDER BY path, record",
+                    [batch],
+                ),
             },
         )

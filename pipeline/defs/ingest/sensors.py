@@ -1,6 +1,5 @@
 """Landing-folder sensor: new or changed files become one batch partition and one run."""
 
-
 import hashlib
 import json
 import os
@@ -61,7 +60,7 @@ def landing_sensor(context: dg.SensorEvaluationContext, wiretrace: WiretraceReso
     keys: list[str] = []
     requests: list[dg.RunRequest] = []
     for lo in range(0, len(new), MAX_FILES_PER_BATCH):
-        chunk = new[lo: lo + MAX_FILES_PER_BATCH]
+        chunk = new[lo : lo + MAX_FILES_PER_BATCH]
         key = batch_key(chunk, state)
         keys.append(key)
         requests.append(

@@ -1,6 +1,5 @@
 """Overlap assets: sentences -> graded matches, clusters, passages, document pairs, originality, stories."""
 
-
 import dagster as dg
 
 from pipeline.core.stages import stage_overlap
@@ -43,7 +42,8 @@ def overlap(context: dg.AssetExecutionContext, wiretrace: WiretraceResource):
             metadata = {"rows": res.counts.get(name, 0)}
             if name == "sentence_matches":
                 metadata["by_kind"] = md_preview(
-                    con, "SELECT kind, count(*) AS matches FROM marts.sentence_matches GROUP BY 1 ORDER BY 1")
+                    con, "SELECT kind, count(*) AS matches FROM marts.sentence_matches GROUP BY 1 ORDER BY 1"
+                )
             if name == "sentence_clusters":
                 metadata["most_republished"] = md_preview(
                     con,

@@ -1,6 +1,5 @@
 """Publish asset: copy the working database to a new analysts' file and swap it in atomically."""
 
-
 import dagster as dg
 
 from pipeline.core.stages import stage_publish
@@ -20,7 +19,9 @@ ANALYST_DB = dg.AssetKey(["publish", "analyst_warehouse"])
     retry_policy=RETRY,
     pool=DUCKDB_POOL,
 )
-def analyst_warehouse(context: dg.AssetExecutionContext, wiretrace: WiretraceResource) -> dg.MaterializeResult:
+def analyst_warehouse(
+    context: dg.AssetExecutionContext, wiretrace: WiretraceResource
+) -> dg.MaterializeResult:
     with wiretrace.connect() as con:
         res = stage_publish(con, wiretrace.analyst_db)
     context.log.info(f"published {wiretrace.analyst_db}: {res.counts}")

@@ -1,6 +1,5 @@
 """Segment asset: clean text -> sentences with offsets and normalised forms."""
 
-
 import dagster as dg
 
 from pipeline.core.stages import stage_segment
@@ -32,7 +31,10 @@ def sentences(context: dg.AssetExecutionContext, wiretrace: WiretraceResource) -
                 "new_sentences": res.counts["sentences"],
                 "documents_split": res.counts["documents"],
                 "total_rows": count(con, "staging.sentences"),
-                "preview": md_preview(con, "SELECT sentence_id, paragraph, text FROM staging.sentences "
-                                      "ORDER BY doc_id, sentence_index"),
+                "preview": md_preview(
+                    con,
+                    "SELECT sentence_id, paragraph, text FROM staging.sentences "
+                    "ORDER BY doc_id, sentence_index",
+                ),
             }
         )
