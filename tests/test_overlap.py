@@ -12,7 +12,14 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline.core.overlap import TABLES, OverlapConfig, compute_overlap, quote_share
+from pipeline.core.overlap import (
+    DOCUMENTS_SCHEMA,
+    SENTENCES_SCHEMA,
+    TABLES,
+    OverlapConfig,
+    compute_overlap,
+    quote_share,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 WORD = re.compile(r"[^\W_]+")
@@ -48,26 +55,7 @@ def frames(docs: dict[str, tuple[str, dt.datetime | None, list[str]]]) -> tuple[
                 }
             )
             pos += len(s) + 1
-    dschema = {
-        "doc_id": pl.String,
-        "source": pl.String,
-        "published_at": pl.Datetime("us"),
-        "title": pl.String,
-        "n_chars": pl.Int64,
-    }
-    sschema = {
-        "sentence_id": pl.String,
-        "doc_id": pl.String,
-        "index": pl.Int64,
-        "paragraph": pl.Int64,
-        "start": pl.Int64,
-        "end": pl.Int64,
-        "text": pl.String,
-        "norm": pl.String,
-        "norm_hash": pl.String,
-        "n_tokens": pl.Int64,
-    }
-    return pl.DataFrame(d_rows, schema=dschema), pl.DataFrame(s_rows, schema=sschema)
+    return pl.DataFrame(d_rows, schema=DOCUMENTS_SCHEMA), pl.DataFrame(s_rows, schema=SENTENCES_SCHEMA)
 
 
 STORY = [

@@ -35,7 +35,7 @@ import io
 import json
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -123,13 +123,6 @@ class IngestResult:
         self.files.extend(other.files)
         self.documents.extend(other.documents)
         self.errors.extend(other.errors)
-
-    def as_rows(self) -> dict[str, list[dict]]:
-        return {
-            "files": [asdict(f) for f in self.files],
-            "documents": [asdict(d) for d in self.documents],
-            "errors": [asdict(e) for e in self.errors],
-        }
 
 
 # ---------------------------------------------------------------------------------------------- helpers

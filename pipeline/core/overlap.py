@@ -178,7 +178,16 @@ import polars as pl
 
 from pipeline.core.compare import FULL_FEATURES
 
-__all__ = ["OverlapConfig", "OverlapResult", "compute_overlap", "quote_share", "quote_shares", "TABLES"]
+__all__ = [
+    "OverlapConfig",
+    "OverlapResult",
+    "compute_overlap",
+    "quote_share",
+    "quote_shares",
+    "TABLES",
+    "DOCUMENTS_SCHEMA",
+    "SENTENCES_SCHEMA",
+]
 
 TABLES = (
     "sentence_flags",
@@ -376,6 +385,26 @@ _STORY_SCHEMA = {
     "first_published_at": _DT,
 }
 
+# the input frames, as documented above (title, n_chars and paragraph are optional)
+DOCUMENTS_SCHEMA = {
+    "doc_id": pl.String,
+    "source": pl.String,
+    "published_at": _DT,
+    "title": pl.String,
+    "n_chars": pl.Int64,
+}
+SENTENCES_SCHEMA = {
+    "sentence_id": pl.String,
+    "doc_id": pl.String,
+    "index": pl.Int64,
+    "paragraph": pl.Int64,
+    "start": pl.Int64,
+    "end": pl.Int64,
+    "text": pl.String,
+    "norm": pl.String,
+    "norm_hash": pl.String,
+    "n_tokens": pl.Int64,
+}
 _DOC_REQUIRED = ("doc_id", "source", "published_at")
 _SENT_REQUIRED = ("sentence_id", "doc_id", "index", "start", "end", "text", "norm", "norm_hash", "n_tokens")
 
@@ -1479,6 +1508,15 @@ def _finalise_matches(
     return m.select(list(schema)).cast(schema).sort("sentence_id_a", "sentence_id_b")
 
 
+def _node_ids(edges: pl.DataFrame, column: str, key: str, nodes: pl.DataFrame) -> np.ndarray:
+    """The ``node`` numbers (from ``nodes``, keyed by ``key``) of ``edges[column]``, in edge order."""
+    return (
+        edges.select(pl.col(column).alias(key))
+        .join(nodes, on=key, how="left", maintain_order="left")["node"]
+        .to_numpy()
+    )
+
+
 def _components(edges_a: np.ndarray, edges_b: np.ndarray, n: int) -> np.ndarray:
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
@@ -1502,16 +1540,8 @@ def _clusters(matches: pl.DataFrame, sents: pl.DataFrame) -> pl.DataFrame:
         .sort("sentence_id")
         .with_row_index("node")
     )
-    ea = (
-        matches.select(pl.col("sentence_id_a").alias("sentence_id"))
-        .join(nodes, on="sentence_id", how="left", maintain_order="left")["node"]
-        .to_numpy()
-    )
-    eb = (
-        matches.select(pl.col("sentence_id_b").alias("sentence_id"))
-        .join(nodes, on="sentence_id", how="left", maintain_order="left")["node"]
-        .to_numpy()
-    )
+    ea = _node_ids(matches, "sentence_id_a", "sentence_id", nodes)
+    eb = _node_ids(matches, "sentence_id_b", "sentence_id", nodes)
     labels = _components(ea.astype(np.int64), eb.astype(np.int64), nodes.height)
     c = (
         nodes.with_columns(pl.Series("comp", labels))
@@ -1904,16 +1934,8 @@ def _stories(dpairs: pl.DataFrame, docs: pl.DataFrame) -> pl.DataFrame:
     nodes = docs.select("doc_id", "published_at").sort("doc_id").with_row_index("node")
     links = dpairs.filter(pl.col("in_story")) if dpairs.height else dpairs
     if links.height:
-        ea = (
-            links.select(pl.col("doc_id_a").alias("doc_id"))
-            .join(nodes, on="doc_id", how="left", maintain_order="left")["node"]
-            .to_numpy()
-        )
-        eb = (
-            links.select(pl.col("doc_id_b").alias("doc_id"))
-            .join(nodes, on="doc_id", how="left", maintain_order="left")["node"]
-            .to_numpy()
-        )
+        ea = _node_ids(links, "doc_id_a", "doc_id", nodes)
+        eb = _node_ids(links, "doc_id_b", "doc_id", nodes)
     else:
         ea = eb = np.zeros(0, dtype=np.int64)
     labels = _components(ea.astype(np.int64), eb.astype(np.int64), nodes.height)

@@ -387,9 +387,6 @@ def _segment_one(args):
     return rows
 
 
-_SENT_COLUMNS = list(_SENT_SCHEMA)
-
-
 def stage_segment(
     con: duckdb.DuckDBPyConnection, progress: Progress = _noop, batch_size: int = 5000
 ) -> StageResult:
@@ -451,7 +448,7 @@ def stage_overlap(
     ).pl()
     result = compute_overlap(documents, sentences, config=config, encoder=encoder, progress=progress)
     res = StageResult("overlap")
-    for name, frame in overlap_tables(result).items():
+    for name, frame in result.tables().items():
         warehouse.replace_table(con, f"marts.{name}", frame)
         res.counts[name] = frame.height
     res.extra = dict(result.stats)
@@ -459,14 +456,6 @@ def stage_overlap(
         res.notes.append(note)
     res.seconds = time.perf_counter() - t0
     return res
-
-
-def overlap_tables(result) -> dict[str, pl.DataFrame]:
-    """The DataFrames of an overlap result, by table name."""
-    if hasattr(result, "tables"):
-        tables = result.tables() if callable(result.tables) else result.tables
-        return dict(tables)
-    return {k: v for k, v in vars(result).items() if isinstance(v, pl.DataFrame)}
 
 
 # -------------------------------------------------------------------------------------------- publish

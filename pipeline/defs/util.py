@@ -26,3 +26,18 @@ def md_preview(
 
 def count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     return con.sql(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+
+
+def log_progress(context: dg.AssetExecutionContext, unit: str = "", prefix: str = "", every: int = 1):
+    """A ``progress(stage, done, total)`` callback writing per-stage counts to the run's log.
+
+    With ``every`` > 1 only every ``every``-th item and the last one are logged.
+    """
+    suffix = f" {unit}" if unit else ""
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if every > 1 and not (total and (done == total or done % every == 0)):
+            return
+        context.log.info(f"{prefix}{stage}: {done}/{total}{suffix}")
+
+    return progress

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
 import re
 import sys
 import time
@@ -31,14 +30,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pipeline import clean_document
+from pipeline.evaluation.common import shared_data_path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 RESULTS = Path(__file__).resolve().parent / "results" / "boilerplate.md"
 TOKEN = re.compile(r"\w+")
 
 
-def shared_data() -> Path:
-    return Path(os.environ.get("WIRETRACE_SHARED_DATA") or REPO_ROOT.parent / "shared" / "data")
+shared_data = shared_data_path
 
 
 def tokens(text: str) -> Counter[str]:

@@ -9,9 +9,14 @@ REPO = Path(__file__).resolve().parents[2]
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+def shared_data_path() -> Path:
+    """Where the shared data folder is expected (``WIRETRACE_SHARED_DATA`` or ``../shared/data``)."""
+    return Path(os.environ.get("WIRETRACE_SHARED_DATA") or REPO.parent / "shared" / "data")
+
+
 def shared_data() -> Path | None:
-    """The shared data folder (``WIRETRACE_SHARED_DATA`` or ``../shared/data`` beside the checkout)."""
-    path = Path(os.environ.get("WIRETRACE_SHARED_DATA") or REPO.parent / "shared" / "data")
+    """The shared data folder, or None when it is absent."""
+    path = shared_data_path()
     return path if path.is_dir() else None
 
 

@@ -26,7 +26,9 @@ from pathlib import Path
 
 import polars as pl
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from pipeline.core.overlap import DOCUMENTS_SCHEMA, SENTENCES_SCHEMA
+from pipeline.evaluation.common import shared_data_path
+
 RESULTS = Path(__file__).resolve().parent / "results" / "overlap_scale.md"
 CORPUS = Path("corpora") / "allsides_baly2020.parquet"
 
@@ -34,8 +36,7 @@ _WORD = re.compile(r"[^\W_]+")
 _SIMPLE_SPLIT = re.compile(r"[^.!?\n]+(?:[.!?]+[\"”’)]*|\n|$)")
 
 
-def shared_data_dir() -> Path:
-    return Path(os.environ.get("WIRETRACE_SHARED_DATA") or REPO_ROOT.parent / "shared" / "data")
+shared_data_dir = shared_data_path
 
 
 def _simple_norm(text: str) -> str:
@@ -125,31 +126,8 @@ def build_frames(
             cols["norm"].append(n)
             cols["norm_hash"].append(nhash(n))
             cols["n_tokens"].append(len(_WORD.findall(n)))
-    documents = pl.DataFrame(
-        docs,
-        schema={
-            "doc_id": pl.String,
-            "source": pl.String,
-            "published_at": pl.Datetime("us"),
-            "title": pl.String,
-            "n_chars": pl.Int64,
-        },
-    )
-    sentences = pl.DataFrame(
-        cols,
-        schema={
-            "sentence_id": pl.String,
-            "doc_id": pl.String,
-            "index": pl.Int64,
-            "paragraph": pl.Int64,
-            "start": pl.Int64,
-            "end": pl.Int64,
-            "text": pl.String,
-            "norm": pl.String,
-            "norm_hash": pl.String,
-            "n_tokens": pl.Int64,
-        },
-    )
+    documents = pl.DataFrame(docs, schema=DOCUMENTS_SCHEMA)
+    sentences = pl.DataFrame(cols, schema=SENTENCES_SCHEMA)
     return documents, sentences
 
 

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.core import compare as C
+from pipeline.evaluation.common import shared_data_path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RESULTS = Path(__file__).resolve().parent / "results" / "paraphrase.md"
@@ -39,8 +40,7 @@ FOLDS = 5
 SEED = 13
 
 
-def shared_data_dir() -> Path:
-    return Path(os.environ.get("WIRETRACE_SHARED_DATA") or REPO_ROOT.parent / "shared" / "data")
+shared_data_dir = shared_data_path
 
 
 def load_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -22,22 +22,20 @@ internally.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.core.segment import split_paragraphs, split_sentences
+from pipeline.evaluation.common import shared_data_path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 RESULTS = Path(__file__).resolve().parent / "results" / "sentseg.md"
 
 Segmenter = Callable[[str], list[tuple[int, int]]]
 
 
-def shared_data_dir() -> Path:
-    return Path(os.environ.get("WIRETRACE_SHARED_DATA") or REPO_ROOT.parent / "shared" / "data")
+shared_data_dir = shared_data_path
 
 
 def load_jsonl(path: Path) -> list[dict]:

@@ -7,7 +7,7 @@ import dagster as dg
 from pipeline.core.stages import stage_ingest
 from pipeline.defs.ingest.partitions import batches
 from pipeline.defs.resources import DUCKDB_POOL, RETRY, WiretraceResource
-from pipeline.defs.util import count, md_preview
+from pipeline.defs.util import count, log_progress, md_preview
 
 RAW_FILES = dg.AssetKey(["raw", "raw_files"])
 RAW_DOCUMENTS = dg.AssetKey(["raw", "documents"])
@@ -43,9 +43,7 @@ def ingest(context: dg.AssetExecutionContext, config: BatchConfig, wiretrace: Wi
         files = [f for f in files if f.exists()]
     batch = context.partition_key if context.has_partition_key else "manual"
 
-    def progress(stage: str, done: int, total: int) -> None:
-        if total and (done == total or done % 1000 == 0):
-            context.log.info(f"{stage}: {done}/{total} files")
+    progress = log_progress(context, "files", every=1000)
 
     with wiretrace.connect() as con:
         res = stage_ingest(con, landing, files, batch_id=batch, progress=progress)

@@ -5,7 +5,7 @@ import dagster as dg
 from pipeline.core.stages import stage_segment
 from pipeline.defs.clean.assets import CLEAN_DOCUMENTS
 from pipeline.defs.resources import DUCKDB_POOL, RETRY, WiretraceResource
-from pipeline.defs.util import count, md_preview
+from pipeline.defs.util import count, log_progress, md_preview
 
 SENTENCES = dg.AssetKey(["staging", "sentences"])
 
@@ -20,8 +20,7 @@ SENTENCES = dg.AssetKey(["staging", "sentences"])
     pool=DUCKDB_POOL,
 )
 def sentences(context: dg.AssetExecutionContext, wiretrace: WiretraceResource) -> dg.MaterializeResult:
-    def progress(stage: str, done: int, total: int) -> None:
-        context.log.info(f"{stage}: {done}/{total} documents")
+    progress = log_progress(context, "documents")
 
     with wiretrace.connect() as con:
         res = stage_segment(con, progress)
