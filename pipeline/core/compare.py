@@ -107,6 +107,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from rapidfuzz.distance import Indel
 
+from pipeline.core.normalize import STOPWORDS
 from pipeline.core.normalize import normalize_tokens as _normalize_tokens
 
 __all__ = [
@@ -161,16 +162,16 @@ _COLUMNS = FULL_FEATURES + RULE_SIGNALS
 
 # --------------------------------------------------------------------------- per-sentence analysis
 
-_STOPWORDS = frozenset(
-    """a about above after again against all also am an and any are as at be because been before
-    being below between both but by can could did do does doing down during each few for from further
-    had has have having he her here hers herself him himself his how i if in into is it its itself
-    just me more most my myself no nor not now of off on once only or other our ours ourselves out
-    over own same she should so some such than that the their theirs them themselves then there these
-    they this those through to too under until up very was we were what when where which while who
-    whom why will with would you your yours yourself yourselves s t said says say told according
-    mr mrs ms will shall may might must one also however""".split()
-)
+_STOPWORDS = STOPWORDS | {
+    "however",
+    "may",
+    "might",
+    "must",
+    "s",
+    "say",
+    "shall",
+    "t",
+}  # modals and clitics carry no content here
 _NUMBER_WORDS = {
     "two": "2",
     "three": "3",

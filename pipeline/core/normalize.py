@@ -338,3 +338,15 @@ def normalize_sentence(text: str) -> str:
 def sentence_hash(norm: str) -> str:
     """Stable 16-hex-digit hash (BLAKE2b, 8 bytes) of a normalised sentence."""
     return hashlib.blake2b(norm.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+# English function words and reporting verbs: not content. Matching code adds its own few words.
+STOPWORDS = frozenset(
+    """a about above according after again against all also am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from further
+    had has have having he her here hers herself him himself his how i if in into is it its itself just
+    me more most mr mrs ms my myself no nor not now of off on once one only or other our ours ourselves
+    out over own said same says she should so some such than that the their theirs them themselves then
+    there these they this those through to told too under until up very was we were what when where
+    which while who whom why will with would you your yours yourself yourselves""".split()
+)

@@ -177,6 +177,7 @@ import numpy as np
 import polars as pl
 
 from pipeline.core.compare import FULL_FEATURES
+from pipeline.core.normalize import STOPWORDS
 
 __all__ = [
     "OverlapConfig",
@@ -408,16 +409,7 @@ SENTENCES_SCHEMA = {
 _DOC_REQUIRED = ("doc_id", "source", "published_at")
 _SENT_REQUIRED = ("sentence_id", "doc_id", "index", "start", "end", "text", "norm", "norm_hash", "n_tokens")
 
-_STOPWORDS = frozenset(
-    """a about above after again against all also am an and any are as at be because been before
-    being below between both but by can could did do does doing down during each few for from further
-    had has have having he her here hers herself him himself his how i if in into is it its itself
-    just me more most my myself no nor not now of off on once only or other our ours ourselves out
-    over own said same says she should so some such than that the their theirs them themselves then
-    there these they this those through to too under until up very was we were what when where which
-    while who whom why will with would you your yours yourself yourselves told according would
-    one two new year years its it's mr mrs ms""".split()
-)
+_STOPWORDS = STOPWORDS | {"it's", "new", "two", "year", "years"}  # too frequent in news to block documents on
 
 
 # ------------------------------------------------------------------------------------------ quotes
