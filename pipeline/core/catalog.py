@@ -125,7 +125,8 @@ _SIGNALS = {
     "name_conflict": "Signal: 1 when each side has a capitalised name the other lacks.",
     "name_extra": "Signal: names present on one side only (capped at 3).",
     "cosine": "Signal: cosine of sentence embeddings (semantic tier); null when it did not run.",
-    "probability": "Classifier probability that the pair states the same thing.",
+    "verifier": "Cross-encoder verifier probability (semantic tier) for pairs the exact/near rules left to the classifier; null when it did not run.",
+    "probability": "Probability that the pair states the same thing: the verifier's when it ran, else the logistic classifier's.",
     "conflict": "1 when a near pair has a number or name conflict (scored below 0.85).",
 }
 

@@ -59,6 +59,11 @@ Decision
    else ``none``. Two fitted models ship in ``compare_model.json``: one over the lexical signals
    only and one that adds the embedding cosine; the second is used whenever embeddings are
    available. ``signals["conflict"]`` is reported for paraphrases too.
+4. with the semantic tier, the pairs step 3 would decide are decided instead by the cross-encoder
+   verifier (``pipeline.core.verifier``: all-MiniLM-L6-v2 reading both sentences together, with a
+   LoRA adapter and a head that also takes the signals above), paraphrase when its probability is
+   at least 0.5; ``signals["verifier"]`` holds it and ``signals["probability"]`` equals it.
+   ``verifier=None`` (or ``WIRETRACE_VERIFIER=0``) keeps step 3.
 
 How the thresholds were chosen
 ------------------------------
@@ -425,9 +430,18 @@ class PairGrader:
         self.full = _Logistic(spec["full"]) if spec.get("full") else None
 
     def decide(
-        self, feats: np.ndarray, exact: np.ndarray, counts: np.ndarray
+        self,
+        feats: np.ndarray,
+        exact: np.ndarray,
+        counts: np.ndarray,
+        verifier: np.ndarray | None = None,
+        verifier_threshold: float = 0.5,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Kinds (as indices into ``KINDS``), scores and paraphrase probabilities for a signal matrix."""
+        """Kinds (as indices into ``KINDS``), scores and paraphrase probabilities for a signal matrix.
+
+        ``verifier``: optional cross-encoder probabilities (NaN where not computed); where given they
+        replace the logistic probability and ``verifier_threshold`` its threshold.
+        """
         n = feats.shape[0]
         has_cos = ~np.isnan(feats[:, _J["cosine"]])
         proba = np.zeros(n, dtype=np.float64)
@@ -439,6 +453,11 @@ class PairGrader:
             if self.full is not None and has_cos.any():
                 proba[has_cos] = self.full.proba(feats[has_cos])
                 thr[has_cos] = self.full.threshold
+            if verifier is not None:
+                ver = np.asarray(verifier, dtype=np.float64)
+                use = ~np.isnan(ver)
+                proba[use] = ver[use]
+                thr[use] = verifier_threshold
         char = feats[:, _J["char_ratio"]]
         cont = feats[:, _J["containment"]]
         lenr = feats[:, _J["len_ratio"]]
@@ -477,10 +496,21 @@ class PairGrader:
         return kind, score, proba
 
     def grade(
-        self, pairs: Sequence[tuple[str, str]], cosine: np.ndarray | None = None
+        self, pairs: Sequence[tuple[str, str]], cosine: np.ndarray | None = None, verifier: Any = None
     ) -> list[SentenceMatch]:
+        """Grade pairs; ``verifier`` (a loaded :class:`pipeline.core.verifier.Verifier`, used only with
+        the cosine) re-decides every pair the exact and near rules leave to the classifier."""
         feats, exact, counts = signal_matrix(pairs, cosine)
         kind, score, proba = self.decide(feats, exact, counts)
+        ver = None
+        if verifier is not None and cosine is not None and len(pairs):
+            todo = np.flatnonzero((kind >= 2) & (counts[:, 0] > 0))
+            if len(todo):
+                ver = np.full(len(pairs), np.nan, dtype=np.float64)
+                ver[todo] = verifier.proba(
+                    [pairs[i] for i in todo.tolist()], feats[todo][:, : len(FULL_FEATURES)]
+                )
+                kind, score, proba = self.decide(feats, exact, counts, ver, verifier.threshold)
         conflict = (feats[:, _J["num_conflict"]] > 0) | (feats[:, _J["name_conflict"]] > 0)
         names = FULL_FEATURES if cosine is not None else LEXICAL_FEATURES
         width = len(names)
@@ -493,6 +523,9 @@ class PairGrader:
             sig["probability"] = p
             sig["conflict"] = 1.0 if c else 0.0
             out.append(SentenceMatch(KINDS[k], sc, sig))
+        if ver is not None:
+            for i in np.flatnonzero(~np.isnan(ver)).tolist():
+                out[i].signals["verifier"] = float(ver[i])
         return out
 
 
@@ -537,6 +570,7 @@ def grade_pairs(
     pairs: Sequence[tuple[str, str]],
     embeddings: tuple[np.ndarray, np.ndarray] | None = None,
     encoder: Any = "auto",
+    verifier: Any = "auto",
 ) -> list[SentenceMatch]:
     """Grade many sentence pairs.
 
@@ -544,15 +578,23 @@ def grade_pairs(
     ``encoder``: ``"auto"`` loads the semantic tier when it is installed and not disabled
     (``WIRETRACE_SEMANTIC=0``), ``None`` forces the lexical path, or any object with
     ``encode(texts) -> unit vectors``. Ignored when ``embeddings`` is given.
+    ``verifier``: ``"auto"`` uses the cross-encoder verifier whenever cosines are available and it
+    is installed (``WIRETRACE_VERIFIER=0`` disables it), ``None`` never, or a loaded ``Verifier``.
     """
     pairs = list(pairs)
     cos = pair_cosines(pairs, embeddings, encoder)
-    return _default_grader().grade(pairs, cos)
+    if verifier == "auto":
+        verifier = None
+        if cos is not None:
+            from pipeline.core.verifier import load_verifier
+
+            verifier, _reason = load_verifier()
+    return _default_grader().grade(pairs, cos, verifier)
 
 
-def compare_sentences(a: str, b: str, encoder: Any = "auto") -> SentenceMatch:
+def compare_sentences(a: str, b: str, encoder: Any = "auto", verifier: Any = "auto") -> SentenceMatch:
     """Grade one sentence pair (see the module docstring for kinds, score and signals)."""
-    return grade_pairs([(a, b)], encoder=encoder)[0]
+    return grade_pairs([(a, b)], encoder=encoder, verifier=verifier)[0]
 
 
 def pair_signals(a: str, b: str) -> dict[str, float]:

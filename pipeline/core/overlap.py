@@ -234,6 +234,8 @@ class OverlapConfig:
     para_top_k: int = 2
     semantic_min_cosine: float = 0.6
     semantic_max_sentences: int = 200_000
+    verifier: bool = True
+    verifier_max_pairs: int = 20_000
     max_grade_chars: int = 2_000
     grade_batch: int = 50_000
     max_join_rows: int = 4_000_000
@@ -285,7 +287,7 @@ _FLAGS_SCHEMA = {
     "matchable": pl.Boolean,
 }
 # the grader's signals, as warehouse columns (one definition: pipeline.core.compare)
-_SIGNALS = FULL_FEATURES + ("probability", "conflict")
+_SIGNALS = FULL_FEATURES + ("verifier", "probability", "conflict")
 # value an identical pair takes for each signal (identical pairs are not re-graded)
 _EXACT_SIGNAL = {
     "len_diff": 0.0,
@@ -791,6 +793,24 @@ def _load_grader() -> tuple[Callable[..., list], str]:
     return grade_pairs, "pipeline.core.compare.grade_pairs"
 
 
+def _verifier_state(enc: Any, cfg: OverlapConfig) -> dict[str, Any]:
+    """The cross-encoder verifier for this run (only with the semantic tier) and its budget."""
+    ver, reason = None, "paraphrase verifier off: it needs the semantic tier"
+    if enc is not None and not cfg.verifier:
+        reason = "paraphrase verifier not requested (OverlapConfig.verifier=False)"
+    elif enc is not None:
+        from pipeline.core.verifier import load_verifier
+
+        ver, reason = load_verifier()
+        if ver is not None:
+            reason = f"paraphrase verifier on: {reason}"
+    return {
+        "verifier": ver,
+        "budget": max(0, int(cfg.verifier_max_pairs)),
+        "stats": {"ran": False, "reason": reason, "pairs": 0},
+    }
+
+
 def _resolve_encoder(encoder: Any) -> tuple[Any, str]:
     """The encoder to use (or None) and a sentence saying why."""
     if encoder is None or encoder is False:
@@ -841,7 +861,7 @@ def compute_overlap(
     stats["n_common"] = int(flags["is_common"].sum() or 0)
 
     enc, reason = _resolve_encoder(encoder)
-    stats["semantic"] = {"ran": False, "reason": reason}
+    stats["semantic"] = {"ran": False, "reason": reason, "embeddings": enc is not None}
 
     # matchable sentences, with a dense integer id per distinct normalised sentence
     elig = (
@@ -897,9 +917,13 @@ def compute_overlap(
     stats["candidates_minhash"] = near_cand.height
 
     grade_pairs, stats["grader"] = _load_grader()
+    vstate = _verifier_state(enc, cfg)
+    stats["verifier"] = vstate["stats"]
     signal_cols: list[str] = []
     with clock.step("grade_near"):
-        graded_near = _grade(near_cand, hashes, grade_pairs, enc, cfg, clock, "grade_near", signal_cols)
+        graded_near = _grade(
+            near_cand, hashes, grade_pairs, enc, cfg, clock, "grade_near", signal_cols, vstate
+        )
 
     with clock.step("templates"):
         tmpl = _template_families(graded_near, elig, docs, cfg)
@@ -939,6 +963,7 @@ def compute_overlap(
                 "ran": sem_cand is not None,
                 "reason": sem_reason,
                 "candidates": 0 if sem_cand is None else sem_cand.height,
+                "embeddings": True,
             }
         if sem_cand is not None and sem_cand.height:
             para_cand = pl.concat([para_cand, sem_cand])
@@ -951,7 +976,9 @@ def compute_overlap(
         )
     stats["candidates_paraphrase"] = para_cand.height
     with clock.step("grade_paraphrase"):
-        graded_para = _grade(para_cand, hashes, grade_pairs, enc, cfg, clock, "grade_paraphrase", signal_cols)
+        graded_para = _grade(
+            para_cand, hashes, grade_pairs, enc, cfg, clock, "grade_paraphrase", signal_cols, vstate
+        )
     with clock.step("expand_paraphrase"):
         m2 = _expand(graded_para, elig, cfg, restrict=doc_pairs)
         raw = pl.concat([matches_1, m2], how="diagonal_relaxed")
@@ -1054,8 +1081,12 @@ def _grade(
     clock: _Clock,
     step: str,
     signal_cols: list[str],
+    vstate: dict[str, Any] | None = None,
 ) -> pl.DataFrame:
-    """Grade candidate hash pairs; keep exact/near/paraphrase results with their signals."""
+    """Grade candidate hash pairs; keep exact/near/paraphrase results with their signals.
+
+    ``vstate`` (``{"verifier", "stats", "budget"}``): the cross-encoder verifier re-grades the pairs
+    the rules leave to the classifier while the run's ``verifier_max_pairs`` budget allows."""
     out_schema = {
         "hid_a": pl.Int64,
         "hid_b": pl.Int64,
@@ -1088,12 +1119,14 @@ def _grade(
         if vecs is not None:
             v, pos = vecs
             emb = (v[pos[ia[lo:hi]]], v[pos[ib[lo:hi]]])
-        res = grade_pairs(pairs, embeddings=emb, encoder=None)
+        res = grade_pairs(pairs, embeddings=emb, encoder=None, verifier=None)
         for r in res:
             kinds.append(r.kind)
             scores.append(float(r.score))
             sigs.append(r.signals)
         clock.report(step, hi, n)
+    if vstate is not None and vstate.get("verifier") is not None and vecs is not None:
+        _verify(ia, ib, text_list, vecs, kinds, scores, sigs, grade_pairs, vstate, cfg)
     keys: list[str] = []
     seen = set(signal_cols)
     for s in sigs:
@@ -1126,6 +1159,38 @@ def _grade(
         .alias("score"),
     )
     return graded.filter(pl.col("kind").is_in(list(KIND_RANK)))
+
+
+def _verify(ia, ib, text_list, vecs, kinds, scores, sigs, grade_pairs, vstate, cfg: OverlapConfig) -> None:
+    """Re-grade, with the verifier, the pairs the rules left to the classifier (in place)."""
+    todo = [i for i, k in enumerate(kinds) if k in ("paraphrase", "none")]
+    st = vstate["stats"]
+    if not todo:
+        return
+    if len(todo) > vstate["budget"]:
+        vstate["verifier"] = None
+        st["ran"] = False
+        st["reason"] = (
+            f"paraphrase verifier skipped: {st['pairs'] + len(todo)} pairs to verify exceed "
+            f"verifier_max_pairs={cfg.verifier_max_pairs}; the logistic grader decided them"
+        )
+        return
+    v, pos = vecs
+    step_n = max(1, cfg.grade_batch)
+    for lo in range(0, len(todo), step_n):
+        part = np.asarray(todo[lo : lo + step_n], dtype=np.intp)
+        pa, pb = ia[part], ib[part]
+        pairs = [(text_list[a], text_list[b]) for a, b in zip(pa, pb, strict=True)]
+        res = grade_pairs(
+            pairs, embeddings=(v[pos[pa]], v[pos[pb]]), encoder=None, verifier=vstate["verifier"]
+        )
+        for i, r in zip(part.tolist(), res, strict=True):
+            kinds[i] = r.kind
+            scores[i] = float(r.score)
+            sigs[i] = r.signals
+    vstate["budget"] -= len(todo)
+    st["pairs"] += len(todo)
+    st["ran"] = True
 
 
 def _exact_rows(exact_pairs: pl.DataFrame) -> pl.DataFrame:
@@ -1427,8 +1492,9 @@ def _finalise_matches(
 ) -> pl.DataFrame:
     schema = dict(_MATCH_BASE)
     signal_cols = list(signal_cols)
-    if "cosine" not in signal_cols:
-        signal_cols.append("cosine")  # always present: null without the semantic tier
+    for always in ("cosine", "verifier"):  # always present: null when their tier did not run
+        if always not in signal_cols:
+            signal_cols.append(always)
     signal_cols.sort(key=lambda k: (_SIGNALS.index(k) if k in _SIGNALS else len(_SIGNALS), k))
     for k in signal_cols:
         schema[k] = pl.Float64
@@ -1494,7 +1560,10 @@ def _finalise_matches(
     for k in signal_cols:
         if k not in m.columns:
             m = m.with_columns(pl.lit(None, dtype=pl.Float64).alias(k))
-        v = (1.0 if semantic_on else None) if k == "cosine" else _EXACT_SIGNAL.get(k, 1.0)
+        if k == "cosine":
+            v = 1.0 if semantic_on else None
+        else:
+            v = None if k == "verifier" else _EXACT_SIGNAL.get(k, 1.0)
         fills.append(pl.when(is_exact_tier).then(pl.lit(v, dtype=pl.Float64)).otherwise(pl.col(k)).alias(k))
     m = m.with_columns(fills)
     return m.select(list(schema)).cast(schema).sort("sentence_id_a", "sentence_id_b")

