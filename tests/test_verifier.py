@@ -128,17 +128,6 @@ def verifier():
     return ver
 
 
-@pytest.fixture(scope="module")
-def encoder():
-    from pipeline.core import embed
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("WIRETRACE_SEMANTIC", "1")
-        enc, reason = embed.load_encoder()
-    assert enc is not None, reason
-    return enc
-
-
 def _feats(pairs, encoder):
     cos = C.pair_cosines(pairs, None, encoder)
     return C.signal_matrix(pairs, cos)[0][:, : len(C.FULL_FEATURES)]

@@ -48,6 +48,20 @@ def load_jsonl(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
+def load_mrpc() -> tuple[list[tuple[str, str]], np.ndarray] | None:
+    """The MRPC training pairs and labels, or ``None`` (after saying so on stderr) when absent."""
+    path = shared_data_dir() / "eval" / "paraphrase" / "mrpc_train.jsonl"
+    if not path.is_file():
+        print(
+            f"shared evaluation data not found ({path.name} under the shared data folder); "
+            "set WIRETRACE_SHARED_DATA",
+            file=sys.stderr,
+        )
+        return None
+    rows = load_jsonl(path)
+    return [(r["s1"], r["s2"]) for r in rows], np.array([int(r["label"]) for r in rows])
+
+
 # --------------------------------------------------------------------------- fitting (numpy only)
 
 
@@ -217,17 +231,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     data = shared_data_dir() / "eval" / "paraphrase"
-    mrpc_path = data / "mrpc_train.jsonl"
-    if not mrpc_path.is_file():
-        print(
-            f"shared evaluation data not found ({mrpc_path.name} under the shared data folder); "
-            "set WIRETRACE_SHARED_DATA",
-            file=sys.stderr,
-        )
+    mrpc = load_mrpc()
+    if mrpc is None:
         return 2
-    rows = load_jsonl(mrpc_path)
-    pairs = [(r["s1"], r["s2"]) for r in rows]
-    y = np.array([int(r["label"]) for r in rows])
+    pairs, y = mrpc
 
     encoder, reason = (None, "disabled by --no-semantic") if args.no_semantic else _load()
     lines = ["# Sentence-pair grading: MRPC (5-fold CV) and STS-B", ""]

@@ -31,8 +31,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.core import compare as C
-from pipeline.evaluation.common import shared_data_path
-from pipeline.evaluation.paraphrase import FOLDS, SEED, load_jsonl, metrics, stratified_folds
+from pipeline.evaluation.paraphrase import FOLDS, SEED, load_mrpc, metrics, stratified_folds
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 REPORT = RESULTS_DIR / "verifier.md"
@@ -51,30 +50,17 @@ THRESHOLD = 0.5
 
 
 def _data() -> tuple[list[tuple[str, str]], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    path = shared_data_path() / "eval" / "paraphrase" / "mrpc_train.jsonl"
-    if not path.is_file():
-        print(
-            "shared evaluation data not found (mrpc_train.jsonl under the shared data folder); "
-            "set WIRETRACE_SHARED_DATA",
-            file=sys.stderr,
-        )
+    mrpc = load_mrpc()
+    if mrpc is None:
         raise SystemExit(2)
-    rows = load_jsonl(path)
-    pairs = [(r["s1"], r["s2"]) for r in rows]
-    y = np.array([int(r["label"]) for r in rows], dtype=np.int64)
+    pairs, y = mrpc
     from pipeline.core.embed import load_encoder
 
     enc, reason = load_encoder()
     if enc is None:
         print(f"the verifier needs the semantic tier: {reason}", file=sys.stderr)
         raise SystemExit(2)
-    texts = sorted({s for p in pairs for s in p})
-    index = {t: i for i, t in enumerate(texts)}
-    vecs = enc.encode(texts)
-    ia = np.array([index[a] for a, _ in pairs])
-    ib = np.array([index[b] for _, b in pairs])
-    cos = np.einsum("ij,ij->i", vecs[ia], vecs[ib]).astype(np.float64)
-    feats, exact, counts = C.signal_matrix(pairs, cos)
+    feats, exact, counts = C.signal_matrix(pairs, C.pair_cosines(pairs, None, enc))
     return pairs, y, feats, exact, counts
 
 
@@ -90,11 +76,8 @@ def train(pairs, y, feats, rows: np.ndarray, log=print):
     scale = X[rows].std(axis=0) + 1e-9
     Z = torch.tensor((X - mean) / scale, dtype=torch.float32)
     model, tok = V.build_model(Z.shape[1], rank=r["rank"], dropout=r["dropout"], seed=r["seed"])
-    head_ids = {id(p) for p in model.head.parameters()}
-    enc_params = [p for p in model.parameters() if p.requires_grad and id(p) not in head_ids]
     opt = torch.optim.AdamW(
-        [{"params": enc_params, "lr": r["lr"]}, {"params": list(model.head.parameters()), "lr": r["lr"]}],
-        weight_decay=r["weight_decay"],
+        [p for p in model.parameters() if p.requires_grad], lr=r["lr"], weight_decay=r["weight_decay"]
     )
     bs = r["batch"]
     steps = r["epochs"] * ((len(rows) + bs - 1) // bs)
@@ -131,12 +114,6 @@ def train(pairs, y, feats, rows: np.ndarray, log=print):
         "trained_on": f"MRPC train, {len(rows)} pairs",
     }
     return model, tok, spec
-
-
-def _decide(feats, exact, counts, proba: np.ndarray) -> np.ndarray:
-    """The grader's decision (rules, then the verifier): True for "paraphrase or closer"."""
-    kind, _, _ = C.PairGrader().decide(feats, exact, counts, verifier=proba)
-    return kind != 3
 
 
 def cross_validate(folds_to_run: list[int]) -> None:
