@@ -1168,11 +1168,12 @@ def _verify(ia, ib, text_list, vecs, kinds, scores, sigs, grade_pairs, vstate, c
     if not todo:
         return
     if len(todo) > vstate["budget"]:
+        # this step and the rest of the run fall back to the logistic grader; pairs already verified
+        # keep their grades (``ran`` stays as it was)
         vstate["verifier"] = None
-        st["ran"] = False
         st["reason"] = (
-            f"paraphrase verifier skipped: {st['pairs'] + len(todo)} pairs to verify exceed "
-            f"verifier_max_pairs={cfg.verifier_max_pairs}; the logistic grader decided them"
+            f"paraphrase verifier skipped: {len(todo)} pairs to verify exceed the remaining "
+            f"{vstate['budget']} of verifier_max_pairs={cfg.verifier_max_pairs}; the logistic grader decided them"
         )
         return
     v, pos = vecs
