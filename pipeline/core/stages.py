@@ -463,11 +463,7 @@ def stage_overlap(
     elif not sem.get("ran"):
         res.notes.append(f"{sem.get('reason')} (embeddings still grade the lexical candidates)")
     ver = result.stats.get("verifier") or {}
-    if (
-        sem.get("embeddings")
-        and not ver.get("ran")
-        and not ver.get("reason", "").startswith("paraphrase verifier on")
-    ):
+    if sem.get("embeddings") and not ver.get("reason", "").startswith("paraphrase verifier on"):
         res.notes.append(ver["reason"])
     res.seconds = time.perf_counter() - t0
     return res
