@@ -165,3 +165,19 @@ def test_compare_sentences_reports_the_verifier(verifier, encoder, monkeypatch):
     assert m.kind == "paraphrase" and 0.5 <= m.signals["verifier"] <= 1.0
     off = C.compare_sentences(AFP_GOAL, WN_GOAL, encoder=encoder, verifier=None)
     assert "verifier" not in off.signals
+
+
+def test_intermediate_training_data_shares_no_sentence_with_mrpc(shared_data):
+    """STS-B's MSRpar part comes from the MRPC source corpus: it must stay out of the training data."""
+    from pipeline.evaluation import verifier as EV
+    from pipeline.evaluation.paraphrase import load_mrpc
+
+    stsb, mrpc = EV.load_stsb(), load_mrpc()
+    if stsb is None or mrpc is None:
+        pytest.skip("STS-B or MRPC train not in the shared data")
+    mrpc_sentences = {s.strip().lower() for pair in mrpc[0] for s in pair}
+    assert len(stsb) > 4000
+    assert all(0.0 <= t <= 1.0 for _, _, t in stsb)
+    assert not [
+        a for a, b, _ in stsb if a.strip().lower() in mrpc_sentences or b.strip().lower() in mrpc_sentences
+    ]

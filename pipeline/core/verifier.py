@@ -10,8 +10,9 @@ bi-encoder cosine). So one model combines what the transformer reads with what t
 Only the adapter and the head ship with wiretrace (``pipeline/core/verifier_model/``: PEFT's
 ``adapter_config.json`` and ``adapter_model.safetensors`` stored in float16, ``head.json``); the
 transformer itself comes from the installed model package, so nothing is downloaded. They were fitted
-on the MRPC training split by ``python -m pipeline.evaluation.verifier --fit`` (the recipe is recorded
-in ``head.json``), and cross-validated by ``--cv`` (``pipeline/evaluation/results/verifier.md``).
+by ``python -m pipeline.evaluation.verifier --fit`` (the recipe is recorded in ``head.json``): an
+intermediate pass over STS-B train (graded similarity, without the part drawn from the MRPC corpus),
+then the MRPC training split; cross-validated by ``--cv`` (``pipeline/evaluation/results/verifier.md``).
 
 * ``verifier_status() -> (bool, reason)`` without loading anything;
 * ``load_verifier() -> (Verifier | None, reason)``, cached per process; ``WIRETRACE_VERIFIER=0`` (or

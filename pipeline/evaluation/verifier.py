@@ -1,6 +1,6 @@
 """Train and cross-validate the paraphrase verifier (``pipeline.core.verifier``) on MRPC.
 
-    python -m pipeline.evaluation.verifier --cv     # 5-fold CV (about 12 minutes a fold on 2 cores)
+    python -m pipeline.evaluation.verifier --cv     # 5-fold CV (about 11 minutes a fold on 2 cores)
     python -m pipeline.evaluation.verifier --fit    # fit on all of MRPC train, write verifier_model/
     python -m pipeline.evaluation.verifier          # rewrite the report from the saved fold predictions
 
@@ -11,9 +11,15 @@ are kept in ``results/verifier_cv.json`` so the report can be rewritten without 
 
 Recipe (recorded in ``head.json``): LoRA rank 16 (alpha 32, dropout 0.1) on every linear layer of
 all-MiniLM-L6-v2, a linear head over the mean-pooled output and the 15 standardised grader signals,
-AdamW (learning rate 1e-3, weight decay 0.01), batches of 16, 4 epochs, 10 % linear warm-up then
-linear decay, binary cross-entropy; every other batch is fed in the reverse sentence order, and a
-prediction is the mean of both orders. Threshold 0.5.
+AdamW (learning rate 1e-3, weight decay 0.01), batches of 16, 10 % linear warm-up then linear decay,
+binary cross-entropy; every other batch is fed in the reverse sentence order, and a prediction is
+the mean of both orders. Threshold 0.5. Two steps:
+
+1. intermediate training, 2 epochs on STS-B train with the similarity / 5 as a soft target, without
+   its MSRpar part (4,749 pairs): MSRpar comes from the same corpus as MRPC, and 592 of its 1,000
+   pairs share a sentence with MRPC train. This step reads no MRPC pair, so one run serves all folds
+   (cached in the temporary directory). It lifted the 5-fold accuracy from 0.787 to 0.813;
+2. 4 epochs on the MRPC pairs, starting from the adapter and head of step 1.
 
 Needs the semantic extra and the shared data folder (``WIRETRACE_SHARED_DATA`` or ``../shared/data``);
 without them it says so and exits with status 2.
@@ -45,6 +51,7 @@ RECIPE: dict[str, Any] = {
     "epochs": 4,
     "warmup": 0.1,
     "seed": 0,
+    "stsb_epochs": 2,
 }
 THRESHOLD = 0.5
 
@@ -64,29 +71,32 @@ def _data() -> tuple[list[tuple[str, str]], np.ndarray, np.ndarray, np.ndarray, 
     return pairs, y, feats, exact, counts
 
 
-def train(pairs, y, feats, rows: np.ndarray, log=print):
-    """Fit a fresh cross-encoder on ``rows``; returns the model and its feature spec."""
+def _standardise(feats: np.ndarray, rows: np.ndarray):
+    X = np.nan_to_num(feats[:, : len(C.FULL_FEATURES)])
+    mean = X[rows].mean(axis=0)
+    scale = X[rows].std(axis=0) + 1e-9
+    return (X - mean) / scale, mean, scale
+
+
+def _fit_loop(model, tok, pairs, target, Z, rows, epochs: int, log=print) -> None:
+    """AdamW with linear warm-up and decay; binary cross-entropy (``target`` may be soft)."""
     import torch
 
     from pipeline.core import verifier as V
 
     r = RECIPE
-    X = np.nan_to_num(feats[:, : len(C.FULL_FEATURES)])
-    mean = X[rows].mean(axis=0)
-    scale = X[rows].std(axis=0) + 1e-9
-    Z = torch.tensor((X - mean) / scale, dtype=torch.float32)
-    model, tok = V.build_model(Z.shape[1], rank=r["rank"], dropout=r["dropout"], seed=r["seed"])
     opt = torch.optim.AdamW(
         [p for p in model.parameters() if p.requires_grad], lr=r["lr"], weight_decay=r["weight_decay"]
     )
     bs = r["batch"]
-    steps = r["epochs"] * ((len(rows) + bs - 1) // bs)
+    steps = epochs * ((len(rows) + bs - 1) // bs)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / (r["warmup"] * steps)) * max(0.0, (steps - s) / steps)
     )
+    Z = torch.tensor(Z, dtype=torch.float32)
     step = 0
     t0 = time.perf_counter()
-    for ep in range(r["epochs"]):
+    for ep in range(epochs):
         model.train()
         order = np.random.RandomState(ep).permutation(rows)
         for lo in range(0, len(order), bs):
@@ -95,23 +105,98 @@ def train(pairs, y, feats, rows: np.ndarray, log=print):
             b = [pairs[i][1] for i in ids]
             if step % 2 == 1:
                 a, b = b, a
-            target = torch.tensor(y[ids], dtype=torch.float32)
             logit = model(Z[ids], **V.tokenize_pairs(tok, a, b))
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(logit, target)
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                logit, torch.tensor(target[ids], dtype=torch.float32)
+            )
             opt.zero_grad()
             loss.backward()
             opt.step()
             sched.step()
             step += 1
-        log(f"  epoch {ep + 1}/{r['epochs']}: {time.perf_counter() - t0:.0f} s")
+        log(f"  epoch {ep + 1}/{epochs}: {time.perf_counter() - t0:.0f} s")
     model.eval()
+
+
+def load_stsb() -> list[tuple[str, str, float]] | None:
+    """STS-B train pairs with similarity / 5 as a soft target, without its MSRpar part.
+
+    MSRpar pairs are drawn from the same Microsoft paraphrase corpus as MRPC (592 of its 1,000 pairs
+    share a sentence with MRPC train), so they are left out: training on them would leak MRPC
+    sentences into the cross-validation folds and, possibly, into any MRPC test split.
+    """
+    from pipeline.evaluation.paraphrase import load_jsonl, shared_data_dir
+
+    path = shared_data_dir() / "eval" / "paraphrase" / "stsb_train.jsonl"
+    if not path.exists():
+        return None
+    rows = load_jsonl(path)
+    return [(r["s1"], r["s2"], float(r["score"]) / 5.0) for r in rows if r.get("source_file") != "MSRpar"]
+
+
+def pretrain(log=print) -> dict[str, Any] | None:
+    """Intermediate training on STS-B (soft targets); returns the adapter and head weights to start from.
+
+    It reads no MRPC pair, so one run serves every cross-validation fold; it is cached in the
+    temporary directory under a name derived from the recipe.
+    """
+    import hashlib
+    import tempfile
+
+    import torch
+
+    from pipeline.core import verifier as V
+
+    r = RECIPE
+    if not r["stsb_epochs"]:
+        return None
+    stsb = load_stsb()
+    if stsb is None:
+        print("STS-B train not found under the shared data folder", file=sys.stderr)
+        raise SystemExit(2)
+    key = hashlib.sha256(json.dumps([r, len(stsb)], sort_keys=True).encode()).hexdigest()[:12]
+    cache = Path(tempfile.gettempdir()) / f"wiretrace-verifier-stsb-{key}.pt"
+    if cache.exists():
+        return torch.load(cache)
+    from pipeline.core.embed import load_encoder
+
+    enc, _ = load_encoder()
+    pairs = [(a, b) for a, b, _ in stsb]
+    target = np.array([t for _, _, t in stsb])
+    feats, _, _ = C.signal_matrix(pairs, C.pair_cosines(pairs, None, enc))
+    rows = np.arange(len(pairs))
+    Z, _, _ = _standardise(feats, rows)
+    model, tok = V.build_model(Z.shape[1], rank=r["rank"], dropout=r["dropout"], seed=r["seed"])
+    log(f"intermediate training on {len(pairs)} STS-B pairs")
+    _fit_loop(model, tok, pairs, target, Z, rows, r["stsb_epochs"], log)
+    state = {
+        k: v.detach().clone() for k, v in model.state_dict().items() if "lora_" in k or k.startswith("head.")
+    }
+    torch.save(state, cache)
+    return state
+
+
+def train(pairs, y, feats, rows: np.ndarray, init: dict[str, Any] | None = None, log=print):
+    """Fit a cross-encoder on ``rows`` (from ``init`` if given); returns the model and its feature spec."""
+    from pipeline.core import verifier as V
+
+    r = RECIPE
+    Z, mean, scale = _standardise(feats, rows)
+    model, tok = V.build_model(Z.shape[1], rank=r["rank"], dropout=r["dropout"], seed=r["seed"])
+    if init is not None:
+        missing = set(init) - set(model.state_dict())
+        if missing:
+            raise RuntimeError(f"intermediate weights do not fit the model: {sorted(missing)[:3]}")
+        model.load_state_dict(init, strict=False)
+    _fit_loop(model, tok, pairs, y.astype(np.float64), Z, rows, r["epochs"], log)
     spec = {
         "features": list(C.FULL_FEATURES),
         "mean": [float(v) for v in mean],
         "scale": [float(v) for v in scale],
         "threshold": THRESHOLD,
         "recipe": dict(r),
-        "trained_on": f"MRPC train, {len(rows)} pairs",
+        "trained_on": f"MRPC train, {len(rows)} pairs"
+        + (" (after STS-B train without MSRpar)" if init is not None else ""),
     }
     return model, tok, spec
 
@@ -122,15 +207,21 @@ def cross_validate(folds_to_run: list[int]) -> None:
     pairs, y, feats, exact, counts = _data()
     fold = stratified_folds(y, FOLDS, SEED)
     cache = json.loads(CV_CACHE.read_text()) if CV_CACHE.exists() else {"folds": {}}
+    init = pretrain()
     for k in folds_to_run:
         tr = np.flatnonzero(fold != k)
         te = np.flatnonzero(fold == k)
         print(f"fold {k}: training on {len(tr)} pairs", flush=True)
-        model, tok, spec = train(pairs, y, feats, tr)
+        model, tok, spec = train(pairs, y, feats, tr, init)
         t0 = time.perf_counter()
         p = Verifier(model, tok, spec).proba([pairs[i] for i in te], feats[te][:, : len(C.FULL_FEATURES)])
         rate = len(te) / (time.perf_counter() - t0)
-        cache["folds"][str(k)] = {"rows": te.tolist(), "proba": p.tolist(), "pairs_per_s": rate}
+        cache["folds"][str(k)] = {
+            "rows": te.tolist(),
+            "proba": p.tolist(),
+            "pairs_per_s": rate,
+            "recipe": dict(RECIPE),
+        }
         acc = float(np.mean((p >= THRESHOLD) == (y[te] == 1)))
         print(f"fold {k}: verifier accuracy {acc:.3f}, {rate:.0f} pairs/s", flush=True)
         CV_CACHE.write_text(json.dumps(cache) + "\n")
@@ -144,6 +235,8 @@ def report(pairs, y, feats, exact, counts, cache) -> None:
         "",
         "Regenerate: `python -m pipeline.evaluation.verifier --cv` (training) or without arguments",
         "(report from the saved fold predictions in `verifier_cv.json`). Same folds as `paraphrase.md`.",
+        "Recipe (see the module docstring): "
+        + "; ".join(sorted({json.dumps(f.get("recipe"), sort_keys=True) for f in cache["folds"].values()})),
         "",
         "| fold | pairs | grader (rules + logistic) acc | verifier alone acc | rules + verifier acc | F1 |",
         "|---:|---:|---:|---:|---:|---:|",
@@ -191,7 +284,7 @@ def fit() -> None:
     pairs, y, feats, _, _ = _data()
     rows = np.arange(len(y))
     print(f"fitting on all {len(rows)} MRPC training pairs", flush=True)
-    model, _, spec = train(pairs, y, feats, rows)
+    model, _, spec = train(pairs, y, feats, rows, pretrain())
     V.save(model, spec, V.model_dir())
     print(f"wrote {V.model_dir()}")
 
