@@ -100,8 +100,11 @@ of paraphrase is loose (a 0.43 probability threshold), so on strict similarity (
 the paraphrase tier over-accepts; the logistic grader's 5-fold accuracy stays below 0.80 (a
 gradient-boosted tree set and word-level embedding alignment were tried and added about one
 point each, not enough to justify the extra machinery). The cross-encoder verifier reads word
-order, but it too accepts some same-topic pairs ("The Taliban have overstretched themselves." /
-"Will they fall to the Taliban?" at 0.74).
+order, but it still sits close to its threshold on some same-topic pairs ("The Taliban have
+overstretched themselves." / "Will they fall to the Taliban?" at 0.52, a paraphrase), and it is
+stricter than MRPC's annotators on some rewrites that change a detail: two of the content farm's
+rewritten sentences in the sample corpus ("have begun to challenge the Taliban's rigid authority" /
+"have already begun resisting their hardline rule") score 0.34 and 0.38 and stay ``none``.
 """
 
 from __future__ import annotations
