@@ -144,6 +144,10 @@ TABLES.update(
                 "n_sources_same_hash": "Outlets among those documents.",
                 "is_common": "Boilerplate or stock phrase (recurs in many documents of one outlet or across many "
                 "outlets): never matched, so it cannot make documents look related.",
+                "stock_reason": "Why the sentence is stock text whatever the corpus size: a structural cue "
+                "(post_signature, post_link, video_widget, promo, credit, disclaimer, bio) or stock_sentence "
+                "(in the shipped model of stock text, pipeline/core/stock.py); null otherwise. Such sentences are "
+                "common.",
                 "matchable": "Neither too short nor common.",
             },
         ),
@@ -164,6 +168,13 @@ TABLES.update(
                 **_SIGNALS,
                 "is_quote": "Either side is mostly quotation.",
                 "same_source": "Both documents come from the same outlet.",
+                "novel_ngrams": "Word 4-grams the two sentences share that are not stock 4-grams of the shipped "
+                "model (an exact or near match is evidence of reuse only from 3).",
+                "stock_cover": "Share of the less formulaic side's words covered by stock 4-grams.",
+                "relation": "What the match is (pipeline/core/evidence.py): reuse (part of text aligned between "
+                "the two documents: several matched sentences in order), quote (both quote the same words), "
+                "stock (formula or boilerplate) or same_fact (an isolated similarity: not reuse). Only reuse "
+                "counts in passages, document pairs, clusters, stories, directions and originality.",
             },
         ),
         "marts.sentence_clusters": (
@@ -205,7 +216,8 @@ TABLES.update(
             },
         ),
         "marts.document_pairs": (
-            "Document pairs sharing sentences: counts by kind, containment both ways, inferred direction and evidence.",
+            "Document pairs that share aligned text (relation reuse) or only quotations (relation quote): counts "
+            "by kind, containment both ways, inferred direction and evidence.",
             {
                 "doc_id_a": "Document a (key, with doc_id_b; doc_id_a < doc_id_b).",
                 "doc_id_b": "Document b.",
@@ -229,6 +241,11 @@ TABLES.update(
                 "direction_evidence": "Why: publication dates, containment, which text holds the superset.",
                 "same_source": "Both documents come from the same outlet.",
                 "in_story": "The pair links its documents into one story.",
+                "relation": "reuse (the documents share aligned text) or quote (they only quote the same words).",
+                "n_aligned": "Matched sentences on the heaviest chain in order in both documents (the aligned "
+                "content).",
+                "aligned_weight": "Weight of that chain: 1 per exact or near match, 0.5 per paraphrase; a pair "
+                "shares text from 2.0 (and 2 matches).",
             },
         ),
         "marts.document_originality": (
@@ -275,7 +292,7 @@ VIEWS: dict[str, tuple[str, str]] = {
         """,
     ),
     "marts.outlet_reuse_matrix": (
-        "Which outlets take text from which: sentence matches by kind between outlet pairs, oriented by the "
+        "Which outlets take text from which: text-reuse sentence matches (relation reuse) by kind between outlet pairs, oriented by the "
         "inferred direction of each document pair (direction_status = 'undetermined' keeps the pair's order).",
         f"""
         SELECT CASE WHEN p.direction = 'b->a' THEN m.source_b ELSE m.source_a END AS source_from,
@@ -287,7 +304,7 @@ VIEWS: dict[str, tuple[str, str]] = {
                count(*) FILTER (WHERE m.is_quote) AS n_quote_matches,
                count(DISTINCT m.doc_id_a || '|' || m.doc_id_b) AS n_document_pairs
         FROM marts.sentence_matches m JOIN marts.document_pairs p USING (doc_id_a, doc_id_b)
-        WHERE NOT m.same_source
+        WHERE NOT m.same_source AND m.relation = 'reuse'
         GROUP BY 1, 2, 3, 4
         ORDER BY source_from, source_to, direction_status, {_KIND_RANK}
         """,
@@ -326,24 +343,25 @@ VIEWS: dict[str, tuple[str, str]] = {
         "What each document changed relative to each document it shares text with, sentence by sentence: kept "
         "(exact), altered (near or paraphrase), added (not in the reference) and dropped (in the reference, not "
         "carried over). relation says whether the reference is its inferred source (derived_from), derives from "
-        "it (source_of) or the direction is undetermined. Quote-only pairs are left out.",
+        "it (source_of) or the direction is undetermined. Only pairs that share aligned text (relation reuse) and their reuse matches are used.",
         f"""
         WITH pairs AS (
             SELECT doc_id_a AS doc_id, doc_id_b AS ref,
                    CASE direction WHEN 'b->a' THEN 'derived_from' WHEN 'a->b' THEN 'source_of' ELSE 'undetermined' END
                    AS relation
-            FROM marts.document_pairs WHERE NOT quote_only
+            FROM marts.document_pairs WHERE relation = 'reuse'
             UNION ALL
             SELECT doc_id_b, doc_id_a,
                    CASE direction WHEN 'a->b' THEN 'derived_from' WHEN 'b->a' THEN 'source_of' ELSE 'undetermined' END
-            FROM marts.document_pairs WHERE NOT quote_only
+            FROM marts.document_pairs WHERE relation = 'reuse'
         ), m AS (
             SELECT p.doc_id, p.ref,
                    CASE WHEN m.doc_id_a = p.doc_id THEN m.sentence_id_a ELSE m.sentence_id_b END AS sid,
                    CASE WHEN m.doc_id_a = p.doc_id THEN m.sentence_id_b ELSE m.sentence_id_a END AS ref_sid,
                    m.kind, m.score
             FROM pairs p JOIN marts.sentence_matches m
-              ON (m.doc_id_a = p.doc_id AND m.doc_id_b = p.ref) OR (m.doc_id_b = p.doc_id AND m.doc_id_a = p.ref)
+              ON ((m.doc_id_a = p.doc_id AND m.doc_id_b = p.ref) OR (m.doc_id_b = p.doc_id AND m.doc_id_a = p.ref))
+             AND m.relation = 'reuse'
         ), best AS (
             SELECT * FROM m
             QUALIFY row_number() OVER (PARTITION BY doc_id, ref, sid ORDER BY {_KIND_RANK}, score DESC, ref_sid) = 1
@@ -451,8 +469,8 @@ EXAMPLES: dict[str, str] = {
     "raw.ingest_errors": "SELECT reason, count(*) FROM raw.ingest_errors GROUP BY reason ORDER BY 2 DESC;",
     "staging.removed_spans": "SELECT reason, count(*), sum(end_offset - start_offset) AS chars\n"
     "FROM staging.removed_spans GROUP BY reason ORDER BY 2 DESC;",
-    "marts.sentence_matches": "SELECT source_a, source_b, kind, count(*) FROM marts.sentence_matches\n"
-    "WHERE NOT same_source GROUP BY ALL ORDER BY 4 DESC;",
+    "marts.sentence_matches": "SELECT source_a, source_b, relation, kind, count(*) FROM marts.sentence_matches\n"
+    "WHERE NOT same_source GROUP BY ALL ORDER BY 5 DESC;",
     "marts.document_pairs": "SELECT source_a, source_b, n_exact, n_near, n_paraphrase, direction, direction_evidence\n"
     "FROM marts.document_pairs ORDER BY n_exact + n_near + n_paraphrase DESC LIMIT 20;",
     "marts.document_originality": "SELECT source, avg(share_original) FROM marts.document_originality GROUP BY 1 ORDER BY 2;",

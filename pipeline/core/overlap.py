@@ -177,7 +177,9 @@ import numpy as np
 import polars as pl
 
 from pipeline.core.compare import FULL_FEATURES
+from pipeline.core.evidence import EvidenceConfig, classify_matches
 from pipeline.core.normalize import STOPWORDS
+from pipeline.core.stock import stock_reasons
 
 __all__ = [
     "OverlapConfig",
@@ -246,6 +248,11 @@ class OverlapConfig:
     story_min_shared: int = 2
     story_min_containment: float = 0.2
     story_strong_shared: int = 5
+    reuse_min_novel_ngrams: int = 3
+    reuse_para_max_stock_cover: float = 0.5
+    reuse_paraphrase_weight: float = 0.5
+    reuse_min_chain_weight: float = 2.0
+    reuse_min_chain_matches: int = 2
 
     def __post_init__(self) -> None:
         if self.num_perm <= 0 or self.lsh_bands <= 0 or self.num_perm % self.lsh_bands:
@@ -284,6 +291,7 @@ _FLAGS_SCHEMA = {
     "n_docs_same_hash": pl.Int64,
     "n_sources_same_hash": pl.Int64,
     "is_common": pl.Boolean,
+    "stock_reason": pl.String,
     "matchable": pl.Boolean,
 }
 # the grader's signals, as warehouse columns (one definition: pipeline.core.compare)
@@ -312,6 +320,8 @@ _MATCH_BASE = {
     "tier": pl.String,
 }
 _MATCH_TAIL = {"is_quote": pl.Boolean, "same_source": pl.Boolean}
+# added by pipeline.core.evidence (document-level evidence)
+_MATCH_EVIDENCE = {"novel_ngrams": pl.Int64, "stock_cover": pl.Float64, "relation": pl.String}
 _CLUSTER_SCHEMA = {
     "cluster_id": pl.String,
     "sentence_id": pl.String,
@@ -366,7 +376,11 @@ _PAIR_SCHEMA = {
     "direction_evidence": pl.String,
     "same_source": pl.Boolean,
     "in_story": pl.Boolean,
+    "relation": pl.String,
+    "n_aligned": pl.Int64,
+    "aligned_weight": pl.Float64,
 }
+_PAIR_EVIDENCE = ("relation", "n_aligned", "aligned_weight")
 _ORIG_SCHEMA = {
     "doc_id": pl.String,
     "source": pl.String,
@@ -621,6 +635,12 @@ def _sentence_flags(docs: pl.DataFrame, sents: pl.DataFrame, cfg: OverlapConfig)
     if len(idx):
         shares[idx] = quote_shares(sents["text"].gather(idx)).to_numpy()
     src_size = docs.group_by("source").agg(pl.len().alias("src_docs"))
+    # stock text (shipped model and structural cues, pipeline.core.stock); positional cues (bios) apply
+    # to a document's first two and last three sentences
+    edge = sents.select(
+        (pl.col("index") < 2) | (pl.col("index") >= pl.col("index").max().over("doc_id") - 2)
+    ).to_series()
+    reasons = stock_reasons(sents["text"], sents["norm"], edge)
     hd = sents.select("norm_hash", "doc_id", "source").unique()
     per_hash = hd.group_by("norm_hash").agg(
         pl.len().cast(pl.Int64).alias("n_docs_same_hash"),
@@ -629,13 +649,13 @@ def _sentence_flags(docs: pl.DataFrame, sents: pl.DataFrame, cfg: OverlapConfig)
     per_src = _common_groups(hd.rename({"norm_hash": "grp"}), src_size, cfg).rename({"grp": "norm_hash"})
     flags = (
         sents.select("sentence_id", "doc_id", "norm_hash", "n_tokens")
-        .with_columns(pl.Series("quote_share", shares, dtype=pl.Float64))
+        .with_columns(pl.Series("quote_share", shares, dtype=pl.Float64), reasons)
         .join(per_hash, on="norm_hash", how="left")
         .join(per_src, on="norm_hash", how="left")
         .with_columns(
             (pl.col("quote_share") >= cfg.quote_min_share).alias("is_quote"),
             (pl.col("n_tokens") < cfg.min_tokens).alias("too_short"),
-            pl.col("common").fill_null(False).alias("is_common"),
+            (pl.col("common").fill_null(False) | pl.col("stock_reason").is_not_null()).alias("is_common"),
         )
         .with_columns((~pl.col("too_short") & ~pl.col("is_common")).alias("matchable"))
         .select(list(_FLAGS_SCHEMA))
@@ -987,14 +1007,18 @@ def compute_overlap(
 
     with clock.step("matches"):
         matches = _finalise_matches(raw, elig, signal_cols, semantic_on=enc is not None)
+    with clock.step("evidence"):
+        matches, pair_evidence = _relations(matches, sents, cfg)
+        # only aligned text reuse (and quotations, which keep their own flags) goes further
+        linked = matches.filter(pl.col("relation").is_in(["reuse", "quote"]))
     with clock.step("clusters"):
-        clusters = _clusters(matches, sents)
+        clusters = _clusters(linked, sents)
     with clock.step("passages"):
-        passages = _passages(matches, sents, cfg)
+        passages = _passages(linked, sents, cfg)
     with clock.step("document_pairs"):
-        dpairs = _document_pairs(matches, flags, docs, cfg)
+        dpairs = _with_pair_evidence(_document_pairs(linked, flags, docs, cfg), pair_evidence)
     with clock.step("originality"):
-        orig = _originality(matches, flags, docs, dpairs)
+        orig = _originality(linked, flags, docs, dpairs)
     with clock.step("stories"):
         stories = _stories(dpairs, docs)
 
@@ -1007,7 +1031,10 @@ def compute_overlap(
         "document_originality": orig.height,
         "stories": stories.height,
     }
-    stats["matches_by_kind"] = {k: int((matches["kind"] == k).sum()) for k in ("exact", "near", "paraphrase")}
+    stats["matches_by_kind"] = {k: int((linked["kind"] == k).sum()) for k in ("exact", "near", "paraphrase")}
+    stats["matches_by_relation"] = {
+        r: int((matches["relation"] == r).sum()) for r in ("reuse", "quote", "stock", "same_fact")
+    }
     stats["timings"] = clock.timings
     stats["seconds_total"] = round(time.perf_counter() - t_all, 3)
     return OverlapResult(
@@ -1570,6 +1597,40 @@ def _finalise_matches(
     return m.select(list(schema)).cast(schema).sort("sentence_id_a", "sentence_id_b")
 
 
+def _relations(
+    matches: pl.DataFrame, sents: pl.DataFrame, cfg: OverlapConfig
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Matches with ``novel_ngrams``, ``stock_cover`` and ``relation`` (see pipeline.core.evidence), and
+    per document pair the aligned chain (``n_aligned``, ``aligned_weight``, ``shares_text``)."""
+    ecfg = EvidenceConfig(
+        min_novel_ngrams=cfg.reuse_min_novel_ngrams,
+        para_max_stock_cover=cfg.reuse_para_max_stock_cover,
+        paraphrase_weight=cfg.reuse_paraphrase_weight,
+        min_chain_weight=cfg.reuse_min_chain_weight,
+        min_chain_matches=cfg.reuse_min_chain_matches,
+    )
+    m = classify_matches(matches, sents.select("sentence_id", "norm"), ecfg)
+    pairs = m.select("doc_id_a", "doc_id_b", "n_aligned", "aligned_weight", "shares_text").unique(
+        ["doc_id_a", "doc_id_b"]
+    )
+    schema = {k: v for k, v in matches.schema.items()} | _MATCH_EVIDENCE
+    return m.select(list(schema)).cast(schema).sort("sentence_id_a", "sentence_id_b"), pairs
+
+
+def _with_pair_evidence(dpairs: pl.DataFrame, pair_evidence: pl.DataFrame) -> pl.DataFrame:
+    """Document pairs with their relation (``reuse`` when they share aligned text, else ``quote``) and
+    the aligned chain's size and weight."""
+    d = dpairs.join(pair_evidence, on=["doc_id_a", "doc_id_b"], how="left").with_columns(
+        pl.when(pl.col("shares_text").fill_null(False))
+        .then(pl.lit("reuse"))
+        .otherwise(pl.lit("quote"))
+        .alias("relation"),
+        pl.col("n_aligned").fill_null(0),
+        pl.col("aligned_weight").fill_null(0.0),
+    )
+    return d.select(list(_PAIR_SCHEMA)).cast(_PAIR_SCHEMA).sort("doc_id_a", "doc_id_b")
+
+
 def _node_ids(edges: pl.DataFrame, column: str, key: str, nodes: pl.DataFrame) -> np.ndarray:
     """The ``node`` numbers (from ``nodes``, keyed by ``key``) of ``edges[column]``, in edge order."""
     return (
@@ -1743,7 +1804,7 @@ def _document_pairs(
     matches: pl.DataFrame, flags: pl.DataFrame, docs: pl.DataFrame, cfg: OverlapConfig
 ) -> pl.DataFrame:
     if matches.height == 0:
-        return _empty(_PAIR_SCHEMA)
+        return _empty({k: v for k, v in _PAIR_SCHEMA.items() if k not in _PAIR_EVIDENCE})
     nm = flags.group_by("doc_id").agg(pl.col("matchable").sum().cast(pl.Int64).alias("n_matchable"))
     agg = matches.group_by("doc_id_a", "doc_id_b").agg(
         pl.col("sentence_id_a").n_unique().alias("n_shared_a"),
@@ -1841,7 +1902,8 @@ def _document_pairs(
             )
         ).alias("in_story"),
     )
-    return p.select(list(_PAIR_SCHEMA)).cast(_PAIR_SCHEMA).sort("doc_id_a", "doc_id_b")
+    base = {k: v for k, v in _PAIR_SCHEMA.items() if k not in _PAIR_EVIDENCE}
+    return p.select(list(base)).cast(base).sort("doc_id_a", "doc_id_b")
 
 
 def _originality(

@@ -1,0 +1,298 @@
+"""Precision of reported reuse on real news, judged by reading samples.
+
+The AllSides corpus (``corpora/allsides_baly2020.parquet`` in the shared data folder, 37,554 US political
+articles from ~490 outlet labels) has no gold reuse labels, so precision is measured the way an analyst
+would check it: draw a random sample of articles, run the default pipeline on it, draw random
+cross-outlet matches of each kind and random document pairs said to share text, and read them.
+
+Commands::
+
+    python -m pipeline.evaluation.reuse_precision sample --seed 101 [--articles 2000] [--per-kind 40]
+    python -m pipeline.evaluation.reuse_precision report
+
+``sample`` writes the articles as one JSONL landing file, runs the pipeline with its defaults (semantic
+tier and verifier on when installed) into a temporary warehouse, and writes the items to judge to
+``pipeline/evaluation/data/reuse/seed<S>.jsonl`` with ``label`` empty. A person (or anyone reproducing the
+figures) fills ``label`` with ``Y`` or ``N`` and a short ``note`` by the criterion below. ``report`` reads
+every judged file and writes ``pipeline/evaluation/results/reuse_precision.md``: precision per kind with a
+Wilson 95 % interval, and the reported counts per kind of each sample.
+
+Criterion (sentence matches): **Y** = the same text reused: a copy, an edit, or a rewording of the same
+statement, including the same quotation of a speaker. **N** = site boilerplate (promos, bios,
+disclaimers, widgets, signature lines), a stock phrase two writers produce independently ("did not
+immediately respond to a request for comment"), or two different statements (same topic is not enough).
+
+Criterion (document pairs said to share text): **Y** = one document took text from the other, or both
+took it from a common source (a wire story, a press release, a transcript); **N** = they share only
+boilerplate, stock phrases or independently written facts.
+
+The samples kept in the repo are evaluation data: tests read them (judged ``N`` lines must not be
+reported as reuse again), so never tune on a fresh sample before judging it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipeline.evaluation.common import REPO, shared_data, write_result
+
+CORPUS = Path("corpora") / "allsides_baly2020.parquet"
+DATA = Path(__file__).resolve().parent / "data" / "reuse"
+KINDS = ("exact", "near", "paraphrase")
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+        return out.stdout.strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
+def write_landing(seed: int, n: int, landing: Path) -> pl.DataFrame:
+    """``n`` random articles of the corpus (numpy-free: polars sample with ``seed``) as one JSONL file."""
+    data = shared_data()
+    df = pl.read_parquet(data / CORPUS).sample(n=n, seed=seed, shuffle=True)
+    landing.mkdir(parents=True, exist_ok=True)
+    with (landing / "allsides_sample.jsonl").open("w", encoding="utf-8") as fh:
+        for r in df.iter_rows(named=True):
+            rec = {
+                "id": r["id"],
+                "source": r["outlet"],
+                "url": r["url"],
+                "title": r["title"],
+                "published_at": r["date_iso"],
+                "text": r["text"],
+            }
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    return df
+
+
+def run_default(landing: Path, wh: Path) -> dict:
+    from pipeline.core.run import run_pipeline
+
+    t = time.perf_counter()
+    results = run_pipeline(landing, wh)
+    return {
+        "seconds": round(time.perf_counter() - t, 1),
+        "stages": {r.stage: {"seconds": round(r.seconds, 1), **r.counts} for r in results},
+        "notes": [n for r in results for n in r.notes],
+    }
+
+
+def _sentence_context(con, sid: str, width: int = 1) -> dict:
+    doc_id, idx = sid.rsplit(":", 1)
+    idx = int(idx)
+    rows = con.execute(
+        "SELECT index, text FROM staging.sentences WHERE doc_id = ? AND index BETWEEN ? AND ? ORDER BY index",
+        [doc_id, idx - width, idx + width],
+    ).fetchall()
+    before = " ".join(t for i, t in rows if i < idx)
+    after = " ".join(t for i, t in rows if i > idx)
+    return {"before": before, "after": after}
+
+
+def _reuse_filter(con, table: str) -> str:
+    cols = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
+    return "relation = 'reuse'" if "relation" in cols else "TRUE"
+
+
+def draw_items(wh: Path, seed: int, per_kind: int) -> tuple[list[dict], dict]:
+    """Random cross-outlet matches per kind and random cross-outlet document pairs said to share text."""
+    con = duckdb.connect(str(wh / "wiretrace.duckdb"), read_only=True)
+    rng = random.Random(seed)
+    items: list[dict] = []
+    counts: dict = {}
+    mfilter = _reuse_filter(con, "marts.sentence_matches")
+    for kind in KINDS:
+        rows = con.execute(
+            f"""SELECT m.sentence_id_a, m.sentence_id_b, m.source_a, m.source_b, m.score, m.is_quote,
+                       sa.text, sb.text
+                FROM marts.sentence_matches m
+                JOIN staging.sentences sa ON sa.sentence_id = m.sentence_id_a
+                JOIN staging.sentences sb ON sb.sentence_id = m.sentence_id_b
+                WHERE m.kind = ? AND NOT m.same_source AND {mfilter}
+                ORDER BY m.sentence_id_a, m.sentence_id_b""",
+            [kind],
+        ).fetchall()
+        counts[kind] = len(rows)
+        for r in rng.sample(rows, min(per_kind, len(rows))):
+            items.append(
+                {
+                    "item": "sentence_match",
+                    "kind": kind,
+                    "sentence_id_a": r[0],
+                    "sentence_id_b": r[1],
+                    "source_a": r[2],
+                    "source_b": r[3],
+                    "score": round(r[4], 3),
+                    "is_quote": r[5],
+                    "text_a": r[6],
+                    "text_b": r[7],
+                    "context_a": _sentence_context(con, r[0]),
+                    "context_b": _sentence_context(con, r[1]),
+                    "label": None,
+                    "note": None,
+                }
+            )
+    pfilter = "NOT quote_only AND in_story"
+    cols = {r[0] for r in con.execute("DESCRIBE marts.document_pairs").fetchall()}
+    if "relation" in cols:
+        pfilter = "relation = 'reuse'"
+    pairs = con.execute(
+        f"""SELECT doc_id_a, doc_id_b, source_a, source_b, n_exact, n_near, n_paraphrase
+            FROM marts.document_pairs WHERE NOT same_source AND {pfilter}
+            ORDER BY doc_id_a, doc_id_b"""
+    ).fetchall()
+    counts["document_pairs"] = len(pairs)
+    for p in rng.sample(pairs, min(per_kind, len(pairs))):
+        shared = con.execute(
+            f"""SELECT m.kind, sa.text, sb.text FROM marts.sentence_matches m
+                JOIN staging.sentences sa ON sa.sentence_id = m.sentence_id_a
+                JOIN staging.sentences sb ON sb.sentence_id = m.sentence_id_b
+                WHERE m.doc_id_a = ? AND m.doc_id_b = ? AND {mfilter}
+                ORDER BY m.index_a LIMIT 8""",
+            [p[0], p[1]],
+        ).fetchall()
+        titles = dict(
+            con.execute(
+                "SELECT doc_id, coalesce(title, '') FROM raw.documents WHERE doc_id IN (?, ?)", [p[0], p[1]]
+            ).fetchall()
+        )
+        items.append(
+            {
+                "item": "document_pair",
+                "kind": "document_pair",
+                "doc_id_a": p[0],
+                "doc_id_b": p[1],
+                "source_a": p[2],
+                "source_b": p[3],
+                "title_a": titles.get(p[0], ""),
+                "title_b": titles.get(p[1], ""),
+                "n_exact": p[4],
+                "n_near": p[5],
+                "n_paraphrase": p[6],
+                "shared": [{"kind": k, "text_a": a, "text_b": b} for k, a, b in shared],
+                "label": None,
+                "note": None,
+            }
+        )
+    con.close()
+    return items, counts
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    if shared_data() is None:
+        print("shared data not found: set WIRETRACE_SHARED_DATA or place it at ../shared/data; skipped")
+        return 0
+    with tempfile.TemporaryDirectory(prefix="wiretrace-reuse-") as tmp:
+        landing, wh = Path(tmp) / "landing", Path(tmp) / "warehouse"
+        write_landing(args.seed, args.articles, landing)
+        run = run_default(landing, wh)
+        items, counts = draw_items(wh, args.seed, args.per_kind)
+    out = Path(args.out) if args.out else DATA / f"seed{args.seed}{args.suffix}.jsonl"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    header = {
+        "item": "header",
+        "seed": args.seed,
+        "articles": args.articles,
+        "per_kind": args.per_kind,
+        "commit": _commit(),
+        "command": "python -m pipeline.evaluation.reuse_precision sample "
+        + " ".join(sys.argv[2:] if len(sys.argv) > 2 else []),
+        "run": run,
+        "counts": counts,
+    }
+    with out.open("w", encoding="utf-8") as fh:
+        fh.write(json.dumps(header, ensure_ascii=False) + "\n")
+        for it in items:
+            fh.write(json.dumps(it, ensure_ascii=False) + "\n")
+    print(json.dumps(header, indent=1))
+    print(f"{len(items)} items to judge in {out}")
+    return 0
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    if n == 0:
+        return (math.nan, math.nan)
+    p = k / n
+    d = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / d
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return (max(0.0, c - h), min(1.0, c + h))
+
+
+def load_judged(path: Path) -> tuple[dict, list[dict]]:
+    lines = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    head = lines[0] if lines and lines[0].get("item") == "header" else {}
+    return head, [x for x in lines if x.get("item") != "header"]
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    files = sorted(DATA.glob("*.jsonl"))
+    if not files:
+        print("no judged samples found")
+        return 0
+    out = ["# Precision of reported reuse on real news (judged samples)", ""]
+    out.append(
+        "Produced by `python -m pipeline.evaluation.reuse_precision report` from the judged files in "
+        "`pipeline/evaluation/data/reuse/` (criterion in the script's docstring). Each sample: random "
+        "articles of the AllSides corpus, the default pipeline, random cross-outlet items per kind."
+    )
+    out.append("")
+    out.append(
+        "| sample | commit | articles | run s | kind | reported | judged | Y | precision | 95 % CI |"
+    )
+    out.append("|---|---|---:|---:|---|---:|---:|---:|---:|---|")
+    for f in files:
+        head, items = load_judged(f)
+        for kind in (*KINDS, "document_pair"):
+            its = [i for i in items if i["kind"] == kind]
+            judged = [i for i in its if i.get("label") in ("Y", "N")]
+            y = sum(i["label"] == "Y" for i in judged)
+            lo, hi = wilson(y, len(judged))
+            prec = f"{y / len(judged):.2f}" if judged else "–"
+            ci = f"{lo:.2f}–{hi:.2f}" if judged else "–"
+            reported = head.get("counts", {}).get("document_pairs" if kind == "document_pair" else kind, "")
+            out.append(
+                f"| {f.stem} | {head.get('commit', '')} | {head.get('articles', '')} | "
+                f"{head.get('run', {}).get('seconds', '')} | {kind} | {reported} | {len(judged)} | {y} | "
+                f"{prec} | {ci} |"
+            )
+    path = write_result("reuse_precision", "\n".join(out) + "\n")
+    print("\n".join(out))
+    print(f"written to {path}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m pipeline.evaluation.reuse_precision")
+    sub = ap.add_subparsers(dest="cmd")
+    s = sub.add_parser("sample", help="run the default pipeline on a random sample and draw items to judge")
+    s.add_argument("--seed", type=int, required=True)
+    s.add_argument("--articles", type=int, default=2000)
+    s.add_argument("--per-kind", type=int, default=40)
+    s.add_argument("--suffix", default="", help="appended to the output file name (e.g. -before)")
+    s.add_argument("--out", default=None)
+    s.set_defaults(func=cmd_sample)
+    r = sub.add_parser("report", help="precision per kind from the judged files")
+    r.set_defaults(func=cmd_report)
+    args = ap.parse_args(argv if argv is not None else None)
+    if not getattr(args, "func", None):
+        args = ap.parse_args(["report"])
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
