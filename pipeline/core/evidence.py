@@ -14,6 +14,8 @@ both from a common source. This module turns graded sentence matches into relati
      holds at least six running words that are not formula);
    * a paraphrase match is *evidence* unless both sentences have ``cover >= para_max_stock_cover``
      (0.5: a rewording of formula by formula says nothing about copying);
+   * a paraphrase that the cross-encoder verifier scored below ``verifier_threshold`` (kept because
+     the lexical grader accepted it) is never evidence;
    * a match where a side is mostly quotation is never evidence by itself.
 
 2. **Alignment per document pair** (:func:`align_pairs`). Among the evidence matches of a document
@@ -27,10 +29,12 @@ both from a common source. This module turns graded sentence matches into relati
 3. **Relation per match** (column ``relation`` of ``marts.sentence_matches``):
 
    * ``reuse``: in a pair that shares text, a match on the chain, or a match that fits in order
-     between two chain matches (the copied passage's short, formulaic or quoted sentences:
-     copied along with the rest) unless it is a paraphrase of stock text;
-   * ``quote``: a side is mostly quotation and the match is not reuse (outlets quoting the same
-     words);
+     between two consecutive anchors (chain matches and the pair's quotations) in both documents, or
+     at most ``passage_extend`` (2) sentences beyond the first or last anchor in both documents: the copied passage's short,
+     formulaic or quoted sentences, and rewordings the verifier doubted, copied along with the rest;
+     and any quotation the two share (a copy carries the source's quotes);
+   * ``quote``: a side is mostly quotation in a pair that shares no aligned text (outlets quoting
+     the same words);
    * ``stock``: not evidence because the shared content is formula or boilerplate;
    * ``same_fact``: an isolated similarity, in a pair that shares no aligned text (or a paraphrase
      off the chain of one that does).
@@ -67,6 +71,8 @@ class EvidenceConfig:
     paraphrase_weight: float = 0.5
     min_chain_weight: float = 2.0
     min_chain_matches: int = 2
+    verifier_threshold: float = 0.5
+    passage_extend: int = 2
 
 
 def _cover(tokens: list[str], hashes: np.ndarray, stock: np.ndarray) -> float:
@@ -109,9 +115,12 @@ def match_evidence(
         novel[i] = len(shared - sa - sb)
         cover[i] = min(ca, cb)
     kind = pl.col("kind")
+    verified = pl.lit(True)
+    if "verifier" in m.columns:  # a paraphrase the verifier rejected is never evidence
+        verified = pl.col("verifier").is_null() | (pl.col("verifier") >= cfg.verifier_threshold)
     ev = ~pl.col("is_quote") & (
         (kind.is_in(["exact", "near"]) & (pl.col("novel_ngrams") >= cfg.min_novel_ngrams))
-        | ((kind == "paraphrase") & (pl.col("stock_cover") < cfg.para_max_stock_cover))
+        | ((kind == "paraphrase") & (pl.col("stock_cover") < cfg.para_max_stock_cover) & verified)
     )
     return (
         m.drop("_na", "_nb")
@@ -164,7 +173,8 @@ def align_pairs(m: pl.DataFrame, cfg: EvidenceConfig) -> pl.DataFrame:
     on_chain = np.zeros(m.height, dtype=bool)
     ev = m["evidence"].to_numpy()
     kinds = m["kind"].to_numpy()
-    w_all = np.where(kinds == "paraphrase", cfg.paraphrase_weight, 1.0)
+    # the score breaks ties between two partners of one sentence (the closer one goes on the chain)
+    w_all = np.where(kinds == "paraphrase", cfg.paraphrase_weight, 1.0) + 0.01 * m["score"].to_numpy()
     ia_all = m["index_a"].to_numpy()
     ib_all = m["index_b"].to_numpy()
     keys = m.select(pl.col("doc_id_a") + "|" + pl.col("doc_id_b")).to_series()
@@ -195,10 +205,12 @@ def align_pairs(m: pl.DataFrame, cfg: EvidenceConfig) -> pl.DataFrame:
     return m.join(per_pair, on=["doc_id_a", "doc_id_b"], how="left")
 
 
-def _fits_between_chain(m: pl.DataFrame) -> pl.Series:
-    """True for a match lying strictly between two consecutive chain matches of its pair, in both
-    documents (it is part of the aligned passage)."""
-    chain = m.filter(pl.col("on_chain")).select(
+def _fits_between_chain(m: pl.DataFrame, extend: int) -> pl.Series:
+    """True for a match lying strictly between two consecutive anchors of its pair (``_anchor``: chain
+    matches, and quotations of a pair that shares text), in both documents, or at most ``extend``
+    sentences after the last anchor (before the first) in both documents: it is part of the aligned
+    passage."""
+    chain = m.filter(pl.col("_anchor")).select(
         "doc_id_a", "doc_id_b", pl.col("index_a").alias("ca"), pl.col("index_b").alias("cb")
     )
     if chain.height == 0:
@@ -228,10 +240,24 @@ def _fits_between_chain(m: pl.DataFrame) -> pl.Series:
         .join(base, on="_r")
         .with_columns(
             (
-                pl.col("pa").is_not_null()
-                & pl.col("na").is_not_null()
-                & (pl.col("pb") < pl.col("index_b"))
-                & (pl.col("index_b") < pl.col("nb"))
+                (
+                    pl.col("pa").is_not_null()
+                    & pl.col("na").is_not_null()
+                    & (pl.col("pb") < pl.col("index_b"))
+                    & (pl.col("index_b") < pl.col("nb"))
+                )
+                | (
+                    pl.col("pa").is_not_null()
+                    & pl.col("na").is_null()
+                    & (pl.col("index_b") - pl.col("pb")).is_between(1, extend)
+                    & (pl.col("index_a") - pl.col("pa")).is_between(1, extend)
+                )
+                | (
+                    pl.col("na").is_not_null()
+                    & pl.col("pa").is_null()
+                    & (pl.col("nb") - pl.col("index_b")).is_between(1, extend)
+                    & (pl.col("na") - pl.col("index_a")).is_between(1, extend)
+                )
             ).alias("fits")
         )
         .sort("_r")
@@ -260,16 +286,21 @@ def classify_matches(
             pl.lit(False).alias("shares_text"),
         )
     m = align_pairs(match_evidence(matches, norms, cfg, model), cfg)
-    fits = _fits_between_chain(m)
-    stock_para = (pl.col("kind") == "paraphrase") & (pl.col("stock_cover") >= cfg.para_max_stock_cover)
+    # anchors of the aligned passage: the chain, and the quotations of a pair that shares text
+    m = m.with_columns((pl.col("on_chain") | (pl.col("is_quote") & pl.col("shares_text"))).alias("_anchor"))
+    fits = _fits_between_chain(m, cfg.passage_extend)
+    kind = pl.col("kind")
+    is_stock = (kind.is_in(["exact", "near"]) & (pl.col("novel_ngrams") < cfg.min_novel_ngrams)) | (
+        (kind == "paraphrase") & (pl.col("stock_cover") >= cfg.para_max_stock_cover)
+    )
     m = m.with_columns(fits.alias("_fits")).with_columns(
-        pl.when(pl.col("shares_text") & (pl.col("on_chain") | (pl.col("_fits") & ~stock_para)))
+        pl.when(pl.col("shares_text") & (pl.col("on_chain") | pl.col("_fits") | pl.col("is_quote")))
         .then(pl.lit("reuse"))
         .when(pl.col("is_quote"))
         .then(pl.lit("quote"))
-        .when(~pl.col("evidence"))
+        .when(is_stock)
         .then(pl.lit("stock"))
         .otherwise(pl.lit("same_fact"))
         .alias("relation")
     )
-    return m.drop("_fits", "evidence").sort("sentence_id_a", "sentence_id_b")
+    return m.drop("_fits", "_anchor", "evidence").sort("sentence_id_a", "sentence_id_b")

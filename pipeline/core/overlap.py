@@ -236,6 +236,7 @@ class OverlapConfig:
     para_top_k: int = 2
     semantic_min_cosine: float = 0.6
     semantic_max_sentences: int = 200_000
+    semantic_focus_min_weight: float = 1.0
     verifier: bool = True
     verifier_max_pairs: int = 20_000
     max_grade_chars: int = 2_000
@@ -941,9 +942,7 @@ def compute_overlap(
     stats["verifier"] = vstate["stats"]
     signal_cols: list[str] = []
     with clock.step("grade_near"):
-        graded_near = _grade(
-            near_cand, hashes, grade_pairs, enc, cfg, clock, "grade_near", signal_cols, vstate
-        )
+        graded_near = _grade(near_cand, hashes, grade_pairs, None, cfg, clock, "grade_near", signal_cols)
 
     with clock.step("templates"):
         tmpl = _template_families(graded_near, elig, docs, cfg)
@@ -968,42 +967,48 @@ def compute_overlap(
         m1 = _expand(graded_near, elig, cfg)
         matches_1 = pl.concat([_exact_rows(exact_pairs), m1], how="diagonal_relaxed")
 
-    # ---- paraphrase tier: blocked candidates within candidate document pairs
+    # ---- paraphrase tier: blocked candidates within candidate document pairs (lexical grades)
     with clock.step("doc_candidates"):
         rare = _rare_tokens(elig, cfg)
         doc_pairs = _candidate_doc_pairs(matches_1, elig, rare, cfg)
     stats["candidate_doc_pairs"] = doc_pairs.height
+    graded_keys = graded_near.select("hid_a", "hid_b")
     with clock.step("para_candidates"):
-        para_cand = _paraphrase_candidates(doc_pairs, elig, rare, matches_1, cfg)
-        del rare
-        sem_cand = None
-        if enc is not None:
-            sem_cand, sem_reason = _semantic_candidates(doc_pairs, elig, enc, cfg)
-            stats["semantic"] = {
-                "ran": sem_cand is not None,
-                "reason": sem_reason,
-                "candidates": 0 if sem_cand is None else sem_cand.height,
-                "embeddings": True,
-            }
-        if sem_cand is not None and sem_cand.height:
-            para_cand = pl.concat([para_cand, sem_cand])
-        graded_keys = graded_near.select("hid_a", "hid_b")
-        para_cand = (
-            para_cand.sort("tier")
-            .unique(["hid_a", "hid_b"], keep="first")
-            .join(graded_keys, on=["hid_a", "hid_b"], how="anti")
-            .sort("hid_a", "hid_b")
+        para_cand = _dedupe_candidates(
+            _paraphrase_candidates(doc_pairs, elig, rare, matches_1, cfg), graded_keys
         )
     stats["candidates_paraphrase"] = para_cand.height
     with clock.step("grade_paraphrase"):
         graded_para = _grade(
-            para_cand, hashes, grade_pairs, enc, cfg, clock, "grade_paraphrase", signal_cols, vstate
+            para_cand, hashes, grade_pairs, None, cfg, clock, "grade_paraphrase", signal_cols
         )
     with clock.step("expand_paraphrase"):
         m2 = _expand(graded_para, elig, cfg, restrict=doc_pairs)
         raw = pl.concat([matches_1, m2], how="diagonal_relaxed")
     stats["graded_pairs"] = near_cand.height + para_cand.height
     stats["graded_matches"] = graded_near.height + graded_para.height
+
+    # ---- semantic tier: only where the lexical evidence already aligns text between two documents
+    if enc is not None:
+        raw = _semantic_focus(
+            raw,
+            m2,
+            matches_1,
+            graded_keys,
+            elig,
+            sents,
+            hashes,
+            rare,
+            doc_rank,
+            enc,
+            grade_pairs,
+            vstate,
+            signal_cols,
+            cfg,
+            clock,
+            stats,
+        )
+    del rare
 
     with clock.step("matches"):
         matches = _finalise_matches(raw, elig, signal_cols, semantic_on=enc is not None)
@@ -1050,6 +1055,107 @@ def compute_overlap(
 
 
 # ------------------------------------------------------------------------------------------ tiers
+
+
+def _dedupe_candidates(cand: pl.DataFrame, graded_keys: pl.DataFrame) -> pl.DataFrame:
+    """One row per hash pair (first tier in name order), without pairs graded already."""
+    return (
+        cand.sort("tier")
+        .unique(["hid_a", "hid_b"], keep="first")
+        .join(graded_keys, on=["hid_a", "hid_b"], how="anti")
+        .sort("hid_a", "hid_b")
+    )
+
+
+def _semantic_focus(
+    raw: pl.DataFrame,
+    m2: pl.DataFrame,
+    matches_1: pl.DataFrame,
+    graded_keys: pl.DataFrame,
+    elig: pl.DataFrame,
+    sents: pl.DataFrame,
+    hashes: pl.DataFrame,
+    rare: pl.DataFrame,
+    doc_rank: pl.DataFrame,
+    enc: Any,
+    grade_pairs,
+    vstate: dict[str, Any],
+    signal_cols: list[str],
+    cfg: OverlapConfig,
+    clock: _Clock,
+    stats: dict[str, Any],
+) -> pl.DataFrame:
+    """The semantic tier, run on the *focus pairs*: document pairs whose lexical matches already align
+    (chain weight >= ``semantic_focus_min_weight``, see pipeline.core.evidence). Only there can a
+    rewording change whether, and how much, text was reused; elsewhere a paraphrase would be an
+    isolated similarity whatever its grade. Within the focus pairs, sentences are embedded, nearest
+    neighbours added as candidates, and every paraphrase candidate (blocked or semantic) is graded with
+    the embedding cosine and the cross-encoder verifier, replacing the lexical paraphrase grades of those
+    pairs. A lexical paraphrase that the verifier rejects is kept with its verifier probability: it is
+    never evidence of reuse, but counts as reuse when it sits in order inside an aligned passage."""
+    with clock.step("semantic_focus"):
+        prelim = _finalise_matches(raw, elig, signal_cols, semantic_on=False)
+        _, pe = _relations(prelim, sents, cfg)
+        focus = (
+            pe.filter(pl.col("aligned_weight") >= cfg.semantic_focus_min_weight)
+            .join(doc_rank.rename({"doc_id": "doc_id_a", "didx": "da"}), on="doc_id_a")
+            .join(doc_rank.rename({"doc_id": "doc_id_b", "didx": "db"}), on="doc_id_b")
+            .select(pl.min_horizontal("da", "db").alias("da"), pl.max_horizontal("da", "db").alias("db"))
+            .unique()
+            .sort("da", "db")
+        )
+    stats["semantic_focus_pairs"] = focus.height
+    if focus.height == 0:
+        stats["semantic"] = {
+            "ran": True,
+            "reason": "semantic tier on: no document pair aligns enough text to need it",
+            "candidates": 0,
+            "embeddings": True,
+        }
+        return raw
+    with clock.step("semantic_candidates"):
+        sem_cand, sem_reason = _semantic_candidates(focus, elig, enc, cfg)
+        lex_cand = _paraphrase_candidates(focus, elig, rare, matches_1, cfg)
+        cand = lex_cand if sem_cand is None else pl.concat([lex_cand, sem_cand])
+        cand = _dedupe_candidates(cand, graded_keys)
+    stats["semantic"] = {
+        "ran": sem_cand is not None,
+        "reason": sem_reason,
+        "candidates": 0 if sem_cand is None else sem_cand.height,
+        "embeddings": True,
+    }
+    with clock.step("grade_semantic"):
+        graded = _grade(
+            cand, hashes, grade_pairs, enc, cfg, clock, "grade_semantic", signal_cols, vstate, True
+        )
+        m3 = _expand(graded, elig, cfg, restrict=focus)
+    # lexical paraphrase grades inside the focus pairs are replaced by the semantic ones
+    didx = elig.select("sentence_id", "didx")
+
+    def in_focus(frame: pl.DataFrame) -> pl.DataFrame:
+        f = frame.join(didx.rename({"sentence_id": "sid_l", "didx": "_dl"}), on="sid_l").join(
+            didx.rename({"sentence_id": "sid_r", "didx": "_dr"}), on="sid_r"
+        )
+        f = f.with_columns(
+            pl.min_horizontal("_dl", "_dr").alias("da"), pl.max_horizontal("_dl", "_dr").alias("db")
+        )
+        return f.join(focus, on=["da", "db"], how="semi").drop("_dl", "_dr", "da", "db")
+
+    m2_focus = in_focus(m2)
+    accepted = m3.filter(pl.col("kind") != "none")
+    # verifier-rejected pairs that the lexical grader accepted: kept, with the verifier's probability
+    if "verifier" in m3.columns:
+        rejected = (
+            m3.filter((pl.col("kind") == "none") & pl.col("verifier").is_not_null())
+            .select("sid_l", "sid_r", "verifier")
+            .join(m2_focus.drop("verifier", strict=False), on=["sid_l", "sid_r"])
+        )
+    else:  # no verifier: the grade with the cosine decides
+        rejected = m2_focus.clear()
+    keep_m2 = m2.join(m2_focus.select("sid_l", "sid_r"), on=["sid_l", "sid_r"], how="anti")
+    stats["semantic_replaced_lexical"] = m2_focus.height
+    stats["semantic_verifier_rejected_kept"] = rejected.height
+    return pl.concat([matches_1, keep_m2, accepted, rejected], how="diagonal_relaxed")
 
 
 def _exact_pairs(elig: pl.DataFrame, cfg: OverlapConfig) -> pl.DataFrame:
@@ -1109,8 +1215,10 @@ def _grade(
     step: str,
     signal_cols: list[str],
     vstate: dict[str, Any] | None = None,
+    keep_none: bool = False,
 ) -> pl.DataFrame:
-    """Grade candidate hash pairs; keep exact/near/paraphrase results with their signals.
+    """Grade candidate hash pairs; keep exact/near/paraphrase results (and ``none`` with
+    ``keep_none``) with their signals.
 
     ``vstate`` (``{"verifier", "stats", "budget"}``): the cross-encoder verifier re-grades the pairs
     the rules leave to the classifier while the run's ``verifier_max_pairs`` budget allows."""
@@ -1185,6 +1293,8 @@ def _grade(
         .otherwise(pl.col("score"))
         .alias("score"),
     )
+    if keep_none:
+        return graded
     return graded.filter(pl.col("kind").is_in(list(KIND_RANK)))
 
 

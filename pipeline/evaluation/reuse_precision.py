@@ -54,7 +54,9 @@ KINDS = ("exact", "near", "paraphrase")
 
 def _commit() -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+        )
         return out.stdout.strip() or "unknown"
     except OSError:
         return "unknown"
@@ -251,9 +253,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         "articles of the AllSides corpus, the default pipeline, random cross-outlet items per kind."
     )
     out.append("")
-    out.append(
-        "| sample | commit | articles | run s | kind | reported | judged | Y | precision | 95 % CI |"
-    )
+    out.append("| sample | commit | articles | run s | kind | reported | judged | Y | precision | 95 % CI |")
     out.append("|---|---|---:|---:|---|---:|---:|---:|---:|---|")
     for f in files:
         head, items = load_judged(f)
