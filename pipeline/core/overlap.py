@@ -832,6 +832,22 @@ def _verifier_state(enc: Any, cfg: OverlapConfig) -> dict[str, Any]:
     }
 
 
+def _semantic_wanted(encoder: Any) -> tuple[bool, str]:
+    """Whether the semantic tier should run (without loading it) and why."""
+    if encoder is None or encoder is False:
+        return False, "semantic tier not requested (encoder=None)"
+    if encoder == "auto":
+        try:
+            from pipeline.core.embed import semantic_status
+        except ImportError as exc:
+            return False, f"semantic tier unavailable: {exc}"
+        ok, reason = semantic_status()
+        return ok, reason if not ok else f"semantic tier on: {reason}"
+    if not hasattr(encoder, "encode"):
+        raise TypeError("encoder must be 'auto', None, or an object with encode(texts) -> unit vectors")
+    return True, "semantic tier on: caller-supplied encoder"
+
+
 def _resolve_encoder(encoder: Any) -> tuple[Any, str]:
     """The encoder to use (or None) and a sentence saying why."""
     if encoder is None or encoder is False:
@@ -881,8 +897,9 @@ def compute_overlap(
     stats["n_too_short"] = int(flags["too_short"].sum() or 0)
     stats["n_common"] = int(flags["is_common"].sum() or 0)
 
-    enc, reason = _resolve_encoder(encoder)
-    stats["semantic"] = {"ran": False, "reason": reason, "embeddings": enc is not None}
+    # the encoder and the verifier load only when a document pair needs them (see _semantic_focus)
+    wanted, reason = _semantic_wanted(encoder)
+    stats["semantic"] = {"ran": False, "reason": reason, "embeddings": wanted}
 
     # matchable sentences, with a dense integer id per distinct normalised sentence
     elig = (
@@ -938,8 +955,11 @@ def compute_overlap(
     stats["candidates_minhash"] = near_cand.height
 
     grade_pairs, stats["grader"] = _load_grader()
-    vstate = _verifier_state(enc, cfg)
-    stats["verifier"] = vstate["stats"]
+    stats["verifier"] = {
+        "ran": False,
+        "reason": "paraphrase verifier off: it needs the semantic tier",
+        "pairs": 0,
+    }
     signal_cols: list[str] = []
     with clock.step("grade_near"):
         graded_near = _grade(near_cand, hashes, grade_pairs, None, cfg, clock, "grade_near", signal_cols)
@@ -989,7 +1009,7 @@ def compute_overlap(
     stats["graded_matches"] = graded_near.height + graded_para.height
 
     # ---- semantic tier: only where the lexical evidence already aligns text between two documents
-    if enc is not None:
+    if wanted:
         raw = _semantic_focus(
             raw,
             m2,
@@ -1000,9 +1020,8 @@ def compute_overlap(
             hashes,
             rare,
             doc_rank,
-            enc,
+            encoder,
             grade_pairs,
-            vstate,
             signal_cols,
             cfg,
             clock,
@@ -1011,7 +1030,7 @@ def compute_overlap(
     del rare
 
     with clock.step("matches"):
-        matches = _finalise_matches(raw, elig, signal_cols, semantic_on=enc is not None)
+        matches = _finalise_matches(raw, elig, signal_cols, semantic_on=wanted)
     with clock.step("evidence"):
         matches, pair_evidence = _relations(matches, sents, cfg)
         # only aligned text reuse (and quotations, which keep their own flags) goes further
@@ -1067,6 +1086,24 @@ def _dedupe_candidates(cand: pl.DataFrame, graded_keys: pl.DataFrame) -> pl.Data
     )
 
 
+class _CachedEncoder:
+    """An encoder that embeds each distinct text once per run."""
+
+    def __init__(self, enc: Any):
+        self._enc = enc
+        self._vecs: dict[str, np.ndarray] = {}
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        texts = list(texts)
+        todo = list(dict.fromkeys(t for t in texts if t not in self._vecs))
+        if todo:
+            for t, v in zip(todo, np.asarray(self._enc.encode(todo), dtype=np.float32), strict=True):
+                self._vecs[t] = v
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.stack([self._vecs[t] for t in texts])
+
+
 def _semantic_focus(
     raw: pl.DataFrame,
     m2: pl.DataFrame,
@@ -1077,9 +1114,8 @@ def _semantic_focus(
     hashes: pl.DataFrame,
     rare: pl.DataFrame,
     doc_rank: pl.DataFrame,
-    enc: Any,
+    encoder: Any,
     grade_pairs,
-    vstate: dict[str, Any],
     signal_cols: list[str],
     cfg: OverlapConfig,
     clock: _Clock,
@@ -1108,13 +1144,22 @@ def _semantic_focus(
     if focus.height == 0:
         stats["semantic"] = {
             "ran": True,
-            "reason": "semantic tier on: no document pair aligns enough text to need it",
+            "reason": "semantic tier on: no document pair aligns enough text to need it (models not loaded)",
             "candidates": 0,
             "embeddings": True,
         }
         return raw
+    with clock.step("semantic_load"):
+        enc, reason = _resolve_encoder(encoder)
+        if enc is None:
+            stats["semantic"] = {"ran": False, "reason": reason, "embeddings": False}
+            return raw
+        vstate = _verifier_state(enc, cfg)
+        stats["verifier"] = vstate["stats"]
+        enc = _CachedEncoder(enc)
     with clock.step("semantic_candidates"):
-        sem_cand, sem_reason = _semantic_candidates(focus, elig, enc, cfg)
+        strong = raw.filter(pl.col("kind").is_in(["exact", "near"]))
+        sem_cand, sem_reason = _semantic_candidates(focus, elig, enc, cfg, _matched_into(strong, elig))
         lex_cand = _paraphrase_candidates(focus, elig, rare, matches_1, cfg)
         cand = lex_cand if sem_cand is None else pl.concat([lex_cand, sem_cand])
         cand = _dedupe_candidates(cand, graded_keys)
@@ -1492,16 +1537,11 @@ def _candidate_doc_pairs(
     return pl.concat([ev, top]).unique().sort("da", "db")
 
 
-def _paraphrase_candidates(
-    doc_pairs: pl.DataFrame, elig: pl.DataFrame, rare: pl.DataFrame, matches: pl.DataFrame, cfg: OverlapConfig
-) -> pl.DataFrame:
-    schema = {"hid_a": pl.Int64, "hid_b": pl.Int64, "tier": pl.String}
-    if doc_pairs.height == 0 or rare.height == 0:
-        return _empty(schema)
-    # sentences already matched into a document are not paired again with that document
+def _matched_into(matches: pl.DataFrame, elig: pl.DataFrame) -> pl.DataFrame:
+    """(sidx, od): sentence ``sidx`` already has a match in document ``od``."""
     sd = elig.select("sentence_id", "sidx", "didx")
     ml = matches.select("sid_l", "sid_r")
-    done = pl.concat(
+    return pl.concat(
         [
             ml.join(sd.rename({"sentence_id": "sid_l"}), on="sid_l")
             .join(sd.rename({"sentence_id": "sid_r", "sidx": "_s", "didx": "od"}), on="sid_r")
@@ -1511,6 +1551,16 @@ def _paraphrase_candidates(
             .select("sidx", "od"),
         ]
     ).unique()
+
+
+def _paraphrase_candidates(
+    doc_pairs: pl.DataFrame, elig: pl.DataFrame, rare: pl.DataFrame, matches: pl.DataFrame, cfg: OverlapConfig
+) -> pl.DataFrame:
+    schema = {"hid_a": pl.Int64, "hid_b": pl.Int64, "tier": pl.String}
+    if doc_pairs.height == 0 or rare.height == 0:
+        return _empty(schema)
+    # sentences already matched into a document are not paired again with that document
+    done = _matched_into(matches, elig)
     wsum = rare.group_by("sidx").agg(pl.col("w").sum().alias("wsum"))
     # orient every document pair both ways so each sentence finds partners on the other side
     dp = pl.concat(
@@ -1575,16 +1625,28 @@ def _paraphrase_chunk(
 
 
 def _semantic_candidates(
-    doc_pairs: pl.DataFrame, elig: pl.DataFrame, enc: Any, cfg: OverlapConfig
+    doc_pairs: pl.DataFrame,
+    elig: pl.DataFrame,
+    enc: Any,
+    cfg: OverlapConfig,
+    done: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame | None, str]:
-    """Embedding nearest neighbours within the candidate document pairs."""
+    """Embedding nearest neighbours within the candidate document pairs; ``done`` (sidx, od): sentences
+    already matched exact or near into document ``od`` seek no partner there and are not embedded for it."""
     schema = {"hid_a": pl.Int64, "hid_b": pl.Int64, "tier": pl.String}
     if doc_pairs.height == 0:
         return _empty(schema), "semantic tier on: no candidate document pairs"
-    docs_in = pl.concat(
-        [doc_pairs.select(pl.col("da").alias("didx")), doc_pairs.select(pl.col("db").alias("didx"))]
-    ).unique()
-    e = elig.join(docs_in, on="didx", how="semi").sort("sentence_id")
+    both = pl.concat(
+        [
+            doc_pairs.select(pl.col("da").alias("didx"), pl.col("db").alias("od")),
+            doc_pairs.select(pl.col("db").alias("didx"), pl.col("da").alias("od")),
+        ]
+    )
+    # (sentence, other document) rows still open
+    open_rows = elig.select("sidx", "didx", "hid", "text", "sentence_id").join(both, on="didx")
+    if done is not None and done.height:
+        open_rows = open_rows.join(done, on=["sidx", "od"], how="anti")
+    e = open_rows.unique("sentence_id").sort("sentence_id")
     if e.height > cfg.semantic_max_sentences:
         return None, (
             f"semantic tier skipped: {e.height} sentences in candidate document pairs exceed "
@@ -1593,19 +1655,20 @@ def _semantic_candidates(
     uh = e.select("hid", "text").unique("hid", keep="first").sort("hid")
     vec = np.asarray(enc.encode([t[: cfg.max_grade_chars] for t in uh["text"].to_list()]), dtype=np.float32)
     row_of = {h: i for i, h in enumerate(uh["hid"].to_list())}
-    by_doc: dict[int, tuple[list[int], list[int]]] = {}
-    for d, h in e.select("didx", "hid").iter_rows():
-        by_doc.setdefault(d, ([], []))
-        by_doc[d][0].append(h)
-        by_doc[d][1].append(row_of[h])
+    # open sentences of each document towards each other document
+    by_pair: dict[tuple[int, int], tuple[list[int], list[int]]] = {}
+    for d, od, h in open_rows.sort("sentence_id").select("didx", "od", "hid").iter_rows():
+        got = by_pair.setdefault((d, od), ([], []))
+        got[0].append(h)
+        got[1].append(row_of[h])
     out_a: list[int] = []
     out_b: list[int] = []
     k = max(1, cfg.para_top_k)
-    for da, db in doc_pairs.iter_rows():
-        if da not in by_doc or db not in by_doc:
+    for da, db in doc_pairs.select("da", "db").iter_rows():
+        if (da, db) not in by_pair or (db, da) not in by_pair:
             continue
-        ha, ra = by_doc[da]
-        hb, rb = by_doc[db]
+        ha, ra = by_pair[(da, db)]
+        hb, rb = by_pair[(db, da)]
         sim = vec[ra] @ vec[rb].T
         for side in (0, 1):
             s = sim if side == 0 else sim.T
