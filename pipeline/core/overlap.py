@@ -40,6 +40,10 @@ Output tables
     rule is applied to families of near-identical sentences (connected by graded MinHash matches),
     so templates with a varying part ("Read or Share this story: <link>", "<name> contributed to
     this report") are common too;
+    stock_reason str: a structural cue (``post_signature``, ``post_link``, ``video_widget``,
+    ``promo``, ``credit``, ``disclaimer``, ``bio`` in a document's first two or last three sentences)
+    or ``stock_sentence`` (in the shipped model of stock text), see ``pipeline.core.stock``; such
+    sentences are common whatever the corpus size;
     matchable bool: neither too short nor common.
 
 ``sentence_matches`` (one row per matched sentence pair in different documents, sorted by
@@ -50,10 +54,12 @@ sentence_id_a, sentence_id_b)
     kind str (exact / near / paraphrase, as graded by ``pipeline.core.compare.grade_pairs``);
     score f64; tier str (candidate generator that proposed the pair: exact / minhash / blocked /
     semantic); one f64 column per signal returned by the grader (``jaccard``, ``containment``,
-    ``char_ratio``, ..., ``num_conflict``, ``name_conflict``, ``cosine`` null without the semantic
+    ``char_ratio``, ..., ``num_conflict``, ``name_conflict``, ``cosine`` null where the semantic tier
+    did not grade the pair (it grades only the focus pairs, see below) or without the semantic
     tier, ``probability``, ``conflict``; exact pairs, which are not re-graded, carry 1.0 for the
     similarity signals and 0.0 for the conflict signals); is_quote bool (either side is mostly
-    quotation); same_source bool.
+    quotation); same_source bool; novel_ngrams i64, stock_cover f64 and relation str (reuse / quote /
+    stock / same_fact), see ``pipeline.core.evidence``.
     Many-to-many rule: between two documents a sentence keeps only its best partner (highest kind,
     then score, then smallest sentence_id); a pair is kept when it is the best for either of its two
     sentences, so each sentence has at most one partner per other document from its own side.
@@ -96,7 +102,10 @@ sentence_id_a, sentence_id_b)
     (``>= direction_min_containment``) while the other side holds clearly more (its containment
     ``<= direction_max_reverse_containment``): the text holding the superset is taken as the one
     that copied and added; else undetermined. Dates win over containment when both are present.
-    same_source bool; in_story bool (the pair links its documents into one story, see below).
+    same_source bool; in_story bool (the pair links its documents into one story, see below);
+    relation str (``reuse`` when the pair shares aligned text, else ``quote``), n_aligned i64 and
+    aligned_weight f64 (the aligned chain, see ``pipeline.core.evidence``). Counts and containment
+    use the pair's reuse and quote matches only.
 
 ``document_originality`` (one row per document, sorted by doc_id)
     doc_id, source str; n_sentences, n_matchable i64; share_original, share_exact, share_near,
@@ -153,11 +162,24 @@ Candidate generation (never all pairs)
   ``doc_min_rare_overlap``. Within those pairs, sentences not yet matched into the other document
   are paired by shared content words (IDF weighted, posting lists capped the same way), keeping the
   ``para_top_k`` best partners per sentence with at least ``para_min_shared`` shared words and a
-  weighted overlap of at least ``para_min_overlap``; with the semantic tier, the ``para_top_k``
-  nearest neighbours by embedding cosine (>= ``semantic_min_cosine``) within the same document
-  pairs are added (skipped, with the reason in ``stats``, when those documents hold more than
-  ``semantic_max_sentences`` matchable sentences). Large joins run in chunks of at most about
-  ``max_join_rows`` rows.
+  weighted overlap of at least ``para_min_overlap``, and graded with lexical signals. Large joins
+  run in chunks of at most about ``max_join_rows`` rows.
+* semantic tier (when installed and not disabled): only on the *focus pairs*, document pairs whose
+  lexical matches already align (chain weight at least ``semantic_focus_min_weight``, see
+  ``pipeline.core.evidence``): elsewhere a rewording could only be an isolated similarity, never
+  reuse, so it is not worth a model's time. In the focus pairs, the sentences not yet matched exact
+  or near into the other document are embedded, their ``para_top_k`` nearest neighbours by cosine
+  (>= ``semantic_min_cosine``) join the blocked candidates, and all of them are graded with the
+  cosine and the cross-encoder verifier, replacing the lexical paraphrase grades there (a lexical
+  paraphrase the verifier rejects is kept with its verifier probability: never evidence, reuse only
+  inside an aligned passage). The encoder and verifier are loaded only when there is a focus pair;
+  skipped, with the reason in ``stats``, when the focus pairs hold more than
+  ``semantic_max_sentences`` open sentences.
+
+Document-level evidence (``pipeline.core.evidence``): every match gets a ``relation`` (reuse, quote,
+stock, same_fact); only ``reuse`` and ``quote`` matches feed clusters, passages, document pairs,
+originality and stories, and document pairs are kept only when they share aligned text
+(``relation = 'reuse'``) or quotations (``relation = 'quote'``).
 Every candidate (except identical sentences) is graded by ``grade_pairs``; ``none`` is dropped.
 Candidates are graded once per pair of distinct normalised sentences; sentences longer than
 ``max_grade_chars`` are truncated for grading (two distinct sentences that agree on their first
