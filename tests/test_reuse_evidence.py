@@ -277,3 +277,48 @@ def test_judged_samples_are_complete_and_scored():
             assert it["label"] in ("Y", "N"), f"{f.name}: unjudged item {json.dumps(it)[:120]}"
     lo, hi = wilson(36, 40)
     assert 0.76 < lo < 0.9 < hi < 0.98
+
+
+REWORDING = (
+    "Since the Taliban seized power after their rapid advance on Kabul, thousands of Afghans have travelled "
+    "to Panjshir to join the fight and to find a safe haven, Ali Maisam Nazary said."
+)
+
+
+@pytest.mark.slow
+def test_rewording_inside_a_reworded_copy_is_found(monkeypatch, tmp_path):
+    """The content farm's rewording of AFP, with one sentence reworded differently again: every
+    rewording is matched as reuse with the shipped default (semantic tier and verifier)."""
+    import shutil
+
+    from pipeline.core.run import run_pipeline
+    from tests.conftest import SAMPLE
+
+    monkeypatch.setenv("WIRETRACE_SEMANTIC", "1")
+    from pipeline.core.embed import semantic_status
+
+    ok, why = semantic_status()
+    if not ok:
+        pytest.skip(why)
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    for name in ("000_a020b76b82dd7d40.txt", "002_891b653182602a72.txt"):
+        shutil.copy(SAMPLE / name, landing / name)
+    shutil.copy(SAMPLE / "manifest.csv", landing / "manifest.csv")
+    wn = landing / "002_891b653182602a72.txt"
+    lines = wn.read_text(encoding="utf-8").split("\n\n")
+    assert lines[2].startswith("Thousands of people have traveled to Panjshir")
+    lines[2] = REWORDING
+    wn.write_text("\n\n".join(lines), encoding="utf-8")
+    run_pipeline(landing, tmp_path / "wh")
+    con = duckdb.connect(str(tmp_path / "wh" / "wiretrace.duckdb"), read_only=True)
+    rows = con.sql(
+        """SELECT m.relation, m.kind, sa.text, sb.text FROM marts.sentence_matches m
+           JOIN staging.sentences sa ON sa.sentence_id = m.sentence_id_a
+           JOIN staging.sentences sb ON sb.sentence_id = m.sentence_id_b"""
+    ).fetchall()
+    con.close()
+    reuse = [r for r in rows if r[0] == "reuse"]
+    # Washington Newsday rewords AFP sentence by sentence (14 pairs at least)
+    assert len(reuse) >= 14
+    assert any(REWORDING in (a, b) for _rel, _k, a, b in reuse)

@@ -1,0 +1,204 @@
+"""The paraphrase tier on in-the-wild negatives: independently written articles on the same story.
+
+MRPC's negatives were pre-selected to look alike, so a grader tuned on MRPC says little about what
+happens when two reporters cover the same event: their sentences state the same facts in different
+words, and a sentence-level matcher links them. This evaluation measures how often wiretrace calls
+such independent coverage *reuse*.
+
+``python -m pipeline.evaluation.paraphrase_wild [--pairs 200] [--seed 404] [--lexical]``
+
+Negatives (from the AllSides corpus in the shared data folder; no labels needed): two articles from
+different outlet labels, published on the same day, about the same story (cosine of their
+IDF-weighted content-word sets at least ``SAME_STORY_COSINE``), that share no run of
+``SHARED_RUN_WORDS`` identical words anywhere (so no copied sentence, quote or wire paragraph: the two
+were written independently; a heavy rewording of common text could slip in, which makes the measured
+rate an upper bound). ``--pairs`` such pairs are drawn at random (``--seed``; not a judged seed), their
+articles are run through ``compute_overlap`` together with the defaults (semantic tier and verifier on
+when installed), and for the drawn pairs the script counts:
+
+* pairs with at least one paraphrase match (what a sentence-level matcher would report as a link);
+* paraphrase matches by relation (reuse / same_fact / stock / quote);
+* pairs said to share text (``relation = 'reuse'``): false reuse on independent coverage.
+
+The report is written to ``pipeline/evaluation/results/paraphrase_wild.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import re
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import polars as pl
+
+from pipeline.core.normalize import STOPWORDS, normalize_sentence, sentence_hash
+from pipeline.core.overlap import DOCUMENTS_SCHEMA, SENTENCES_SCHEMA, compute_overlap
+from pipeline.core.segment import split_sentences
+from pipeline.evaluation.common import REPO, shared_data, write_result
+
+CORPUS = Path("corpora") / "allsides_baly2020.parquet"
+SAME_STORY_COSINE = 0.35
+SHARED_RUN_WORDS = 8
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall((text or "").lower())
+
+
+def _runs(words: list[str], n: int) -> set[int]:
+    return {hash(tuple(words[i : i + n])) for i in range(max(0, len(words) - n + 1))}
+
+
+def same_story_independent_pairs(
+    df: pl.DataFrame, rng: random.Random, limit: int
+) -> list[tuple[int, int, float]]:
+    """Random same-day, same-story, cross-outlet pairs with no shared run of words."""
+    words = [_words(t) for t in df["text"].to_list()]
+    content = [{w for w in ws if w not in STOPWORDS and len(w) > 2 and not w.isdigit()} for ws in words]
+    dfreq = Counter(w for c in content for w in c)
+    n = len(content)
+    idf = {w: math.log(n / c) for w, c in dfreq.items()}
+    norm = [math.sqrt(sum(idf[w] ** 2 for w in c)) or 1.0 for c in content]
+    by_day: dict[str, list[int]] = {}
+    for i, d in enumerate(df["date_iso"].to_list()):
+        if d:
+            by_day.setdefault(d, []).append(i)
+    outlets = df["outlet"].to_list()
+    cands = []
+    for _day, idx in sorted(by_day.items()):
+        for x in range(len(idx)):
+            for y in range(x + 1, len(idx)):
+                i, j = idx[x], idx[y]
+                if outlets[i] == outlets[j]:
+                    continue
+                shared = content[i] & content[j]
+                if len(shared) < 10:
+                    continue
+                cos = sum(idf[w] ** 2 for w in shared) / (norm[i] * norm[j])
+                if cos >= SAME_STORY_COSINE:
+                    cands.append((i, j, cos))
+    rng.shuffle(cands)
+    out = []
+    used: set[int] = set()
+    for i, j, cos in cands:
+        if i in used or j in used:
+            continue
+        if _runs(words[i], SHARED_RUN_WORDS) & _runs(words[j], SHARED_RUN_WORDS):
+            continue
+        out.append((i, j, cos))
+        used.update((i, j))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def frames(df: pl.DataFrame, rows: list[int]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    d_rows, s_rows = [], []
+    for r in sorted(set(rows)):
+        rec = df.row(r, named=True)
+        doc_id = rec["id"]
+        d_rows.append(
+            {
+                "doc_id": doc_id,
+                "source": rec["outlet"],
+                "published_at": None,
+                "title": rec["title"],
+                "n_chars": len(rec["text"] or ""),
+            }
+        )
+        for k, s in enumerate(split_sentences(rec["text"] or "")):
+            nn = normalize_sentence(s.text)
+            s_rows.append(
+                {
+                    "sentence_id": f"{doc_id}:{k}",
+                    "doc_id": doc_id,
+                    "index": k,
+                    "paragraph": s.paragraph,
+                    "start": s.start,
+                    "end": s.end,
+                    "text": s.text,
+                    "norm": nn,
+                    "norm_hash": sentence_hash(nn),
+                    "n_tokens": len(nn.split()),
+                }
+            )
+    return pl.DataFrame(d_rows, schema=DOCUMENTS_SCHEMA), pl.DataFrame(s_rows, schema=SENTENCES_SCHEMA)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m pipeline.evaluation.paraphrase_wild")
+    ap.add_argument("--pairs", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=404)
+    ap.add_argument("--lexical", action="store_true", help="without the semantic tier")
+    args = ap.parse_args(argv)
+    data = shared_data()
+    if data is None:
+        print("shared data not found (set WIRETRACE_SHARED_DATA); skipped")
+        return 0
+    t0 = time.perf_counter()
+    df = pl.read_parquet(data / CORPUS, columns=["id", "outlet", "date_iso", "title", "text"]).sort("id")
+    pairs = same_story_independent_pairs(df, random.Random(args.seed), args.pairs)
+    docs, sents = frames(df, [x for i, j, _ in pairs for x in (i, j)])
+    res = compute_overlap(docs, sents, encoder=None if args.lexical else "auto")
+    ids = df["id"].to_list()
+    wanted = {tuple(sorted((ids[i], ids[j]))) for i, j, _ in pairs}
+    m = res.sentence_matches.with_columns(
+        pl.concat_list("doc_id_a", "doc_id_b").list.sort().list.join("|").alias("_k")
+    ).filter(pl.col("_k").is_in(["|".join(k) for k in wanted]))
+    para = m.filter(pl.col("kind") == "paraphrase")
+    pairs_with_para = para["_k"].n_unique()
+    dp = res.document_pairs.with_columns(
+        pl.concat_list("doc_id_a", "doc_id_b").list.sort().list.join("|").alias("_k")
+    ).filter(pl.col("_k").is_in(["|".join(k) for k in wanted]))
+    reuse_pairs = dp.filter(pl.col("relation") == "reuse").height
+    by_rel = dict(para.group_by("relation").len().iter_rows())
+    all_by_rel = dict(m.group_by("relation").len().iter_rows())
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    sem = res.stats.get("semantic", {})
+    lines = [
+        "# Paraphrase tier on in-the-wild negatives (independent same-story coverage)",
+        "",
+        f"Command: `python -m pipeline.evaluation.paraphrase_wild --pairs {args.pairs} --seed {args.seed}"
+        + (" --lexical" if args.lexical else "")
+        + f"` at commit {commit.stdout.strip()}; {time.perf_counter() - t0:.0f} s.",
+        "",
+        f"Negatives: {len(pairs)} pairs of AllSides articles from different outlet labels, same day, same story "
+        f"(IDF content-word cosine >= {SAME_STORY_COSINE}), no shared run of {SHARED_RUN_WORDS} words; "
+        f"{docs.height} articles, {sents.height} sentences.",
+        f"Semantic tier: {sem.get('reason')}; focus pairs: {res.stats.get('semantic_focus_pairs', 0)}; "
+        f"verifier: {res.stats.get('verifier', {}).get('reason')}.",
+        "",
+        "| measure | value |",
+        "|---|---:|",
+        f"| pairs with at least one paraphrase match (a sentence-level link) | {pairs_with_para} of {len(pairs)} |",
+        f"| paraphrase matches in these pairs | {para.height} |",
+        f"| ... of which relation reuse | {by_rel.get('reuse', 0)} |",
+        f"| ... same_fact | {by_rel.get('same_fact', 0)} |",
+        f"| ... stock | {by_rel.get('stock', 0)} |",
+        f"| ... quote | {by_rel.get('quote', 0)} |",
+        f"| all matches in these pairs by relation | {all_by_rel} |",
+        f"| **pairs said to share text (false reuse)** | **{reuse_pairs} of {len(pairs)}** |",
+        "",
+    ]
+    if reuse_pairs:
+        lines.append(
+            "Pairs said to share text (read them: a false positive or common text the filter missed):"
+        )
+        for k in dp.filter(pl.col("relation") == "reuse")["_k"].to_list():
+            lines.append(f"- {k}")
+    out = "\n".join(lines) + "\n"
+    path = write_result("paraphrase_wild" + ("_lexical" if args.lexical else ""), out)
+    print(out)
+    print(f"written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
