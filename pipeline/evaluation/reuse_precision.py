@@ -97,7 +97,8 @@ def _sentence_context(con, sid: str, width: int = 1) -> dict:
     doc_id, idx = sid.rsplit(":", 1)
     idx = int(idx)
     rows = con.execute(
-        "SELECT index, text FROM staging.sentences WHERE doc_id = ? AND index BETWEEN ? AND ? ORDER BY index",
+        "SELECT sentence_index, text FROM staging.sentences WHERE doc_id = ? AND sentence_index BETWEEN ? AND ? "
+        "ORDER BY sentence_index",
         [doc_id, idx - width, idx + width],
     ).fetchall()
     before = " ".join(t for i, t in rows if i < idx)
@@ -199,9 +200,14 @@ def cmd_sample(args: argparse.Namespace) -> int:
         print("shared data not found: set WIRETRACE_SHARED_DATA or place it at ../shared/data; skipped")
         return 0
     with tempfile.TemporaryDirectory(prefix="wiretrace-reuse-") as tmp:
-        landing, wh = Path(tmp) / "landing", Path(tmp) / "warehouse"
-        write_landing(args.seed, args.articles, landing)
-        run = run_default(landing, wh)
+        root = Path(args.workdir) if args.workdir else Path(tmp)
+        landing, wh = root / "landing", root / "warehouse"
+        if (wh / "wiretrace.duckdb").is_file() and (root / "run.json").is_file():
+            run = json.loads((root / "run.json").read_text())  # drawn again from a kept run
+        else:
+            write_landing(args.seed, args.articles, landing)
+            run = run_default(landing, wh)
+            (root / "run.json").write_text(json.dumps(run))
         items, counts = draw_items(wh, args.seed, args.per_kind)
     out = Path(args.out) if args.out else DATA / f"seed{args.seed}{args.suffix}.jsonl"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -285,6 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--per-kind", type=int, default=40)
     s.add_argument("--suffix", default="", help="appended to the output file name (e.g. -before)")
     s.add_argument("--out", default=None)
+    s.add_argument(
+        "--workdir", default=None, help="keep the landing folder and warehouse here (reused if present)"
+    )
     s.set_defaults(func=cmd_sample)
     r = sub.add_parser("report", help="precision per kind from the judged files")
     r.set_defaults(func=cmd_report)
