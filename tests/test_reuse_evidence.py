@@ -211,7 +211,7 @@ def test_heaviest_chain_keeps_order_in_both_documents():
     assert len(_heaviest_chain(np.array([0, 0]), np.array([1, 2]), np.array([1.0, 1.0]))) == 1
 
 
-def test_paraphrases_in_order_make_reuse_only_from_four():
+def test_rewordings_in_order_make_reuse_only_when_they_carry_a_text_over():
     base = {
         "sentence_id_a": [],
         "sentence_id_b": [],
@@ -242,8 +242,13 @@ def test_paraphrases_in_order_make_reuse_only_from_four():
     m = pl.DataFrame(base)
     n = pl.DataFrame(norms)
     cfg = EvidenceConfig()
-    assert set(classify_matches(m, n, cfg)["relation"]) == {"reuse"}
-    assert set(classify_matches(m.head(3), n, cfg)["relation"]) == {"same_fact"}
+    short = pl.DataFrame({"doc_id": ["a", "b"], "n_matchable": [5, 6]})
+    long = pl.DataFrame({"doc_id": ["a", "b"], "n_matchable": [40, 40]})
+    # a short text reworded sentence by sentence: a rewritten copy
+    assert set(classify_matches(m, n, cfg, doc_sizes=short)["relation"]) == {"reuse"}
+    assert set(classify_matches(m.head(3), n, cfg, doc_sizes=short)["relation"]) == {"same_fact"}
+    # four rewordings in order in two long articles: the same facts reported twice, not a copy
+    assert set(classify_matches(m, n, cfg, doc_sizes=long)["relation"]) == {"same_fact"}
 
 
 def test_sample_corpus_reuse(sample_warehouse):

@@ -22,9 +22,14 @@ both from a common source. This module turns graded sentence matches into relati
    pair, the heaviest chain whose sentence positions increase in both documents (a weighted longest
    increasing subsequence) is the pair's *aligned content*; exact and near matches weigh 1,
    paraphrases ``paraphrase_weight`` (0.5). A pair **shares text** (``relation = 'reuse'``) when
-   its chain has at least 2 matches and weighs at least ``min_chain_weight`` (2.0): two exact or
-   near sentences in order, or four rewordings in order, or a mix. This is the sentence-level form
-   of passim's rule (an aligned passage, never a lone sentence) and of datatrove's span rule.
+   its chain has at least 2 matches and weighs at least ``min_chain_weight`` (2.0), and either holds
+   at least ``min_chain_strong`` (2) exact or near sentences, or covers at least
+   ``rewording_min_cover`` (0.3) of the shorter document's matchable sentences. So: two copied
+   sentences in order; or a rewording that carries a good part of a text over (a rewritten copy
+   rewords most of what it takes, while two reporters covering the same event state a few of the
+   same facts in the same order, which four in-order paraphrases in a long article can show).
+   This is the sentence-level form of passim's rule (an aligned passage, never a lone sentence)
+   and of datatrove's span rule.
 
 3. **Relation per match** (column ``relation`` of ``marts.sentence_matches``):
 
@@ -46,7 +51,11 @@ directions, stories and originality; ``stock`` and ``same_fact`` rows stay in
 How the thresholds were chosen: on principle, before reading any judged sample (six words of
 non-formula text are about passim's 50-character minimum passage; two sentences in order is the
 smallest alignment that is not a lone sentence; a paraphrase counts half because a rewording of a
-same-story sentence is weaker evidence than a copy). Their effect is measured on judged samples of
+same-story sentence is weaker evidence than a copy). One rule was added after reading the first
+judged development sample (seed 202): the coverage condition for chains of rewordings, after an
+Associated Press / Vox pair on one Supreme Court case was linked by four in-order paraphrases of
+independently reported facts; it was set from the principle above (a rewrite carries a good part of
+its source), not fitted, and checked on fresh samples. Their effect is measured on judged samples of
 the AllSides corpus (``pipeline/evaluation/results/reuse_precision.md``).
 """
 
@@ -71,6 +80,8 @@ class EvidenceConfig:
     paraphrase_weight: float = 0.5
     min_chain_weight: float = 2.0
     min_chain_matches: int = 2
+    min_chain_strong: int = 2
+    rewording_min_cover: float = 0.3
     verifier_threshold: float = 0.5
     passage_extend: int = 2
 
@@ -166,7 +177,7 @@ def _heaviest_chain(ia: np.ndarray, ib: np.ndarray, w: np.ndarray) -> np.ndarray
     return np.array(chain[::-1], dtype=np.int64)
 
 
-def align_pairs(m: pl.DataFrame, cfg: EvidenceConfig) -> pl.DataFrame:
+def align_pairs(m: pl.DataFrame, cfg: EvidenceConfig, doc_sizes: pl.DataFrame | None = None) -> pl.DataFrame:
     """``m`` (matches with ``evidence``) plus ``on_chain`` (bool), and per document pair the chain's
     ``n_aligned`` (i64), ``aligned_weight`` (f64) and ``shares_text`` (bool)."""
     m = m.sort("doc_id_a", "doc_id_b", "index_a", "index_b", "sentence_id_a", "sentence_id_b")
@@ -190,18 +201,32 @@ def align_pairs(m: pl.DataFrame, cfg: EvidenceConfig) -> pl.DataFrame:
     m = m.with_columns(pl.Series("on_chain", on_chain))
     per_pair = m.group_by("doc_id_a", "doc_id_b").agg(
         pl.col("on_chain").sum().cast(pl.Int64).alias("n_aligned"),
+        (pl.col("on_chain") & (pl.col("kind") != "paraphrase")).sum().cast(pl.Int64).alias("_n_strong"),
         pl.when(pl.col("on_chain"))
         .then(pl.when(pl.col("kind") == "paraphrase").then(cfg.paraphrase_weight).otherwise(1.0))
         .otherwise(0.0)
         .sum()
         .alias("aligned_weight"),
     )
+    # share of the shorter document that the chain covers (documents of unknown size count as large)
+    if doc_sizes is not None and doc_sizes.height:
+        sizes = doc_sizes.select("doc_id", pl.col("n_matchable").cast(pl.Int64))
+        per_pair = per_pair.join(
+            sizes.rename({"doc_id": "doc_id_a", "n_matchable": "_na"}), on="doc_id_a", how="left"
+        ).join(sizes.rename({"doc_id": "doc_id_b", "n_matchable": "_nb"}), on="doc_id_b", how="left")
+        shorter = pl.min_horizontal(pl.col("_na").fill_null(10**9), pl.col("_nb").fill_null(10**9))
+        per_pair = per_pair.with_columns(
+            (pl.col("n_aligned") / pl.max_horizontal(shorter, 1)).alias("_cover")
+        )
+    else:
+        per_pair = per_pair.with_columns(pl.lit(0.0).alias("_cover"))
     per_pair = per_pair.with_columns(
         (
             (pl.col("n_aligned") >= cfg.min_chain_matches)
             & (pl.col("aligned_weight") >= cfg.min_chain_weight)
+            & ((pl.col("_n_strong") >= cfg.min_chain_strong) | (pl.col("_cover") >= cfg.rewording_min_cover))
         ).alias("shares_text")
-    )
+    ).select("doc_id_a", "doc_id_b", "n_aligned", "aligned_weight", "shares_text")
     return m.join(per_pair, on=["doc_id_a", "doc_id_b"], how="left")
 
 
@@ -270,6 +295,7 @@ def classify_matches(
     norms: pl.DataFrame,
     cfg: EvidenceConfig | None = None,
     model: StockModel | None = None,
+    doc_sizes: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Add ``novel_ngrams``, ``stock_cover``, ``relation`` to the matches (same rows, sorted by
     sentence ids) and return them with the pair-level ``n_aligned``, ``aligned_weight`` and
@@ -285,7 +311,7 @@ def classify_matches(
             pl.lit(None, dtype=pl.Float64).alias("aligned_weight"),
             pl.lit(False).alias("shares_text"),
         )
-    m = align_pairs(match_evidence(matches, norms, cfg, model), cfg)
+    m = align_pairs(match_evidence(matches, norms, cfg, model), cfg, doc_sizes)
     # anchors of the aligned passage: the chain, and the quotations of a pair that shares text
     m = m.with_columns((pl.col("on_chain") | (pl.col("is_quote") & pl.col("shares_text"))).alias("_anchor"))
     fits = _fits_between_chain(m, cfg.passage_extend)

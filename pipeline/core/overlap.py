@@ -276,6 +276,8 @@ class OverlapConfig:
     reuse_paraphrase_weight: float = 0.5
     reuse_min_chain_weight: float = 2.0
     reuse_min_chain_matches: int = 2
+    reuse_min_chain_strong: int = 2
+    reuse_rewording_min_cover: float = 0.3
 
     def __post_init__(self) -> None:
         if self.num_perm <= 0 or self.lsh_bands <= 0 or self.num_perm % self.lsh_bands:
@@ -1054,7 +1056,7 @@ def compute_overlap(
     with clock.step("matches"):
         matches = _finalise_matches(raw, elig, signal_cols, semantic_on=wanted)
     with clock.step("evidence"):
-        matches, pair_evidence = _relations(matches, sents, cfg)
+        matches, pair_evidence = _relations(matches, sents, cfg, _doc_sizes(elig))
         # only aligned text reuse (and quotations, which keep their own flags) goes further
         linked = matches.filter(pl.col("relation").is_in(["reuse", "quote"]))
     with clock.step("clusters"):
@@ -1153,7 +1155,7 @@ def _semantic_focus(
     never evidence of reuse, but counts as reuse when it sits in order inside an aligned passage."""
     with clock.step("semantic_focus"):
         prelim = _finalise_matches(raw, elig, signal_cols, semantic_on=False)
-        _, pe = _relations(prelim, sents, cfg)
+        _, pe = _relations(prelim, sents, cfg, _doc_sizes(elig))
         focus = (
             pe.filter(pl.col("aligned_weight") >= cfg.semantic_focus_min_weight)
             .join(doc_rank.rename({"doc_id": "doc_id_a", "didx": "da"}), on="doc_id_a")
@@ -1792,8 +1794,13 @@ def _finalise_matches(
     return m.select(list(schema)).cast(schema).sort("sentence_id_a", "sentence_id_b")
 
 
+def _doc_sizes(elig: pl.DataFrame) -> pl.DataFrame:
+    """Matchable sentences per document (doc_id, n_matchable)."""
+    return elig.group_by("doc_id").agg(pl.len().cast(pl.Int64).alias("n_matchable"))
+
+
 def _relations(
-    matches: pl.DataFrame, sents: pl.DataFrame, cfg: OverlapConfig
+    matches: pl.DataFrame, sents: pl.DataFrame, cfg: OverlapConfig, doc_sizes: pl.DataFrame | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Matches with ``novel_ngrams``, ``stock_cover`` and ``relation`` (see pipeline.core.evidence), and
     per document pair the aligned chain (``n_aligned``, ``aligned_weight``, ``shares_text``)."""
@@ -1803,8 +1810,10 @@ def _relations(
         paraphrase_weight=cfg.reuse_paraphrase_weight,
         min_chain_weight=cfg.reuse_min_chain_weight,
         min_chain_matches=cfg.reuse_min_chain_matches,
+        min_chain_strong=cfg.reuse_min_chain_strong,
+        rewording_min_cover=cfg.reuse_rewording_min_cover,
     )
-    m = classify_matches(matches, sents.select("sentence_id", "norm"), ecfg)
+    m = classify_matches(matches, sents.select("sentence_id", "norm"), ecfg, doc_sizes=doc_sizes)
     pairs = m.select("doc_id_a", "doc_id_b", "n_aligned", "aligned_weight", "shares_text").unique(
         ["doc_id_a", "doc_id_b"]
     )
