@@ -106,8 +106,11 @@ def test_overlap_uses_the_verifier_within_its_budget(monkeypatch):
     assert st["ran"] and st["pairs"] == sum(len(c) for c in ver.calls) > 0
     m = res.sentence_matches
     assert "verifier" in m.columns
-    # every pair the stand-in verified was rejected, so no paraphrase survives
-    assert m.filter(pl.col("kind") == "paraphrase").height == 0
+    # every pair the stand-in verified was rejected: a paraphrase survives only where the lexical
+    # grader accepted it, with the verifier's probability, and it is never reuse evidence
+    para = m.filter(pl.col("kind") == "paraphrase")
+    assert (para["verifier"] == 0.1).all()
+    assert not (para["relation"] == "reuse").any()
 
     skipped = _sample_overlap(FixedVerifier(0.1), 0, monkeypatch)
     st = skipped.stats["verifier"]
