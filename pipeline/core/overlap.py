@@ -176,6 +176,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from pipeline.core import provenance
 from pipeline.core.compare import FULL_FEATURES
 from pipeline.core.normalize import STOPWORDS
 
@@ -323,6 +324,10 @@ _CLUSTER_SCHEMA = {
     "origin_status": pl.String,
     "kind_to_origin": pl.String,
 }
+_CLUSTER_OUT_SCHEMA = {
+    **{k: v for k, v in _CLUSTER_SCHEMA.items() if k not in provenance.CLUSTER_COLUMNS},
+    **provenance.CLUSTER_COLUMNS,
+}
 _PASSAGE_SCHEMA = {
     "doc_id_a": pl.String,
     "doc_id_b": pl.String,
@@ -343,6 +348,7 @@ _PASSAGE_SCHEMA = {
     "mean_score": pl.Float64,
     "n_quote": pl.Int64,
 }
+_PASSAGE_OUT_SCHEMA = {**_PASSAGE_SCHEMA, **provenance.PASSAGE_COLUMNS}
 _PAIR_SCHEMA = {
     "doc_id_a": pl.String,
     "doc_id_b": pl.String,
@@ -363,7 +369,10 @@ _PAIR_SCHEMA = {
     "containment_a_in_b": pl.Float64,
     "containment_b_in_a": pl.Float64,
     "direction": pl.String,
+    "direction_basis": pl.String,
     "direction_evidence": pl.String,
+    "direction_confidence": pl.Float64,
+    "common_source_doc_id": pl.String,
     "same_source": pl.Boolean,
     "in_story": pl.Boolean,
 }
@@ -523,6 +532,11 @@ def _prepare_inputs(documents: pl.DataFrame, sentences: pl.DataFrame) -> tuple[p
             pl.col("doc_id").cast(pl.String),
             pl.col("source").cast(pl.String).fill_null(""),
             pub.cast(_DT).alias("published_at"),
+            (
+                pl.col("published_at_precision").cast(pl.String)
+                if "published_at_precision" in documents.columns
+                else pl.lit(None, dtype=pl.String)
+            ).alias("published_at_precision"),
         )
         .filter(pl.col("doc_id").is_not_null())
         .unique("doc_id", keep="first", maintain_order=True)
@@ -992,9 +1006,13 @@ def compute_overlap(
     with clock.step("passages"):
         passages = _passages(matches, sents, cfg)
     with clock.step("document_pairs"):
-        dpairs = _document_pairs(matches, flags, docs, cfg)
+        reuse = provenance.reuse_only(matches)
+        dpairs = _document_pairs(reuse, flags, docs, sents, cfg)
+    with clock.step("provenance"):
+        passages = provenance.passage_directions(passages, dpairs).cast(_PASSAGE_OUT_SCHEMA)
+        clusters = provenance.cluster_origins(clusters, reuse, dpairs).cast(_CLUSTER_OUT_SCHEMA)
     with clock.step("originality"):
-        orig = _originality(matches, flags, docs, dpairs)
+        orig = _originality(reuse, flags, docs, dpairs)
     with clock.step("stories"):
         stories = _stories(dpairs, docs)
 
@@ -1740,7 +1758,7 @@ def _passages(matches: pl.DataFrame, sents: pl.DataFrame, cfg: OverlapConfig) ->
 
 
 def _document_pairs(
-    matches: pl.DataFrame, flags: pl.DataFrame, docs: pl.DataFrame, cfg: OverlapConfig
+    matches: pl.DataFrame, flags: pl.DataFrame, docs: pl.DataFrame, sents: pl.DataFrame, cfg: OverlapConfig
 ) -> pl.DataFrame:
     if matches.height == 0:
         return _empty(_PAIR_SCHEMA)
@@ -1777,59 +1795,7 @@ def _document_pairs(
             (pl.col("source_a") == pl.col("source_b")).alias("same_source"),
         )
     )
-    ta, tb = pl.col("published_at_a"), pl.col("published_at_b")
-    dated = ta.is_not_null() & tb.is_not_null() & (ta != tb)
-    hi, lo = cfg.direction_min_containment, cfg.direction_max_reverse_containment
-    a_in_b = (pl.col("_cq_a") >= hi) & (pl.col("_cq_b") <= lo)
-    b_in_a = (pl.col("_cq_b") >= hi) & (pl.col("_cq_a") <= lo)
-    fmt = "%Y-%m-%d %H:%M"
-    date_ev = (
-        pl.lit("published earlier: ")
-        + pl.when(ta < tb).then(pl.lit("A ")).otherwise(pl.lit("B "))
-        + pl.min_horizontal(ta, tb).dt.strftime(fmt)
-        + pl.lit(" vs ")
-        + pl.max_horizontal(ta, tb).dt.strftime(fmt)
-    )
-    why_no_date = (
-        pl.when(ta.is_null() | tb.is_null())
-        .then(pl.lit("date missing"))
-        .otherwise(pl.lit("same publication time"))
-    )
-    cont = (
-        pl.lit("; non-quote containment A in B ")
-        + pl.col("_cq_a").round(2).cast(pl.String)
-        + pl.lit(", B in A ")
-        + pl.col("_cq_b").round(2).cast(pl.String)
-    )
     p = p.with_columns(
-        pl.when(pl.col("quote_only"))
-        .then(pl.lit("undetermined"))
-        .when(dated)
-        .then(pl.when(ta < tb).then(pl.lit("a->b")).otherwise(pl.lit("b->a")))
-        .when(a_in_b)
-        .then(pl.lit("a->b"))
-        .when(b_in_a)
-        .then(pl.lit("b->a"))
-        .otherwise(pl.lit("undetermined"))
-        .alias("direction"),
-        pl.when(pl.col("quote_only"))
-        .then(pl.lit("quote-only overlap: both quote the same words, which is no evidence of copying"))
-        .when(dated)
-        .then(date_ev)
-        .when(a_in_b)
-        .then(
-            why_no_date
-            + pl.lit("; B holds the superset (A's shared text is nearly all of A, B adds more)")
-            + cont
-        )
-        .when(b_in_a)
-        .then(
-            why_no_date
-            + pl.lit("; A holds the superset (B's shared text is nearly all of B, A adds more)")
-            + cont
-        )
-        .otherwise(why_no_date + pl.lit("; containment does not decide") + cont)
-        .alias("direction_evidence"),
         (
             ~pl.col("quote_only")
             & (
@@ -1841,6 +1807,8 @@ def _document_pairs(
             )
         ).alias("in_story"),
     )
+    # direction, its basis, evidence and confidence: the provenance model
+    p = provenance.pair_directions(p, matches, docs, sents)
     return p.select(list(_PAIR_SCHEMA)).cast(_PAIR_SCHEMA).sort("doc_id_a", "doc_id_b")
 
 
@@ -1856,36 +1824,10 @@ def _originality(
         .join(docs.select("doc_id", "source"), on="doc_id", how="right")
         .with_columns(pl.col("n_sentences").fill_null(0), pl.col("n_matchable").fill_null(0))
     )
-    pub = docs.select("doc_id", "published_at")
-    sides = pl.concat(
-        [
-            matches.select(
-                pl.col("sentence_id_a").alias("sid"),
-                pl.col("doc_id_a").alias("doc_id"),
-                pl.col("doc_id_b").alias("other"),
-                "kind",
-                "is_quote",
-            ),
-            matches.select(
-                pl.col("sentence_id_b").alias("sid"),
-                pl.col("doc_id_b").alias("doc_id"),
-                pl.col("doc_id_a").alias("other"),
-                "kind",
-                "is_quote",
-            ),
-        ]
-    )
+    # a sentence is reused when a document that is its document's source holds it (provenance model)
     quote_of = flags.select(pl.col("sentence_id").alias("sid"), pl.col("is_quote").alias("own_quote"))
     s = (
-        sides.join(pub, on="doc_id")
-        .join(pub.rename({"doc_id": "other", "published_at": "p_other"}), on="other")
-        .filter(
-            ~(
-                pl.col("published_at").is_not_null()
-                & pl.col("p_other").is_not_null()
-                & (pl.col("p_other") > pl.col("published_at"))
-            )
-        )
+        provenance.reused_sentences(matches, dpairs)
         .with_columns(pl.col("kind").replace_strict(KIND_RANK, return_dtype=pl.Int8).alias("r"))
         .group_by("sid", "doc_id")
         .agg(pl.col("r").max())
@@ -1912,66 +1854,9 @@ def _originality(
         (pl.col("n_n") / denom).alias("share_near"),
         (pl.col("n_p") / denom).alias("share_paraphrase"),
     )
-    # inferred source: the pair whose direction points at this document, ranked by match strength
-    # (sum of kind ranks exact 3 / near 2 / paraphrase 1 over non-quote matches); withheld when a
-    # document whose order is undetermined explains this one more strongly (a sibling copy of an
-    # undated original must not be named the source)
+    # inferred source: the provenance model's (the strongest pair whose direction points at it)
     if dpairs.height:
-        strength = (
-            matches.filter(~pl.col("is_quote"))
-            .with_columns(pl.col("kind").replace_strict(KIND_RANK, return_dtype=pl.Int64).alias("r"))
-            .group_by("doc_id_a", "doc_id_b")
-            .agg(pl.col("r").sum().alias("strength"))
-        )
-        dp = dpairs.join(strength, on=["doc_id_a", "doc_id_b"], how="left").with_columns(
-            pl.col("strength").fill_null(0)
-        )
-        cand = pl.concat(
-            [
-                dp.filter((pl.col("direction") == "a->b") & pl.col("in_story")).select(
-                    pl.col("doc_id_b").alias("doc_id"),
-                    pl.col("doc_id_a").alias("src"),
-                    "strength",
-                    "n_nonquote",
-                    pl.col("containment_b_in_a").alias("cont"),
-                    pl.col("n_shared_b").alias("shared_self"),
-                    pl.col("n_shared_a").alias("shared_src"),
-                    pl.col("n_matchable_a").alias("m_src"),
-                ),
-                dp.filter((pl.col("direction") == "b->a") & pl.col("in_story")).select(
-                    pl.col("doc_id_a").alias("doc_id"),
-                    pl.col("doc_id_b").alias("src"),
-                    "strength",
-                    "n_nonquote",
-                    pl.col("containment_a_in_b").alias("cont"),
-                    pl.col("n_shared_a").alias("shared_self"),
-                    pl.col("n_shared_b").alias("shared_src"),
-                    pl.col("n_matchable_b").alias("m_src"),
-                ),
-            ]
-        )
-        und = dp.filter((pl.col("direction") == "undetermined") & ~pl.col("quote_only"))
-        block = (
-            pl.concat(
-                [
-                    und.select(pl.col("doc_id_a").alias("doc_id"), "strength"),
-                    und.select(pl.col("doc_id_b").alias("doc_id"), "strength"),
-                ]
-            )
-            .group_by("doc_id")
-            .agg(pl.col("strength").max().alias("block"))
-        )
-        best = (
-            cand.sort(
-                ["doc_id", "strength", "n_nonquote", "cont", "src"],
-                descending=[False, True, True, True, False],
-            )
-            .group_by("doc_id", maintain_order=True)
-            .first()
-            .join(block, on="doc_id", how="left")
-            .filter(pl.col("block").is_null() | (pl.col("block") <= pl.col("strength")))
-            .drop("block", "strength")
-        )
+        best = provenance.inferred_sources(matches, dpairs)
         o = o.join(best, on="doc_id", how="left").with_columns(
             pl.col("src").alias("inferred_source_doc_id"),
             pl.when(pl.col("src").is_not_null())
