@@ -14,11 +14,11 @@ speaker, a source outside the corpus.
 Publication times are intervals, by precision (``published_at_precision``):
 
 * ``time`` (a time with its zone, converted to UTC): the instant itself;
-* ``local_time`` (a time without zone): ``[t - 14 h, t + 12 h]``, every zone it could be in;
-* ``day`` (a date only): the whole local day in any zone, ``[d - 14 h, d + 1 day + 12 h)``.
+* ``local_time`` (a time without zone): ``[t - 12 h, t + 12 h]``, the zones it could be in;
+* ``day`` (a date only): the whole local day in any of those zones, ``[d - 12 h, d + 1 day + 12 h]``.
 
-Two documents are ordered by date only when their intervals do not overlap (two items dated the same
-day at day precision are not ordered). Without a precision column, a value at exactly midnight is
+Two documents are ordered by date only when one interval ends before or where the other begins (two
+items dated the same day, or on consecutive days, at day precision are not ordered). Without a precision column, a value at exactly midnight is
 taken as a date only (``day``) and any other value as ``time``. Implausible dates never reach this
 module: ingest flags them and leaves ``published_at`` null.
 
@@ -107,8 +107,8 @@ UNION_MIN_COVERAGE = 0.8
 SIBLING_MIN_EXPLAINED = 0.8
 SIBLING_MAX_SHARED_CHANGES = 0.2
 CONFIDENCE = {"dates_time": 0.95, "dates": 0.9, "credit": 0.85, "union": 0.8}
-# the widest offsets of a local time from UTC: UTC-12 .. UTC+14
-_ZONE_BEFORE = timedelta(hours=14)
+# how far a local clock may be from UTC (zones of inhabited places lie within about +-12 h)
+_ZONE_BEFORE = timedelta(hours=12)
 _ZONE_AFTER = timedelta(hours=12)
 
 PAIR_COLUMNS = {
@@ -206,7 +206,7 @@ class _Story:
         self.clusters: dict[str, set[str]] = defaultdict(set)  # cluster -> docs
         self.of_doc: dict[str, set[str]] = defaultdict(set)  # doc -> clusters
         self.link_rank: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)  # (x, y) -> cluster -> rank
-        for sa, sb, da, db, kind in rows:
+        for sa, _sb, da, db, kind in rows:
             c = find(sa)
             self.clusters[c].update((da, db))
             self.of_doc[da].add(c)
@@ -346,7 +346,9 @@ def pair_directions(
         out = []
         px, py = iv.get(x), iv.get(y)
         if px and py and px[0] is not None and py[0] is not None:
-            first = "a->b" if px[3] < py[2] else "b->a" if py[3] < px[2] else None
+            before_x = px[3] <= py[2] and px[2] < py[3]  # equal instants are not ordered
+            before_y = py[3] <= px[2] and py[2] < px[3]
+            first = "a->b" if before_x else "b->a" if before_y else None
             if first:
                 precise = px[1] == "time" and py[1] == "time"
                 out.append(
