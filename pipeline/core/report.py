@@ -37,6 +37,7 @@ from typing import Any
 
 import duckdb
 
+from pipeline.core.catalog import BEST_DATE_SQL
 from pipeline.core.clean.document import normalise_text
 from pipeline.core.clean.result import REASONS
 
@@ -329,7 +330,7 @@ def _load(con: duckdb.DuckDBPyConnection, story_ids: list[str]) -> dict[str, _St
     for d in _rows(
         con,
         f"""SELECT st.story_id, st.doc_id, d.source, d.kind, d.raw_text, d.path, d.url AS raw_url,
-                   coalesce(d.published_at, try_cast(c.published_at_text AS TIMESTAMP)) AS published_at,
+                   {BEST_DATE_SQL} AS published_at,
                    coalesce(d.title, c.title) AS title, coalesce(d.url, c.url) AS url,
                    c.status, c.empty_reason, c.text, c.headings, {orig_cols}
             FROM marts.stories st JOIN raw.documents d USING (doc_id)
