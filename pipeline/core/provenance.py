@@ -29,8 +29,12 @@ documents of a story (document pairs with ``in_story``):
   at least ``UNION_MIN_WITNESSES`` (2) other relatives of X each carry sentences of X that Y lacks (at
   least ``UNION_MIN_CLUSTERS`` (2) such sentences in all: different copies took different parts of X),
   while at least ``UNION_MIN_COVERAGE`` (0.8) of Y's reused sentences are in X, and the same test does
-  not also hold the other way. A wire original copied in part by several sites passes it; a copy
-  does not, since what its siblings took from the original and it dropped is not in it.
+  not also hold the other way. Witnesses count only when X holds their reused text (at least 0.8 of
+  it): a relative fuller than X is not explained by X. A wire original copied in part by several
+  sites passes it; a copy does not, since what its siblings took from the original and it dropped is
+  not in it. Once a document is the source of two or more others by this test and derives from none
+  (a hub), it is also the source of a relative whose reused text it holds when a single witness
+  carries text of it that the relative lacks.
 * credit (``credit``): Y's text names X's outlet (e.g. "AFP", "according to Reuters") while X's text
   does not name Y's: copies credit their source. Outlet names shorter than 2 characters, ``unknown``
   and names that are not words are ignored; names of up to 5 characters must match case-sensitively.
@@ -226,26 +230,36 @@ class _Story:
     def reused(self, y: str) -> set[str]:
         return {c for c in self.of_doc[y] if len(self.clusters[c]) > 1}
 
-    def union_over(self, x: str, y: str) -> tuple[bool, str]:
-        """Does x hold the union of what its relatives share, y being one of them? (ok, evidence)."""
+    def coverage(self, y: str, x: str) -> float:
+        """Share of y's reused sentence clusters that x holds."""
         ry = self.reused(y)
-        if not ry:
+        return len(ry & self.of_doc[x]) / len(ry) if ry else 0.0
+
+    def union_over(self, x: str, y: str, min_witnesses: int = UNION_MIN_WITNESSES) -> tuple[bool, str]:
+        """Does x hold the union of what its relatives share, y being one of them? (ok, evidence).
+
+        A witness is another relative z of x whose reused text x holds (coverage of z in x >= the
+        threshold: z is explained by x, not a fuller version x itself took from) and that carries
+        sentences of x that y lacks.
+        """
+        coverage = self.coverage(y, x)
+        if coverage < UNION_MIN_COVERAGE:
             return False, ""
-        coverage = len(ry & self.of_doc[x]) / len(ry)
         lacking = self.of_doc[x] - self.of_doc[y]
         witnesses: dict[str, int] = defaultdict(int)
         n_clusters = 0
+        covered: dict[str, bool] = {}
         for c in lacking:
-            others = (self.clusters[c] & self.neighbours[x]) - {x, y}
+            others = [
+                z
+                for z in (self.clusters[c] & self.neighbours[x]) - {x, y}
+                if covered.setdefault(z, self.coverage(z, x) >= UNION_MIN_COVERAGE)
+            ]
             if others:
                 n_clusters += 1
                 for z in others:
                     witnesses[z] += 1
-        ok = (
-            len(witnesses) >= UNION_MIN_WITNESSES
-            and n_clusters >= UNION_MIN_CLUSTERS
-            and coverage >= UNION_MIN_COVERAGE
-        )
+        ok = len(witnesses) >= min_witnesses and n_clusters >= min(UNION_MIN_CLUSTERS, min_witnesses)
         return ok, (
             f"{n_clusters} shared sentences of {{X}} taken by {len(witnesses)} other documents are missing "
             f"from {{Y}}; {coverage:.0%} of {{Y}}'s reused sentences are in {{X}}"
@@ -428,13 +442,38 @@ def pair_directions(
                 round(1 - conf, 3),
             )
 
-    # siblings: two copies of one source are not ordered by the source's text they share
+    # a hub (the source of two or more documents by the union test, derived from none) is also the
+    # source of a relative whose reused text it holds, when one covered relative carries text of the hub
+    # that this relative lacks
     source_of: dict[str, set[str]] = defaultdict(set)  # doc -> documents determined to be its source
-    for (a, b), (d, *_rest) in first_pass.items():
+    union_children: dict[str, int] = defaultdict(int)
+    for (a, b), (d, basis, *_rest) in first_pass.items():
         if d == "a->b":
             source_of[b].add(a)
         elif d == "b->a":
             source_of[a].add(b)
+        if d in ("a->b", "b->a") and "union" in basis.split("+"):
+            union_children[a if d == "a->b" else b] += 1
+    hubs = {h for h, n in union_children.items() if n >= 2 and not source_of[h]}
+    for (a, b), res in list(first_pass.items()):
+        if res[1] != "none" or (a, b) not in links:
+            continue
+        for hub, other in ((a, b), (b, a)):
+            if hub in hubs:
+                ok, ev = story.union_over(hub, other, min_witnesses=1)
+                if ok:
+                    x, y = ("A", "B") if hub == a else ("B", "A")
+                    first_pass[(a, b)] = (
+                        "a->b" if hub == a else "b->a",
+                        "union",
+                        f"union: {x} is the source of {union_children[hub]} other documents by the union test; "
+                        + ev.format(X=x, Y=y),
+                        CONFIDENCE["union"],
+                    )
+                    source_of[other].add(hub)
+                    break
+
+    # siblings: two copies of one source are not ordered by the source's text they share
     final: dict[tuple[str, str], tuple] = {}
     for (a, b), res in first_pass.items():
         if res[1] != "quote" and (a, b) in links:
