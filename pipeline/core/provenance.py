@@ -235,6 +235,41 @@ class _Story:
         ry = self.reused(y)
         return len(ry & self.of_doc[x]) / len(ry) if ry else 0.0
 
+    def is_twin(self, x: str, z: str) -> bool:
+        """x and z hold (nearly) the same reused text: each covers the other."""
+        return self.coverage(z, x) >= UNION_MIN_COVERAGE and self.coverage(x, z) >= UNION_MIN_COVERAGE
+
+    def diverges_less(self, x: str, z: str) -> tuple[bool, str]:
+        """Of two twins, is x the version from which z diverges? Other relatives y each decide by the
+        sentences all three hold: y's matches with x stronger (exact > near > paraphrase) than with z
+        more often than the reverse. At least ``UNION_MIN_WITNESSES`` relatives must side with x and
+        none with z (one relative alone could be z's own copy)."""
+        both = self.of_doc[x] & self.of_doc[z]
+        for_x = for_z = 0
+        n_sent = 0
+        for y in (self.neighbours[x] & self.neighbours[z]) - {x, z}:
+            rx, rz = self.link_rank[(x, y)], self.link_rank[(z, y)]
+            wx = wz = 0
+            for c in both & self.of_doc[y]:
+                a, b = rx.get(c, 0), rz.get(c, 0)
+                wx += a > b
+                wz += b > a
+            if wx > wz:
+                for_x += 1
+                n_sent += wx - wz
+            elif wz > wx:
+                for_z += 1
+        ok = for_x >= UNION_MIN_WITNESSES and for_z == 0
+        return ok, (
+            f"{{X}} and {{Y}} hold the same shared text; {for_x} other documents match {{X}}'s wording more "
+            f"closely ({n_sent} sentences), none {{Y}}'s: {{Y}} diverges from {{X}}"
+        )
+
+    def twins(self, x: str) -> bool:
+        """Does a relative hold (nearly) the same reused text as x, with nothing telling which diverges
+        from which? Then the union test cannot tell which of the two came first."""
+        return any(self.is_twin(x, z) and not self.diverges_less(x, z)[0] for z in self.neighbours[x])
+
     def union_over(self, x: str, y: str, min_witnesses: int = UNION_MIN_WITNESSES) -> tuple[bool, str]:
         """Does x hold the union of what its relatives share, y being one of them? (ok, evidence).
 
@@ -243,7 +278,7 @@ class _Story:
         sentences of x that y lacks.
         """
         coverage = self.coverage(y, x)
-        if coverage < UNION_MIN_COVERAGE:
+        if coverage < UNION_MIN_COVERAGE or self.twins(x):
             return False, ""
         lacking = self.of_doc[x] - self.of_doc[y]
         witnesses: dict[str, int] = defaultdict(int)
@@ -355,15 +390,27 @@ def pair_directions(
     }
     mentions = _mentions(texts, {d: source.get(d, "") for d in involved})
 
-    def signals(x: str, y: str, in_story: bool) -> list[tuple[str, str, float, str]]:
+    def signals(x: str, y: str, in_story: bool, notes: list[str]) -> list[tuple[str, str, float, str]]:
         """(basis, direction, confidence, evidence) of each signal that speaks about x vs y."""
         out = []
+        if not in_story:  # a line or two in common is no story: nothing to order
+            return out
         px, py = iv.get(x), iv.get(y)
         if px and py and px[0] is not None and py[0] is not None:
             before_x = px[3] <= py[2] and px[2] < py[3]  # equal instants are not ordered
             before_y = py[3] <= px[2] and py[2] < px[3]
             first = "a->b" if before_x else "b->a" if before_y else None
             if first:
+                earlier, later = (x, y) if first == "a->b" else (y, x)
+                cov = story.coverage(later, earlier)
+            if first and cov < UNION_MIN_COVERAGE:
+                # the later text holds reused text the earlier one lacks: it took it elsewhere, so the
+                # earlier is not shown to be its source (e.g. two copies of a source missing from the corpus)
+                notes.append(
+                    f"dates put {'A' if first == 'a->b' else 'B'} first, but only {cov:.0%} of the later "
+                    "text's reused sentences are in it"
+                )
+            elif first:
                 precise = px[1] == "time" and py[1] == "time"
                 out.append(
                     (
@@ -374,26 +421,25 @@ def pair_directions(
                         f"{'A' if first == 'a->b' else 'B'} was published first",
                     )
                 )
-        if in_story:
-            sx, sy = source.get(x, ""), source.get(y, "")
-            if sx != sy:
-                x_names_y = sy in mentions.get(x, set())
-                y_names_x = sx in mentions.get(y, set())
-                if y_names_x != x_names_y:
-                    who, whom, name = ("B", "A", sx) if y_names_x else ("A", "B", sy)
-                    out.append(
-                        (
-                            "credit",
-                            "a->b" if y_names_x else "b->a",
-                            CONFIDENCE["credit"],
-                            f"credit: {who}'s text names {whom}'s outlet '{name}', not the reverse",
-                        )
+        sx, sy = source.get(x, ""), source.get(y, "")
+        if sx != sy:
+            x_names_y = sy in mentions.get(x, set())
+            y_names_x = sx in mentions.get(y, set())
+            if y_names_x != x_names_y:
+                who, whom, name = ("B", "A", sx) if y_names_x else ("A", "B", sy)
+                out.append(
+                    (
+                        "credit",
+                        "a->b" if y_names_x else "b->a",
+                        CONFIDENCE["credit"],
+                        f"credit: {who}'s text names {whom}'s outlet '{name}', not the reverse",
                     )
-            ux, ev_x = story.union_over(x, y)
-            uy, ev_y = story.union_over(y, x)
-            if ux != uy:
-                ev = ev_x.format(X="A", Y="B") if ux else ev_y.format(X="B", Y="A")
-                out.append(("union", "a->b" if ux else "b->a", CONFIDENCE["union"], "union: " + ev))
+                )
+        ux, ev_x = story.union_over(x, y)
+        uy, ev_y = story.union_over(y, x)
+        if ux != uy:
+            ev = ev_x.format(X="A", Y="B") if ux else ev_y.format(X="B", Y="A")
+            out.append(("union", "a->b" if ux else "b->a", CONFIDENCE["union"], "union: " + ev))
         return out
 
     rows = pairs.select("doc_id_a", "doc_id_b", "quote_only", "in_story", "n_quote", "n_nonquote").rows()
@@ -413,16 +459,14 @@ def pair_directions(
                 None,
             )
             continue
-        sig = signals(a, b, bool(in_story))
+        notes: list[str] = []
+        sig = signals(a, b, bool(in_story), notes)
         dirs = {s[1] for s in sig}
         if not sig:
-            why = (
-                "no dates that order them"
-                if not in_story
-                else "dates do not order them; text does not decide"
-            )
             if not in_story:
-                why += "; the pair shares too little to be one story"
+                why = "the pair shares too little to be one story: not ordered"
+            else:
+                why = "; ".join(notes or ["dates do not order them"]) + "; text does not decide"
             first_pass[(a, b)] = ("undetermined", "none", why, None)
         elif len(dirs) > 1:
             first_pass[(a, b)] = (
@@ -473,18 +517,39 @@ def pair_directions(
                     source_of[other].add(hub)
                     break
 
-    # siblings: two copies of one source are not ordered by the source's text they share
+    # siblings: two copies of one source are not ordered by the source's text they share. A possible
+    # common source is a relative of both that is their source, or at least not derived from either
+    # and not published after either (by date intervals)
+    def could_be_source(s: str, x: str) -> bool:
+        if s in source_of[x]:
+            return True
+        if x in source_of[s]:
+            return False
+        ps, px = iv.get(s), iv.get(x)
+        if ps and px and ps[0] is not None and px[0] is not None:
+            return not (px[3] <= ps[2] and px[2] < ps[3])  # s is not dated after x
+        return True
+
     final: dict[tuple[str, str], tuple] = {}
     for (a, b), res in first_pass.items():
         if res[1] != "quote" and (a, b) in links:
-            for s in sorted(source_of[a] & source_of[b]):
+            for s in sorted((story.neighbours[a] & story.neighbours[b]) - {a, b}):
+                if not (could_be_source(s, a) and could_be_source(s, b)):
+                    continue
                 ok, ev = story.siblings(a, b, s)
                 if ok:
                     label = f"{s} ({source.get(s, '')})"
+                    known = s in source_of[a] and s in source_of[b]
                     res = (
                         "undetermined",
                         "common_source",
-                        "siblings, copies of one source: " + ev.replace("{S}", label),
+                        "siblings, copies of one source: "
+                        + ev.replace("{S}", label)
+                        + (
+                            ""
+                            if known
+                            else "; it is not shown to derive from either, so both may be copies of it"
+                        ),
                         None,
                         s,
                     )
