@@ -257,3 +257,25 @@ def test_sample_story_changes_compare_each_copy_with_its_source(pub):
     ).fetchall()[0][0]
     assert short == 0
     assert pub.sql("SELECT count(*) FROM marts.story_changes WHERE change = 'too_short'").fetchall()[0][0] > 0
+
+
+def test_sample_report_says_what_the_tables_say(pub):
+    import lxml.html
+
+    from pipeline.core.report import render_story
+
+    ids = _ids(pub)
+    story = pub.execute("SELECT story_id FROM marts.stories WHERE doc_id = ?", [ids["AFP"]]).fetchall()[0][0]
+    doc = lxml.html.fromstring(render_story(pub, story))
+    findings = [li.text_content() for li in doc.xpath("//ul[@class='findings']/li")]
+    took = [f for f in findings if " took " in f]
+    # text is taken only along the directions the tables state: from AFP, by each of its copies
+    assert len(took) == 3 and all(f.split(" took ")[1].split(" from ")[1].startswith("A (AFP)") for f in took)
+    assert {f.split(" took ")[0] for f in took} == {"B (Washington Newsday)", "C (AceNewsDesk)", "D (Press TV)"}
+    siblings = [f for f in findings if "copies of one source" in f]
+    assert len(siblings) == 2 and all("A (AFP)" in f for f in siblings)
+    rows = doc.xpath("//table[@class='pairs']//tr[@class='pair directed']")
+    assert {(r.get("data-from"), r.get("data-to")) for r in rows} == {("A", "B"), ("A", "C"), ("A", "D")}
+    # the articles table names AFP as the source of every copy
+    derived = [tr.xpath("td")[6].text_content() for tr in doc.xpath("//table[@class='articles']//tr")[1:]]
+    assert derived.count("A AFP") == 3
