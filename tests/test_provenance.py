@@ -271,7 +271,11 @@ def test_sample_report_says_what_the_tables_say(pub):
     took = [f for f in findings if " took " in f]
     # text is taken only along the directions the tables state: from AFP, by each of its copies
     assert len(took) == 3 and all(f.split(" took ")[1].split(" from ")[1].startswith("A (AFP)") for f in took)
-    assert {f.split(" took ")[0] for f in took} == {"B (Washington Newsday)", "C (AceNewsDesk)", "D (Press TV)"}
+    assert {f.split(" took ")[0] for f in took} == {
+        "B (Washington Newsday)",
+        "C (AceNewsDesk)",
+        "D (Press TV)",
+    }
     siblings = [f for f in findings if "copies of one source" in f]
     assert len(siblings) == 2 and all("A (AFP)" in f for f in siblings)
     rows = doc.xpath("//table[@class='pairs']//tr[@class='pair directed']")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-EVALUATIONS = ["boilerplate", "sentseg", "paraphrase"]
+EVALUATIONS = ["boilerplate", "sentseg", "paraphrase", "derivation"]
 
 
 def main() -> int:
