@@ -9,7 +9,8 @@ tier ran and, if not, why).
 Input
 -----
 ``documents``: ``doc_id`` (str), ``source`` (str, the outlet), ``published_at`` (Datetime or null),
-``title`` (str or null), ``n_chars`` (int).
+optional ``published_at_precision`` (``day``, ``local_time`` or ``time``; without it a value at
+midnight is a date only), ``title`` (str or null), ``n_chars`` (int).
 ``sentences``: ``sentence_id`` (str, ``f"{doc_id}:{index}"``), ``doc_id``, ``index`` (int, 0-based),
 ``paragraph`` (int), ``start``, ``end`` (char offsets in the document's clean text), ``text``,
 ``norm`` (normalised text), ``norm_hash`` (str), ``n_tokens`` (int).
@@ -66,9 +67,10 @@ sentence_id_a, sentence_id_b)
 ``sentence_clusters`` (one row per matched sentence, sorted by cluster_id, sentence_id)
     cluster_id str (``"c"`` + 16 hex digits of the SHA-1 of the smallest sentence_id in the
     connected component of the match graph); sentence_id, doc_id, source str; published_at datetime;
-    is_origin bool; origin_sentence_id str; origin_status str: ``dated`` when every document in the
-    cluster has a publication time and the earliest is unique, else ``undetermined`` (a missing date
-    could be the earliest; a tie cannot be broken): no origin is guessed;
+    is_origin bool; origin_sentence_id str; origin_status str: ``inferred`` when one member document
+    is the source every other member derives from along the document pairs' determined directions
+    (see ``pipeline.core.provenance``), else ``undetermined``: no origin is guessed; origin_basis str
+    and origin_confidence f64 (the directions' bases and their lowest confidence);
     kind_to_origin str: ``origin`` for the origin itself, the kind of the direct match to the origin
     when there is one, ``indirect`` when connected only through other sentences, null when the
     origin is undetermined.
@@ -80,7 +82,8 @@ sentence_id_a, sentence_id_b)
     first_index_a, last_index_a, first_index_b, last_index_b i64; start_a, end_a, start_b, end_b
     i64 (char offsets in each document's clean text); n_sentences i64 (matched pairs);
     n_exact, n_near, n_paraphrase i64; dominant_kind str (most frequent, ties to the stronger kind);
-    mean_score f64; n_quote i64.
+    mean_score f64; n_quote i64; direction, direction_basis str and direction_confidence f64 (those
+    of the passage's document pair).
 
 ``document_pairs`` (one row per document pair sharing at least one match, sorted by doc ids)
     doc_id_a, doc_id_b, source_a, source_b str; published_at_a, published_at_b datetime;
@@ -89,27 +92,26 @@ sentence_id_a, sentence_id_b)
     included); n_quote i64 (pairs where a side is mostly quotation); n_nonquote i64;
     quote_only bool (every shared pair is a quotation: two outlets quoting the same speaker);
     containment_a_in_b f64 (share of A's matchable sentences matched in B) and containment_b_in_a;
-    direction str (``a->b`` = A is the source of B, ``b->a``, ``undetermined``) and
-    direction_evidence str. Rule: quote-only overlap is never evidence; otherwise the earlier
-    publication time decides; when dates are missing or equal, containment (counting non-quote
-    matches only) decides only when one side's shared content is nearly all of it
-    (``>= direction_min_containment``) while the other side holds clearly more (its containment
-    ``<= direction_max_reverse_containment``): the text holding the superset is taken as the one
-    that copied and added; else undetermined. Dates win over containment when both are present.
-    same_source bool; in_story bool (the pair links its documents into one story, see below).
+    direction str (``a->b`` = A is the source of B, ``b->a``, ``undetermined``), direction_basis
+    str, direction_evidence str, direction_confidence f64 (null when undetermined),
+    common_source_doc_id str (siblings: the source of both): the provenance model of
+    ``pipeline.core.provenance`` (publication-date intervals by precision, credit lines, the union
+    a source holds, siblings of one source; its module docstring gives the rules and their order).
+    Only reuse counts (``provenance.reuse_only``). same_source bool; in_story bool (the pair links its
+    documents into one story, see below).
 
 ``document_originality`` (one row per document, sorted by doc_id)
     doc_id, source str; n_sentences, n_matchable i64; share_original, share_exact, share_near,
     share_paraphrase f64 over matchable sentences (null when there are none). Each matchable
-    sentence counts once, by its best kind among matches to documents that are earlier or whose
-    order is undetermined (missing or equal dates); matches only to later documents leave it
-    original (it is their source). n_quote_reuse i64: mostly-quotation sentences reused that way
-    (also counted in their kind). inferred_source_doc_id str: the document this one derives from:
-    among the pairs whose direction points at it and that link it into a story (``in_story``: a
-    single shared stock line does not make a source), the strongest (sum over non-quote matches of 3 per
-    exact, 2 per near, 1 per paraphrase; then most shared non-quote sentences, highest containment,
-    smallest id); null when there is none, or when a document whose order is undetermined shares
-    more strongly with it (e.g. a sibling copy of an undated original is never named the source);
+    sentence counts once, by its best kind among matches to documents that are its document's
+    source (a determined direction pointing at it); any other sentence is original, so an origin is
+    not made less original by being copied. n_quote_reuse i64: mostly-quotation sentences reused
+    that way (also counted in their kind). inferred_source_doc_id str: the document this one derives
+    from: among the pairs whose direction points at it and that link it into a story (``in_story``:
+    a single shared stock line does not make a source), the strongest (sum over non-quote matches of
+    3 per exact, 2 per near, 1 per paraphrase; then most shared non-quote sentences, highest
+    containment, smallest id); null when there is none, or when an undetermined pair (other than
+    siblings of one source or quote reuse) shares more strongly with it;
     added i64: matchable sentences not found in the
     inferred source; dropped i64: matchable sentences of the inferred source not carried over (both
     null without an inferred source).
@@ -242,8 +244,6 @@ class OverlapConfig:
     max_join_rows: int = 4_000_000
     passage_max_gap: int = 1
     passage_min_sentences: int = 2
-    direction_min_containment: float = 0.8
-    direction_max_reverse_containment: float = 0.5
     story_min_shared: int = 2
     story_min_containment: float = 0.2
     story_strong_shared: int = 5
