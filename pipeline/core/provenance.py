@@ -219,6 +219,9 @@ class _Story:
             for key in ((da, db), (db, da)):
                 if self.link_rank[key].get(c, 0) < r:
                     self.link_rank[key][c] = r
+        self._coverage: dict[tuple[str, str], float] = {}
+        self._reused: dict[str, set[str]] = {}
+        self._twins: dict[str, bool] = {}
         self.neighbours: dict[str, set[str]] = defaultdict(set)
         for a, b in links:
             self.neighbours[a].add(b)
@@ -232,8 +235,13 @@ class _Story:
 
     def coverage(self, y: str, x: str) -> float:
         """Share of y's reused sentence clusters that x holds."""
-        ry = self.reused(y)
-        return len(ry & self.of_doc[x]) / len(ry) if ry else 0.0
+        key = (y, x)
+        if key not in self._coverage:
+            ry = self._reused.get(y)
+            if ry is None:
+                ry = self._reused[y] = self.reused(y)
+            self._coverage[key] = len(ry & self.of_doc[x]) / len(ry) if ry else 0.0
+        return self._coverage[key]
 
     def is_twin(self, x: str, z: str) -> bool:
         """x and z hold (nearly) the same reused text: each covers the other."""
@@ -268,7 +276,11 @@ class _Story:
     def twins(self, x: str) -> bool:
         """Does a relative hold (nearly) the same reused text as x, with nothing telling which diverges
         from which? Then the union test cannot tell which of the two came first."""
-        return any(self.is_twin(x, z) and not self.diverges_less(x, z)[0] for z in self.neighbours[x])
+        if x not in self._twins:
+            self._twins[x] = any(
+                self.is_twin(x, z) and not self.diverges_less(x, z)[0] for z in sorted(self.neighbours[x])
+            )
+        return self._twins[x]
 
     def union_over(self, x: str, y: str, min_witnesses: int = UNION_MIN_WITNESSES) -> tuple[bool, str]:
         """Does x hold the union of what its relatives share, y being one of them? (ok, evidence).
@@ -319,8 +331,8 @@ class _Story:
             and closer <= SIBLING_MAX_SHARED_CHANGES * max(len(in_s), 1)
         )
         return ok, (
-            f"{explained:.0%} of the {len(sh)} sentences they share are also in {{S}}, the source of both; "
-            f"{closer} of them closer between the two than to {{S}}"
+            f"{explained:.0%} of the {len(sh)} sentences they share are also in {{S}}{{ROLE}}; "
+            f"{closer} of them closer between the two than to it"
         )
 
 
@@ -544,11 +556,11 @@ def pair_directions(
                         "undetermined",
                         "common_source",
                         "siblings, copies of one source: "
-                        + ev.replace("{S}", label)
-                        + (
-                            ""
+                        + ev.replace("{S}", label).replace(
+                            "{ROLE}",
+                            ", the source of both"
                             if known
-                            else "; it is not shown to derive from either, so both may be copies of it"
+                            else ", which is not shown to derive from either: both may be copies of it",
                         ),
                         None,
                         s,

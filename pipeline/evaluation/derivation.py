@@ -372,6 +372,9 @@ def score(result, truth: dict) -> dict:
         s = truth["shape"][d]
         got = orig.get(d)
         by_shape[s][0 if got == parent[d] else 2 if got is None else 1] += 1
+    # directed pairs by the kind of documents they join: both in stories whose original is present,
+    # any in a story whose original is missing, any unrelated (noise) article
+    by_group: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # directed, wrong
     for r in result.document_pairs.filter(pl.col("direction").is_in(["a->b", "b->a"])).to_dicts():
         src, dst = (
             (r["doc_id_a"], r["doc_id_b"]) if r["direction"] == "a->b" else (r["doc_id_b"], r["doc_id_a"])
@@ -379,6 +382,10 @@ def score(result, truth: dict) -> dict:
         ok = src in _ancestors(dst, parent)
         n_dir += 1
         n_wrong_dir += not ok
+        shapes = {truth["shape"][src], truth["shape"][dst]}
+        group = "noise" if "noise" in shapes else "missing" if "missing" in shapes else "present"
+        by_group[group][0] += 1
+        by_group[group][1] += not ok
         for b in (r["direction_basis"] or "").split("+"):
             per_basis[b][0] += 1
             per_basis[b][1] += ok
@@ -400,6 +407,7 @@ def score(result, truth: dict) -> dict:
         "wrong_direction_share": n_wrong_dir / max(n_dir, 1),
         "undetermined_story_pairs": n_undet_story,
         "per_basis": {b: (v[0], v[1] / max(v[0], 1)) for b, v in sorted(per_basis.items())},
+        "by_group": {g: tuple(by_group[g]) for g in ("present", "missing", "noise")},
         "by_shape": dict(by_shape),
     }
 
@@ -442,9 +450,10 @@ def main(argv: list[str] | None = None) -> int:
         f"and {shapes['noise']} unrelated articles.",
         "",
         "| dates | derived docs (original present) | right source | wrong source | undetermined "
-        "| originals given a source | docs of a missing original given a source | directed pairs "
-        "| wrong directions | share wrong |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| originals given a source | docs of a missing original given a source "
+        "| wrong directions, original present | wrong directions, original missing | wrong directions with "
+        "an unrelated article | wrong directions, all |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     detail: list[str] = []
     for dates in ("none", "day", "time"):
@@ -454,8 +463,12 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(
             f"| {dates} | {s['derived_present']} | {s['right']:.3f} | {s['wrong']:.3f} | {s['undetermined']:.3f} "
             f"| {s['originals_given_a_source']} / {s['originals']} "
-            f"| {s['missing_given_a_source']} / {s['missing_original_docs']} | {s['directed_pairs']} "
-            f"| {s['wrong_directions']} | {s['wrong_direction_share']:.3f} |"
+            f"| {s['missing_given_a_source']} / {s['missing_original_docs']} "
+            + " ".join(
+                f"| {w} / {n} = {w / max(n, 1):.3f}"
+                for n, w in (s["by_group"][g] for g in ("present", "missing", "noise"))
+            )
+            + f" | {s['wrong_directions']} / {s['directed_pairs']} = {s['wrong_direction_share']:.3f} |"
         )
         detail.append(
             f"\nDates `{dates}`: precision of each direction basis (pairs, share right): "
