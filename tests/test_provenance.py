@@ -283,3 +283,22 @@ def test_sample_report_says_what_the_tables_say(pub):
     # the articles table names AFP as the source of every copy
     derived = [tr.xpath("td")[6].text_content() for tr in doc.xpath("//table[@class='articles']//tr")[1:]]
     assert derived.count("A AFP") == 3
+
+
+def test_dates_do_not_make_a_copy_the_source_of_text_it_lacks():
+    # three copies of a story missing from the corpus, each with a different window of it: the earlier
+    # ones lack reused text the later ones hold, so no date makes one the source of another
+    d, s = frames(
+        {
+            "c1": ("One", D(2021, 8, 1, 8), STORY[0:5] + LOCAL[:1]),
+            "c2": ("Two", D(2021, 8, 2, 8), STORY[3:8] + LOCAL[1:2]),
+            "c3": ("Three", D(2021, 8, 3, 8), STORY[1:7] + LOCAL[2:3]),
+        }
+    )
+    d = d.with_columns(pl.lit("time").alias("published_at_precision"))
+    r = compute_overlap(d, s, encoder=None)
+    for a, b in (("c1", "c2"), ("c1", "c3"), ("c2", "c3")):
+        p = _pair(r, a, b)
+        assert p["in_story"] and p["direction"] == "undetermined", (a, b)
+        assert "reused sentences are in it" in p["direction_evidence"]
+    assert r.document_originality["inferred_source_doc_id"].is_null().all()
