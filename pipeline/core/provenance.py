@@ -17,10 +17,13 @@ Publication times are intervals, by precision (``published_at_precision``):
 * ``local_time`` (a time without zone): ``[t - 12 h, t + 12 h]``, the zones it could be in;
 * ``day`` (a date only): the whole local day in any of those zones, ``[d - 12 h, d + 1 day + 12 h]``.
 
-Two documents are ordered by date only when one interval ends before or where the other begins (two
-items dated the same day, or on consecutive days, at day precision are not ordered). Without a precision column, a value at exactly midnight is
-taken as a date only (``day``) and any other value as ``time``. Implausible dates never reach this
-module: ingest flags them and leaves ``published_at`` null.
+Dates (``dates``) order two documents X before Y only when X's interval ends before or where Y's
+begins (two items dated the same day, or on consecutive days, at day precision are not ordered), and
+only when at least ``UNION_MIN_COVERAGE`` (0.8) of Y's reused sentences are in X: a later text holding
+reused text the earlier one lacks took it elsewhere, so the earlier is not shown to be its source
+(e.g. two copies of an original missing from the corpus). Without a precision column, a value at
+exactly midnight is taken as a date only (``day``) and any other value as ``time``. Implausible dates
+never reach this module: ingest flags them and leaves ``published_at`` null.
 
 Textual evidence (works without dates), over the sentence clusters of non-quote reuse between the
 documents of a story (document pairs with ``in_story``):
@@ -32,14 +35,19 @@ documents of a story (document pairs with ``in_story``):
   not also hold the other way. Witnesses count only when X holds their reused text (at least 0.8 of
   it): a relative fuller than X is not explained by X. A wire original copied in part by several
   sites passes it; a copy does not, since what its siblings took from the original and it dropped is
-  not in it. Once a document is the source of two or more others by this test and derives from none
-  (a hub), it is also the source of a relative whose reused text it holds when a single witness
-  carries text of it that the relative lacks.
+  not in it. The test does not apply to X when a relative holds nearly the same reused text (each
+  covers 0.8 of the other: a full copy is the original's twin), unless X is the version that twin
+  diverges from: two or more other relatives match X's wording more closely (exact > near >
+  paraphrase) on the sentences all hold, and none the twin's. Once a document is the source of two
+  or more others by this test and derives from none (a hub), it is also the source of a relative
+  whose reused text it holds when a single witness carries text of it that the relative lacks.
 * credit (``credit``): Y's text names X's outlet (e.g. "AFP", "according to Reuters") while X's text
   does not name Y's: copies credit their source. Outlet names shorter than 2 characters, ``unknown``
   and names that are not words are ignored; names of up to 5 characters must match case-sensitively.
 * siblings (``common_source``): two copies of one source share that source's text. A pair X, Y is a
-  pair of siblings when a third document S is, by the rules above, the source of both, at least
+  pair of siblings when a third document S related to both may be their common source (it is, by
+  the rules above, the source of both, or at least derives from neither and is dated after neither;
+  the evidence says which), at least
   ``SIBLING_MIN_EXPLAINED`` (0.8) of the sentence clusters X and Y share are also held by S, and
   neither is closer to the other than to S: fewer than 2 (and at most 20%) of their shared clusters
   are missing from S (shared changes would mean one copied the other), and on the clusters all three
@@ -52,12 +60,15 @@ Rules, in order (the first that applies decides a document pair's direction)
    quotation than text: undetermined (quote reuse from a source outside the corpus).
 2. ``common_source``: siblings (above): undetermined, ``common_source_doc_id`` names S. No direction
    is drawn between two copies on the strength of the source's text they share, even when dated.
-3. dates, credit and union each give a direction or nothing. When those that speak agree, that is
+3. a pair that is not linked into a story (``in_story``: a line or two in common) is not ordered
+   (``none``).
+4. dates, credit and union each give a direction or nothing. When those that speak agree, that is
    the direction, with every agreeing signal in the evidence and the confidence
-   ``1 - prod(1 - c)`` over them (per-signal confidence: dates at ``time`` precision 0.95, other
-   dates 0.9, credit 0.85, union 0.8; each was checked on the derivation evaluation,
-   ``pipeline/evaluation/derivation.py``). When they disagree: undetermined, evidence names the
-   conflict. When none speaks: undetermined (``none``).
+   ``1 - prod(1 - c)`` over them (per-signal confidence, set on principle and compared with the
+   precision each basis measures on the derivation evaluation, ``pipeline/evaluation/derivation.py``:
+   dates at ``time`` precision 0.95, other dates 0.9, credit 0.85, union 0.8). When they disagree:
+   undetermined (``conflict``), the evidence names both. When none speaks: undetermined (``none``),
+   the evidence says why.
 
 Undetermined directions have a null confidence: no guess is presented as a finding.
 
