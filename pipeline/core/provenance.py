@@ -350,19 +350,30 @@ class _Story:
 _WORDY = re.compile(r"^[\w][\w .&'’-]*[\w.]$")
 
 
-def _mentions(texts: dict[str, str], names: dict[str, str]) -> dict[str, set[str]]:
-    """doc -> the outlet names (of other documents) its text contains."""
-    patterns: dict[str, re.Pattern] = {}
-    for name in set(names.values()):
-        n = (name or "").strip()
-        if len(n) < 2 or n.lower() == "unknown" or not _WORDY.match(n):
-            continue
-        flags = 0 if len(n) <= 5 else re.IGNORECASE
-        patterns[n] = re.compile(r"(?<![\w])" + re.escape(n) + r"(?![\w])", flags)
-    out: dict[str, set[str]] = {}
-    for doc, text in texts.items():
-        out[doc] = {n for n, p in patterns.items() if p.search(text)}
-    return out
+class _Credits:
+    """Whether a document's text names an outlet (patterns and answers cached)."""
+
+    def __init__(self, texts: dict[str, str]):
+        self.texts = texts
+        self._patterns: dict[str, re.Pattern | None] = {}
+        self._answers: dict[tuple[str, str], bool] = {}
+
+    def _pattern(self, name: str) -> re.Pattern | None:
+        if name not in self._patterns:
+            n = (name or "").strip()
+            if len(n) < 2 or n.lower() == "unknown" or not _WORDY.match(n):
+                self._patterns[name] = None
+            else:
+                flags = 0 if len(n) <= 5 else re.IGNORECASE
+                self._patterns[name] = re.compile(r"(?<![\w])" + re.escape(n) + r"(?![\w])", flags)
+        return self._patterns[name]
+
+    def names(self, doc: str, name: str) -> bool:
+        key = (doc, name)
+        if key not in self._answers:
+            p = self._pattern(name)
+            self._answers[key] = bool(p is not None and p.search(self.texts.get(doc, "")))
+        return self._answers[key]
 
 
 def _fmt_time(t, precision: str | None) -> str:
@@ -403,7 +414,7 @@ def pair_directions(
         for r in date_intervals(docs).select("doc_id", "published_at", "precision", "t_lo", "t_hi").rows()
     }
     source = dict(docs.select("doc_id", "source").rows())
-    involved = set(pairs["doc_id_a"]) | set(pairs["doc_id_b"])
+    involved = {d for pair in links for d in pair}  # credit lines are read only within stories
     texts = {
         d: t
         for d, t in sents.filter(pl.col("doc_id").is_in(list(involved)))
@@ -411,7 +422,7 @@ def pair_directions(
         .agg(pl.col("text").str.join(" "))
         .rows()
     }
-    mentions = _mentions(texts, {d: source.get(d, "") for d in involved})
+    credits = _Credits(texts)
 
     def signals(x: str, y: str, in_story: bool, notes: list[str]) -> list[tuple[str, str, float, str]]:
         """(basis, direction, confidence, evidence) of each signal that speaks about x vs y."""
@@ -446,8 +457,8 @@ def pair_directions(
                 )
         sx, sy = source.get(x, ""), source.get(y, "")
         if sx != sy:
-            x_names_y = sy in mentions.get(x, set())
-            y_names_x = sx in mentions.get(y, set())
+            x_names_y = credits.names(x, sy)
+            y_names_x = credits.names(y, sx)
             if y_names_x != x_names_y:
                 who, whom, name = ("B", "A", sx) if y_names_x else ("A", "B", sy)
                 out.append(
