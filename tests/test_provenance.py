@@ -231,6 +231,14 @@ def test_sample_blog_and_acenewsdesk_share_quotations_not_text(pub):
         [a, b],
     ).fetchall()[0]
     assert row[0] == "undetermined" and row[1] == "quote" and "outside the corpus" in row[2]
+    # the sentence clusters of those quotations say so too
+    quoted = pub.execute(
+        """SELECT DISTINCT c.origin_status FROM marts.sentence_clusters c
+           JOIN marts.sentence_matches m ON m.sentence_id_a = c.sentence_id OR m.sentence_id_b = c.sentence_id
+           WHERE m.doc_id_a = ? AND m.doc_id_b = ? AND m.is_quote""",
+        [a, b],
+    ).fetchall()
+    assert ("quotation",) in quoted and ("inferred",) not in quoted
     matrix = pub.sql(
         """SELECT DISTINCT source_from, source_to FROM marts.outlet_reuse_matrix
            WHERE direction_status = 'inferred'"""

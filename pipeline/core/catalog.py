@@ -184,7 +184,8 @@ TABLES.update(
                 "is_origin": "This sentence is the cluster's origin.",
                 "origin_sentence_id": "The origin sentence (null when undetermined).",
                 "origin_status": "inferred (one member is the source every other member derives from, "
-                "along determined document-pair directions) or undetermined.",
+                "along determined document-pair directions), quotation (no origin inferred and every match "
+                "is quotation: a speaker's words, from a source outside the corpus) or undetermined.",
                 "origin_basis": "Evidence of the directions leading from the origin: dates, credit, union "
                 "(joined by +).",
                 "origin_confidence": "Lowest direction confidence on the paths from the origin to the members.",

@@ -69,7 +69,8 @@ sentence_id_a, sentence_id_b)
     connected component of the match graph); sentence_id, doc_id, source str; published_at datetime;
     is_origin bool; origin_sentence_id str; origin_status str: ``inferred`` when one member document
     is the source every other member derives from along the document pairs' determined directions
-    (see ``pipeline.core.provenance``), else ``undetermined``: no origin is guessed; origin_basis str
+    (see ``pipeline.core.provenance``), else ``quotation`` when every match of the cluster is a
+    quotation, else ``undetermined``: no origin is guessed; origin_basis str
     and origin_confidence f64 (the directions' bases and their lowest confidence);
     kind_to_origin str: ``origin`` for the origin itself, the kind of the direct match to the origin
     when there is one, ``indirect`` when connected only through other sentences, null when the

@@ -81,8 +81,9 @@ Derived tables
 * passages inherit their document pair's direction, basis and confidence;
 * sentence clusters: the origin is the cluster's document that no other member derives from while
   every other member derives (directly or through members) from it along determined directions;
-  ``origin_status`` is ``inferred`` then, else ``undetermined``; ``origin_basis``, ``origin_confidence``
-  (the lowest confidence on the paths from the origin);
+  ``origin_status`` is ``inferred`` then; else ``quotation`` when every match of the cluster is
+  quotation (the words of a speaker, whose source is outside the corpus), else ``undetermined``;
+  ``origin_basis``, ``origin_confidence`` (the lowest confidence on the paths from the origin);
 * inferred source of a document: among the pairs whose direction points at it and that link it into
   a story, the strongest (3 per exact, 2 per near, 1 per paraphrase non-quote match: exact and near
   matches are stronger evidence of direct descent than rewordings, so a copy is linked to the version
@@ -694,6 +695,13 @@ def cluster_origins(clusters: pl.DataFrame, matches: pl.DataFrame, pairs: pl.Dat
             ),
         ]
     ).unique(["_o", "sentence_id"], keep="first")
+    quoted = (
+        m.select(pl.col("sentence_id_a").alias("sentence_id"), "is_quote")
+        .join(clusters.select("sentence_id", "cluster_id"), on="sentence_id")
+        .group_by("cluster_id")
+        .agg(pl.col("is_quote").all().alias("_all_quote"))
+    )
+    c = c.join(quoted, on="cluster_id", how="left", maintain_order="left")
     c = c.join(
         direct.rename({"kind": "_kind"}),
         left_on=["origin_sentence_id", "sentence_id"],
@@ -704,9 +712,11 @@ def cluster_origins(clusters: pl.DataFrame, matches: pl.DataFrame, pairs: pl.Dat
     return (
         c.with_columns(
             (pl.col("sentence_id") == pl.col("origin_sentence_id")).fill_null(False).alias("is_origin"),
-            pl.when(pl.col("origin_sentence_id").is_null())
-            .then(pl.lit("undetermined"))
-            .otherwise(pl.lit("inferred"))
+            pl.when(pl.col("origin_sentence_id").is_not_null())
+            .then(pl.lit("inferred"))
+            .when(pl.col("_all_quote").fill_null(False))
+            .then(pl.lit("quotation"))
+            .otherwise(pl.lit("undetermined"))
             .alias("origin_status"),
         )
         .with_columns(
