@@ -156,9 +156,15 @@ def test_conflicting_evidence_is_undetermined():
 
 
 def test_reuse_only_keeps_reuse_rows_when_matches_are_classified():
-    m = pl.DataFrame({"relation": ["reuse", "same_fact"], "kind": ["near", "paraphrase"]})
-    assert reuse_only(m)["kind"].to_list() == ["near"]
-    assert reuse_only(m.drop("relation")).height == 2
+    m = pl.DataFrame(
+        {
+            "relation": ["reuse", "same_fact", "quote", "stock"],
+            "kind": ["near", "paraphrase", "exact", "exact"],
+            "is_quote": [False, False, True, False],
+        }
+    )
+    assert reuse_only(m)["relation"].to_list() == ["reuse", "quote"]
+    assert reuse_only(m.drop("relation")).height == 4
 
 
 # ------------------------------------------------------------------------------------------ sample corpus

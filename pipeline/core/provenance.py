@@ -6,8 +6,9 @@ originality), ``passages`` and ``sentence_clusters`` (their direction and origin
 
 What counts as evidence
 -----------------------
-Only reuse counts: when ``sentence_matches`` has a ``relation`` column, only rows with
-``relation == 'reuse'`` (see :func:`reuse_only`; isolated same-fact similarities are not reuse). Quotations
+Only reuse counts: when ``sentence_matches`` has a ``relation`` column, only rows whose relation is
+``reuse`` or ``quote`` (see :func:`reuse_only`; stock phrases and isolated same-fact similarities are
+not reuse). Quotations
 (``is_quote``) are never evidence of direction: two outlets quoting one speaker took the words from the
 speaker, a source outside the corpus.
 
@@ -149,9 +150,16 @@ CLUSTER_COLUMNS = {
 }
 
 
+REUSE_RELATIONS = ("reuse", "quote")
+
+
 def reuse_only(matches: pl.DataFrame) -> pl.DataFrame:
-    """The matches that are text reuse (the one place that knows how reuse is marked)."""
-    return matches.filter(pl.col("relation") == "reuse") if "relation" in matches.columns else matches
+    """The matches that are reuse (the one place that knows how reuse is marked): with a ``relation``
+    column, text reuse and quotations (which keep ``is_quote`` and are never evidence of direction);
+    stock phrases and isolated same-fact similarities are left out."""
+    if "relation" not in matches.columns:
+        return matches
+    return matches.filter(pl.col("relation").is_in(list(REUSE_RELATIONS)))
 
 
 # ------------------------------------------------------------------------------------------ dates
