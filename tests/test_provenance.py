@@ -316,3 +316,23 @@ def test_dates_do_not_make_a_copy_the_source_of_text_it_lacks():
         assert p["in_story"] and p["direction"] == "undetermined", (a, b)
         assert "reused sentences are in it" in p["direction_evidence"]
     assert r.document_originality["inferred_source_doc_id"].is_null().all()
+
+
+@pytest.mark.slow
+def test_sample_with_the_default_semantic_tier(tmp_path, encoder):
+    """Requirement on the sample with default settings (semantic tier and verifier on)."""
+    import shutil
+
+    from pipeline.core.run import run_pipeline
+    from tests.conftest import SAMPLE
+
+    landing = tmp_path / "landing"
+    shutil.copytree(SAMPLE, landing)
+    run_pipeline(landing, tmp_path / "wh", encoder=encoder)
+    con = duckdb.connect(str(tmp_path / "wh" / "wiretrace.duckdb"), read_only=True)
+    try:
+        test_sample_afp_is_the_origin_and_the_source_of_every_copy(con)
+        test_sample_no_direction_between_two_copies_of_afp(con)
+        test_sample_report_says_what_the_tables_say(con)
+    finally:
+        con.close()

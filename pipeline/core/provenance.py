@@ -37,9 +37,10 @@ documents of a story (document pairs with ``in_story``):
   it): a relative fuller than X is not explained by X. A wire original copied in part by several
   sites passes it; a copy does not, since what its siblings took from the original and it dropped is
   not in it. The test does not apply to X when a relative holds nearly the same reused text (each
-  covers 0.8 of the other: a full copy is the original's twin), unless X is the version that twin
-  diverges from: two or more other relatives match X's wording more closely (exact > near >
-  paraphrase) on the sentences all hold, and none the twin's. Once a document is the source of two
+  covers 0.8 of the other: a full copy is the original's twin), unless the twin is shown to derive
+  from X by dates or a credit line, or X is the version that twin diverges from: two or more other
+  relatives match X's wording more closely (exact > near > paraphrase) on the sentences all hold,
+  and none the twin's. Once a document is the source of two
   or more others by this test and derives from none (a hub), it is also the source of a relative
   whose reused text it holds when a single witness carries text of it that the relative lacks.
 * credit (``credit``): Y's text names X's outlet (e.g. "AFP", "according to Reuters") while X's text
@@ -242,6 +243,7 @@ class _Story:
         self._coverage: dict[tuple[str, str], float] = {}
         self._reused: dict[str, set[str]] = {}
         self._twins: dict[str, bool] = {}
+        self.known: set[tuple[str, str]] = set()  # (source, copy) shown by dates or credit lines
         self.neighbours: dict[str, set[str]] = defaultdict(set)
         for a, b in links:
             self.neighbours[a].add(b)
@@ -298,7 +300,8 @@ class _Story:
         from which? Then the union test cannot tell which of the two came first."""
         if x not in self._twins:
             self._twins[x] = any(
-                self.is_twin(x, z) and not self.diverges_less(x, z)[0] for z in sorted(self.neighbours[x])
+                self.is_twin(x, z) and (x, z) not in self.known and not self.diverges_less(x, z)[0]
+                for z in sorted(self.neighbours[x])
             )
         return self._twins[x]
 
@@ -433,7 +436,9 @@ def pair_directions(
     }
     credits = _Credits(texts)
 
-    def signals(x: str, y: str, in_story: bool, notes: list[str]) -> list[tuple[str, str, float, str]]:
+    def signals(
+        x: str, y: str, in_story: bool, notes: list[str], with_union: bool = True
+    ) -> list[tuple[str, str, float, str]]:
         """(basis, direction, confidence, evidence) of each signal that speaks about x vs y."""
         out = []
         if not in_story:  # a line or two in common is no story: nothing to order
@@ -478,12 +483,20 @@ def pair_directions(
                         f"credit: {who}'s text names {whom}'s outlet '{name}', not the reverse",
                     )
                 )
+        if not with_union:
+            return out
         ux, ev_x = story.union_over(x, y)
         uy, ev_y = story.union_over(y, x)
         if ux != uy:
             ev = ev_x.format(X="A", Y="B") if ux else ev_y.format(X="B", Y="A")
             out.append(("union", "a->b" if ux else "b->a", CONFIDENCE["union"], "union: " + ev))
         return out
+
+    # what dates and credit lines alone tell: a twin shown to derive from x does not block x's union test
+    for a, b in sorted(links):
+        pre = {sig[1] for sig in signals(a, b, True, [], with_union=False)}
+        if len(pre) == 1:
+            story.known.add((a, b) if pre == {"a->b"} else (b, a))
 
     rows = pairs.select("doc_id_a", "doc_id_b", "quote_only", "in_story", "n_quote", "n_nonquote").rows()
     first_pass: dict[tuple[str, str], tuple] = {}
