@@ -331,6 +331,10 @@ def test_sample_with_the_default_semantic_tier(tmp_path, encoder):
     run_pipeline(landing, tmp_path / "wh", encoder=encoder)
     con = duckdb.connect(str(tmp_path / "wh" / "wiretrace.duckdb"), read_only=True)
     try:
+        assert (
+            con.sql("SELECT count(*) FROM marts.sentence_matches WHERE cosine IS NOT NULL").fetchall()[0][0]
+            > 0
+        )
         test_sample_afp_is_the_origin_and_the_source_of_every_copy(con)
         test_sample_no_direction_between_two_copies_of_afp(con)
         test_sample_report_says_what_the_tables_say(con)
