@@ -63,11 +63,11 @@ docs
 
 # %% [markdown]
 # ## Who took from whom: source-by-source reuse
-# Matched sentences between outlets. A row is the outlet the text was taken **from**, a column the outlet
-# that took it. Where the direction could be inferred (publication dates, or one text containing nearly
-# all of the other) the count sits in one cell; where it is undetermined, it is shown in both cells and
-# marked `?`. Quote reuse (two outlets quoting the same speaker) is kept apart from text reuse: it is not
-# evidence of copying.
+# Left: text **taken**, only along the directions `marts.document_pairs` states (dates, credit lines, the
+# text that holds what its relatives share; see `direction_basis`). A row is the outlet the text was taken
+# **from**, a column the outlet that took it. Right: sentences **shared** without a stated direction
+# (siblings copying one source, quote reuse, or no decisive evidence), symmetric: nothing is said to be
+# taken there. Quote reuse (two outlets quoting the same speaker) is never evidence of copying.
 
 # %%
 matrix = con.sql(
@@ -79,38 +79,44 @@ sources = list(dict.fromkeys(docs["source"]))  # oldest dated outlet first
 index = {s: i for i, s in enumerate(sources)}
 
 
-def reuse_grid(column: str) -> tuple[list[list[int]], list[list[bool]]]:
+def reuse_grid(stated: bool) -> list[list[int]]:
+    """Text taken along stated directions (stated=True), or sentences shared without one (symmetric)."""
     grid = [[0] * len(sources) for _ in sources]
-    unsure = [[False] * len(sources) for _ in sources]
     for row in matrix.iter_rows(named=True):
-        i, j, n = index[row["source_from"]], index[row["source_to"]], int(row[column] or 0)
-        cells = [(i, j)] if row["direction_status"] == "inferred" else [(i, j), (j, i)]
-        for a, b in cells:
-            grid[a][b] += n
-            unsure[a][b] |= row["direction_status"] != "inferred" and n > 0
-    return grid, unsure
+        if (row["direction_status"] == "inferred") != stated:
+            continue
+        i, j = index[row["source_from"]], index[row["source_to"]]
+        if stated:
+            grid[i][j] += int(row["text_matches"] or 0)
+        else:
+            n = int(row["text_matches"] or 0) + int(row["quote_matches"] or 0)
+            grid[i][j] += n
+            grid[j][i] += n
+    return grid
 
 
 fig, axes = plt.subplots(1, 2, figsize=(12, 5.2))
-for ax, (column, title, cmap) in zip(
-    axes, [("text_matches", "Text reuse", "Reds"), ("quote_matches", "Quote reuse", "Greens")], strict=True
+for ax, (stated, title, cmap) in zip(
+    axes,
+    [(True, "Text taken (direction stated)", "Reds"), (False, "Shared, no direction stated", "Greys")],
+    strict=True,
 ):
-    grid, unsure = reuse_grid(column)
+    grid = reuse_grid(stated)
     im = ax.imshow(grid, cmap=cmap, vmin=0)
     ax.set_xticks(range(len(sources)), sources, rotation=35, ha="right")
     ax.set_yticks(range(len(sources)), sources)
-    ax.set_xlabel("taken by")
-    ax.set_ylabel("taken from")
+    ax.set_xlabel("taken by" if stated else "outlet")
+    ax.set_ylabel("taken from" if stated else "outlet")
     top = max(max(r) for r in grid) or 1
     for i in range(len(sources)):
         for j in range(len(sources)):
             if i == j:
                 continue
-            label = f"{grid[i][j]}{'?' if unsure[i][j] else ''}" if grid[i][j] else ""
+            label = f"{grid[i][j]}" if grid[i][j] else ""
             ax.text(j, i, label, ha="center", va="center", fontsize=9,
                     color="white" if grid[i][j] > 0.6 * top else "black")
     fig.colorbar(im, ax=ax, label="matched sentences", shrink=0.8)
-    ax.set_title(f"{title} between outlets (? = direction undetermined)")
+    ax.set_title(title)
 fig.tight_layout()
 show(fig)
 matrix
@@ -122,16 +128,17 @@ matrix
 pairs = con.sql(
     """SELECT p.source_a, p.source_b, p.n_exact, p.n_near, p.n_paraphrase, p.n_quote, p.n_nonquote,
               round(p.containment_a_in_b, 2) AS a_in_b, round(p.containment_b_in_a, 2) AS b_in_a,
-              p.direction, p.direction_evidence
+              p.direction, p.direction_basis, p.direction_confidence, p.direction_evidence
        FROM marts.document_pairs p WHERE NOT p.same_source ORDER BY p.n_nonquote DESC, p.source_a, p.source_b"""
 ).pl()
 pairs
 
 # %% [markdown]
 # ## Provenance graph: who copied whom
-# Articles on a time line (undated ones on the right). A red arrow A → B means B took text from A, with
-# the direction inferred from dates or containment; a dashed grey line is a pair whose direction is
-# undetermined. Line width grows with the number of shared non-quote sentences; the label gives text
+# Articles on a time line (undated ones on the bottom row). A red arrow A → B means B took text from A,
+# along a direction `marts.document_pairs` states (dates, credit lines, or the text that holds what its
+# relatives share); a dashed grey line is a pair that shares sentences with no direction stated (copies of
+# one source, quote reuse, or no decisive evidence). Line width grows with the number of shared non-quote sentences; the label gives text
 # reuse / quote reuse.
 
 # %%
@@ -177,8 +184,9 @@ show(fig)
 
 # %% [markdown]
 # ## Originality per document
-# Each article's matchable sentences by origin: its own (no match in an earlier or undated article), or
-# taken exactly, near-verbatim or as a paraphrase. `inferred_source` is the article it derives from, where
+# Each article's matchable sentences by origin: its own (found in no article it derives from: being
+# copied does not make an article less original), or taken exactly, near-verbatim or as a paraphrase from
+# an article that is its source. `inferred_source` is the article it derives from, where
 # the direction is known; `added` / `dropped` count the sentences it added to, or left out of, that source.
 
 # %%
@@ -293,15 +301,15 @@ display(HTML(
 
 # %% [markdown]
 # ## What each outlet changed
-# Sentence by sentence, each article against every article it shares text with: kept verbatim, altered
-# (near or paraphrase), added, or dropped. `relation` says whether the reference is its inferred source
-# (`derived_from`), took from it (`source_of`), or the direction is undetermined.
+# Sentence by sentence, each article against its inferred source: kept verbatim, altered (near or
+# paraphrase), added, or dropped. Sentences too short to match, and boilerplate, are counted apart: they
+# are never called added or dropped.
 
 # %%
 con.sql(
-    """PIVOT (SELECT source, reference_outlet, relation, change FROM marts.story_changes)
-       ON change IN ('kept', 'altered', 'added', 'dropped') USING count(*)
-       GROUP BY source, reference_outlet, relation ORDER BY source, reference_outlet"""
+    """PIVOT (SELECT source, reference_outlet, change FROM marts.story_changes)
+       ON change IN ('kept', 'altered', 'added', 'dropped', 'too_short', 'boilerplate') USING count(*)
+       GROUP BY source, reference_outlet ORDER BY source, reference_outlet"""
 ).pl()
 
 # %%

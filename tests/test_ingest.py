@@ -1,6 +1,7 @@
 """Ingest: formats, metadata, identity, and every kind of bad input becoming an error row."""
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -203,3 +204,52 @@ def test_sample_manifest_holds_only_what_the_texts_show():
         "003_cfd7c385d743e645.txt": ("unknown", None),
         "004_42767e2b16507f7e.txt": ("AceNewsDesk", "2021-08-24"),
     }
+
+
+@pytest.mark.parametrize(
+    "value, at, precision, flag",
+    [
+        ("2021-08-22", "2021-08-22T00:00:00", "day", None),
+        ("Aug 24 2021", "2021-08-24T00:00:00", "day", None),
+        ("2021-08-22T10:00:00", "2021-08-22T10:00:00", "local_time", None),
+        ("Tue, 24 Aug 2021 10:00:00", "2021-08-24T10:00:00", "local_time", None),
+        ("2021-08-22T10:00:00+02:00", "2021-08-22T08:00:00", "time", None),
+        ("Tue, 24 Aug 2021 10:00:00 +0100", "2021-08-24T09:00:00", "time", None),
+        ("2031-01-01", None, None, "future"),  # after the run's time
+        ("2026-06-02T08:00:00Z", None, None, "future"),
+        ("2026-06-01", "2026-06-01T00:00:00", "day", None),  # the run's day, in some time zone
+        ("1970-01-01T00:00:00Z", None, None, "before_web"),  # a zero timestamp, not a web page's date
+        ("1989-12-31", None, None, "before_web"),
+        ("yesterday-ish", None, None, "unparseable"),
+        ("", None, None, None),
+    ],
+)
+def test_parse_published_keeps_precision_and_flags_implausible_dates(value, at, precision, flag):
+    from pipeline.core.ingest import parse_published
+
+    got = parse_published(value, now=datetime(2026, 6, 1, 12, 0, tzinfo=UTC))
+    assert (got.at.isoformat() if got.at else None, got.precision, got.flag) == (at, precision, flag)
+
+
+def test_old_dates_are_kept_for_archives_but_not_for_web_pages():
+    from pipeline.core.ingest import parse_published
+
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    assert parse_published("1975-03-04", now=now, web=False).at == datetime(1975, 3, 4)
+    assert parse_published("1975-03-04", now=now, web=True).flag == "before_web"
+
+
+def test_implausible_dates_are_flagged_kept_raw_and_not_used(tmp_path: Path):
+    write(tmp_path / "a.txt", ARTICLE)
+    write(tmp_path / "b.txt", ARTICLE + " Second page.")
+    write(tmp_path / "c.txt", ARTICLE + " Third page.")
+    write(
+        tmp_path / "manifest.csv",
+        "file,source,published_at\na.txt,X,2999-01-01\nb.txt,Y,1970-01-01T00:00:00Z\nc.txt,Z,2021-08-24\n",
+    )
+    docs = {d.path: d for d in ingest_files(tmp_path).documents}
+    a, b, c = docs["a.txt"], docs["b.txt"], docs["c.txt"]
+    assert (a.published_at, a.published_at_raw, a.published_at_flag) == (None, "2999-01-01", "future")
+    assert (b.published_at, b.published_at_flag) == (None, "before_web")
+    assert b.published_at_raw == "1970-01-01T00:00:00Z"
+    assert (c.published_at_precision, c.published_at_flag) == ("day", None)

@@ -311,20 +311,27 @@ def test_render_story_unknown_and_cli(built, tmp_path):
     assert missing.returncode == 2 and "not found" in missing.stderr
 
 
+def _ids(con) -> dict[str, str]:
+    return {s: d for d, s in con.sql("SELECT doc_id, source FROM raw.documents").fetchall()}
+
+
 def test_large_story_is_cut_to_max_docs(built):
     con = built["con"]
     story = _story_of(con, "AFP")
     doc = lxml.html.fromstring(render_story(con, story, max_docs=3))
     shown = [a.get("id") for a in doc.iter("article")]
-    oldest = con.sql(
-        """SELECT d.doc_id FROM marts.stories st JOIN marts.documents d USING (doc_id) WHERE st.story_id = ?
-           ORDER BY d.published_at NULLS LAST, d.source, d.doc_id LIMIT 3""",
+    # sources first (documents with no inferred source), then oldest first
+    first = con.sql(
+        """SELECT d.doc_id FROM marts.stories st JOIN marts.documents d USING (doc_id)
+           JOIN marts.document_originality o USING (doc_id) WHERE st.story_id = ?
+           ORDER BY o.inferred_source_doc_id IS NOT NULL, d.published_at NULLS LAST, d.source, d.doc_id LIMIT 3""",
         params=[story],
     ).fetchall()
-    assert shown == [f"doc-{d}" for (d,) in oldest]
+    assert shown == [f"doc-{d}" for (d,) in first]
+    assert shown[0] == f"doc-{_ids(con)['AFP']}"
     n_docs = con.sql("SELECT count(*) FROM marts.stories WHERE story_id = ?", params=[story]).fetchall()[0][0]
     assert n_docs >= 4
-    assert f"showing the first 3; {n_docs - 3} later or undated" in doc.text_content()
+    assert f"showing the first 3; {n_docs - 3} more left out" in doc.text_content()
     ids = {e.get("id") for e in q(doc, "span.s")}
     for span in q(doc, "span.s", "data-partners"):
         assert set(json.loads(span.get("data-partners"))) <= ids  # no link to an article not on the page

@@ -37,12 +37,17 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "external_id": "The record's own id field, when given.",
             "url": "URL from metadata.",
             "title": "Title from metadata.",
-            "published_at": "Publication time from metadata (UTC, naive), null when not given or unparseable.",
-            "published_at_raw": "The date string as given in metadata.",
+            "published_at": "Publication time from metadata (UTC, naive; a date-only value is stored as "
+            "midnight, see published_at_precision); null when not given, unparseable or implausible.",
+            "published_at_raw": "The date string as given in metadata (kept also when flagged).",
             "encoding": "Detected encoding of the bytes (utf-8, utf-8-sig, utf-16, cp1252, latin-1...).",
             "repairs": "Repairs applied while decoding (decoded:<enc>, line_endings, ftfy(...), nfc).",
             "content_sha256": "SHA-256 of the document's content bytes (the file, or the record's text/html).",
             "n_chars": "Length of raw_text in characters.",
+            "published_at_precision": "day (a date only: the whole day, in an unknown time zone), local_time (a "
+            "time without zone) or time (zone given, converted to UTC); null without published_at.",
+            "published_at_flag": "Why the metadata date is not used: unparseable, future (after the run's "
+            "time) or before_web (before 1990 for a web page); null when usable.",
             "batch_id": "Batch that ingested the document.",
         },
     ),
@@ -178,8 +183,9 @@ TABLES.update(
             },
         ),
         "marts.sentence_clusters": (
-            "Sentences matched across documents, grouped, with the origin: the earliest known publication "
-            "('undetermined' when dates are missing or tied; never guessed).",
+            "Sentences matched across documents, grouped, with the origin: the document the others derive from, "
+            "by the provenance model (dates, credit lines, the union a source holds); undetermined when the "
+            "evidence does not tell, never guessed.",
             {
                 "cluster_id": "Cluster id (key, with sentence_id).",
                 "sentence_id": "A sentence of the cluster.",
@@ -188,7 +194,12 @@ TABLES.update(
                 "published_at": "Its document's publication time.",
                 "is_origin": "This sentence is the cluster's origin.",
                 "origin_sentence_id": "The origin sentence (null when undetermined).",
-                "origin_status": "dated (a unique earliest publication) or undetermined.",
+                "origin_status": "inferred (one member is the source every other member derives from, "
+                "along determined document-pair directions), quotation (no origin inferred and every match "
+                "is quotation: a speaker's words, from a source outside the corpus) or undetermined.",
+                "origin_basis": "Evidence of the directions leading from the origin: dates, credit, union "
+                "(joined by +).",
+                "origin_confidence": "Lowest direction confidence on the paths from the origin to the members.",
                 "kind_to_origin": "origin, the kind of the direct match to the origin, indirect, or null.",
             },
         ),
@@ -213,11 +224,14 @@ TABLES.update(
                 "dominant_kind": "Most frequent kind (ties go to the stronger kind).",
                 "mean_score": "Mean match score.",
                 "n_quote": "Pairs where a side is mostly quotation.",
+                "direction": "Its document pair's direction: a->b, b->a or undetermined.",
+                "direction_basis": "Its document pair's direction basis.",
+                "direction_confidence": "Its document pair's direction confidence.",
             },
         ),
         "marts.document_pairs": (
-            "Document pairs that share aligned text (relation reuse) or only quotations (relation quote): counts "
-            "by kind, containment both ways, inferred direction and evidence.",
+            "Document pairs sharing reused sentences: counts by kind, containment both ways, and the direction "
+            "of the reuse with its basis, evidence and confidence (rules in pipeline/core/provenance.py).",
             {
                 "doc_id_a": "Document a (key, with doc_id_b; doc_id_a < doc_id_b).",
                 "doc_id_b": "Document b.",
@@ -238,7 +252,12 @@ TABLES.update(
                 "containment_a_in_b": "Share of a's matchable sentences matched in b.",
                 "containment_b_in_a": "Share of b's matchable sentences matched in a.",
                 "direction": "a->b (a is the source of b), b->a, or undetermined.",
-                "direction_evidence": "Why: publication dates, containment, which text holds the superset.",
+                "direction_basis": "dates, credit, union (joined by + when several agree); when undetermined: "
+                "quote (quotations only), common_source (siblings: copies of one source), conflict or none.",
+                "direction_evidence": "The evidence in words: the dates with their precision, the credit line, "
+                "the union test's counts, or why nothing is decided.",
+                "direction_confidence": "Confidence of the direction, from the agreeing signals; null when undetermined.",
+                "common_source_doc_id": "For siblings: the document that is the source of both.",
                 "same_source": "Both documents come from the same outlet.",
                 "in_story": "The pair links its documents into one story.",
                 "relation": "reuse (the documents share aligned text) or quote (they only quote the same words).",
@@ -255,12 +274,14 @@ TABLES.update(
                 "source": "Outlet.",
                 "n_sentences": "Sentences.",
                 "n_matchable": "Matchable sentences (the denominator of the shares).",
-                "share_original": "Share not found in any earlier (or undated) document.",
+                "share_original": "Share not found in any document that is its source (earlier, or more "
+                "original by the text): being copied does not make a document less original.",
                 "share_exact": "Share copied verbatim.",
                 "share_near": "Share copied with small edits.",
                 "share_paraphrase": "Share reworded from another document.",
                 "n_quote_reuse": "Reused sentences that are mostly quotation.",
-                "inferred_source_doc_id": "The document this one derives from, when the direction is known.",
+                "inferred_source_doc_id": "The document this one derives from: the strongest pair whose direction "
+                "points at it (exact and near count more than paraphrase); null when none or undetermined.",
                 "added": "Matchable sentences not found in the inferred source.",
                 "dropped": "Matchable sentences of the inferred source not carried over.",
             },
@@ -277,14 +298,26 @@ TABLES.update(
     }
 )
 
+# the best known publication time of a document (raw.documents d, staging.clean_documents c): metadata
+# first (implausible metadata dates are already null there), else a plausible date found in the page
+_TEXT_DATE = "try_cast(c.published_at_text AS TIMESTAMP)"
+_TEXT_DATE_OK = f"({_TEXT_DATE} >= TIMESTAMP '1990-01-01' AND {_TEXT_DATE} <= current_timestamp::TIMESTAMP + INTERVAL 12 HOUR)"
+BEST_DATE_SQL = f"coalesce(d.published_at, CASE WHEN {_TEXT_DATE_OK} THEN {_TEXT_DATE} END)"
+BEST_PRECISION_SQL = (
+    "CASE WHEN d.published_at IS NOT NULL THEN coalesce(d.published_at_precision, 'time') "
+    f"WHEN {_TEXT_DATE_OK} THEN CASE WHEN length(trim(c.published_at_text)) <= 10 THEN 'day' "
+    "ELSE 'local_time' END END"
+)
+
 _KIND_RANK = "CASE kind WHEN 'exact' THEN 0 WHEN 'near' THEN 1 WHEN 'paraphrase' THEN 2 ELSE 3 END"
 
 # view -> (description, SQL); created in the published database, in this order
 VIEWS: dict[str, tuple[str, str]] = {
     "marts.documents": (
         "One row per document with its outlet, best known date, title and clean-text status: the entry point.",
-        """
-        SELECT d.doc_id, d.source, coalesce(d.published_at, try_cast(c.published_at_text AS TIMESTAMP)) AS published_at,
+        f"""
+        SELECT d.doc_id, d.source, {BEST_DATE_SQL} AS published_at,
+               {BEST_PRECISION_SQL} AS published_at_precision, d.published_at_raw, d.published_at_flag,
                coalesce(d.title, c.title) AS title, coalesce(d.url, c.url) AS url, d.path, d.record, d.kind,
                c.status, c.n_removed, length(c.text) AS clean_chars,
                (SELECT count(*) FROM staging.sentences s WHERE s.doc_id = d.doc_id) AS n_sentences
@@ -321,7 +354,7 @@ VIEWS: dict[str, tuple[str, str]] = {
         """,
     ),
     "marts.top_republished_sentences": (
-        "The most re-published sentences (clusters of matched sentences), with their origin where dates tell it.",
+        "The most re-published sentences (clusters of matched sentences), with their origin where the evidence tells it.",
         """
         WITH agg AS (
             SELECT cluster_id, count(DISTINCT doc_id) AS n_documents, count(DISTINCT source) AS n_sources,
@@ -333,27 +366,25 @@ VIEWS: dict[str, tuple[str, str]] = {
         SELECT a.cluster_id, a.n_documents, a.n_sources, a.sources, a.origin_status,
                od.source AS origin_source, o.doc_id AS origin_doc_id, o.text AS origin_text, e.text AS example_text
         FROM agg a
-        LEFT JOIN staging.sentences o ON o.sentence_id = a.origin_sentence_id AND a.origin_status = 'dated'
+        LEFT JOIN staging.sentences o ON o.sentence_id = a.origin_sentence_id AND a.origin_status = 'inferred'
         LEFT JOIN raw.documents od ON od.doc_id = o.doc_id
         JOIN staging.sentences e ON e.sentence_id = a.example_sentence_id
         ORDER BY a.n_documents DESC, a.n_sources DESC, a.cluster_id
         """,
     ),
     "marts.story_changes": (
-        "What each document changed relative to each document it shares text with, sentence by sentence: kept "
-        "(exact), altered (near or paraphrase), added (not in the reference) and dropped (in the reference, not "
-        "carried over). relation says whether the reference is its inferred source (derived_from), derives from "
-        "it (source_of) or the direction is undetermined. Only pairs that share aligned text (relation reuse) and their reuse matches are used.",
+        "What each copy did to its inferred source, sentence by sentence: kept (exact), altered (near or "
+        "paraphrase), added (not in the source), dropped (in the source, not carried over); sentences too short "
+        "to match (too_short) or boilerplate are labelled as such, never counted as added or dropped. Only "
+        "documents with an inferred source appear.",
         f"""
         WITH pairs AS (
-            SELECT doc_id_a AS doc_id, doc_id_b AS ref,
-                   CASE direction WHEN 'b->a' THEN 'derived_from' WHEN 'a->b' THEN 'source_of' ELSE 'undetermined' END
-                   AS relation
-            FROM marts.document_pairs WHERE relation = 'reuse'
-            UNION ALL
-            SELECT doc_id_b, doc_id_a,
-                   CASE direction WHEN 'a->b' THEN 'derived_from' WHEN 'b->a' THEN 'source_of' ELSE 'undetermined' END
-            FROM marts.document_pairs WHERE relation = 'reuse'
+            SELECT o.doc_id, o.inferred_source_doc_id AS ref, p.direction_basis, p.direction_confidence
+            FROM marts.document_originality o
+            JOIN marts.document_pairs p
+              ON (p.doc_id_a = o.doc_id AND p.doc_id_b = o.inferred_source_doc_id)
+              OR (p.doc_id_b = o.doc_id AND p.doc_id_a = o.inferred_source_doc_id)
+            WHERE o.inferred_source_doc_id IS NOT NULL
         ), m AS (
             SELECT p.doc_id, p.ref,
                    CASE WHEN m.doc_id_a = p.doc_id THEN m.sentence_id_a ELSE m.sentence_id_b END AS sid,
@@ -366,22 +397,27 @@ VIEWS: dict[str, tuple[str, str]] = {
             SELECT * FROM m
             QUALIFY row_number() OVER (PARTITION BY doc_id, ref, sid ORDER BY {_KIND_RANK}, score DESC, ref_sid) = 1
         ), doc_side AS (
-            SELECT p.doc_id, p.ref AS reference_doc_id, p.relation,
-                   CASE WHEN b.kind IS NULL THEN 'added' WHEN b.kind = 'exact' THEN 'kept' ELSE 'altered' END AS change,
+            SELECT p.doc_id, p.ref AS reference_doc_id, p.direction_basis, p.direction_confidence,
+                   CASE WHEN b.kind IS NOT NULL THEN CASE WHEN b.kind = 'exact' THEN 'kept' ELSE 'altered' END
+                        WHEN f.too_short THEN 'too_short' WHEN f.is_common THEN 'boilerplate'
+                        ELSE 'added' END AS change,
                    b.kind, b.score, s.sentence_index, s.text, t.sentence_index AS reference_sentence_index,
                    t.text AS reference_text
             FROM pairs p JOIN staging.sentences s ON s.doc_id = p.doc_id
+            LEFT JOIN marts.sentence_flags f ON f.sentence_id = s.sentence_id
             LEFT JOIN best b ON b.doc_id = p.doc_id AND b.ref = p.ref AND b.sid = s.sentence_id
             LEFT JOIN staging.sentences t ON t.sentence_id = b.ref_sid
         ), dropped AS (
-            SELECT p.doc_id, p.ref AS reference_doc_id, p.relation, 'dropped' AS change, NULL AS kind,
-                   NULL::DOUBLE AS score, NULL::INTEGER AS sentence_index, NULL AS text,
-                   t.sentence_index AS reference_sentence_index, t.text AS reference_text
+            SELECT p.doc_id, p.ref AS reference_doc_id, p.direction_basis, p.direction_confidence,
+                   'dropped' AS change, NULL AS kind, NULL::DOUBLE AS score, NULL::INTEGER AS sentence_index,
+                   NULL AS text, t.sentence_index AS reference_sentence_index, t.text AS reference_text
             FROM pairs p JOIN staging.sentences t ON t.doc_id = p.ref
+            JOIN marts.sentence_flags f ON f.sentence_id = t.sentence_id AND f.matchable
             WHERE NOT EXISTS (SELECT 1 FROM m WHERE m.doc_id = p.doc_id AND m.ref = p.ref AND m.ref_sid = t.sentence_id)
         )
-        SELECT st.story_id, d.source, x.doc_id, rd.source AS reference_outlet, x.reference_doc_id, x.relation,
-               x.change, x.kind, x.score, x.sentence_index, x.text, x.reference_sentence_index, x.reference_text
+        SELECT st.story_id, d.source, x.doc_id, rd.source AS reference_outlet, x.reference_doc_id,
+               x.direction_basis, x.direction_confidence, x.change, x.kind, x.score, x.sentence_index, x.text,
+               x.reference_sentence_index, x.reference_text
         FROM (SELECT * FROM doc_side UNION ALL SELECT * FROM dropped) x
         JOIN raw.documents d ON d.doc_id = x.doc_id
         JOIN raw.documents rd ON rd.doc_id = x.reference_doc_id
@@ -406,7 +442,8 @@ VIEWS: dict[str, tuple[str, str]] = {
 # column descriptions of the views (columns that repeat a table column reuse its description)
 VIEW_COLUMNS: dict[str, dict[str, str]] = {
     "marts.documents": {
-        "published_at": "Publication time: metadata first, else a date found in the page.",
+        "published_at": "Publication time: metadata first, else a plausible date found in the page.",
+        "published_at_precision": "day, local_time or time (see raw.documents); day for a date found in the page.",
         "title": "Title: metadata first, else the page's headline.",
         "url": "URL: metadata first, else the page's.",
         "status": "Clean status: ok, empty or error.",
@@ -417,7 +454,7 @@ VIEW_COLUMNS: dict[str, dict[str, str]] = {
     "marts.outlet_reuse_matrix": {
         "source_from": "Outlet the text was taken from (or the pair's first outlet when undetermined).",
         "source_to": "Outlet that took it.",
-        "direction_status": "inferred (dates or containment) or undetermined.",
+        "direction_status": "inferred (the document pair states a direction) or undetermined.",
         "kind": "exact, near or paraphrase.",
         "n_sentence_matches": "Sentence matches.",
         "n_text_matches": "Matches that are not mostly quotation (text reuse).",
@@ -437,22 +474,24 @@ VIEW_COLUMNS: dict[str, dict[str, str]] = {
         "n_documents": "Documents carrying the sentence (in some form).",
         "n_sources": "Outlets carrying it.",
         "sources": "Those outlets.",
-        "origin_source": "Outlet of the origin (dated clusters only).",
+        "origin_source": "Outlet of the origin (clusters whose origin is inferred).",
         "origin_doc_id": "Document of the origin.",
         "origin_text": "The origin sentence.",
         "example_text": "One sentence of the cluster (the smallest sentence_id).",
     },
     "marts.story_changes": {
-        "reference_outlet": "Outlet of the reference document.",
-        "reference_doc_id": "The document compared against.",
-        "relation": "derived_from (the reference is this document's source), source_of, or undetermined.",
-        "change": "kept (exact), altered (near or paraphrase), added or dropped, relative to the reference.",
-        "kind": "Kind of the match to the reference sentence.",
+        "reference_outlet": "Outlet of the inferred source.",
+        "reference_doc_id": "The inferred source (marts.document_originality.inferred_source_doc_id).",
+        "direction_basis": "Basis of the direction from the source to this document (see marts.document_pairs).",
+        "direction_confidence": "Confidence of that direction.",
+        "change": "kept (exact), altered (near or paraphrase), added or dropped, relative to the source; "
+        "too_short or boilerplate for sentences that are never matched (neither added nor dropped).",
+        "kind": "Kind of the match to the source sentence.",
         "score": "Score of that match.",
         "sentence_index": "Position in this document (null for dropped sentences).",
         "text": "This document's sentence (null for dropped sentences).",
-        "reference_sentence_index": "Position in the reference document.",
-        "reference_text": "The reference sentence.",
+        "reference_sentence_index": "Position in the source document.",
+        "reference_text": "The source sentence.",
     },
     "marts.quote_vs_text_reuse": {
         "outlet_1": "One outlet of the pair (alphabetically first).",
@@ -480,8 +519,8 @@ EXAMPLES: dict[str, str] = {
     "marts.outlet_originality_over_time": "SELECT * FROM marts.outlet_originality_over_time WHERE source = 'AFP';",
     "marts.top_republished_sentences": "SELECT n_documents, n_sources, sources, origin_status, example_text\n"
     "FROM marts.top_republished_sentences LIMIT 10;",
-    "marts.story_changes": "-- what Press TV changed relative to the AFP text\n"
-    "SELECT relation, change, kind, text, reference_text FROM marts.story_changes\n"
+    "marts.story_changes": "-- what Press TV did to the AFP text it took\n"
+    "SELECT change, kind, text, reference_text FROM marts.story_changes\n"
     "WHERE source = 'Press TV' AND reference_outlet = 'AFP';",
     "marts.quote_vs_text_reuse": "SELECT * FROM marts.quote_vs_text_reuse;",
 }

@@ -36,7 +36,8 @@ import json
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from datetime import date as date_type
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -51,6 +52,8 @@ __all__ = [
     "ingest_files",
     "scan_landing",
     "parse_datetime",
+    "parse_published",
+    "PublishedDate",
 ]
 
 PAGE_SUFFIXES = {".txt": "text", ".html": "html", ".htm": "html"}
@@ -101,6 +104,8 @@ class RawDocument:
     repairs: list[str]
     content_sha256: str
     n_chars: int
+    published_at_precision: str | None = None  # day / local_time / time (see parse_published)
+    published_at_flag: str | None = None  # unparseable / future / before_web: kept raw, not used
 
 
 @dataclass
@@ -128,28 +133,90 @@ class IngestResult:
 # ---------------------------------------------------------------------------------------------- helpers
 
 
-def parse_datetime(value: object) -> datetime | None:
-    """Parse a date or timestamp given in metadata; return naive UTC or None when absent/unparseable."""
+PRECISIONS = ("day", "local_time", "time")
+WEB_EPOCH = datetime(1990, 1, 1)  # no web page is older than the web
+_NO_DATE = {"nan", "none", "null", "nat"}
+
+
+@dataclass(frozen=True)
+class PublishedDate:
+    """A publication date from metadata: the UTC time, its precision and why it is not used.
+
+    ``at``: naive UTC datetime, or None when absent, unparseable or implausible;
+    ``precision``: ``day`` (a date only), ``local_time`` (a time without zone), ``time`` (a time whose
+    zone was given and converted to UTC), None when ``at`` is None;
+    ``flag``: None when usable, else ``unparseable``, ``future`` (after the run's time) or
+    ``before_web`` (before 1990 for a web page). A flagged date keeps its raw string in
+    ``published_at_raw`` and is never used as a publication time.
+    """
+
+    at: datetime | None
+    precision: str | None
+    flag: str | None
+
+
+def _parse_text(text: str) -> tuple[datetime, str] | None:
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        has_time = len(text) > 10
+    except ValueError:
+        try:
+            from dateutil import parser as dateparser
+
+            # parsed twice with two defaults: fields that differ were not in the text
+            d1 = dateparser.parse(text, default=datetime(2000, 1, 1, 0, 0, 0))
+            d2 = dateparser.parse(text, default=datetime(2000, 1, 1, 13, 37, 11))
+        except (ValueError, OverflowError, TypeError):
+            return None
+        dt, has_time = d1, (d1.hour, d1.minute) == (d2.hour, d2.minute)
+    if dt.tzinfo is not None:
+        return dt, "time"
+    return dt, "local_time" if has_time else "day"
+
+
+def parse_published(value: object, *, now: datetime | None = None, web: bool = True) -> PublishedDate:
+    """Parse a publication date given in metadata, with its precision and plausibility (see PublishedDate).
+
+    ``now`` is the run's time (default: the current time); ``web``: the document is a web page, so a
+    date before 1990 cannot be right.
+    """
     if value is None:
-        return None
+        return PublishedDate(None, None, None)
     if isinstance(value, datetime):
-        dt = value
+        parsed: tuple[datetime, str] | None = (
+            value,
+            "time" if value.tzinfo is not None else "local_time",
+        )
+    elif isinstance(value, date_type):
+        parsed = (datetime(value.year, value.month, value.day), "day")
     else:
         text = str(value).strip()
-        if not text or text.lower() in {"nan", "none", "null", "nat"}:
-            return None
-        try:
-            dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            try:
-                from dateutil import parser as dateparser
-
-                dt = dateparser.parse(text)
-            except (ValueError, OverflowError, TypeError):
-                return None
+        if not text or text.lower() in _NO_DATE:
+            return PublishedDate(None, None, None)
+        parsed = _parse_text(text)
+    if parsed is None:
+        return PublishedDate(None, None, "unparseable")
+    dt, precision = parsed
     if dt.tzinfo is not None:
         dt = dt.astimezone(UTC).replace(tzinfo=None)
-    return dt
+    if precision == "day":
+        dt = dt.replace(hour=0, minute=0, second=0, microsecond=0)
+    if now is None:
+        run = datetime.now(UTC).replace(tzinfo=None)
+    else:
+        run = now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now
+    # the earliest instant the value can stand for (a local day or time may be up to 12 h ahead of UTC)
+    earliest = dt if precision == "time" else dt - timedelta(hours=12)
+    if earliest > run:
+        return PublishedDate(None, None, "future")
+    if web and dt < WEB_EPOCH:
+        return PublishedDate(None, None, "before_web")
+    return PublishedDate(dt, precision, None)
+
+
+def parse_datetime(value: object) -> datetime | None:
+    """Parse a date or timestamp given in metadata; return naive UTC or None when absent/unparseable."""
+    return parse_published(value, now=datetime.max, web=False).at
 
 
 def _domain(url: str | None) -> str | None:
@@ -304,7 +371,10 @@ def _page_document(
     decoded = decode_bytes(data)  # raises DecodeError
     url = _clean_str(_first(meta, ("url",)))
     source, origin = resolve_source(_clean_str(_first(meta, _SOURCE_FIELDS)), rel, url)
-    date_raw = _clean_str(_first(meta, _DATE_FIELDS))
+    date_value = _first(meta, _DATE_FIELDS)
+    date_raw = _clean_str(date_value)
+    web = record is None or (url or "").lower().startswith(("http://", "https://"))
+    published = parse_published(date_value if not isinstance(date_value, str) else date_raw, web=web)
     return RawDocument(
         doc_id=make_doc_id(source, data),
         source=source,
@@ -316,8 +386,10 @@ def _page_document(
         external_id=external_id,
         url=url,
         title=_clean_str(_first(meta, ("title",))),
-        published_at=parse_datetime(date_raw),
+        published_at=published.at,
         published_at_raw=date_raw,
+        published_at_precision=published.precision,
+        published_at_flag=published.flag,
         encoding=decoded.encoding,
         repairs=decoded.repairs,
         content_sha256=sha256_hex(data),

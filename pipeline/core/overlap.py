@@ -9,7 +9,8 @@ tier ran and, if not, why).
 Input
 -----
 ``documents``: ``doc_id`` (str), ``source`` (str, the outlet), ``published_at`` (Datetime or null),
-``title`` (str or null), ``n_chars`` (int).
+optional ``published_at_precision`` (``day``, ``local_time`` or ``time``; without it a value at
+midnight is a date only), ``title`` (str or null), ``n_chars`` (int).
 ``sentences``: ``sentence_id`` (str, ``f"{doc_id}:{index}"``), ``doc_id``, ``index`` (int, 0-based),
 ``paragraph`` (int), ``start``, ``end`` (char offsets in the document's clean text), ``text``,
 ``norm`` (normalised text), ``norm_hash`` (str), ``n_tokens`` (int).
@@ -72,9 +73,11 @@ sentence_id_a, sentence_id_b)
 ``sentence_clusters`` (one row per matched sentence, sorted by cluster_id, sentence_id)
     cluster_id str (``"c"`` + 16 hex digits of the SHA-1 of the smallest sentence_id in the
     connected component of the match graph); sentence_id, doc_id, source str; published_at datetime;
-    is_origin bool; origin_sentence_id str; origin_status str: ``dated`` when every document in the
-    cluster has a publication time and the earliest is unique, else ``undetermined`` (a missing date
-    could be the earliest; a tie cannot be broken): no origin is guessed;
+    is_origin bool; origin_sentence_id str; origin_status str: ``inferred`` when one member document
+    is the source every other member derives from along the document pairs' determined directions
+    (see ``pipeline.core.provenance``), else ``quotation`` when every match of the cluster is a
+    quotation, else ``undetermined``: no origin is guessed; origin_basis str
+    and origin_confidence f64 (the directions' bases and their lowest confidence);
     kind_to_origin str: ``origin`` for the origin itself, the kind of the direct match to the origin
     when there is one, ``indirect`` when connected only through other sentences, null when the
     origin is undetermined.
@@ -86,7 +89,8 @@ sentence_id_a, sentence_id_b)
     first_index_a, last_index_a, first_index_b, last_index_b i64; start_a, end_a, start_b, end_b
     i64 (char offsets in each document's clean text); n_sentences i64 (matched pairs);
     n_exact, n_near, n_paraphrase i64; dominant_kind str (most frequent, ties to the stronger kind);
-    mean_score f64; n_quote i64.
+    mean_score f64; n_quote i64; direction, direction_basis str and direction_confidence f64 (those
+    of the passage's document pair).
 
 ``document_pairs`` (one row per document pair sharing at least one match, sorted by doc ids)
     doc_id_a, doc_id_b, source_a, source_b str; published_at_a, published_at_b datetime;
@@ -95,14 +99,13 @@ sentence_id_a, sentence_id_b)
     included); n_quote i64 (pairs where a side is mostly quotation); n_nonquote i64;
     quote_only bool (every shared pair is a quotation: two outlets quoting the same speaker);
     containment_a_in_b f64 (share of A's matchable sentences matched in B) and containment_b_in_a;
-    direction str (``a->b`` = A is the source of B, ``b->a``, ``undetermined``) and
-    direction_evidence str. Rule: quote-only overlap is never evidence; otherwise the earlier
-    publication time decides; when dates are missing or equal, containment (counting non-quote
-    matches only) decides only when one side's shared content is nearly all of it
-    (``>= direction_min_containment``) while the other side holds clearly more (its containment
-    ``<= direction_max_reverse_containment``): the text holding the superset is taken as the one
-    that copied and added; else undetermined. Dates win over containment when both are present.
-    same_source bool; in_story bool (the pair links its documents into one story, see below);
+    direction str (``a->b`` = A is the source of B, ``b->a``, ``undetermined``), direction_basis
+    str, direction_evidence str, direction_confidence f64 (null when undetermined),
+    common_source_doc_id str (siblings: the source of both): the provenance model of
+    ``pipeline.core.provenance`` (publication-date intervals by precision, credit lines, the union
+    a source holds, siblings of one source; its module docstring gives the rules and their order).
+    Only reuse counts (``provenance.reuse_only``). same_source bool; in_story bool (the pair links its
+    documents into one story, see below).
     relation str (``reuse`` when the pair shares aligned text, else ``quote``), n_aligned i64 and
     aligned_weight f64 (the aligned chain, see ``pipeline.core.evidence``). Counts and containment
     use the pair's reuse and quote matches only.
@@ -110,15 +113,15 @@ sentence_id_a, sentence_id_b)
 ``document_originality`` (one row per document, sorted by doc_id)
     doc_id, source str; n_sentences, n_matchable i64; share_original, share_exact, share_near,
     share_paraphrase f64 over matchable sentences (null when there are none). Each matchable
-    sentence counts once, by its best kind among matches to documents that are earlier or whose
-    order is undetermined (missing or equal dates); matches only to later documents leave it
-    original (it is their source). n_quote_reuse i64: mostly-quotation sentences reused that way
-    (also counted in their kind). inferred_source_doc_id str: the document this one derives from:
-    among the pairs whose direction points at it and that link it into a story (``in_story``: a
-    single shared stock line does not make a source), the strongest (sum over non-quote matches of 3 per
-    exact, 2 per near, 1 per paraphrase; then most shared non-quote sentences, highest containment,
-    smallest id); null when there is none, or when a document whose order is undetermined shares
-    more strongly with it (e.g. a sibling copy of an undated original is never named the source);
+    sentence counts once, by its best kind among matches to documents that are its document's
+    source (a determined direction pointing at it); any other sentence is original, so an origin is
+    not made less original by being copied. n_quote_reuse i64: mostly-quotation sentences reused
+    that way (also counted in their kind). inferred_source_doc_id str: the document this one derives
+    from: among the pairs whose direction points at it and that link it into a story (``in_story``:
+    a single shared stock line does not make a source), the strongest (sum over non-quote matches of
+    3 per exact, 2 per near, 1 per paraphrase; then most shared non-quote sentences, highest
+    containment, smallest id); null when there is none, or when an undetermined pair (other than
+    siblings of one source or quote reuse) shares more strongly with it;
     added i64: matchable sentences not found in the
     inferred source; dropped i64: matchable sentences of the inferred source not carried over (both
     null without an inferred source).
@@ -198,6 +201,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from pipeline.core import provenance
 from pipeline.core.compare import FULL_FEATURES
 from pipeline.core.evidence import EvidenceConfig, classify_matches
 from pipeline.core.normalize import STOPWORDS
@@ -266,8 +270,6 @@ class OverlapConfig:
     max_join_rows: int = 4_000_000
     passage_max_gap: int = 1
     passage_min_sentences: int = 2
-    direction_min_containment: float = 0.8
-    direction_max_reverse_containment: float = 0.5
     story_min_shared: int = 2
     story_min_containment: float = 0.2
     story_strong_shared: int = 5
@@ -358,6 +360,10 @@ _CLUSTER_SCHEMA = {
     "origin_status": pl.String,
     "kind_to_origin": pl.String,
 }
+_CLUSTER_OUT_SCHEMA = {
+    **{k: v for k, v in _CLUSTER_SCHEMA.items() if k not in provenance.CLUSTER_COLUMNS},
+    **provenance.CLUSTER_COLUMNS,
+}
 _PASSAGE_SCHEMA = {
     "doc_id_a": pl.String,
     "doc_id_b": pl.String,
@@ -378,6 +384,7 @@ _PASSAGE_SCHEMA = {
     "mean_score": pl.Float64,
     "n_quote": pl.Int64,
 }
+_PASSAGE_OUT_SCHEMA = {**_PASSAGE_SCHEMA, **provenance.PASSAGE_COLUMNS}
 _PAIR_SCHEMA = {
     "doc_id_a": pl.String,
     "doc_id_b": pl.String,
@@ -398,7 +405,10 @@ _PAIR_SCHEMA = {
     "containment_a_in_b": pl.Float64,
     "containment_b_in_a": pl.Float64,
     "direction": pl.String,
+    "direction_basis": pl.String,
     "direction_evidence": pl.String,
+    "direction_confidence": pl.Float64,
+    "common_source_doc_id": pl.String,
     "same_source": pl.Boolean,
     "in_story": pl.Boolean,
     "relation": pl.String,
@@ -562,6 +572,11 @@ def _prepare_inputs(documents: pl.DataFrame, sentences: pl.DataFrame) -> tuple[p
             pl.col("doc_id").cast(pl.String),
             pl.col("source").cast(pl.String).fill_null(""),
             pub.cast(_DT).alias("published_at"),
+            (
+                pl.col("published_at_precision").cast(pl.String)
+                if "published_at_precision" in documents.columns
+                else pl.lit(None, dtype=pl.String)
+            ).alias("published_at_precision"),
         )
         .filter(pl.col("doc_id").is_not_null())
         .unique("doc_id", keep="first", maintain_order=True)
@@ -1064,9 +1079,13 @@ def compute_overlap(
     with clock.step("passages"):
         passages = _passages(linked, sents, cfg)
     with clock.step("document_pairs"):
-        dpairs = _with_pair_evidence(_document_pairs(linked, flags, docs, cfg), pair_evidence)
+        reuse = provenance.reuse_only(matches)
+        dpairs = _with_pair_evidence(_document_pairs(reuse, flags, docs, sents, cfg), pair_evidence)
+    with clock.step("provenance"):
+        passages = provenance.passage_directions(passages, dpairs).cast(_PASSAGE_OUT_SCHEMA)
+        clusters = provenance.cluster_origins(clusters, reuse, dpairs).cast(_CLUSTER_OUT_SCHEMA)
     with clock.step("originality"):
-        orig = _originality(linked, flags, docs, dpairs)
+        orig = _originality(reuse, flags, docs, dpairs)
     with clock.step("stories"):
         stories = _stories(dpairs, docs)
 
@@ -2005,7 +2024,7 @@ def _passages(matches: pl.DataFrame, sents: pl.DataFrame, cfg: OverlapConfig) ->
 
 
 def _document_pairs(
-    matches: pl.DataFrame, flags: pl.DataFrame, docs: pl.DataFrame, cfg: OverlapConfig
+    matches: pl.DataFrame, flags: pl.DataFrame, docs: pl.DataFrame, sents: pl.DataFrame, cfg: OverlapConfig
 ) -> pl.DataFrame:
     if matches.height == 0:
         return _empty({k: v for k, v in _PAIR_SCHEMA.items() if k not in _PAIR_EVIDENCE})
@@ -2042,59 +2061,7 @@ def _document_pairs(
             (pl.col("source_a") == pl.col("source_b")).alias("same_source"),
         )
     )
-    ta, tb = pl.col("published_at_a"), pl.col("published_at_b")
-    dated = ta.is_not_null() & tb.is_not_null() & (ta != tb)
-    hi, lo = cfg.direction_min_containment, cfg.direction_max_reverse_containment
-    a_in_b = (pl.col("_cq_a") >= hi) & (pl.col("_cq_b") <= lo)
-    b_in_a = (pl.col("_cq_b") >= hi) & (pl.col("_cq_a") <= lo)
-    fmt = "%Y-%m-%d %H:%M"
-    date_ev = (
-        pl.lit("published earlier: ")
-        + pl.when(ta < tb).then(pl.lit("A ")).otherwise(pl.lit("B "))
-        + pl.min_horizontal(ta, tb).dt.strftime(fmt)
-        + pl.lit(" vs ")
-        + pl.max_horizontal(ta, tb).dt.strftime(fmt)
-    )
-    why_no_date = (
-        pl.when(ta.is_null() | tb.is_null())
-        .then(pl.lit("date missing"))
-        .otherwise(pl.lit("same publication time"))
-    )
-    cont = (
-        pl.lit("; non-quote containment A in B ")
-        + pl.col("_cq_a").round(2).cast(pl.String)
-        + pl.lit(", B in A ")
-        + pl.col("_cq_b").round(2).cast(pl.String)
-    )
     p = p.with_columns(
-        pl.when(pl.col("quote_only"))
-        .then(pl.lit("undetermined"))
-        .when(dated)
-        .then(pl.when(ta < tb).then(pl.lit("a->b")).otherwise(pl.lit("b->a")))
-        .when(a_in_b)
-        .then(pl.lit("a->b"))
-        .when(b_in_a)
-        .then(pl.lit("b->a"))
-        .otherwise(pl.lit("undetermined"))
-        .alias("direction"),
-        pl.when(pl.col("quote_only"))
-        .then(pl.lit("quote-only overlap: both quote the same words, which is no evidence of copying"))
-        .when(dated)
-        .then(date_ev)
-        .when(a_in_b)
-        .then(
-            why_no_date
-            + pl.lit("; B holds the superset (A's shared text is nearly all of A, B adds more)")
-            + cont
-        )
-        .when(b_in_a)
-        .then(
-            why_no_date
-            + pl.lit("; A holds the superset (B's shared text is nearly all of B, A adds more)")
-            + cont
-        )
-        .otherwise(why_no_date + pl.lit("; containment does not decide") + cont)
-        .alias("direction_evidence"),
         (
             ~pl.col("quote_only")
             & (
@@ -2106,6 +2073,8 @@ def _document_pairs(
             )
         ).alias("in_story"),
     )
+    # direction, its basis, evidence and confidence: the provenance model
+    p = provenance.pair_directions(p, matches, docs, sents)
     base = {k: v for k, v in _PAIR_SCHEMA.items() if k not in _PAIR_EVIDENCE}
     return p.select(list(base)).cast(base).sort("doc_id_a", "doc_id_b")
 
@@ -2122,36 +2091,10 @@ def _originality(
         .join(docs.select("doc_id", "source"), on="doc_id", how="right")
         .with_columns(pl.col("n_sentences").fill_null(0), pl.col("n_matchable").fill_null(0))
     )
-    pub = docs.select("doc_id", "published_at")
-    sides = pl.concat(
-        [
-            matches.select(
-                pl.col("sentence_id_a").alias("sid"),
-                pl.col("doc_id_a").alias("doc_id"),
-                pl.col("doc_id_b").alias("other"),
-                "kind",
-                "is_quote",
-            ),
-            matches.select(
-                pl.col("sentence_id_b").alias("sid"),
-                pl.col("doc_id_b").alias("doc_id"),
-                pl.col("doc_id_a").alias("other"),
-                "kind",
-                "is_quote",
-            ),
-        ]
-    )
+    # a sentence is reused when a document that is its document's source holds it (provenance model)
     quote_of = flags.select(pl.col("sentence_id").alias("sid"), pl.col("is_quote").alias("own_quote"))
     s = (
-        sides.join(pub, on="doc_id")
-        .join(pub.rename({"doc_id": "other", "published_at": "p_other"}), on="other")
-        .filter(
-            ~(
-                pl.col("published_at").is_not_null()
-                & pl.col("p_other").is_not_null()
-                & (pl.col("p_other") > pl.col("published_at"))
-            )
-        )
+        provenance.reused_sentences(matches, dpairs)
         .with_columns(pl.col("kind").replace_strict(KIND_RANK, return_dtype=pl.Int8).alias("r"))
         .group_by("sid", "doc_id")
         .agg(pl.col("r").max())
@@ -2178,66 +2121,9 @@ def _originality(
         (pl.col("n_n") / denom).alias("share_near"),
         (pl.col("n_p") / denom).alias("share_paraphrase"),
     )
-    # inferred source: the pair whose direction points at this document, ranked by match strength
-    # (sum of kind ranks exact 3 / near 2 / paraphrase 1 over non-quote matches); withheld when a
-    # document whose order is undetermined explains this one more strongly (a sibling copy of an
-    # undated original must not be named the source)
+    # inferred source: the provenance model's (the strongest pair whose direction points at it)
     if dpairs.height:
-        strength = (
-            matches.filter(~pl.col("is_quote"))
-            .with_columns(pl.col("kind").replace_strict(KIND_RANK, return_dtype=pl.Int64).alias("r"))
-            .group_by("doc_id_a", "doc_id_b")
-            .agg(pl.col("r").sum().alias("strength"))
-        )
-        dp = dpairs.join(strength, on=["doc_id_a", "doc_id_b"], how="left").with_columns(
-            pl.col("strength").fill_null(0)
-        )
-        cand = pl.concat(
-            [
-                dp.filter((pl.col("direction") == "a->b") & pl.col("in_story")).select(
-                    pl.col("doc_id_b").alias("doc_id"),
-                    pl.col("doc_id_a").alias("src"),
-                    "strength",
-                    "n_nonquote",
-                    pl.col("containment_b_in_a").alias("cont"),
-                    pl.col("n_shared_b").alias("shared_self"),
-                    pl.col("n_shared_a").alias("shared_src"),
-                    pl.col("n_matchable_a").alias("m_src"),
-                ),
-                dp.filter((pl.col("direction") == "b->a") & pl.col("in_story")).select(
-                    pl.col("doc_id_a").alias("doc_id"),
-                    pl.col("doc_id_b").alias("src"),
-                    "strength",
-                    "n_nonquote",
-                    pl.col("containment_a_in_b").alias("cont"),
-                    pl.col("n_shared_a").alias("shared_self"),
-                    pl.col("n_shared_b").alias("shared_src"),
-                    pl.col("n_matchable_b").alias("m_src"),
-                ),
-            ]
-        )
-        und = dp.filter((pl.col("direction") == "undetermined") & ~pl.col("quote_only"))
-        block = (
-            pl.concat(
-                [
-                    und.select(pl.col("doc_id_a").alias("doc_id"), "strength"),
-                    und.select(pl.col("doc_id_b").alias("doc_id"), "strength"),
-                ]
-            )
-            .group_by("doc_id")
-            .agg(pl.col("strength").max().alias("block"))
-        )
-        best = (
-            cand.sort(
-                ["doc_id", "strength", "n_nonquote", "cont", "src"],
-                descending=[False, True, True, True, False],
-            )
-            .group_by("doc_id", maintain_order=True)
-            .first()
-            .join(block, on="doc_id", how="left")
-            .filter(pl.col("block").is_null() | (pl.col("block") <= pl.col("strength")))
-            .drop("block", "strength")
-        )
+        best = provenance.inferred_sources(matches, dpairs)
         o = o.join(best, on="doc_id", how="left").with_columns(
             pl.col("src").alias("inferred_source_doc_id"),
             pl.when(pl.col("src").is_not_null())

@@ -2,10 +2,13 @@
 
 A page shows, for one story (a group of articles sharing text, ``marts.stories``):
 
-* a summary: the articles (labelled A, B, C... oldest first where dated) with their originality and
-  inferred source, an arc diagram and a table of who took what from whom: sentence matches between
-  every two articles by kind, **text reuse separated from quote reuse** (two outlets quoting the same
-  speaker is not copying), the inferred direction and its evidence;
+* a summary: the articles (labelled A, B, C...: sources before the articles derived from them, then
+  oldest first where dated) with their originality and inferred source, an arc diagram and a table of
+  who took what from whom: sentence matches between every two articles by kind, **text reuse
+  separated from quote reuse** (two outlets quoting the same speaker is not copying), the direction
+  the tables state (``marts.document_pairs``) with its evidence and confidence. Text is said to be
+  taken only along a stated direction; siblings (copies of one source) and undetermined pairs are
+  shown as shared, never as taken;
 * the articles side by side, each matched sentence coloured by its strongest kind (exact, near,
   paraphrase; quotation reuse outlined) and followed by plain links to its partners (works without
   JavaScript); with JavaScript, clicking a sentence highlights its partners and scrolls every column
@@ -37,6 +40,7 @@ from typing import Any
 
 import duckdb
 
+from pipeline.core.catalog import BEST_DATE_SQL
 from pipeline.core.clean.document import normalise_text
 from pipeline.core.clean.result import REASONS
 
@@ -329,7 +333,7 @@ def _load(con: duckdb.DuckDBPyConnection, story_ids: list[str]) -> dict[str, _St
     for d in _rows(
         con,
         f"""SELECT st.story_id, st.doc_id, d.source, d.kind, d.raw_text, d.path, d.url AS raw_url,
-                   coalesce(d.published_at, try_cast(c.published_at_text AS TIMESTAMP)) AS published_at,
+                   {BEST_DATE_SQL} AS published_at,
                    coalesce(d.title, c.title) AS title, coalesce(d.url, c.url) AS url,
                    c.status, c.empty_reason, c.text, c.headings, {orig_cols}
             FROM marts.stories st JOIN raw.documents d USING (doc_id)
@@ -368,7 +372,8 @@ def _load(con: duckdb.DuckDBPyConnection, story_ids: list[str]) -> dict[str, _St
     for p in _rows(
         con,
         f"""SELECT st.story_id, p.doc_id_a, p.doc_id_b, p.containment_a_in_b, p.containment_b_in_a,
-                   p.direction, p.direction_evidence, p.quote_only
+                   p.direction, p.direction_evidence, p.quote_only, p.direction_basis,
+                   p.direction_confidence, p.common_source_doc_id
             FROM marts.document_pairs p JOIN marts.stories st ON st.doc_id = p.doc_id_a
             JOIN marts.stories sb ON sb.doc_id = p.doc_id_b AND sb.story_id = st.story_id
             WHERE {in_batch} ORDER BY p.doc_id_a, p.doc_id_b""",
@@ -569,15 +574,26 @@ def _findings(docs: list[dict], label: dict[str, str], rows: list[dict]) -> str:
             text += f" ({_kinds_text(r, 'text')})"
         if r["quote_total"]:
             text += f" and shares {r['quote_total']} quotations with it"
-        items.append(text + (f"; evidence: {r['evidence']}" if r["evidence"] else "") + ".")
-    undetermined = [r for r in rows if not r["directed"]]
+        conf = f" (confidence {r['confidence']:.2f})" if r.get("confidence") is not None else ""
+        items.append(text + (f"; evidence: {r['evidence']}" if r["evidence"] else "") + conf + ".")
+    for r in rows:
+        if not r["directed"] and r.get("basis") == "common_source" and r.get("common_source") in name:
+            items.append(
+                f"{name[r['from']]} and {name[r['to']]} are copies of one source, "
+                f"{name[r['common_source']]}: what they share came from it, not from each other."
+            )
+    undetermined = [r for r in rows if not r["directed"] and r.get("basis") != "common_source"]
     if undetermined:
-        quote_only = sum(1 for r in undetermined if r["quote_only"])
+        quote = sum(1 for r in undetermined if r["quote_only"] or r.get("basis") == "quote")
         items.append(
             f"{len(undetermined)} more pairs share sentences ({sum(r['text_total'] for r in undetermined)} text "
-            f"reuse, {sum(r['quote_total'] for r in undetermined)} quote reuse) but their direction is "
-            "undetermined (missing or equal dates and no clear containment)"
-            + (f"; {quote_only} of them share only quotations" if quote_only else "")
+            f"reuse, {sum(r['quote_total'] for r in undetermined)} quote reuse) but no direction is stated for "
+            "them: the evidence (dates, credit lines, which text holds what the others share) does not decide"
+            + (
+                f"; {quote} of them share mainly quotations, from a source outside these articles"
+                if quote
+                else ""
+            )
             + "."
         )
     orig = [d for d in docs if d.get("share_original") is not None]
@@ -586,7 +602,7 @@ def _findings(docs: list[dict], label: dict[str, str], rows: list[dict]) -> str:
         least = min(orig, key=lambda d: (d["share_original"], docs.index(d)))
         items.append(
             f"Most original: {name[most['doc_id']]} ({_pct(most['share_original'])} of its sentences "
-            f"found in no earlier or undated article); least original: {name[least['doc_id']]} "
+            f"found in no article it derives from); least original: {name[least['doc_id']]} "
             f"({_pct(least['share_original'])})."
         )
     if not items:
@@ -602,7 +618,8 @@ def _evidence(text: str | None, la: str, lb: str) -> str:
 
 
 def _limit(story: _Story, max_docs: int) -> tuple[_Story, int]:
-    """The story cut to its first ``max_docs`` articles (page order: oldest first), and how many were left out."""
+    """The story cut to its first ``max_docs`` articles (page order: sources first, then oldest first), and how
+    many were left out."""
     if max_docs < 1:
         raise ValueError(f"max_docs must be at least 1, got {max_docs}")
     if len(story.docs) <= max_docs:
@@ -620,9 +637,27 @@ def _limit(story: _Story, max_docs: int) -> tuple[_Story, int]:
     return cut, len(story.docs) - max_docs
 
 
+def _provenance_order(story: _Story) -> _Story:
+    """Documents in page order: a document after the source it derives from (depth along inferred
+    sources), then oldest first as loaded."""
+    src = {d["doc_id"]: d.get("inferred_source_doc_id") for d in story.docs}
+
+    def depth(doc_id: str) -> int:
+        n, seen = 0, {doc_id}
+        while src.get(doc_id) in src and src[doc_id] not in seen:
+            doc_id = src[doc_id]
+            seen.add(doc_id)
+            n += 1
+        return n
+
+    order = {d["doc_id"]: i for i, d in enumerate(story.docs)}
+    story.docs = sorted(story.docs, key=lambda d: (depth(d["doc_id"]), order[d["doc_id"]]))
+    return story
+
+
 def _render(story: _Story, max_docs: int = 40) -> tuple[str, dict]:
     n_total = len(story.docs)
-    story, n_hidden = _limit(story, max_docs)
+    story, n_hidden = _limit(_provenance_order(story), max_docs)
     docs = story.docs
     label = {d["doc_id"]: _label(i) for i, d in enumerate(docs)}
     by_id = {d["doc_id"]: d for d in docs}
@@ -700,6 +735,9 @@ def _render(story: _Story, max_docs: int = 40) -> tuple[str, dict]:
             "quote_only": bool(p.get("quote_only")),
             **{f"{t}_{k}": int(c.get(f"{t}_{k}", 0)) for t in ("text", "quote") for k in KIND_ORDER},
             "evidence": _evidence(p.get("direction_evidence"), label[a], label[b]),
+            "basis": p.get("direction_basis"),
+            "confidence": p.get("direction_confidence"),
+            "common_source": p.get("common_source_doc_id"),
         }
         row["text_total"] = sum(row[f"text_{k}"] for k in KIND_ORDER)
         row["quote_total"] = sum(row[f"quote_{k}"] for k in KIND_ORDER)
@@ -728,7 +766,11 @@ def _render(story: _Story, max_docs: int = 40) -> tuple[str, dict]:
         "<header class='top'>",
         f"<h1>{_e(headline or 'Story ' + story.story_id)}</h1>",
         f"<p class='sub'>Story <code>{_e(story.story_id)}</code>: {n_total} articles"
-        + (f" (showing the first {len(docs)}; {n_hidden} later or undated ones left out)" if n_hidden else "")
+        + (
+            f" (showing the first {len(docs)}; {n_hidden} more left out: copies and later articles come last)"
+            if n_hidden
+            else ""
+        )
         + f" from {len(outlets)} outlet{'s' if len(outlets) != 1 else ''}"
         + (f", first published {_e(first)}" if first else ", no publication date known")
         + f" · {len(story.matches)} matched sentence pairs: <b>{n_text}</b> text reuse, <b>{n_quote}</b> quote reuse"
@@ -791,6 +833,12 @@ def _render(story: _Story, max_docs: int = 40) -> tuple[str, dict]:
         evidence = _e(r["evidence"])
         if r["quote_only"]:
             evidence = "<b>quotes only</b>: " + evidence
+        elif r.get("basis") == "quote":
+            evidence = "<b>quote reuse</b>: " + evidence
+        elif r.get("basis") == "common_source":
+            evidence = "<b>siblings</b>: " + evidence
+        if r.get("confidence") is not None:
+            evidence += f" <small>(confidence {r['confidence']:.2f})</small>"
         o.append(
             f"<tr class='{cls}' data-from='{_e(label[r['from']])}' data-to='{_e(label[r['to']])}'>"
             f"<td>{lab(r['from'])}</td><td>{to}</td>"

@@ -26,6 +26,7 @@ import duckdb
 import polars as pl
 
 from pipeline.core import warehouse
+from pipeline.core.catalog import BEST_DATE_SQL, BEST_PRECISION_SQL
 from pipeline.core.ingest import IngestConfig, iter_ingest
 
 log = logging.getLogger("wiretrace")
@@ -82,6 +83,8 @@ _DOC_SCHEMA = {
     "repairs": pl.List(pl.String),
     "content_sha256": pl.String,
     "n_chars": pl.Int32,
+    "published_at_precision": pl.String,
+    "published_at_flag": pl.String,
     "batch_id": pl.String,
 }
 _FILE_SCHEMA = {
@@ -423,9 +426,8 @@ def stage_segment(
 
 # -------------------------------------------------------------------------------------------- overlap
 
-DOCUMENTS_SQL = """
-SELECT d.doc_id, d.source,
-       coalesce(d.published_at, try_cast(c.published_at_text AS TIMESTAMP)) AS published_at,
+DOCUMENTS_SQL = f"""
+SELECT d.doc_id, d.source, {BEST_DATE_SQL} AS published_at, {BEST_PRECISION_SQL} AS published_at_precision,
        coalesce(d.title, c.title) AS title, length(c.text) AS n_chars
 FROM raw.documents d JOIN staging.clean_documents c USING (doc_id)
 WHERE c.status = 'ok'

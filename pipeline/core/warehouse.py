@@ -66,7 +66,13 @@ _V1 = [
         norm_hash VARCHAR, n_tokens INTEGER)""",
 ]
 
-MIGRATIONS: list[tuple[int, list[str]]] = [(1, _V1)]
+# publication dates keep their precision, and implausible ones a flag (then published_at is null)
+_V2 = [
+    "ALTER TABLE raw.documents ADD COLUMN IF NOT EXISTS published_at_precision VARCHAR",
+    "ALTER TABLE raw.documents ADD COLUMN IF NOT EXISTS published_at_flag VARCHAR",
+]
+
+MIGRATIONS: list[tuple[int, list[str]]] = [(1, _V1), (2, _V2)]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 

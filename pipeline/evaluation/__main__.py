@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-EVALUATIONS = ["boilerplate", "sentseg", "paraphrase", "reuse_precision"]
+EVALUATIONS = ["boilerplate", "sentseg", "paraphrase", "reuse_precision", "derivation"]
 
 
 def main() -> int:

@@ -1,0 +1,849 @@
+"""Provenance: who took text from whom, with the evidence and a confidence, also without dates.
+
+Every function here maps polars frames to polars frames; nothing is global. ``compute_overlap`` calls
+them where it builds ``document_pairs`` (direction), ``document_originality`` (inferred source,
+originality), ``passages`` and ``sentence_clusters`` (their direction and origin).
+
+What counts as evidence
+-----------------------
+Only reuse counts: when ``sentence_matches`` has a ``relation`` column, only rows whose relation is
+``reuse`` or ``quote`` (see :func:`reuse_only`; stock phrases and isolated same-fact similarities are
+not reuse). Quotations
+(``is_quote``) are never evidence of direction: two outlets quoting one speaker took the words from the
+speaker, a source outside the corpus.
+
+Publication times are intervals, by precision (``published_at_precision``):
+
+* ``time`` (a time with its zone, converted to UTC): the instant itself;
+* ``local_time`` (a time without zone): ``[t - 12 h, t + 12 h]``, the zones it could be in;
+* ``day`` (a date only): the whole local day in any of those zones, ``[d - 12 h, d + 1 day + 12 h]``.
+
+Dates (``dates``) order two documents X before Y only when X's interval ends before or where Y's
+begins (two items dated the same day, or on consecutive days, at day precision are not ordered), and
+only when at least ``UNION_MIN_COVERAGE`` (0.8) of Y's reused sentences are in X: a later text holding
+reused text the earlier one lacks took it elsewhere, so the earlier is not shown to be its source
+(e.g. two copies of an original missing from the corpus). Without a precision column, a value at
+exactly midnight is taken as a date only (``day``) and any other value as ``time``. Implausible dates
+never reach this module: ingest flags them and leaves ``published_at`` null.
+
+Textual evidence (works without dates), over the sentence clusters of non-quote reuse between the
+documents of a story (document pairs with ``in_story``):
+
+* union (``union``): X holds the union of what its relatives share. X is taken as the source of Y when
+  at least ``UNION_MIN_WITNESSES`` (2) other relatives of X each carry sentences of X that Y lacks (at
+  least ``UNION_MIN_CLUSTERS`` (2) such sentences in all: different copies took different parts of X),
+  while at least ``UNION_MIN_COVERAGE`` (0.8) of Y's reused sentences are in X, and the same test does
+  not also hold the other way. Witnesses count only when X holds their reused text (at least 0.8 of
+  it): a relative fuller than X is not explained by X. A wire original copied in part by several
+  sites passes it; a copy does not, since what its siblings took from the original and it dropped is
+  not in it. The test does not apply to X when a relative holds nearly the same reused text (each
+  covers 0.8 of the other: a full copy is the original's twin), unless the twin is shown to derive
+  from X by dates or a credit line, or X is the version that twin diverges from: two or more other
+  relatives match X's wording more closely (exact > near > paraphrase) on the sentences all hold,
+  and none the twin's. Once a document is the source of two
+  or more others by this test and derives from none (a hub), it is also the source of a relative
+  whose reused text it holds when a single witness carries text of it that the relative lacks.
+* credit (``credit``): Y's text names X's outlet (e.g. "AFP", "according to Reuters") while X's text
+  does not name Y's: copies credit their source. Outlet names shorter than 2 characters, ``unknown``
+  and names that are not words are ignored; names of up to 5 characters must match case-sensitively.
+* siblings (``common_source``): two copies of one source share that source's text. A pair X, Y is a
+  pair of siblings when a third document S related to both may be their common source (it is, by
+  the rules above, the source of both, or at least derives from neither and is dated after neither;
+  the evidence says which), at least
+  ``SIBLING_MIN_EXPLAINED`` (0.8) of the sentence clusters X and Y share are also held by S, and
+  neither is closer to the other than to S: fewer than 2 (and at most 20%) of their shared clusters
+  are missing from S (shared changes would mean one copied the other), and on the clusters all three
+  hold, X-Y matches are strictly stronger (exact > near > paraphrase) than both X-S and Y-S matches
+  for at most 20% of them.
+
+Rules, in order (the first that applies decides a document pair's direction)
+--------------------------------------------------------------------------
+1. ``quote``: the pair shares only quotations, or is not linked into a story and shares more
+   quotation than text: undetermined (quote reuse from a source outside the corpus).
+2. ``common_source``: siblings (above): undetermined, ``common_source_doc_id`` names S. No direction
+   is drawn between two copies on the strength of the source's text they share, even when dated.
+3. a pair that is not linked into a story (``in_story``: a line or two in common) is not ordered
+   (``none``).
+4. dates, credit and union each give a direction or nothing. When those that speak agree, that is
+   the direction, with every agreeing signal in the evidence and the confidence
+   ``1 - prod(1 - c)`` over them (per-signal confidence, set on principle and compared with the
+   precision each basis measures on the derivation evaluation, ``pipeline/evaluation/derivation.py``:
+   dates at ``time`` precision 0.95, other dates 0.9, credit 0.85, union 0.8). When they disagree:
+   undetermined (``conflict``), the evidence names both. When none speaks: undetermined (``none``),
+   the evidence says why.
+
+Undetermined directions have a null confidence: no guess is presented as a finding.
+
+Derived tables
+--------------
+* document pairs: ``direction`` (``a->b``, ``b->a``, ``undetermined``), ``direction_basis`` (``dates``,
+  ``credit``, ``union`` joined by ``+`` when several agree; ``quote``, ``common_source``, ``conflict``,
+  ``none`` when undetermined), ``direction_evidence`` (text), ``direction_confidence`` (f64 or null),
+  ``common_source_doc_id``;
+* passages inherit their document pair's direction, basis and confidence;
+* sentence clusters: the origin is the cluster's document that no other member derives from while
+  every other member derives (directly or through members) from it along determined directions;
+  ``origin_status`` is ``inferred`` then; else ``quotation`` when every match of the cluster is
+  quotation (the words of a speaker, whose source is outside the corpus), else ``undetermined``;
+  ``origin_basis``, ``origin_confidence`` (the lowest confidence on the paths from the origin);
+* inferred source of a document: among the pairs whose direction points at it and that link it into
+  a story, the strongest (3 per exact, 2 per near, 1 per paraphrase non-quote match: exact and near
+  matches are stronger evidence of direct descent than rewordings, so a copy is linked to the version
+  closest to it); withheld when an undetermined pair (other than siblings or quote reuse) shares more
+  strongly;
+* originality: a sentence is reused when it is matched in a document that is its document's source
+  (a determined direction pointing at its document); otherwise it is original, so an origin is not
+  made less original by being copied.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from datetime import timedelta
+
+import polars as pl
+
+__all__ = [
+    "reuse_only",
+    "date_intervals",
+    "pair_directions",
+    "passage_directions",
+    "cluster_origins",
+    "inferred_sources",
+    "reused_sentences",
+    "PAIR_COLUMNS",
+    "PASSAGE_COLUMNS",
+    "CLUSTER_COLUMNS",
+]
+
+KIND_RANK = {"exact": 3, "near": 2, "paraphrase": 1}
+
+UNION_MIN_WITNESSES = 2
+UNION_MIN_CLUSTERS = 2
+UNION_MIN_COVERAGE = 0.8
+SIBLING_MIN_EXPLAINED = 0.8
+SIBLING_MAX_SHARED_CHANGES = 0.2
+CONFIDENCE = {"dates_time": 0.95, "dates": 0.9, "credit": 0.85, "union": 0.8}
+# how far a local clock may be from UTC (zones of inhabited places lie within about +-12 h)
+_ZONE_BEFORE = timedelta(hours=12)
+_ZONE_AFTER = timedelta(hours=12)
+
+PAIR_COLUMNS = {
+    "direction": pl.String,
+    "direction_basis": pl.String,
+    "direction_evidence": pl.String,
+    "direction_confidence": pl.Float64,
+    "common_source_doc_id": pl.String,
+}
+PASSAGE_COLUMNS = {
+    "direction": pl.String,
+    "direction_basis": pl.String,
+    "direction_confidence": pl.Float64,
+}
+CLUSTER_COLUMNS = {
+    "is_origin": pl.Boolean,
+    "origin_sentence_id": pl.String,
+    "origin_status": pl.String,
+    "origin_basis": pl.String,
+    "origin_confidence": pl.Float64,
+    "kind_to_origin": pl.String,
+}
+
+
+REUSE_RELATIONS = ("reuse", "quote")
+
+
+def reuse_only(matches: pl.DataFrame) -> pl.DataFrame:
+    """The matches that are reuse (the one place that knows how reuse is marked): with a ``relation``
+    column, text reuse and quotations (which keep ``is_quote`` and are never evidence of direction);
+    stock phrases and isolated same-fact similarities are left out."""
+    if "relation" not in matches.columns:
+        return matches
+    return matches.filter(pl.col("relation").is_in(list(REUSE_RELATIONS)))
+
+
+# ------------------------------------------------------------------------------------------ dates
+
+
+def date_intervals(docs: pl.DataFrame) -> pl.DataFrame:
+    """``doc_id``, ``precision``, ``t_lo``, ``t_hi``: the interval each publication time stands for."""
+    t = pl.col("published_at")
+    if "published_at_precision" in docs.columns:
+        prec = pl.col("published_at_precision")
+    else:
+        prec = pl.lit(None, dtype=pl.String)
+    midnight = (t.dt.hour() == 0) & (t.dt.minute() == 0) & (t.dt.second() == 0) & (t.dt.microsecond() == 0)
+    prec = (
+        pl.when(t.is_null())
+        .then(pl.lit(None, dtype=pl.String))
+        .when(prec.is_in(["day", "local_time", "time"]))
+        .then(prec)
+        .when(midnight)
+        .then(pl.lit("day"))
+        .otherwise(pl.lit("time"))
+        .alias("precision")
+    )
+    d = docs.select("doc_id", "published_at", prec)
+    day = t.dt.truncate("1d")
+    return d.select(
+        "doc_id",
+        "published_at",
+        "precision",
+        pl.when(pl.col("precision") == "time")
+        .then(t)
+        .when(pl.col("precision") == "local_time")
+        .then(t - _ZONE_BEFORE)
+        .otherwise(day - _ZONE_BEFORE)
+        .alias("t_lo"),
+        pl.when(pl.col("precision") == "time")
+        .then(t)
+        .when(pl.col("precision") == "local_time")
+        .then(t + _ZONE_AFTER)
+        .otherwise(day + timedelta(days=1) + _ZONE_AFTER)
+        .alias("t_hi"),
+    )
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+class _Story:
+    """Sentence clusters of non-quote reuse between story-linked documents, as Python sets."""
+
+    def __init__(self, m: pl.DataFrame, links: set[tuple[str, str]]):
+        parent: dict[str, str] = {}
+
+        def find(x: str) -> str:
+            root = x
+            while parent.get(root, root) != root:
+                root = parent[root]
+            while parent.get(x, x) != root:
+                parent[x], x = root, parent[x]
+            return root
+
+        rows = m.select("sentence_id_a", "sentence_id_b", "doc_id_a", "doc_id_b", "kind").rows()
+        rows = [r for r in rows if (r[2], r[3]) in links]
+        for sa, sb, *_ in rows:
+            ra, rb = find(sa), find(sb)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+        self.clusters: dict[str, set[str]] = defaultdict(set)  # cluster -> docs
+        self.of_doc: dict[str, set[str]] = defaultdict(set)  # doc -> clusters
+        self.link_rank: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)  # (x, y) -> cluster -> rank
+        for sa, _sb, da, db, kind in rows:
+            c = find(sa)
+            self.clusters[c].update((da, db))
+            self.of_doc[da].add(c)
+            self.of_doc[db].add(c)
+            r = KIND_RANK.get(kind, 0)
+            for key in ((da, db), (db, da)):
+                if self.link_rank[key].get(c, 0) < r:
+                    self.link_rank[key][c] = r
+        self._coverage: dict[tuple[str, str], float] = {}
+        self._reused: dict[str, set[str]] = {}
+        self._twins: dict[str, bool] = {}
+        self.known: set[tuple[str, str]] = set()  # (source, copy) shown by dates or credit lines
+        self.neighbours: dict[str, set[str]] = defaultdict(set)
+        for a, b in links:
+            self.neighbours[a].add(b)
+            self.neighbours[b].add(a)
+
+    def shared(self, x: str, y: str) -> set[str]:
+        return self.of_doc[x] & self.of_doc[y]
+
+    def reused(self, y: str) -> set[str]:
+        return {c for c in self.of_doc[y] if len(self.clusters[c]) > 1}
+
+    def coverage(self, y: str, x: str) -> float:
+        """Share of y's reused sentence clusters that x holds."""
+        key = (y, x)
+        if key not in self._coverage:
+            ry = self._reused.get(y)
+            if ry is None:
+                ry = self._reused[y] = self.reused(y)
+            self._coverage[key] = len(ry & self.of_doc[x]) / len(ry) if ry else 0.0
+        return self._coverage[key]
+
+    def is_twin(self, x: str, z: str) -> bool:
+        """x and z hold (nearly) the same reused text: each covers the other."""
+        return self.coverage(z, x) >= UNION_MIN_COVERAGE and self.coverage(x, z) >= UNION_MIN_COVERAGE
+
+    def diverges_less(self, x: str, z: str) -> tuple[bool, str]:
+        """Of two twins, is x the version from which z diverges? Other relatives y each decide by the
+        sentences all three hold: y's matches with x stronger (exact > near > paraphrase) than with z
+        more often than the reverse. At least ``UNION_MIN_WITNESSES`` relatives must side with x and
+        none with z (one relative alone could be z's own copy)."""
+        both = self.of_doc[x] & self.of_doc[z]
+        for_x = for_z = 0
+        n_sent = 0
+        for y in (self.neighbours[x] & self.neighbours[z]) - {x, z}:
+            rx, rz = self.link_rank[(x, y)], self.link_rank[(z, y)]
+            wx = wz = 0
+            for c in both & self.of_doc[y]:
+                a, b = rx.get(c, 0), rz.get(c, 0)
+                wx += a > b
+                wz += b > a
+            if wx > wz:
+                for_x += 1
+                n_sent += wx - wz
+            elif wz > wx:
+                for_z += 1
+        ok = for_x >= UNION_MIN_WITNESSES and for_z == 0
+        return ok, (
+            f"{{X}} and {{Y}} hold the same shared text; {for_x} other documents match {{X}}'s wording more "
+            f"closely ({n_sent} sentences), none {{Y}}'s: {{Y}} diverges from {{X}}"
+        )
+
+    def twins(self, x: str) -> bool:
+        """Does a relative hold (nearly) the same reused text as x, with nothing telling which diverges
+        from which? Then the union test cannot tell which of the two came first."""
+        if x not in self._twins:
+            self._twins[x] = any(
+                self.is_twin(x, z) and (x, z) not in self.known and not self.diverges_less(x, z)[0]
+                for z in sorted(self.neighbours[x])
+            )
+        return self._twins[x]
+
+    def union_over(self, x: str, y: str, min_witnesses: int = UNION_MIN_WITNESSES) -> tuple[bool, str]:
+        """Does x hold the union of what its relatives share, y being one of them? (ok, evidence).
+
+        A witness is another relative z of x whose reused text x holds (coverage of z in x >= the
+        threshold: z is explained by x, not a fuller version x itself took from) and that carries
+        sentences of x that y lacks.
+        """
+        coverage = self.coverage(y, x)
+        if coverage < UNION_MIN_COVERAGE or self.twins(x):
+            return False, ""
+        lacking = self.of_doc[x] - self.of_doc[y]
+        witnesses: dict[str, int] = defaultdict(int)
+        n_clusters = 0
+        covered: dict[str, bool] = {}
+        for c in lacking:
+            others = [
+                z
+                for z in (self.clusters[c] & self.neighbours[x]) - {x, y}
+                if covered.setdefault(z, self.coverage(z, x) >= UNION_MIN_COVERAGE)
+            ]
+            if others:
+                n_clusters += 1
+                for z in others:
+                    witnesses[z] += 1
+        ok = len(witnesses) >= min_witnesses and n_clusters >= min(UNION_MIN_CLUSTERS, min_witnesses)
+        return ok, (
+            f"{n_clusters} shared sentences of {{X}} taken by {len(witnesses)} other documents are missing "
+            f"from {{Y}}; {coverage:.0%} of {{Y}}'s reused sentences are in {{X}}"
+        )
+
+    def siblings(self, x: str, y: str, s: str) -> tuple[bool, str]:
+        sh = self.shared(x, y)
+        if not sh:
+            return False, ""
+        in_s = sh & self.of_doc[s]
+        explained = len(in_s) / len(sh)
+        changes = len(sh) - len(in_s)
+        closer = 0
+        rxy, rxs, rys = self.link_rank[(x, y)], self.link_rank[(x, s)], self.link_rank[(y, s)]
+        for c in in_s:
+            if rxy.get(c, 0) > max(rxs.get(c, 0), rys.get(c, 0)):
+                closer += 1
+        ok = (
+            explained >= SIBLING_MIN_EXPLAINED
+            and changes < 2
+            and changes <= SIBLING_MAX_SHARED_CHANGES * len(sh)
+            and closer <= SIBLING_MAX_SHARED_CHANGES * max(len(in_s), 1)
+        )
+        return ok, (
+            f"{explained:.0%} of the {len(sh)} sentences they share are also in {{S}}{{ROLE}}; "
+            f"{closer} of them closer between the two than to it"
+        )
+
+
+_WORDY = re.compile(r"^[\w][\w .&'’-]*[\w.]$")
+
+
+class _Credits:
+    """Whether a document's text names an outlet (patterns and answers cached)."""
+
+    def __init__(self, texts: dict[str, str]):
+        self.texts = texts
+        self._patterns: dict[str, re.Pattern | None] = {}
+        self._answers: dict[tuple[str, str], bool] = {}
+
+    def _pattern(self, name: str) -> re.Pattern | None:
+        if name not in self._patterns:
+            n = (name or "").strip()
+            if len(n) < 2 or n.lower() == "unknown" or not _WORDY.match(n):
+                self._patterns[name] = None
+            else:
+                flags = 0 if len(n) <= 5 else re.IGNORECASE
+                self._patterns[name] = re.compile(r"(?<![\w])" + re.escape(n) + r"(?![\w])", flags)
+        return self._patterns[name]
+
+    def names(self, doc: str, name: str) -> bool:
+        key = (doc, name)
+        if key not in self._answers:
+            p = self._pattern(name)
+            self._answers[key] = bool(p is not None and p.search(self.texts.get(doc, "")))
+        return self._answers[key]
+
+
+def _fmt_time(t, precision: str | None) -> str:
+    if t is None:
+        return "undated"
+    if precision == "day":
+        return t.strftime("%Y-%m-%d") + " (date only)"
+    if precision == "local_time":
+        return t.strftime("%Y-%m-%d %H:%M") + " (no time zone)"
+    return t.strftime("%Y-%m-%d %H:%M") + " UTC"
+
+
+# ------------------------------------------------------------------------------------------ pairs
+
+
+def pair_directions(
+    pairs: pl.DataFrame, matches: pl.DataFrame, docs: pl.DataFrame, sents: pl.DataFrame
+) -> pl.DataFrame:
+    """Add :data:`PAIR_COLUMNS` to ``pairs`` (see the module docstring for the rules and their order).
+
+    ``pairs``: ``doc_id_a``, ``doc_id_b``, ``quote_only``, ``in_story``, ``n_quote``, ``n_nonquote``;
+    ``matches``: sentence matches (``sentence_id_a/b``, ``doc_id_a/b``, ``kind``, ``is_quote``);
+    ``docs``: ``doc_id``, ``source``, ``published_at`` and optionally ``published_at_precision``;
+    ``sents``: ``doc_id``, ``text`` (for outlet names credited in the text).
+    """
+    if pairs.height == 0:
+        return pairs.with_columns([pl.lit(None, dtype=t).alias(c) for c, t in PAIR_COLUMNS.items()])
+    m = reuse_only(matches).filter(~pl.col("is_quote"))
+    links = {
+        (a, b)
+        for a, b in pairs.filter(pl.col("in_story") & ~pl.col("quote_only"))
+        .select("doc_id_a", "doc_id_b")
+        .rows()
+    }
+    story = _Story(m, links)
+    iv = {
+        r[0]: r[1:]
+        for r in date_intervals(docs).select("doc_id", "published_at", "precision", "t_lo", "t_hi").rows()
+    }
+    source = dict(docs.select("doc_id", "source").rows())
+    involved = {d for pair in links for d in pair}  # credit lines are read only within stories
+    texts = {
+        d: t
+        for d, t in sents.filter(pl.col("doc_id").is_in(list(involved)))
+        .group_by("doc_id")
+        .agg(pl.col("text").str.join(" "))
+        .rows()
+    }
+    credits = _Credits(texts)
+
+    def signals(
+        x: str, y: str, in_story: bool, notes: list[str], with_union: bool = True
+    ) -> list[tuple[str, str, float, str]]:
+        """(basis, direction, confidence, evidence) of each signal that speaks about x vs y."""
+        out = []
+        if not in_story:  # a line or two in common is no story: nothing to order
+            return out
+        px, py = iv.get(x), iv.get(y)
+        if px and py and px[0] is not None and py[0] is not None:
+            before_x = px[3] <= py[2] and px[2] < py[3]  # equal instants are not ordered
+            before_y = py[3] <= px[2] and py[2] < px[3]
+            first = "a->b" if before_x else "b->a" if before_y else None
+            if first:
+                earlier, later = (x, y) if first == "a->b" else (y, x)
+                cov = story.coverage(later, earlier)
+            if first and cov < UNION_MIN_COVERAGE:
+                # the later text holds reused text the earlier one lacks: it took it elsewhere, so the
+                # earlier is not shown to be its source (e.g. two copies of a source missing from the corpus)
+                notes.append(
+                    f"dates put {'A' if first == 'a->b' else 'B'} first, but only {cov:.0%} of the later "
+                    "text's reused sentences are in it"
+                )
+            elif first:
+                precise = px[1] == "time" and py[1] == "time"
+                out.append(
+                    (
+                        "dates",
+                        first,
+                        CONFIDENCE["dates_time" if precise else "dates"],
+                        f"dates: A {_fmt_time(px[0], px[1])}, B {_fmt_time(py[0], py[1])}: "
+                        f"{'A' if first == 'a->b' else 'B'} was published first",
+                    )
+                )
+        sx, sy = source.get(x, ""), source.get(y, "")
+        if sx != sy:
+            x_names_y = credits.names(x, sy)
+            y_names_x = credits.names(y, sx)
+            if y_names_x != x_names_y:
+                who, whom, name = ("B", "A", sx) if y_names_x else ("A", "B", sy)
+                out.append(
+                    (
+                        "credit",
+                        "a->b" if y_names_x else "b->a",
+                        CONFIDENCE["credit"],
+                        f"credit: {who}'s text names {whom}'s outlet '{name}', not the reverse",
+                    )
+                )
+        if not with_union:
+            return out
+        ux, ev_x = story.union_over(x, y)
+        uy, ev_y = story.union_over(y, x)
+        if ux != uy:
+            ev = ev_x.format(X="A", Y="B") if ux else ev_y.format(X="B", Y="A")
+            out.append(("union", "a->b" if ux else "b->a", CONFIDENCE["union"], "union: " + ev))
+        return out
+
+    # what dates and credit lines alone tell: a twin shown to derive from x does not block x's union test
+    for a, b in sorted(links):
+        pre = {sig[1] for sig in signals(a, b, True, [], with_union=False)}
+        if len(pre) == 1:
+            story.known.add((a, b) if pre == {"a->b"} else (b, a))
+
+    rows = pairs.select("doc_id_a", "doc_id_b", "quote_only", "in_story", "n_quote", "n_nonquote").rows()
+    first_pass: dict[tuple[str, str], tuple] = {}
+    for a, b, quote_only, in_story, n_quote, n_nonquote in rows:
+        if quote_only or (not in_story and (n_quote or 0) > (n_nonquote or 0)):
+            first_pass[(a, b)] = (
+                "undetermined",
+                "quote",
+                "quote reuse: the pair shares "
+                + (
+                    "only quotations"
+                    if quote_only
+                    else f"more quotation ({n_quote}) than text ({n_nonquote})"
+                )
+                + ", words of a speaker from a source outside the corpus; no evidence of copying",
+                None,
+            )
+            continue
+        notes: list[str] = []
+        sig = signals(a, b, bool(in_story), notes)
+        dirs = {s[1] for s in sig}
+        if not sig:
+            if not in_story:
+                why = "the pair shares too little to be one story: not ordered"
+            else:
+                why = "; ".join(notes or ["dates do not order them"]) + "; text does not decide"
+            first_pass[(a, b)] = ("undetermined", "none", why, None)
+        elif len(dirs) > 1:
+            first_pass[(a, b)] = (
+                "undetermined",
+                "conflict",
+                "conflicting evidence: " + "; ".join(f"{s[3]} ({s[1]})" for s in sig),
+                None,
+            )
+        else:
+            conf = 1.0
+            for s in sig:
+                conf *= 1 - s[2]
+            first_pass[(a, b)] = (
+                sig[0][1],
+                "+".join(s[0] for s in sig),
+                "; ".join(s[3] for s in sig),
+                round(1 - conf, 3),
+            )
+
+    # a hub (the source of two or more documents by the union test, derived from none) is also the
+    # source of a relative whose reused text it holds, when one covered relative carries text of the hub
+    # that this relative lacks
+    source_of: dict[str, set[str]] = defaultdict(set)  # doc -> documents determined to be its source
+    union_children: dict[str, int] = defaultdict(int)
+    for (a, b), (d, basis, *_rest) in first_pass.items():
+        if d == "a->b":
+            source_of[b].add(a)
+        elif d == "b->a":
+            source_of[a].add(b)
+        if d in ("a->b", "b->a") and "union" in basis.split("+"):
+            union_children[a if d == "a->b" else b] += 1
+    hubs = {h for h, n in union_children.items() if n >= 2 and not source_of[h]}
+    for (a, b), res in list(first_pass.items()):
+        if res[1] != "none" or (a, b) not in links:
+            continue
+        for hub, other in ((a, b), (b, a)):
+            if hub in hubs:
+                ok, ev = story.union_over(hub, other, min_witnesses=1)
+                if ok:
+                    x, y = ("A", "B") if hub == a else ("B", "A")
+                    first_pass[(a, b)] = (
+                        "a->b" if hub == a else "b->a",
+                        "union",
+                        f"union: {x} is the source of {union_children[hub]} other documents by the union test; "
+                        + ev.format(X=x, Y=y),
+                        CONFIDENCE["union"],
+                    )
+                    source_of[other].add(hub)
+                    break
+
+    # siblings: two copies of one source are not ordered by the source's text they share. A possible
+    # common source is a relative of both that is their source, or at least not derived from either
+    # and not published after either (by date intervals)
+    def could_be_source(s: str, x: str) -> bool:
+        if s in source_of[x]:
+            return True
+        if x in source_of[s]:
+            return False
+        ps, px = iv.get(s), iv.get(x)
+        if ps and px and ps[0] is not None and px[0] is not None:
+            return not (px[3] <= ps[2] and px[2] < ps[3])  # s is not dated after x
+        return True
+
+    final: dict[tuple[str, str], tuple] = {}
+    for (a, b), res in first_pass.items():
+        if res[1] != "quote" and (a, b) in links:
+            for s in sorted((story.neighbours[a] & story.neighbours[b]) - {a, b}):
+                if not (could_be_source(s, a) and could_be_source(s, b)):
+                    continue
+                ok, ev = story.siblings(a, b, s)
+                if ok:
+                    label = f"{s} ({source.get(s, '')})"
+                    known = s in source_of[a] and s in source_of[b]
+                    res = (
+                        "undetermined",
+                        "common_source",
+                        "siblings, copies of one source: "
+                        + ev.replace("{S}", label).replace(
+                            "{ROLE}",
+                            ", the source of both"
+                            if known
+                            else ", which is not shown to derive from either: both may be copies of it",
+                        ),
+                        None,
+                        s,
+                    )
+                    break
+        final[(a, b)] = res if len(res) == 5 else (*res, None)
+    out = pl.DataFrame(
+        [(a, b, *v) for (a, b), v in final.items()],
+        schema={"doc_id_a": pl.String, "doc_id_b": pl.String, **PAIR_COLUMNS},
+        orient="row",
+    )
+    keep = [c for c in pairs.columns if c not in PAIR_COLUMNS]
+    return pairs.select(keep).join(out, on=["doc_id_a", "doc_id_b"], how="left", maintain_order="left")
+
+
+# ------------------------------------------------------------------------------------------ passages
+
+
+def passage_directions(passages: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
+    """Each passage with its document pair's direction, basis and confidence."""
+    keep = [c for c in passages.columns if c not in PASSAGE_COLUMNS]
+    if pairs.height == 0 or passages.height == 0:
+        return passages.select(keep).with_columns(
+            [pl.lit(None, dtype=t).alias(c) for c, t in PASSAGE_COLUMNS.items()]
+        )
+    d = pairs.select("doc_id_a", "doc_id_b", *PASSAGE_COLUMNS)
+    return passages.select(keep).join(d, on=["doc_id_a", "doc_id_b"], how="left", maintain_order="left")
+
+
+# ------------------------------------------------------------------------------------------ clusters
+
+
+def _directed(pairs: pl.DataFrame) -> dict[str, dict[str, tuple[float, str]]]:
+    """source doc -> {derived doc: (confidence, basis)} over the determined directions."""
+    out: dict[str, dict[str, tuple[float, str]]] = defaultdict(dict)
+    if pairs.height == 0:
+        return out
+    for a, b, d, basis, conf in pairs.select(
+        "doc_id_a", "doc_id_b", "direction", "direction_basis", "direction_confidence"
+    ).rows():
+        if d == "a->b":
+            out[a][b] = (conf, basis)
+        elif d == "b->a":
+            out[b][a] = (conf, basis)
+    return out
+
+
+def cluster_origins(clusters: pl.DataFrame, matches: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
+    """Replace the origin columns of ``clusters`` by the provenance model's (see module docstring)."""
+    keep = [c for c in clusters.columns if c not in CLUSTER_COLUMNS]
+    if clusters.height == 0:
+        return clusters.select(keep).with_columns(
+            [pl.lit(None, dtype=t).alias(c) for c, t in CLUSTER_COLUMNS.items()]
+        )
+    edges = _directed(pairs)
+    rows = clusters.select("cluster_id", "sentence_id", "doc_id").rows()
+    members: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for cid, sid, doc in rows:
+        members[cid].append((sid, doc))
+    origin: dict[str, tuple[str, str, float]] = {}
+    for cid, mem in members.items():
+        docs = {d for _, d in mem}
+        best = None
+        for cand in sorted(docs):
+            if any(cand in edges[o] for o in docs if o != cand):
+                continue
+            # reach every other member along determined directions inside the cluster
+            conf = {cand: 1.0}
+            bases: set[str] = set()
+            frontier = [cand]
+            while frontier:
+                nxt = []
+                for u in frontier:
+                    for v, (c, basis) in edges[u].items():
+                        if v in docs and v not in conf:
+                            conf[v] = min(conf[u], c if c is not None else 0.0)
+                            bases.update((basis or "").split("+"))
+                            nxt.append(v)
+                frontier = nxt
+            if set(conf) == docs:
+                best = (
+                    cand,
+                    "+".join(sorted(b for b in bases if b)),
+                    min(conf[d] for d in docs if d != cand),
+                )
+                break
+        if best is not None:
+            sid = min(s for s, d in mem if d == best[0])
+            origin[cid] = (sid, best[1], best[2])
+    o = pl.DataFrame(
+        [(c, *v) for c, v in origin.items()],
+        schema={
+            "cluster_id": pl.String,
+            "origin_sentence_id": pl.String,
+            "origin_basis": pl.String,
+            "origin_confidence": pl.Float64,
+        },
+        orient="row",
+    )
+    c = clusters.select(keep).join(o, on="cluster_id", how="left", maintain_order="left")
+    m = reuse_only(matches)
+    direct = pl.concat(
+        [
+            m.select(
+                pl.col("sentence_id_a").alias("_o"), pl.col("sentence_id_b").alias("sentence_id"), "kind"
+            ),
+            m.select(
+                pl.col("sentence_id_b").alias("_o"), pl.col("sentence_id_a").alias("sentence_id"), "kind"
+            ),
+        ]
+    ).unique(["_o", "sentence_id"], keep="first")
+    quoted = (
+        m.select(pl.col("sentence_id_a").alias("sentence_id"), "is_quote")
+        .join(clusters.select("sentence_id", "cluster_id"), on="sentence_id")
+        .group_by("cluster_id")
+        .agg(pl.col("is_quote").all().alias("_all_quote"))
+    )
+    c = c.join(quoted, on="cluster_id", how="left", maintain_order="left")
+    c = c.join(
+        direct.rename({"kind": "_kind"}),
+        left_on=["origin_sentence_id", "sentence_id"],
+        right_on=["_o", "sentence_id"],
+        how="left",
+        maintain_order="left",
+    )
+    return (
+        c.with_columns(
+            (pl.col("sentence_id") == pl.col("origin_sentence_id")).fill_null(False).alias("is_origin"),
+            pl.when(pl.col("origin_sentence_id").is_not_null())
+            .then(pl.lit("inferred"))
+            .when(pl.col("_all_quote").fill_null(False))
+            .then(pl.lit("quotation"))
+            .otherwise(pl.lit("undetermined"))
+            .alias("origin_status"),
+        )
+        .with_columns(
+            pl.when(pl.col("origin_sentence_id").is_null())
+            .then(pl.lit(None, dtype=pl.String))
+            .when(pl.col("is_origin"))
+            .then(pl.lit("origin"))
+            .when(pl.col("_kind").is_not_null())
+            .then(pl.col("_kind"))
+            .otherwise(pl.lit("indirect"))
+            .alias("kind_to_origin")
+        )
+        .select(*keep, *CLUSTER_COLUMNS)
+    )
+
+
+# ------------------------------------------------------------------------------------------ documents
+
+
+def reused_sentences(matches: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
+    """``sid``, ``doc_id``, ``kind``, ``is_quote`` of each match side whose other document is its source."""
+    m = reuse_only(matches)
+    d = pairs.select("doc_id_a", "doc_id_b", "direction")
+    m = m.join(d, on=["doc_id_a", "doc_id_b"], how="inner")
+    return pl.concat(
+        [
+            m.filter(pl.col("direction") == "b->a").select(
+                pl.col("sentence_id_a").alias("sid"), pl.col("doc_id_a").alias("doc_id"), "kind", "is_quote"
+            ),
+            m.filter(pl.col("direction") == "a->b").select(
+                pl.col("sentence_id_b").alias("sid"), pl.col("doc_id_b").alias("doc_id"), "kind", "is_quote"
+            ),
+        ]
+    )
+
+
+def inferred_sources(matches: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
+    """One row per derived document: ``doc_id``, ``src``, ``shared_self``, ``shared_src``, ``m_src``."""
+    schema = {
+        "doc_id": pl.String,
+        "src": pl.String,
+        "shared_self": pl.Int64,
+        "shared_src": pl.Int64,
+        "m_src": pl.Int64,
+    }
+    if pairs.height == 0:
+        return pl.DataFrame(schema=schema)
+    strength = (
+        reuse_only(matches)
+        .filter(~pl.col("is_quote"))
+        .with_columns(pl.col("kind").replace_strict(KIND_RANK, default=0, return_dtype=pl.Int64).alias("r"))
+        .group_by("doc_id_a", "doc_id_b")
+        .agg(pl.col("r").sum().alias("strength"))
+    )
+    dp = pairs.join(strength, on=["doc_id_a", "doc_id_b"], how="left").with_columns(
+        pl.col("strength").fill_null(0)
+    )
+    cand = pl.concat(
+        [
+            dp.filter((pl.col("direction") == "a->b") & pl.col("in_story")).select(
+                pl.col("doc_id_b").alias("doc_id"),
+                pl.col("doc_id_a").alias("src"),
+                "strength",
+                "n_nonquote",
+                pl.col("containment_b_in_a").alias("cont"),
+                pl.col("n_shared_b").alias("shared_self"),
+                pl.col("n_shared_a").alias("shared_src"),
+                pl.col("n_matchable_a").alias("m_src"),
+            ),
+            dp.filter((pl.col("direction") == "b->a") & pl.col("in_story")).select(
+                pl.col("doc_id_a").alias("doc_id"),
+                pl.col("doc_id_b").alias("src"),
+                "strength",
+                "n_nonquote",
+                pl.col("containment_a_in_b").alias("cont"),
+                pl.col("n_shared_a").alias("shared_self"),
+                pl.col("n_shared_b").alias("shared_src"),
+                pl.col("n_matchable_b").alias("m_src"),
+            ),
+        ]
+    )
+    # an undetermined relation that explains the document more strongly withholds the source; siblings
+    # (explained by their common source) and quote reuse do not
+    und = dp.filter(
+        (pl.col("direction") == "undetermined")
+        & pl.col("in_story")
+        & ~pl.col("direction_basis").is_in(["common_source", "quote"])
+    )
+    block = (
+        pl.concat(
+            [
+                und.select(pl.col("doc_id_a").alias("doc_id"), "strength"),
+                und.select(pl.col("doc_id_b").alias("doc_id"), "strength"),
+            ]
+        )
+        .group_by("doc_id")
+        .agg(pl.col("strength").max().alias("block"))
+    )
+    best = (
+        cand.sort(
+            ["doc_id", "strength", "n_nonquote", "cont", "src"],
+            descending=[False, True, True, True, False],
+        )
+        .group_by("doc_id", maintain_order=True)
+        .first()
+        .join(block, on="doc_id", how="left")
+        .filter(pl.col("block").is_null() | (pl.col("block") <= pl.col("strength")))
+    )
+    return best.select(list(schema)).cast(schema)

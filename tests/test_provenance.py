@@ -1,0 +1,342 @@
+"""Provenance: direction, evidence and confidence of reuse, with and without dates."""
+
+from datetime import datetime as D
+
+import duckdb
+import polars as pl
+import pytest
+
+from pipeline.core.overlap import compute_overlap
+from pipeline.core.provenance import date_intervals, reuse_only
+from tests.test_overlap import STORY, UNRELATED, _pair, frames
+
+# ------------------------------------------------------------------------------------------ dates
+
+
+def test_date_only_values_are_days_and_close_days_are_not_ordered():
+    docs = pl.DataFrame(
+        {
+            "doc_id": ["a", "b", "c", "d", "e"],
+            "published_at": [
+                D(2021, 8, 22),
+                D(2021, 8, 22),
+                D(2021, 8, 23),
+                D(2021, 8, 24),
+                D(2021, 8, 22, 9),
+            ],
+            "published_at_precision": ["day", "day", "day", "day", "time"],
+        }
+    )
+    iv = {r["doc_id"]: r for r in date_intervals(docs).to_dicts()}
+    assert iv["a"]["t_lo"] < D(2021, 8, 22) < D(2021, 8, 23) < iv["a"]["t_hi"]
+    assert iv["e"]["t_lo"] == iv["e"]["t_hi"] == D(2021, 8, 22, 9)
+    # without a precision column, midnight means a date only
+    nd = date_intervals(docs.drop("published_at_precision"))
+    assert nd["precision"].to_list() == ["day", "day", "day", "day", "time"]
+
+
+def _two(pub_a, prec_a, pub_b, prec_b):
+    """A wire text and a copy that took part of it, with the given dates."""
+    d, s = frames(
+        {
+            "wire": ("Wire", pub_a, STORY[:6]),
+            "copy": ("Copier", pub_b, STORY[:4] + UNRELATED[:1]),
+        }
+    )
+    d = d.with_columns(pl.Series("published_at_precision", [prec_a, prec_b], dtype=pl.String))
+    return _pair(compute_overlap(d, s, encoder=None), "copy", "wire")
+
+
+def test_same_day_at_day_precision_is_not_ordered_but_times_with_zones_are():
+    p = _two(D(2021, 8, 22), "day", D(2021, 8, 22), "day")
+    assert p["direction"] == "undetermined" and p["direction_basis"] == "none"
+    p = _two(D(2021, 8, 22, 9), "time", D(2021, 8, 22, 15), "time")
+    assert p["direction"] == "b->a" and p["direction_basis"] == "dates" and p["direction_confidence"] == 0.95
+    # a time without zone could be 12 hours either way
+    p = _two(D(2021, 8, 22, 9), "local_time", D(2021, 8, 22, 15), "local_time")
+    assert p["direction"] == "undetermined"
+    p = _two(D(2021, 8, 20), "day", D(2021, 8, 23), "day")
+    assert p["direction"] == "b->a" and p["direction_confidence"] == 0.9
+    assert "date only" in p["direction_evidence"]
+
+
+def test_two_undated_versions_alone_are_undetermined():
+    p = _two(None, None, None, None)
+    assert p["direction"] == "undetermined" and p["direction_confidence"] is None
+    assert p["in_story"] is True
+
+
+# ------------------------------------------------------------------------------------------ text
+
+
+LOCAL = [
+    "The regional airport will close its second runway for repairs during the whole of next spring.",
+    "Farmers in the northern valleys expect a late harvest after weeks of unusually cold and wet weather.",
+    "A new cycling path along the river opened on Saturday with a small ceremony attended by the mayor.",
+    "The local football club signed a young goalkeeper from a rival team on a three-year contract.",
+    "Volunteers collected more than two tonnes of litter from the beaches over the long holiday weekend.",
+]
+
+
+def _wire_and_copies(dates=None, extra=None):
+    """An undated wire story (8 sentences) copied in different parts by three sites."""
+    dates = dates or {}
+    spec = {
+        "w": ("Wire", dates.get("w"), STORY),
+        "c1": ("One", dates.get("c1"), STORY[:4] + LOCAL[:2]),
+        "c2": ("Two", dates.get("c2"), STORY[2:6] + LOCAL[2:3]),
+        "c3": ("Three", dates.get("c3"), STORY[5:8] + LOCAL[3:4]),
+    }
+    spec.update(extra or {})
+    d, s = frames(spec)
+    return compute_overlap(d, s, encoder=None)
+
+
+def test_the_document_holding_the_union_is_the_source_without_dates():
+    r = _wire_and_copies()
+    for c in ("c1", "c2", "c3"):
+        p = _pair(r, c, "w")
+        assert p["direction"] == "b->a" and p["direction_basis"] == "union", c
+        assert p["direction_confidence"] == pytest.approx(0.8)
+        assert "taken by" in p["direction_evidence"]
+    # copies sharing the wire's text are siblings, not one another's source
+    p = _pair(r, "c1", "c2")
+    assert p["direction"] == "undetermined" and p["common_source_doc_id"] == "w"
+    orig = {x["doc_id"]: x for x in r.document_originality.to_dicts()}
+    assert orig["w"]["share_original"] == 1.0 and orig["w"]["inferred_source_doc_id"] is None
+    assert {orig[c]["inferred_source_doc_id"] for c in ("c1", "c2", "c3")} == {"w"}
+
+
+def test_dates_between_siblings_do_not_make_one_the_source_of_the_other():
+    r = _wire_and_copies(dates={"c1": D(2021, 8, 20), "c2": D(2021, 8, 25)})
+    p = _pair(r, "c1", "c2")
+    assert p["direction"] == "undetermined" and p["direction_basis"] == "common_source"
+
+
+def test_a_copy_of_a_copy_is_not_a_sibling():
+    # c4 took c1's version, including the lines c1 added: it shares c1's changes, so no common source
+    extra = {"c4": ("Four", None, STORY[:3] + LOCAL[:2] + LOCAL[4:5])}
+    r = _wire_and_copies(extra=extra)
+    p = _pair(r, "c1", "c4")
+    assert p["direction_basis"] != "common_source"
+
+
+def test_credit_line_names_the_source():
+    d, s = frames(
+        {
+            "wire": ("Reuters", None, STORY[:6]),
+            "copy": (
+                "Blog",
+                None,
+                ["The report was first published by Reuters news agency today."] + STORY[:4],
+            ),
+        }
+    )
+    r = compute_overlap(d, s, encoder=None)
+    p = _pair(r, "copy", "wire")
+    assert p["direction"] == "b->a" and p["direction_basis"] == "credit"
+    assert "'Reuters'" in p["direction_evidence"]
+
+
+def test_conflicting_evidence_is_undetermined():
+    # the copy credits the wire, but claims to be published two days before it
+    d, s = frames(
+        {
+            "wire": ("Reuters", D(2021, 8, 24), STORY[:6]),
+            "copy": (
+                "Blog",
+                D(2021, 8, 20),
+                ["The report was first published by Reuters news agency today."] + STORY[:4],
+            ),
+        }
+    )
+    p = _pair(compute_overlap(d, s, encoder=None), "copy", "wire")
+    assert p["direction"] == "undetermined" and p["direction_basis"] == "conflict"
+    assert "dates" in p["direction_evidence"] and "credit" in p["direction_evidence"]
+
+
+def test_reuse_only_keeps_reuse_rows_when_matches_are_classified():
+    m = pl.DataFrame(
+        {
+            "relation": ["reuse", "same_fact", "quote", "stock"],
+            "kind": ["near", "paraphrase", "exact", "exact"],
+            "is_quote": [False, False, True, False],
+        }
+    )
+    assert reuse_only(m)["relation"].to_list() == ["reuse", "quote"]
+    assert reuse_only(m.drop("relation")).height == 4
+
+
+# ------------------------------------------------------------------------------------------ sample corpus
+
+
+@pytest.fixture(scope="module")
+def pub(sample_warehouse):
+    con = duckdb.connect(str(sample_warehouse / "wiretrace.duckdb"), read_only=True)
+    yield con
+    con.close()
+
+
+def _ids(pub):
+    return {s: d for d, s in pub.sql("SELECT doc_id, source FROM raw.documents").fetchall()}
+
+
+def test_sample_afp_is_the_origin_and_the_source_of_every_copy(pub):
+    ids = _ids(pub)
+    src = dict(
+        pub.sql(
+            """SELECT d.source, s.source FROM marts.document_originality o JOIN raw.documents d USING (doc_id)
+               LEFT JOIN raw.documents s ON s.doc_id = o.inferred_source_doc_id"""
+        ).fetchall()
+    )
+    assert src == {
+        "AFP": None,
+        "Press TV": "AFP",
+        "Washington Newsday": "AFP",
+        "AceNewsDesk": "AFP",
+        "unknown": None,
+    }
+    afp = pub.execute(
+        "SELECT share_original FROM marts.document_originality WHERE doc_id = ?", [ids["AFP"]]
+    ).fetchall()
+    assert afp[0][0] >= 0.9
+    # every inferred sentence-cluster origin in the story is AFP's
+    origins = pub.sql(
+        "SELECT DISTINCT origin_source FROM marts.top_republished_sentences WHERE origin_status = 'inferred'"
+    ).fetchall()
+    assert origins == [("AFP",)]
+
+
+def test_sample_no_direction_between_two_copies_of_afp(pub):
+    ids = _ids(pub)
+    rows = pub.sql(
+        """SELECT da.source, db.source, p.direction, p.direction_basis, p.common_source_doc_id, p.direction_evidence
+           FROM marts.document_pairs p JOIN raw.documents da ON da.doc_id = p.doc_id_a
+           JOIN raw.documents db ON db.doc_id = p.doc_id_b"""
+    ).fetchall()
+    pairs = {frozenset((a, b)): (d, basis, cs, ev) for a, b, d, basis, cs, ev in rows}
+    for copy in ("Press TV", "Washington Newsday", "AceNewsDesk"):
+        d, basis, _cs, ev = pairs[frozenset(("AFP", copy))]
+        assert d != "undetermined" and basis and ev, copy
+    for x, y in (("Washington Newsday", "AceNewsDesk"), ("Press TV", "AceNewsDesk")):
+        d, basis, cs, _ev = pairs[frozenset((x, y))]
+        assert d == "undetermined" and basis == "common_source" and cs == ids["AFP"]
+    # directed pairs point away from AFP only
+    directed = pub.sql(
+        """SELECT CASE direction WHEN 'a->b' THEN doc_id_a ELSE doc_id_b END FROM marts.document_pairs
+           WHERE direction IN ('a->b', 'b->a')"""
+    ).fetchall()
+    assert {r[0] for r in directed} == {ids["AFP"]}
+
+
+def test_sample_blog_and_acenewsdesk_share_quotations_not_text(pub):
+    ids = _ids(pub)
+    a, b = sorted((ids["unknown"], ids["AceNewsDesk"]))
+    row = pub.execute(
+        "SELECT direction, direction_basis, direction_evidence FROM marts.document_pairs WHERE doc_id_a = ? AND doc_id_b = ?",
+        [a, b],
+    ).fetchall()[0]
+    assert row[0] == "undetermined" and row[1] == "quote" and "outside the corpus" in row[2]
+    # the sentence clusters of those quotations say so too
+    quoted = pub.execute(
+        """SELECT DISTINCT c.origin_status FROM marts.sentence_clusters c
+           JOIN marts.sentence_matches m ON m.sentence_id_a = c.sentence_id OR m.sentence_id_b = c.sentence_id
+           WHERE m.doc_id_a = ? AND m.doc_id_b = ? AND m.is_quote""",
+        [a, b],
+    ).fetchall()
+    assert ("quotation",) in quoted and ("inferred",) not in quoted
+    matrix = pub.sql(
+        """SELECT DISTINCT source_from, source_to FROM marts.outlet_reuse_matrix
+           WHERE direction_status = 'inferred'"""
+    ).fetchall()
+    assert set(matrix) == {("AFP", "Press TV"), ("AFP", "Washington Newsday"), ("AFP", "AceNewsDesk")}
+
+
+def test_sample_story_changes_compare_each_copy_with_its_source(pub):
+    rows = pub.sql(
+        "SELECT DISTINCT source, reference_outlet FROM marts.story_changes ORDER BY ALL"
+    ).fetchall()
+    assert rows == [("AceNewsDesk", "AFP"), ("Press TV", "AFP"), ("Washington Newsday", "AFP")]
+    # a sentence is never both added (in the copy) and dropped (from the source)
+    both = pub.sql(
+        """SELECT count(*) FROM marts.story_changes a JOIN marts.story_changes d
+           ON a.doc_id = d.doc_id AND a.change = 'added' AND d.change = 'dropped'
+           AND lower(a.text) = lower(d.reference_text)"""
+    ).fetchall()[0][0]
+    assert both == 0
+    short = pub.sql(
+        """SELECT count(*) FROM marts.story_changes c JOIN marts.sentence_flags f
+           ON f.doc_id = c.doc_id AND f.sentence_id = c.doc_id || ':' || c.sentence_index
+           WHERE f.too_short AND c.change <> 'too_short' AND c.kind IS NULL"""
+    ).fetchall()[0][0]
+    assert short == 0
+    assert pub.sql("SELECT count(*) FROM marts.story_changes WHERE change = 'too_short'").fetchall()[0][0] > 0
+
+
+def test_sample_report_says_what_the_tables_say(pub):
+    import lxml.html
+
+    from pipeline.core.report import render_story
+
+    ids = _ids(pub)
+    story = pub.execute("SELECT story_id FROM marts.stories WHERE doc_id = ?", [ids["AFP"]]).fetchall()[0][0]
+    doc = lxml.html.fromstring(render_story(pub, story))
+    findings = [li.text_content() for li in doc.xpath("//ul[@class='findings']/li")]
+    took = [f for f in findings if " took " in f]
+    # text is taken only along the directions the tables state: from AFP, by each of its copies
+    assert len(took) == 3 and all(f.split(" took ")[1].split(" from ")[1].startswith("A (AFP)") for f in took)
+    assert {f.split(" took ")[0] for f in took} == {
+        "B (Washington Newsday)",
+        "C (AceNewsDesk)",
+        "D (Press TV)",
+    }
+    siblings = [f for f in findings if "copies of one source" in f]
+    assert len(siblings) == 2 and all("A (AFP)" in f for f in siblings)
+    rows = doc.xpath("//table[@class='pairs']//tr[@class='pair directed']")
+    assert {(r.get("data-from"), r.get("data-to")) for r in rows} == {("A", "B"), ("A", "C"), ("A", "D")}
+    # the articles table names AFP as the source of every copy
+    derived = [tr.xpath("td")[6].text_content() for tr in doc.xpath("//table[@class='articles']//tr")[1:]]
+    assert derived.count("A AFP") == 3
+
+
+def test_dates_do_not_make_a_copy_the_source_of_text_it_lacks():
+    # three copies of a story missing from the corpus, each with a different window of it: the earlier
+    # ones lack reused text the later ones hold, so no date makes one the source of another
+    d, s = frames(
+        {
+            "c1": ("One", D(2021, 8, 1, 8), STORY[0:5] + LOCAL[:1]),
+            "c2": ("Two", D(2021, 8, 2, 8), STORY[3:8] + LOCAL[1:2]),
+            "c3": ("Three", D(2021, 8, 3, 8), STORY[1:7] + LOCAL[2:3]),
+        }
+    )
+    d = d.with_columns(pl.lit("time").alias("published_at_precision"))
+    r = compute_overlap(d, s, encoder=None)
+    for a, b in (("c1", "c2"), ("c1", "c3"), ("c2", "c3")):
+        p = _pair(r, a, b)
+        assert p["in_story"] and p["direction"] == "undetermined", (a, b)
+        assert "reused sentences are in it" in p["direction_evidence"]
+    assert r.document_originality["inferred_source_doc_id"].is_null().all()
+
+
+@pytest.mark.slow
+def test_sample_with_the_default_semantic_tier(tmp_path, encoder):
+    """Requirement on the sample with default settings (semantic tier and verifier on)."""
+    import shutil
+
+    from pipeline.core.run import run_pipeline
+    from tests.conftest import SAMPLE
+
+    landing = tmp_path / "landing"
+    shutil.copytree(SAMPLE, landing)
+    run_pipeline(landing, tmp_path / "wh", encoder=encoder)
+    con = duckdb.connect(str(tmp_path / "wh" / "wiretrace.duckdb"), read_only=True)
+    try:
+        assert (
+            con.sql("SELECT count(*) FROM marts.sentence_matches WHERE cosine IS NOT NULL").fetchall()[0][0]
+            > 0
+        )
+        test_sample_afp_is_the_origin_and_the_source_of_every_copy(con)
+        test_sample_no_direction_between_two_copies_of_afp(con)
+        test_sample_report_says_what_the_tables_say(con)
+    finally:
+        con.close()
