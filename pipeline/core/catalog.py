@@ -73,14 +73,16 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "sitename": "Site name found in the page.",
             "published_at_text": "Publication date found in the page text (ISO string).",
             "headings": "JSON list of the subheads kept in the text and marked as headings.",
-            "n_removed": "Number of removed spans (see staging.removed_spans).",
-            "removed_chars": "Characters removed as boilerplate.",
+            "n_removed": "Number of removed content spans (see staging.removed_spans); whitespace between "
+            "kept and removed text is layout and never counted.",
+            "removed_chars": "Characters of removed content (whitespace not counted).",
             "clean_key": "Cleaner version and template fingerprint the row was made with.",
             "error": "The exception, when cleaning this document failed.",
         },
     ),
     "staging.removed_spans": (
-        "Audit trail: every span removed from a document by the cleaner, with its reason.",
+        "Audit trail: every span of content removed from a document by the cleaner, with its reason "
+        "(whitespace is layout, never a span: spans start and end with a character that is not whitespace).",
         {
             "doc_id": "Document id (key, with span_index).",
             "span_index": "Order of the span in the document (key, with doc_id).",

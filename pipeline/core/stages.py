@@ -171,7 +171,7 @@ def stage_ingest(
 
 # ---------------------------------------------------------------------------------------------- clean
 
-CLEAN_VERSION = "clean-1"
+CLEAN_VERSION = "clean-2"  # clean-2: whitespace is no longer recorded as removed spans
 
 
 def _template_keys(templates, sources: Iterable[str]) -> dict[str, str]:
