@@ -491,6 +491,24 @@ class _Clock:
         return _Ctx()
 
 
+#: sentences embedded per call (a progress report after each), pairs verified per call, document pairs
+#: searched between two reports
+EMBED_CHUNK = 2048
+VERIFY_CHUNK = 512
+SEARCH_REPORT_EVERY = 1000
+
+
+def _encode(enc: Any, texts: list[str], clock: _Clock) -> np.ndarray:
+    """Unit vectors of ``texts`` in chunks of ``EMBED_CHUNK``, reporting ``("embed", done, total)``."""
+    if not texts:
+        return np.asarray(enc.encode(texts), dtype=np.float32)
+    parts = []
+    for lo in range(0, len(texts), EMBED_CHUNK):
+        parts.append(np.asarray(enc.encode(texts[lo : lo + EMBED_CHUNK]), dtype=np.float32))
+        clock.report("embed", min(lo + EMBED_CHUNK, len(texts)), len(texts))
+    return np.concatenate(parts)
+
+
 def _stable_id(prefix: str, key: str) -> str:
     return prefix + hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
 
@@ -958,7 +976,7 @@ def compute_overlap(
         del rare
         sem_cand = None
         if enc is not None:
-            sem_cand, sem_reason = _semantic_candidates(doc_pairs, elig, enc, cfg)
+            sem_cand, sem_reason = _semantic_candidates(doc_pairs, elig, enc, cfg, clock)
             stats["semantic"] = {
                 "ran": sem_cand is not None,
                 "reason": sem_reason,
@@ -1106,7 +1124,7 @@ def _grade(
         used = np.unique(np.concatenate([ia, ib]))
         pos = np.full(len(text_list), -1, dtype=np.int64)
         pos[used] = np.arange(len(used))
-        vecs = (np.asarray(enc.encode([text_list[i] for i in used]), dtype=np.float32), pos)
+        vecs = (_encode(enc, [text_list[i] for i in used], clock), pos)
     kinds: list[str] = []
     scores: list[float] = []
     sigs: list[dict[str, float]] = []
@@ -1126,7 +1144,7 @@ def _grade(
             sigs.append(r.signals)
         clock.report(step, hi, n)
     if vstate is not None and vstate.get("verifier") is not None and vecs is not None:
-        _verify(ia, ib, text_list, vecs, kinds, scores, sigs, grade_pairs, vstate, cfg)
+        _verify(ia, ib, text_list, vecs, kinds, scores, sigs, grade_pairs, vstate, cfg, clock)
     keys: list[str] = []
     seen = set(signal_cols)
     for s in sigs:
@@ -1161,8 +1179,11 @@ def _grade(
     return graded.filter(pl.col("kind").is_in(list(KIND_RANK)))
 
 
-def _verify(ia, ib, text_list, vecs, kinds, scores, sigs, grade_pairs, vstate, cfg: OverlapConfig) -> None:
-    """Re-grade, with the verifier, the pairs the rules left to the classifier (in place)."""
+def _verify(
+    ia, ib, text_list, vecs, kinds, scores, sigs, grade_pairs, vstate, cfg: OverlapConfig, clock: _Clock
+) -> None:
+    """Re-grade, with the verifier, the pairs the rules left to the classifier (in place); reports
+    ``("verify", done, total)`` after every ``VERIFY_CHUNK`` pairs."""
     todo = [i for i, k in enumerate(kinds) if k in ("paraphrase", "none")]
     st = vstate["stats"]
     if not todo:
@@ -1177,7 +1198,7 @@ def _verify(ia, ib, text_list, vecs, kinds, scores, sigs, grade_pairs, vstate, c
         )
         return
     v, pos = vecs
-    step_n = max(1, cfg.grade_batch)
+    step_n = max(1, min(cfg.grade_batch, VERIFY_CHUNK))
     for lo in range(0, len(todo), step_n):
         part = np.asarray(todo[lo : lo + step_n], dtype=np.intp)
         pa, pb = ia[part], ib[part]
@@ -1189,6 +1210,7 @@ def _verify(ia, ib, text_list, vecs, kinds, scores, sigs, grade_pairs, vstate, c
             kinds[i] = r.kind
             scores[i] = float(r.score)
             sigs[i] = r.signals
+        clock.report("verify", min(lo + step_n, len(todo)), len(todo))
     vstate["budget"] -= len(todo)
     st["pairs"] += len(todo)
     st["ran"] = True
@@ -1438,9 +1460,10 @@ def _paraphrase_chunk(
 
 
 def _semantic_candidates(
-    doc_pairs: pl.DataFrame, elig: pl.DataFrame, enc: Any, cfg: OverlapConfig
+    doc_pairs: pl.DataFrame, elig: pl.DataFrame, enc: Any, cfg: OverlapConfig, clock: _Clock
 ) -> tuple[pl.DataFrame | None, str]:
-    """Embedding nearest neighbours within the candidate document pairs."""
+    """Embedding nearest neighbours within the candidate document pairs (reports ``embed`` over
+    sentences, then ``semantic_search`` over document pairs)."""
     schema = {"hid_a": pl.Int64, "hid_b": pl.Int64, "tier": pl.String}
     if doc_pairs.height == 0:
         return _empty(schema), "semantic tier on: no candidate document pairs"
@@ -1454,7 +1477,7 @@ def _semantic_candidates(
             f"semantic_max_sentences={cfg.semantic_max_sentences}"
         )
     uh = e.select("hid", "text").unique("hid", keep="first").sort("hid")
-    vec = np.asarray(enc.encode([t[: cfg.max_grade_chars] for t in uh["text"].to_list()]), dtype=np.float32)
+    vec = _encode(enc, [t[: cfg.max_grade_chars] for t in uh["text"].to_list()], clock)
     row_of = {h: i for i, h in enumerate(uh["hid"].to_list())}
     by_doc: dict[int, tuple[list[int], list[int]]] = {}
     for d, h in e.select("didx", "hid").iter_rows():
@@ -1464,7 +1487,10 @@ def _semantic_candidates(
     out_a: list[int] = []
     out_b: list[int] = []
     k = max(1, cfg.para_top_k)
-    for da, db in doc_pairs.iter_rows():
+    n_pairs = doc_pairs.height
+    for n, (da, db) in enumerate(doc_pairs.iter_rows(), start=1):
+        if n % SEARCH_REPORT_EVERY == 0 or n == n_pairs:
+            clock.report("semantic_search", n, n_pairs)
         if da not in by_doc or db not in by_doc:
             continue
         ha, ra = by_doc[da]
