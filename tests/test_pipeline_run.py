@@ -1,10 +1,12 @@
 """The whole pipeline in-process: the command line, determinism, bad input mixed with good."""
 
 import json
+import re
 import shutil
 import subprocess
 import sys
 
+import dagster as dg
 import duckdb
 import pytest
 
@@ -12,6 +14,7 @@ from pipeline.cli import main as cli_main
 from pipeline.core import warehouse
 from pipeline.core.run import run_pipeline
 from pipeline.core.stages import stage_clean, stage_ingest, stage_segment
+from tests.conftest import make_run
 
 
 def snapshot(db) -> dict[str, list]:
@@ -44,9 +47,18 @@ def test_cli_run_and_help(tmp_path, sample_landing, capsys):
         == 0
     )
     out = capsys.readouterr().out
-    for stage in ("ingest", "clean", "segment", "overlap", "publish"):
-        assert stage in out
+    for stage in ("ingest", "clean", "segment", "overlap", "publish", "reports"):
+        assert re.search(rf"^ *{stage} +[0-9.]+s +success$", out, flags=re.M), (stage, out)
+    assert "checks  3/3 passed" in out and "raw/documents: new_documents=5" in out
     assert (tmp_path / "wh" / "wiretrace.duckdb").is_file()
+    # without DAGSTER_HOME the run is kept in the warehouse's own Dagster instance
+    instance = dg.DagsterInstance.from_config(str(tmp_path / "wh" / "dagster_home"))
+    try:
+        [run] = instance.get_runs()
+        assert run.status == dg.DagsterRunStatus.SUCCESS and run.job_name == "process_batch"
+        assert run.tags["dagster/partition"] == "manual" and run_id_line(out) == run.run_id
+    finally:
+        instance.dispose()
     help_text = subprocess.run(
         [sys.executable, "-m", "pipeline.cli", "--help"], capture_output=True, text=True, check=True
     ).stdout
@@ -54,6 +66,51 @@ def test_cli_run_and_help(tmp_path, sample_landing, capsys):
         assert command in help_text
     missing = cli_main(["run", "--input", str(tmp_path / "nope"), "--warehouse", str(tmp_path / "wh2")])
     assert missing == 2
+
+
+def run_id_line(out: str) -> str:
+    return re.search(r"^run ([0-9a-f-]{36}) succeeded", out, flags=re.M).group(1)
+
+
+@pytest.mark.slow
+def test_make_run_records_one_successful_run_of_every_asset(tmp_path):
+    """`make run` is a run of the Dagster job in the project's instance: the UI shows it."""
+    from pipeline.definitions import defs
+
+    proc, home = make_run(tmp_path / "project")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    instance = dg.DagsterInstance.from_config(str(home))
+    try:
+        [run] = instance.get_runs()
+        assert run.run_id == run_id_line(proc.stdout)
+        assert run.status == dg.DagsterRunStatus.SUCCESS and run.job_name == "process_batch"
+        records = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+        materialised = {r.event_log_entry.dagster_event.asset_key for r in records.records}
+        assert materialised == set(defs.resolve_asset_graph().get_all_asset_keys())
+        checks = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+        results = {
+            r.event_log_entry.dagster_event.event_specific_data.check_name: r.event_log_entry.dagster_event.event_specific_data.passed
+            for r in checks.records
+        }
+        assert results == {
+            "documents_complete": True,
+            "files_accounted_for": True,
+            "errors_well_formed": True,
+        }
+        # progress in the run's log, as a person reads it
+        messages = [e.user_message for e in instance.all_logs(run.run_id)]
+        assert any(
+            re.fullmatch(r"segment: 5/5 documents in [0-9.]+s(, [0-9,.]+ documents/s)?", m) for m in messages
+        )
+        assert any(re.match(r"grade_near: \d+/\d+ pairs in ", m) for m in messages), messages
+        # the stage metadata the UI shows
+        docs = instance.get_latest_materialization_event(dg.AssetKey(["raw", "documents"]))
+        assert docs.run_id == run.run_id and docs.asset_materialization.metadata["new_documents"].value == 5
+    finally:
+        instance.dispose()
+    # the analysts' database and the reports are where the README says
+    assert (tmp_path / "project" / "warehouse" / "wiretrace.duckdb").is_file()
+    assert list((tmp_path / "project" / "warehouse" / "reports").glob("*.html"))
 
 
 def test_same_input_same_tables(tmp_path, sample_landing):
