@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: py:percent
+#     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -30,6 +30,7 @@ from pathlib import Path
 
 import duckdb
 import matplotlib
+import polars as pl
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -59,6 +60,15 @@ docs = con.sql(
     """SELECT doc_id, source, published_at, title, n_sentences FROM marts.documents
        ORDER BY published_at NULLS LAST, source, doc_id"""
 ).pl()
+# charts are keyed by document: each has its own label, the outlet numbered in date order when it
+# published more than one, so two articles of one outlet never share a bar, a node or a label
+by_source: dict[str, list[str]] = {}
+for r in docs.iter_rows(named=True):
+    by_source.setdefault(r["source"], []).append(r["doc_id"])
+doc_label = {
+    d: s if len(ids) == 1 else f"{s} ({i})" for s, ids in by_source.items() for i, d in enumerate(ids, start=1)
+}
+docs = docs.with_columns(pl.col("doc_id").replace_strict(doc_label).alias("document"))
 docs
 
 # %% [markdown]
@@ -120,11 +130,17 @@ matrix
 
 # %%
 pairs = con.sql(
-    """SELECT p.source_a, p.source_b, p.n_exact, p.n_near, p.n_paraphrase, p.n_quote, p.n_nonquote,
+    """SELECT p.doc_id_a, p.doc_id_b, p.n_exact, p.n_near, p.n_paraphrase, p.n_quote, p.n_nonquote,
               round(p.containment_a_in_b, 2) AS a_in_b, round(p.containment_b_in_a, 2) AS b_in_a,
               p.direction, p.direction_evidence
-       FROM marts.document_pairs p WHERE NOT p.same_source ORDER BY p.n_nonquote DESC, p.source_a, p.source_b"""
+       FROM marts.document_pairs p WHERE NOT p.same_source
+       ORDER BY p.n_nonquote DESC, p.source_a, p.source_b, p.doc_id_a, p.doc_id_b"""
 ).pl()
+pairs = pairs.select(
+    pl.col("doc_id_a").replace_strict(doc_label).alias("document_a"),
+    pl.col("doc_id_b").replace_strict(doc_label).alias("document_b"),
+    pl.exclude("doc_id_a", "doc_id_b"),
+)
 pairs
 
 # %% [markdown]
@@ -144,7 +160,6 @@ undated = [r for r in docs.iter_rows(named=True) if r["published_at"] is None]
 # dated articles in date order on the top row, undated ones on the bottom row, staggered
 pos = {r["doc_id"]: (i * 2.0, 1.0) for i, r in enumerate(dated)}
 pos |= {r["doc_id"]: (i * 2.0 - 1.0 + (1.0 if dated else 0.0), -1.0) for i, r in enumerate(undated)}
-name = {r["doc_id"]: r["source"] for r in docs.iter_rows(named=True)}
 date = {r["doc_id"]: (r["published_at"].strftime("%Y-%m-%d") if r["published_at"] else "undated")
         for r in docs.iter_rows(named=True)}
 BEND = 0.18  # every edge is a gentle arc, so edges between nodes on one row do not run through the others
@@ -166,7 +181,7 @@ for row in graph_pairs.iter_rows(named=True):
             va="center", zorder=5, bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85))
 for doc_id, (x, y) in pos.items():
     ax.scatter([x], [y], s=2600, color="#eef", edgecolors="#336", zorder=3)
-    ax.text(x, y, f"{name[doc_id]}\n{date[doc_id]}", ha="center", va="center", fontsize=8, zorder=4)
+    ax.text(x, y, f"{doc_label[doc_id]}\n{date[doc_id]}", ha="center", va="center", fontsize=8, zorder=4)
 ax.set_axis_off()
 xs = [x for x, _ in pos.values()]
 ax.set_xlim(min(xs) - 0.8, max(xs) + 0.8)
@@ -180,27 +195,35 @@ show(fig)
 # Each article's matchable sentences by origin: its own (no match in an earlier or undated article), or
 # taken exactly, near-verbatim or as a paraphrase. `inferred_source` is the article it derives from, where
 # the direction is known; `added` / `dropped` count the sentences it added to, or left out of, that source.
+# One bar per article, labelled as in the table above.
 
 # %%
 orig = con.sql(
-    """SELECT d.source, d.published_at::DATE AS published, o.n_matchable,
+    """SELECT o.doc_id, d.source, d.published_at::DATE AS published, o.n_matchable,
               round(o.share_original, 3) AS share_original, round(o.share_exact, 3) AS share_exact,
               round(o.share_near, 3) AS share_near, round(o.share_paraphrase, 3) AS share_paraphrase,
-              o.n_quote_reuse, src.source AS inferred_source, o.added, o.dropped
+              o.n_quote_reuse, o.inferred_source_doc_id, o.added, o.dropped
        FROM marts.document_originality o JOIN marts.documents d USING (doc_id)
-       LEFT JOIN marts.documents src ON src.doc_id = o.inferred_source_doc_id
-       ORDER BY d.published_at NULLS LAST, d.source"""
+       ORDER BY d.published_at NULLS LAST, d.source, o.doc_id"""
 ).pl()
+orig = orig.select(
+    pl.col("doc_id").replace_strict(doc_label).alias("document"),
+    pl.exclude("doc_id", "inferred_source_doc_id", "added", "dropped"),
+    pl.col("inferred_source_doc_id").replace_strict(doc_label, default=None).alias("inferred_source"),
+    "added",
+    "dropped",
+)
 fig, ax = plt.subplots(figsize=(9, 0.6 * orig.height + 1.5))
 left = [0.0] * orig.height
-labels = list(orig["source"])
+rows = list(range(orig.height))  # one bar per article
 for kind in ["original", *KINDS]:
     values = [v or 0.0 for v in orig[f"share_{kind}"]]
-    ax.barh(labels, values, left=left, color=COLORS[kind], label=kind)
+    ax.barh(rows, values, left=left, color=COLORS[kind], label=kind)
     for y, (lft, v) in enumerate(zip(left, values, strict=True)):
         if v >= 0.08:
             ax.text(lft + v / 2, y, f"{v:.0%}", ha="center", va="center", fontsize=8)
     left = [a + b for a, b in zip(left, values, strict=True)]
+ax.set_yticks(rows, list(orig["document"]))
 ax.invert_yaxis()
 ax.set_xlim(0, 1)
 ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
