@@ -9,7 +9,7 @@ export TRANSFORMERS_OFFLINE := 1
 SAMPLE    ?= data/sample
 WAREHOUSE ?= warehouse
 
-.PHONY: help venv install install-dev install-notebook browser run test test-fast ui notebook notebook-run \
+.PHONY: help install install-dev install-notebook browser run test test-fast ui notebook notebook-run \
     bench eval lint format clean-warehouse
 
 help:
