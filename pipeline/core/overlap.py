@@ -493,8 +493,8 @@ class _Clock:
 
 #: sentences embedded per call (a progress report after each), pairs verified per call, document pairs
 #: searched between two reports
-EMBED_CHUNK = 2048
-VERIFY_CHUNK = 512
+EMBED_CHUNK = 512
+VERIFY_CHUNK = 128
 SEARCH_REPORT_EVERY = 1000
 
 
@@ -746,8 +746,9 @@ def _minhash_signatures(norms: pl.Series, cfg: OverlapConfig, clock: _Clock) -> 
     return sig
 
 
-def _lsh_pairs(sig: np.ndarray, cfg: OverlapConfig) -> np.ndarray:
-    """Candidate row pairs (i < j) sharing at least one LSH band, shape (k, 2)."""
+def _lsh_pairs(sig: np.ndarray, cfg: OverlapConfig, clock: _Clock | None = None) -> np.ndarray:
+    """Candidate row pairs (i < j) sharing at least one LSH band, shape (k, 2); reports
+    ``("lsh", bands done, bands)``."""
     n = sig.shape[0]
     if n < 2:
         return np.zeros((0, 2), dtype=np.int64)
@@ -755,6 +756,8 @@ def _lsh_pairs(sig: np.ndarray, cfg: OverlapConfig) -> np.ndarray:
     c = np.uint64(0x9E3779B97F4A7C15)
     out = []
     for band in range(cfg.lsh_bands):
+        if band and clock is not None:
+            clock.report("lsh", band, cfg.lsh_bands)
         cols = sig[:, band * r : (band + 1) * r].astype(np.uint64)
         key = np.full(n, np.uint64(band + 1), dtype=np.uint64)
         with np.errstate(over="ignore"):
@@ -786,6 +789,8 @@ def _lsh_pairs(sig: np.ndarray, cfg: OverlapConfig) -> np.ndarray:
         for s, z in zip(starts[~small], sizes[~small], strict=True):
             mem = order[s : s + z]
             out.append(np.stack([np.full(z - 1, mem[0]), mem[1:]], axis=1))
+    if clock is not None:
+        clock.report("lsh", cfg.lsh_bands, cfg.lsh_bands)
     if not out:
         return np.zeros((0, 2), dtype=np.int64)
     pairs = np.concatenate(out).astype(np.int64)
@@ -920,7 +925,7 @@ def compute_overlap(
     with clock.step("minhash"):
         sig = _minhash_signatures(hashes["rep_norm"], cfg, clock)
     with clock.step("lsh"):
-        cand = _lsh_pairs(sig, cfg)
+        cand = _lsh_pairs(sig, cfg, clock)
         stats["candidates_lsh"] = int(len(cand))
         if len(cand):
             est = _estimated_jaccard(sig, cand)

@@ -5,8 +5,8 @@ The stages report progress through a plain callback ``progress(step, done, total
 * ``ingest``, ``clean`` and ``segment`` count files or documents (``total`` 0 when unknown);
 * the overlap stage announces each of its steps with ``(step, 0, 1)`` when it starts and
   ``(step, 1, 1)`` when it ends, and counts the work of its slow steps in between: MinHash signatures
-  (sentences), embeddings (sentences), candidate search (document pairs), grading and verification
-  (sentence pairs), as ``(name, done, total)`` with ``total`` > 1.
+  (sentences), LSH candidate search (bands), embeddings (sentences), semantic candidate search
+  (document pairs), grading and verification (sentence pairs), as ``(name, done, total)``.
 
 ``ProgressBars`` turns that into one tqdm bar per stage or counted step (counts, unit and rate, the
 current overlap step beside it); ``ProgressLog`` into log lines, at most one per ``interval`` seconds
@@ -36,6 +36,7 @@ UNITS: dict[str, str] = {
     "clean": "documents",
     "segment": "documents",
     "minhash": "sentences",
+    "lsh": "bands",
     "embed": "sentences",
     "semantic_search": "doc pairs",
     "grade_near": "pairs",
