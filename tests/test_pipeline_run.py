@@ -79,6 +79,10 @@ def test_make_run_records_one_successful_run_of_every_asset(tmp_path):
 
     proc, home = make_run(tmp_path / "project")
     assert proc.returncode == 0, proc.stderr[-3000:]
+    # output piped: progress as log lines on stderr, and nothing else there (no warnings)
+    lines = proc.stderr.splitlines()
+    assert lines and all(line.startswith("wiretrace: ") for line in lines), proc.stderr
+    assert "wiretrace: segment: 5/5 documents in" in proc.stderr
     instance = dg.DagsterInstance.from_config(str(home))
     try:
         [run] = instance.get_runs()
