@@ -68,6 +68,40 @@ def test_cli_run_and_help(tmp_path, sample_landing, capsys):
     assert missing == 2
 
 
+def test_cli_run_reports_a_failed_step(tmp_path, sample_landing, capsys, monkeypatch):
+    import pipeline.defs.segment.assets as segment_assets
+
+    def broken(con, progress):
+        raise dg.Failure("the segmenter broke", allow_retries=False)
+
+    monkeypatch.setattr(segment_assets, "stage_segment", broken)
+    argv = ["run", "--input", str(sample_landing), "--warehouse", str(tmp_path / "wh"), "--progress", "off"]
+    assert cli_main(argv) == 1
+    out = capsys.readouterr().out
+    assert re.search(r"^ +error  step staging__sentences failed: .*the segmenter broke$", out, flags=re.M), (
+        out
+    )
+    assert re.search(r"^ *clean +[0-9.]+s +success$", out, flags=re.M)
+    assert re.search(r"^ *segment +[0-9.]+s +failure$", out, flags=re.M)
+    for stage in ("overlap", "publish", "reports"):
+        assert re.search(rf"^ *{stage} +skipped$", out, flags=re.M), stage
+    assert "note:" not in out and "analysts' database" not in out
+    assert re.search(r"^run [0-9a-f-]{36} FAILED", out, flags=re.M)
+    # the failed run is in the instance too, where the UI shows it
+    instance = dg.DagsterInstance.from_config(str(tmp_path / "wh" / "dagster_home"))
+    try:
+        assert [r.status for r in instance.get_runs()] == [dg.DagsterRunStatus.FAILURE]
+    finally:
+        instance.dispose()
+
+
+def test_cli_run_refuses_a_warehouse_that_is_a_file(tmp_path, sample_landing, capsys):
+    (tmp_path / "file").write_text("not a folder")
+    argv = ["run", "--input", str(sample_landing), "--warehouse", str(tmp_path / "file"), "--progress", "off"]
+    assert cli_main(argv) == 2
+    assert "is not a folder" in capsys.readouterr().err
+
+
 def run_id_line(out: str) -> str:
     return re.search(r"^run ([0-9a-f-]{36}) succeeded", out, flags=re.M).group(1)
 

@@ -41,6 +41,9 @@ def _run(args: argparse.Namespace) -> int:
         print(f"wiretrace run: input folder {landing} does not exist", file=sys.stderr)
         return 2
     warehouse = Path(args.warehouse)
+    if warehouse.exists() and not warehouse.is_dir():
+        print(f"wiretrace run: warehouse {warehouse} is not a folder", file=sys.stderr)
+        return 2
     sink = _sink(args.progress)
     try:
         with progress_mod.attach(sink) if sink is not None else nullcontext():

@@ -204,6 +204,9 @@ def summarize(instance: dg.DagsterInstance, run_id: str) -> RunSummary:
             errors.append(event.message or "the run failed")
     for key in stats:
         step(key)
+    for s in steps.values():
+        if s.step not in stats:  # not executed: Dagster's own "dependencies failed" notice says nothing more
+            s.status, s.notes = "skipped", []
     order = list(STAGE_OF_STEP)
     return RunSummary(
         run_id=run_id,

@@ -1,4 +1,4 @@
-"""Small helpers for asset metadata."""
+"""Small helpers for asset metadata and progress."""
 
 from __future__ import annotations
 
