@@ -95,6 +95,41 @@ def test_cli_run_reports_a_failed_step(tmp_path, sample_landing, capsys, monkeyp
         instance.dispose()
 
 
+def test_a_run_killed_mid_step_does_not_block_the_next(tmp_path, sample_landing, capsys):
+    import socket
+
+    from pipeline.definitions import defs
+    from pipeline.defs.local import COMMAND_TAG, HOST_TAG, PID_TAG, open_instance
+
+    # what `kill -9` leaves behind: a started run holding the DuckDB pool slot, its process gone
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    instance = open_instance(tmp_path / "wh")
+    try:
+        dead = instance.create_run_for_job(
+            defs.resolve_job_def("process_batch"),
+            status=dg.DagsterRunStatus.STARTED,
+            tags={COMMAND_TAG: "wiretrace run", PID_TAG: str(gone.pid), HOST_TAG: socket.gethostname()},
+        )
+        storage = instance.event_log_storage
+        storage.initialize_concurrency_limit_to_default("duckdb")
+        assert storage.claim_concurrency_slot("duckdb", dead.run_id, "overlap").is_claimed
+    finally:
+        instance.dispose()
+    argv = ["run", "--input", str(sample_landing), "--warehouse", str(tmp_path / "wh"), "--progress", "off"]
+    assert cli_main(argv) == 0  # it would wait for the slot forever (the test's timeout) without the cleanup
+    assert (
+        f"run {dead.run_id} was left unfinished by a process that no longer exists" in capsys.readouterr().err
+    )
+    instance = dg.DagsterInstance.from_config(str(tmp_path / "wh" / "dagster_home"))
+    try:
+        statuses = {r.run_id: r.status for r in instance.get_runs()}
+        assert statuses.pop(dead.run_id) == dg.DagsterRunStatus.FAILURE
+        assert list(statuses.values()) == [dg.DagsterRunStatus.SUCCESS]
+    finally:
+        instance.dispose()
+
+
 def test_cli_run_refuses_a_warehouse_that_is_a_file(tmp_path, sample_landing, capsys):
     (tmp_path / "file").write_text("not a folder")
     argv = ["run", "--input", str(sample_landing), "--warehouse", str(tmp_path / "file"), "--progress", "off"]

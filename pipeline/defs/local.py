@@ -9,12 +9,20 @@ shows every run whichever way it was started.
 The instance lives in ``$DAGSTER_HOME`` when that is set (the Makefile sets
 ``warehouse/dagster_home``), else in ``<warehouse>/dagster_home``; a missing folder is created with
 the project's ``dagster.yaml`` (``DAGSTER_YAML``: telemetry off, one DuckDB writer at a time).
+
+Every step that writes DuckDB holds the instance's ``duckdb`` pool slot while it runs. A ``wiretrace
+run`` killed mid-step (``kill -9``, out of memory) cannot give its slot back, so each run records its
+process id and host, and the next one marks such abandoned runs failed and frees their slot
+(``release_abandoned_runs``) instead of waiting for it forever. Ctrl-C needs none of this: Dagster
+stops the run and marks it failed itself.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import socket
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +48,10 @@ run_retries:
 """
 
 JOB = "process_batch"
+COMMAND_TAG = "wiretrace/command"
+PID_TAG = "wiretrace/pid"
+HOST_TAG = "wiretrace/host"
+UNFINISHED = (dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED)
 # the name each step (op) of the job has in the pipeline's own vocabulary
 STAGE_OF_STEP = {
     "ingest": "ingest",
@@ -55,6 +67,36 @@ def instance_home(warehouse_dir: Path) -> Path:
     """``$DAGSTER_HOME`` when set, else ``<warehouse>/dagster_home`` (absolute)."""
     home = os.environ.get("DAGSTER_HOME")
     return Path(home).resolve() if home else (Path(warehouse_dir) / "dagster_home").resolve()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def release_abandoned_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Mark failed the runs of ``wiretrace run`` on this machine whose process no longer exists (killed
+    mid-run), freeing the DuckDB pool slot they held: otherwise every later run would wait for it forever.
+    Returns their run ids."""
+    host = socket.gethostname()
+    released = []
+    for run in instance.get_runs(
+        dg.RunsFilter(statuses=list(UNFINISHED), tags={COMMAND_TAG: "wiretrace run"})
+    ):
+        pid = run.tags.get(PID_TAG, "")
+        if run.tags.get(HOST_TAG) != host or not pid.isdigit() or _alive(int(pid)):
+            continue
+        instance.report_run_failed(
+            run, message=f"the wiretrace run process (pid {pid}) ended before the run finished"
+        )
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        released.append(run.run_id)
+    return released
 
 
 def open_instance(warehouse_dir: Path) -> dg.DagsterInstance:
@@ -127,6 +169,12 @@ def run_batch(
     own = instance is None
     instance = instance or open_instance(warehouse_dir)
     try:
+        for run_id in release_abandoned_runs(instance):
+            print(
+                f"wiretrace run: run {run_id} was left unfinished by a process that no longer exists; "
+                "marked failed",
+                file=sys.stderr,
+            )
         if not instance.has_dynamic_partition("batches", batch_id):
             instance.add_dynamic_partitions("batches", [batch_id])
         job = defs.resolve_job_def(JOB)
@@ -148,7 +196,7 @@ def run_batch(
             run_config=run_config,
             instance=instance,
             partition_key=batch_id,
-            tags={"wiretrace/command": "wiretrace run"},
+            tags={COMMAND_TAG: "wiretrace run", PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()},
             raise_on_error=False,
         )
         return summarize(instance, result.run_id)
