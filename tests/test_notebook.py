@@ -6,9 +6,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import json
 import os
 import re
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -176,3 +180,35 @@ def test_charts_are_keyed_by_document_when_an_outlet_published_twice(tmp_path):
     pairs = _outputs(_cell(nb, "marts.document_pairs p"), "text/html")[-1]
     assert "document_a" in pairs and "Press TV (2)" in pairs
     _png(_cell(nb, "Provenance graph"))
+
+
+@pytest.mark.slow
+def test_make_notebook_run_executes_it_headless(sample_warehouse, tmp_path):
+    """The Makefile's notebook-run recipe, in a copy of the project: an executed notebook and an HTML copy,
+    and nothing printed that looks like a warning."""
+    pytest.importorskip("nbconvert", reason="nbconvert is in the notebook and dev extras")
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    body = re.search(r"^notebook-run: .*\n((?:\t.*\n)+)", makefile, flags=re.M).group(1)
+    script = "\n".join(line[1:] for line in body.splitlines()).replace("\\\n", " ")
+    commands = [c for c in script.splitlines() if not c.startswith("@")]  # not the checks and the echo
+    values = {
+        "$(BIN)": str(Path(sys.executable).parent),
+        "$(NOTEBOOK)": "notebooks/reuse_analysis",
+        "$(NOTEBOOK_DB)": f"WIRETRACE_DB={sample_warehouse / 'wiretrace.duckdb'}",
+    }
+    script = re.sub(r"\$\((BIN|NOTEBOOK|NOTEBOOK_DB)\)", lambda m: values[m.group(0)], "\n".join(commands))
+    (tmp_path / "notebooks").mkdir()
+    shutil.copy(NOTEBOOK, tmp_path / "notebooks" / NOTEBOOK.name)
+    proc = subprocess.run(
+        ["sh", "-e", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert not re.search(r"warn", proc.stdout + proc.stderr, flags=re.I), proc.stderr[-3000:]
+    executed = json.loads((tmp_path / "notebooks" / "reuse_analysis.ipynb").read_text(encoding="utf-8"))
+    outputs = [o for c in executed["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
+    assert sum("image/png" in o.get("data", {}) for o in outputs) == 3
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    page = (tmp_path / "notebooks" / "reuse_analysis.html").read_text(encoding="utf-8")
+    assert "data:image/png;base64" in page and "Provenance graph" in page
+    # the paired script is left as it is in git
+    assert (tmp_path / "notebooks" / NOTEBOOK.name).read_text() == NOTEBOOK.read_text()
