@@ -9,15 +9,22 @@ export TRANSFORMERS_OFFLINE := 1
 SAMPLE    ?= data/sample
 WAREHOUSE ?= warehouse
 
-.PHONY: help venv install install-dev browser run test test-fast ui bench eval lint format clean-warehouse
+.PHONY: help install install-dev install-notebook browser run test test-fast ui notebook notebook-run \
+    bench eval lint format clean-warehouse
 
 help:
-	@echo "make run    - install and analyse the bundled sample corpus into $(WAREHOUSE)/wiretrace.duckdb"
-	@echo "make test   - install and run the whole test suite (includes slow and end-to-end tests)"
-	@echo "make ui     - Dagster UI and daemon on http://127.0.0.1:3000"
-	@echo "make bench  - benchmark on ../shared/data/corpora (skips when absent)"
-	@echo "make eval   - quality evaluations on ../shared/data/eval (skip when absent)"
-	@echo "make lint   - ruff"
+	@echo "make run           - install and analyse the bundled sample corpus into $(WAREHOUSE)/wiretrace.duckdb"
+	@echo "                     (a run of the Dagster job, kept in warehouse/dagster_home: make ui shows it)"
+	@echo "make ui            - Dagster UI and daemon on http://127.0.0.1:3000"
+	@echo "make notebook      - open the analysis notebook in JupyterLab"
+	@echo "make notebook-run  - execute the notebook headless (notebooks/reuse_analysis.ipynb and .html)"
+	@echo "make test          - install and run the whole test suite (includes slow and end-to-end tests)"
+	@echo "make test-fast     - the tests not marked slow"
+	@echo "make bench         - benchmark on ../shared/data/corpora (skips when absent)"
+	@echo "make eval          - quality evaluations on ../shared/data/eval (skip when absent)"
+	@echo "make lint / format - ruff"
+	@echo "make browser       - install headless Chromium for the browser tests (Debian packages)"
+	@echo "make clean-warehouse - delete the DuckDB files of $(WAREHOUSE)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +39,13 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[semantic,dev]"
 	@touch $@ $(VENV)/.installed-run
 
+$(VENV)/.installed-notebook: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[semantic,notebook]"
+	@touch $@ $(VENV)/.installed-run
+
 install: $(VENV)/.installed-run
 install-dev: $(VENV)/.installed-dev
+install-notebook: $(VENV)/.installed-notebook
 
 run: install
 	$(BIN)/wiretrace run --input $(SAMPLE) --warehouse $(WAREHOUSE)
@@ -54,10 +66,33 @@ test: install-dev browser
 test-fast: install-dev
 	$(BIN)/pytest -q -m "not slow"
 
+# the webserver and the daemon (`dagster dev` is superseded in Dagster 1.13); Ctrl-C stops both. The instance
+# storage is created first (two processes creating it at once race). The daemon logs errors only: sensor
+# ticks and runs are on the UI's Automation and Runs pages (make ui DAEMON_LOG_LEVEL=info to see them here).
+DAEMON_LOG_LEVEL ?= error
 ui: install
 	mkdir -p data/raw
-	@echo "Dagster UI on http://127.0.0.1:3000 (drop files into data/raw/; the sensor picks them up)"
-	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+	@$(BIN)/python -c "import dagster; dagster.DagsterInstance.get().dispose()"
+	@echo "Dagster UI on http://127.0.0.1:3000 (drop files into data/raw/; the sensor picks them up; Ctrl-C stops)"
+	@$(BIN)/dagster-daemon run -w workspace.yaml --log-level $(DAEMON_LOG_LEVEL) & daemon=$$!; \
+	trap 'kill $$daemon 2>/dev/null; wait $$daemon 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/dagster-webserver -h 127.0.0.1 -p 3000 -w workspace.yaml
+
+# the analysis notebook, paired by jupytext: notebooks/reuse_analysis.py (in git) and .ipynb (outputs, not in git)
+NOTEBOOK := notebooks/reuse_analysis
+NOTEBOOK_DB = WIRETRACE_DB=$(abspath $(WAREHOUSE))/wiretrace.duckdb
+notebook: install-notebook
+	@test -f $(WAREHOUSE)/wiretrace.duckdb || $(MAKE) run
+	$(BIN)/jupytext --quiet --sync $(NOTEBOOK).py
+	$(NOTEBOOK_DB) $(BIN)/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(NOTEBOOK).ipynb
+
+notebook-run: install-notebook
+	@test -f $(WAREHOUSE)/wiretrace.duckdb || $(MAKE) run
+	$(BIN)/jupytext --quiet --sync $(NOTEBOOK).py
+	$(NOTEBOOK_DB) $(BIN)/jupyter nbconvert --log-level=WARN --to notebook --execute --inplace \
+	  "--ExecutePreprocessor.extra_arguments=['--IPKernelApp.log_level=ERROR']" $(NOTEBOOK).ipynb
+	$(BIN)/jupyter nbconvert --log-level=ERROR --to html $(NOTEBOOK).ipynb
+	@echo "executed: $(NOTEBOOK).ipynb (make notebook opens it) and $(NOTEBOOK).html"
 
 # whole pipeline on the 37,554-article corpus (stage times, peak memory, counts, semantic tier's added cost),
 # then cleaning speed (HTML pages/s, text MB/s) with its quality table

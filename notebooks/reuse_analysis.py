@@ -1,10 +1,12 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: py:percent
+#     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -30,19 +32,24 @@ from pathlib import Path
 
 import duckdb
 import matplotlib
+import polars as pl
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import matplotlib.ticker
 from IPython.display import HTML, Image, Markdown, display
 
-candidates = [Path(os.environ["WIRETRACE_DB"])] if os.environ.get("WIRETRACE_DB") else [
-    Path("../warehouse/wiretrace.duckdb"), Path("warehouse/wiretrace.duckdb")]
+candidates = (
+    [Path(os.environ["WIRETRACE_DB"])]
+    if os.environ.get("WIRETRACE_DB")
+    else [Path("../warehouse/wiretrace.duckdb"), Path("warehouse/wiretrace.duckdb")]
+)
 DB = next((p for p in candidates if p.is_file()), None)
 if DB is None:
-    raise FileNotFoundError(f"no published warehouse at {', '.join(map(str, candidates))}: run `make run` first")
+    raise FileNotFoundError(
+        f"no published warehouse at {', '.join(map(str, candidates))}: run `make run` first"
+    )
 con = duckdb.connect(str(DB), read_only=True)
-
 
 
 def show(fig) -> None:
@@ -59,6 +66,17 @@ docs = con.sql(
     """SELECT doc_id, source, published_at, title, n_sentences FROM marts.documents
        ORDER BY published_at NULLS LAST, source, doc_id"""
 ).pl()
+# charts are keyed by document: each has its own label, the outlet numbered in date order when it
+# published more than one, so two articles of one outlet never share a bar, a node or a label
+by_source: dict[str, list[str]] = {}
+for r in docs.iter_rows(named=True):
+    by_source.setdefault(r["source"], []).append(r["doc_id"])
+doc_label = {
+    d: s if len(ids) == 1 else f"{s} ({i})"
+    for s, ids in by_source.items()
+    for i, d in enumerate(ids, start=1)
+}
+docs = docs.with_columns(pl.col("doc_id").replace_strict(doc_label).alias("document"))
 docs
 
 # %% [markdown]
@@ -113,8 +131,15 @@ for ax, (stated, title, cmap) in zip(
             if i == j:
                 continue
             label = f"{grid[i][j]}" if grid[i][j] else ""
-            ax.text(j, i, label, ha="center", va="center", fontsize=9,
-                    color="white" if grid[i][j] > 0.6 * top else "black")
+            ax.text(
+                j,
+                i,
+                label,
+                ha="center",
+                va="center",
+                fontsize=9,
+                color="white" if grid[i][j] > 0.6 * top else "black",
+            )
     fig.colorbar(im, ax=ax, label="matched sentences", shrink=0.8)
     ax.set_title(title)
 fig.tight_layout()
@@ -126,11 +151,17 @@ matrix
 
 # %%
 pairs = con.sql(
-    """SELECT p.source_a, p.source_b, p.n_exact, p.n_near, p.n_paraphrase, p.n_quote, p.n_nonquote,
+    """SELECT p.doc_id_a, p.doc_id_b, p.n_exact, p.n_near, p.n_paraphrase, p.n_quote, p.n_nonquote,
               round(p.containment_a_in_b, 2) AS a_in_b, round(p.containment_b_in_a, 2) AS b_in_a,
               p.direction, p.direction_basis, p.direction_confidence, p.direction_evidence
-       FROM marts.document_pairs p WHERE NOT p.same_source ORDER BY p.n_nonquote DESC, p.source_a, p.source_b"""
+       FROM marts.document_pairs p WHERE NOT p.same_source
+       ORDER BY p.n_nonquote DESC, p.source_a, p.source_b, p.doc_id_a, p.doc_id_b"""
 ).pl()
+pairs = pairs.select(
+    pl.col("doc_id_a").replace_strict(doc_label).alias("document_a"),
+    pl.col("doc_id_b").replace_strict(doc_label).alias("document_b"),
+    pl.exclude("doc_id_a", "doc_id_b"),
+)
 pairs
 
 # %% [markdown]
@@ -151,9 +182,10 @@ undated = [r for r in docs.iter_rows(named=True) if r["published_at"] is None]
 # dated articles in date order on the top row, undated ones on the bottom row, staggered
 pos = {r["doc_id"]: (i * 2.0, 1.0) for i, r in enumerate(dated)}
 pos |= {r["doc_id"]: (i * 2.0 - 1.0 + (1.0 if dated else 0.0), -1.0) for i, r in enumerate(undated)}
-name = {r["doc_id"]: r["source"] for r in docs.iter_rows(named=True)}
-date = {r["doc_id"]: (r["published_at"].strftime("%Y-%m-%d") if r["published_at"] else "undated")
-        for r in docs.iter_rows(named=True)}
+date = {
+    r["doc_id"]: (r["published_at"].strftime("%Y-%m-%d") if r["published_at"] else "undated")
+    for r in docs.iter_rows(named=True)
+}
 BEND = 0.18  # every edge is a gentle arc, so edges between nodes on one row do not run through the others
 
 fig, ax = plt.subplots(figsize=(11, 5.5))
@@ -163,17 +195,39 @@ for row in graph_pairs.iter_rows(named=True):
         a, b = b, a
     (x1, y1), (x2, y2) = pos[a], pos[b]
     directed = row["direction"] in ("a->b", "b->a")
-    ax.annotate("", xy=(x2, y2), xytext=(x1, y1), zorder=2 if directed else 1, arrowprops=dict(
-        arrowstyle="-|>" if directed else "-", lw=0.8 + 0.35 * row["n_nonquote"],
-        color="#c0392b" if directed else "#a0a0ac", ls="-" if directed else "--", alpha=0.9 if directed else 0.7,
-        shrinkA=26, shrinkB=26, mutation_scale=22, connectionstyle=f"arc3,rad={-BEND}"))
+    ax.annotate(
+        "",
+        xy=(x2, y2),
+        xytext=(x1, y1),
+        zorder=2 if directed else 1,
+        arrowprops=dict(
+            arrowstyle="-|>" if directed else "-",
+            lw=0.8 + 0.35 * row["n_nonquote"],
+            color="#c0392b" if directed else "#a0a0ac",
+            ls="-" if directed else "--",
+            alpha=0.9 if directed else 0.7,
+            shrinkA=26,
+            shrinkB=26,
+            mutation_scale=22,
+            connectionstyle=f"arc3,rad={-BEND}",
+        ),
+    )
     # the middle of the arc: the chord's midpoint moved sideways by BEND / 2 of the chord's length
     mx, my = (x1 + x2) / 2 - BEND / 2 * (y2 - y1), (y1 + y2) / 2 + BEND / 2 * (x2 - x1)
-    ax.text(mx, my, f"{row['n_nonquote']}/{row['n_quote']}", fontsize=8, color="#333", ha="center",
-            va="center", zorder=5, bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85))
+    ax.text(
+        mx,
+        my,
+        f"{row['n_nonquote']}/{row['n_quote']}",
+        fontsize=8,
+        color="#333",
+        ha="center",
+        va="center",
+        zorder=5,
+        bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85),
+    )
 for doc_id, (x, y) in pos.items():
     ax.scatter([x], [y], s=2600, color="#eef", edgecolors="#336", zorder=3)
-    ax.text(x, y, f"{name[doc_id]}\n{date[doc_id]}", ha="center", va="center", fontsize=8, zorder=4)
+    ax.text(x, y, f"{doc_label[doc_id]}\n{date[doc_id]}", ha="center", va="center", fontsize=8, zorder=4)
 ax.set_axis_off()
 xs = [x for x, _ in pos.values()]
 ax.set_xlim(min(xs) - 0.8, max(xs) + 0.8)
@@ -188,27 +242,35 @@ show(fig)
 # copied does not make an article less original), or taken exactly, near-verbatim or as a paraphrase from
 # an article that is its source. `inferred_source` is the article it derives from, where
 # the direction is known; `added` / `dropped` count the sentences it added to, or left out of, that source.
+# One bar per article, labelled as in the table above.
 
 # %%
 orig = con.sql(
-    """SELECT d.source, d.published_at::DATE AS published, o.n_matchable,
+    """SELECT o.doc_id, d.source, d.published_at::DATE AS published, o.n_matchable,
               round(o.share_original, 3) AS share_original, round(o.share_exact, 3) AS share_exact,
               round(o.share_near, 3) AS share_near, round(o.share_paraphrase, 3) AS share_paraphrase,
-              o.n_quote_reuse, src.source AS inferred_source, o.added, o.dropped
+              o.n_quote_reuse, o.inferred_source_doc_id, o.added, o.dropped
        FROM marts.document_originality o JOIN marts.documents d USING (doc_id)
-       LEFT JOIN marts.documents src ON src.doc_id = o.inferred_source_doc_id
-       ORDER BY d.published_at NULLS LAST, d.source"""
+       ORDER BY d.published_at NULLS LAST, d.source, o.doc_id"""
 ).pl()
+orig = orig.select(
+    pl.col("doc_id").replace_strict(doc_label).alias("document"),
+    pl.exclude("doc_id", "inferred_source_doc_id", "added", "dropped"),
+    pl.col("inferred_source_doc_id").replace_strict(doc_label, default=None).alias("inferred_source"),
+    "added",
+    "dropped",
+)
 fig, ax = plt.subplots(figsize=(9, 0.6 * orig.height + 1.5))
 left = [0.0] * orig.height
-labels = list(orig["source"])
+rows = list(range(orig.height))  # one bar per article
 for kind in ["original", *KINDS]:
     values = [v or 0.0 for v in orig[f"share_{kind}"]]
-    ax.barh(labels, values, left=left, color=COLORS[kind], label=kind)
+    ax.barh(rows, values, left=left, color=COLORS[kind], label=kind)
     for y, (lft, v) in enumerate(zip(left, values, strict=True)):
         if v >= 0.08:
             ax.text(lft + v / 2, y, f"{v:.0%}", ha="center", va="center", fontsize=8)
     left = [a + b for a, b in zip(left, values, strict=True)]
+ax.set_yticks(rows, list(orig["document"]))
 ax.invert_yaxis()
 ax.set_xlim(0, 1)
 ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
@@ -248,7 +310,8 @@ links = con.sql(
 RANK = {k: i for i, k in enumerate(KINDS)}
 marks: dict[str, dict] = {}  # sentence_id -> kind, quote, match numbers
 for number, (lsid, rsid, kind, _score, quote) in enumerate(
-        sorted(links, key=lambda m: int(m[0].rsplit(":", 1)[1])), start=1):
+    sorted(links, key=lambda m: int(m[0].rsplit(":", 1)[1])), start=1
+):
     for sid in (lsid, rsid):
         m = marks.setdefault(sid, {"kind": kind, "quote": True, "numbers": []})
         if RANK[kind] < RANK[m["kind"]]:
@@ -258,12 +321,15 @@ for number, (lsid, rsid, kind, _score, quote) in enumerate(
 
 
 def column(doc_id: str, role: str) -> str:
-    meta = con.sql("SELECT source, published_at, title FROM marts.documents WHERE doc_id = ?",
-                   params=[doc_id]).fetchall()[0]
+    meta = con.sql(
+        "SELECT source, published_at, title FROM marts.documents WHERE doc_id = ?", params=[doc_id]
+    ).fetchall()[0]
     when = meta[1].strftime("%Y-%m-%d") if meta[1] else "date unknown"
-    parts = [f"<h3 style='margin:0'>{html.escape(role)}: {html.escape(meta[0])}</h3>",
-             f"<div style='color:#555;font-size:12px;margin-bottom:8px'>"
-             f"{html.escape(' · '.join(x for x in (meta[2], when) if x))}</div><p>"]
+    parts = [
+        f"<h3 style='margin:0'>{html.escape(role)}: {html.escape(meta[0])}</h3>",
+        f"<div style='color:#555;font-size:12px;margin-bottom:8px'>"
+        f"{html.escape(' · '.join(x for x in (meta[2], when) if x))}</div><p>",
+    ]
     paragraph = None
     for sid, para, text in con.sql(
         "SELECT sentence_id, paragraph, text FROM staging.sentences WHERE doc_id = ? ORDER BY sentence_index",
@@ -288,16 +354,21 @@ def column(doc_id: str, role: str) -> str:
 
 
 counts = {k: sum(1 for m in links if m[2] == k) for k in KINDS}
-display(Markdown(
-    f"**{len(links)} matched sentence pairs**: " + ", ".join(f"{v} {k}" for k, v in counts.items())
-    + f"; {sum(1 for m in links if m[4])} of them quotation reuse. Direction: `{direction}`."
-))
-display(HTML(
-    "<div class='side-by-side' style='display:flex;gap:28px'>"
-    + column(left_doc, "source" if direction in ("a->b", "b->a") else "left")
-    + column(right_doc, "took from it" if direction in ("a->b", "b->a") else "right")
-    + "</div>"
-))
+display(
+    Markdown(
+        f"**{len(links)} matched sentence pairs**: "
+        + ", ".join(f"{v} {k}" for k, v in counts.items())
+        + f"; {sum(1 for m in links if m[4])} of them quotation reuse. Direction: `{direction}`."
+    )
+)
+display(
+    HTML(
+        "<div class='side-by-side' style='display:flex;gap:28px'>"
+        + column(left_doc, "source" if direction in ("a->b", "b->a") else "left")
+        + column(right_doc, "took from it" if direction in ("a->b", "b->a") else "right")
+        + "</div>"
+    )
+)
 
 # %% [markdown]
 # ## What each outlet changed

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +19,8 @@ SHARED_DATA = Path(os.environ.get("WIRETRACE_SHARED_DATA") or REPO.parent / "sha
 os.environ.setdefault("WIRETRACE_SEMANTIC", "0")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# `make test` exports the project's DAGSTER_HOME; runs made by tests go to their own instances
+os.environ.pop("DAGSTER_HOME", None)
 
 
 @pytest.fixture
@@ -60,3 +66,33 @@ def sample_warehouse(tmp_path_factory) -> Path:
     shutil.copytree(SAMPLE, landing)
     run_pipeline(landing, root / "wh", encoder=None)
     return root / "wh"
+
+
+def make_run(project: Path, timeout: float = 600) -> tuple[subprocess.CompletedProcess, Path]:
+    """Do what ``make run`` does, in a fresh copy of the project's layout at ``project``: the run
+    recipe of the Makefile (its ``$(BIN)``, ``$(SAMPLE)`` and ``$(WAREHOUSE)`` filled in) with the
+    Makefile's ``DAGSTER_HOME``, from ``project`` as working directory. Returns the finished process and
+    the Dagster home."""
+    makefile = (REPO / "Makefile").read_text()
+    assert "export DAGSTER_HOME := $(CURDIR)/warehouse/dagster_home" in makefile
+    recipe = re.search(r"^run: .*\n\t(.+)$", makefile, flags=re.M)
+    assert recipe, "the Makefile has no run target"
+    bin_dir = Path(sys.executable).parent
+    values = {"$(BIN)": str(bin_dir), "$(SAMPLE)": "data/sample", "$(WAREHOUSE)": "warehouse"}
+    argv = shlex.split(re.sub(r"\$\((BIN|SAMPLE|WAREHOUSE)\)", lambda m: values[m.group(0)], recipe.group(1)))
+    assert argv[:2] == [str(bin_dir / "wiretrace"), "run"], argv
+    if not Path(argv[0]).is_file():  # no console script next to this interpreter: the same entry point
+        argv = [sys.executable, "-m", "pipeline.cli", *argv[1:]]
+    shutil.copytree(SAMPLE, project / "data" / "sample")
+    home = project / "warehouse" / "dagster_home"
+    home.mkdir(parents=True)
+    shutil.copy(REPO / "warehouse" / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "PYTHONPATH": os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]),
+    }
+    proc = subprocess.run(argv, cwd=project, env=env, capture_output=True, text=True, timeout=timeout)
+    return proc, home

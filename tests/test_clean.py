@@ -25,14 +25,19 @@ def sample(name: str):
 
 
 def removed(result) -> list[tuple[str, str]]:
-    return [(r.reason, r.text) for r in result.removed_content()]
+    return [(r.reason, r.text) for r in result.removed]
 
 
 def assert_consistent(result) -> None:
-    """Spans tile the input, each span's text is its slice, and .text is built from kept spans."""
+    """Spans cover every character of the input but whitespace, each span's text is its slice and has
+    content, and .text is built from kept spans."""
     assert reconstruct(result) == result.input_text
+    covered = [False] * len(result.input_text)
     for span in [*result.kept, *result.removed]:
         assert result.input_text[span.start : span.end] == span.text
+        assert span.text.strip() == span.text != ""  # never whitespace, never whitespace at an edge
+        covered[span.start : span.end] = [True] * (span.end - span.start)
+    assert all(c or ch.isspace() for c, ch in zip(covered, result.input_text, strict=True))
     for span in result.removed:
         assert span.reason in REASONS
     assert "\n\n".join(paragraph_texts(result)) == result.text
@@ -355,6 +360,41 @@ line_strategy = st.one_of(
 )
 
 
+def test_whitespace_is_layout_not_a_removed_span():
+    text = (
+        "  Kabul residents queued for bread on Monday, witnesses said.   \r\n\r\n\r\n"
+        "\tAdvertisement\t\n\n"
+        "   The market reopened after three days, traders said.\n   \n"
+    )
+    r = clean_document(text)
+    assert_consistent(r)
+    assert removed(r) == [("advertisement", "Advertisement")]  # the only content that went
+    assert [k.text for k in r.kept] == [
+        "Kabul residents queued for bread on Monday, witnesses said.",
+        "The market reopened after three days, traders said.",
+    ]
+    assert "whitespace" not in REASONS
+    # nothing removed at all: no span, however much layout the page has
+    assert clean_document("\n\n   A quiet story about the valley, told in full.  \n\n\n").removed == []
+
+
+def test_reconstruct_rejects_content_outside_the_spans():
+    from pipeline.core.clean import CleanResult, KeptSpan, RemovedSpan
+
+    inp = "One kept line.\n\nAdvertisement\n"
+    kept = [KeptSpan(0, 14, "One kept line.", 0)]
+    ad = RemovedSpan(16, 29, "Advertisement", "advertisement", "line_rules")
+    assert reconstruct(CleanResult("One kept line.", inp, "text", kept, [ad])) == inp
+    with pytest.raises(ValueError, match="in no span"):  # "Advertisement" accounted for by nothing
+        reconstruct(CleanResult("One kept line.", inp, "text", kept, []))
+    with pytest.raises(ValueError, match="overlaps"):
+        reconstruct(CleanResult("", inp, "text", kept, [ad, RemovedSpan(10, 20, inp[10:20], "teaser", "x")]))
+    with pytest.raises(ValueError, match="trims badly"):  # whitespace is never part of a span
+        reconstruct(
+            CleanResult("", inp, "text", kept, [RemovedSpan(14, 29, inp[14:29], "advertisement", "x")])
+        )
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(line_strategy, max_size=25), st.sampled_from(["\n", "\n\n", "\r\n", "\r"]))
 def test_reconstruction_invariant_property(lines, sep):
@@ -633,7 +673,7 @@ def test_related_links_and_tags_under_a_header():
     )
     r = clean_document(text)
     assert_consistent(r)
-    assert [(s.reason, s.text) for s in r.removed_content()] == [
+    assert [(s.reason, s.text) for s in r.removed] == [
         ("read_more", "Related stories"),
         ("read_more", "Floods hit the northern valley again"),
         ("read_more", "Schools to reopen next week, officials say"),

@@ -1,10 +1,13 @@
-"""The Dagster UI in headless Chromium: dagster-webserver serves the code location, the asset graph shows
-the pipeline's assets and the asset checks are listed on their assets."""
+"""The Dagster UI in headless Chromium, as a new user meets it: `make run` first, then the UI serves the code
+location, the asset graph shows the pipeline's assets materialised by that run, the runs page and the run's
+own page show it, and the asset checks are listed on their assets. Screenshots are kept as test artefacts
+(``build/test-artifacts/``, or the folder named by ``WIRETRACE_TEST_ARTIFACTS``)."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -17,10 +20,11 @@ from pathlib import Path
 import pytest
 
 from tests import browser
-from tests.conftest import REPO
+from tests.conftest import REPO, make_run
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 BIN = Path(sys.executable).parent
+ARTIFACTS = Path(os.environ.get("WIRETRACE_TEST_ARTIFACTS") or REPO / "build" / "test-artifacts")
 
 
 def _free_port() -> int:
@@ -42,15 +46,17 @@ def _get(url: str, data: bytes | None = None) -> bytes | None:
 def webserver(tmp_path_factory):
     browser.require_driver()
     root = tmp_path_factory.mktemp("dagster_ui")
-    home = root / "dagster_home"
-    home.mkdir()
-    shutil.copy(REPO / "warehouse" / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
-    (root / "landing").mkdir()
+    # the first hour: `make run` in a fresh project, then the UI on the same Dagster instance
+    project = root / "project"
+    made, home = make_run(project)
+    assert made.returncode == 0, made.stderr[-3000:]
+    run_id = re.search(r"^run ([0-9a-f-]{36}) succeeded", made.stdout, flags=re.M).group(1)
+    (project / "data" / "raw").mkdir()
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),
-        "WIRETRACE_LANDING": str(root / "landing"),
-        "WIRETRACE_WAREHOUSE": str(root / "wh"),
+        "WIRETRACE_LANDING": str(project / "data" / "raw"),
+        "WIRETRACE_WAREHOUSE": str(project / "warehouse"),
         "WIRETRACE_SEMANTIC": "0",
     }
     port = _free_port()
@@ -75,7 +81,7 @@ def webserver(tmp_path_factory):
                     f"dagster-webserver did not answer /server_info:\n{log.read_text()[-3000:]}"
                 )
             time.sleep(1)
-        yield {"base": base, "root": root, "log": log}
+        yield {"base": base, "root": root, "log": log, "run_id": run_id}
     finally:
         try:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -187,3 +193,50 @@ def test_asset_graph_and_checks_in_the_ui(webserver, tmp_path):
         drv.save_screenshot(str(checks_png))
         assert checks_png.read_bytes()[:8] == browser.PNG_MAGIC
         shutil.copy(checks_png, webserver["root"] / "checks.png")
+
+
+def _keep(png: Path, name: str) -> Path:
+    """A screenshot checked to be a real page, copied to the artefact folder."""
+    data = png.read_bytes()
+    assert data[:8] == browser.PNG_MAGIC and len(data) > 30_000, name
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copy(png, ARTIFACTS / name))
+
+
+def test_first_hour_make_run_shows_in_the_ui(webserver, tmp_path):
+    base, run_id = webserver["base"], webserver["run_id"]
+    location = _location(base)
+    # the instance holds that one run
+    query = json.dumps({"query": "{ runsOrError { ... on Runs { results { runId status jobName } } } }"})
+    runs = json.loads(_get(f"{base}/graphql", query.encode()))["data"]["runsOrError"]["results"]
+    assert runs == [{"runId": run_id, "status": "SUCCESS", "jobName": "process_batch"}]
+    with browser.driver(1600, 1400) as drv:
+        # the asset graph: assets materialised by that run, checks passed, the batch partition filled
+        text = _open(drv, f"{base}/locations/{location}/asset-groups/ingest", ["documents", "1 / 1 Passed"])
+        assert "100% filled" in text and "Never materialized" not in text
+        text = _open(
+            drv, f"{base}/locations/{location}/asset-groups/overlap", ["sentence_matches", "Materialized"]
+        )
+        assert "Never materialized" not in text
+        _settle(drv)
+        drv.save_screenshot(str(tmp_path / "graph.png"))
+        _keep(tmp_path / "graph.png", "first_hour_asset_graph.png")
+
+        # the runs page lists the run made by `make run`, successful, with its batch partition
+        text = _open(drv, f"{base}/runs", [run_id[:8], "process_batch", "Success"])
+        assert "partition: manual" in text and "wiretrace/command: wiretrace run" in text
+        _settle(drv)
+        drv.save_screenshot(str(tmp_path / "runs.png"))
+        _keep(tmp_path / "runs.png", "first_hour_runs.png")
+
+        # the run's own page: every asset, every check, the steps and their log
+        text = _open(drv, f"{base}/runs/{run_id}", ["Success", "15 assets", "3 checks", "process_batch"])
+        assert "partition: manual" in text and "ASSET_MATERIALIZATION" in text
+        _settle(drv)
+        drv.save_screenshot(str(tmp_path / "run.png"))
+        kept = _keep(tmp_path / "run.png", "first_hour_run.png")
+        assert kept.is_file()
+
+        # an asset's page: the metadata the run recorded
+        text = _open(drv, f"{base}/assets/raw/documents", ["Latest materialization", "new_documents"])
+        assert "Decoded documents with metadata." in text

@@ -248,15 +248,16 @@ def test_place_removed_blocks_inline_and_fallback():
         ("block", 2, "copyright"),  # after the last one
         ("inline", end_of_text, "promo_glued"),  # glued to the last sentence
     ]
-    # without the input text to check against, the same placement
-    assert _where(place_removed(r.text, _spans(r))) == _where(placement)
+    # without the cleaner's input the kept pieces cannot be told from the layout around them: every
+    # span is listed at the end, none dropped
+    blind = place_removed(r.text, _spans(r))
+    assert not blind.placed and not blind.inline
+    assert [s["reason"] for v in blind.blocks.values() for s in v] == [s.reason for s in r.removed]
     # offsets that do not fit the clean text: everything listed at the end, nothing dropped
     for text, input_text in ((r.text + " extra", r.input_text), (r.text, "x" + r.input_text)):
         broken = place_removed(text, _spans(r), input_text)
         assert not broken.placed and not broken.inline
-        assert [s["reason"] for v in broken.blocks.values() for s in v] == [
-            s.reason for s in r.removed_content()
-        ]
+        assert [s["reason"] for v in broken.blocks.values() for s in v] == [s.reason for s in r.removed]
 
 
 def test_untrusted_text_is_escaped(built):
@@ -442,3 +443,23 @@ def test_dagster_reports_asset(built, tmp_path):
     (wh / "wiretrace.duckdb").unlink()
     failed = dg.materialize([reuse_reports], resources={"wiretrace": resource}, raise_on_error=False)
     assert not failed.success
+
+
+def test_place_removed_in_html_documents_from_the_rebuilt_cleaner_input():
+    from pipeline import clean_document
+    from pipeline.core.clean.document import cleaner_input
+
+    body = "".join(
+        f"<p>Paragraph {i} of the flood story: crews worked through the night to clear the streets.</p>"
+        for i in range(6)
+    )
+    page = (
+        "<html><head><title>Floods hit the coast</title></head><body><article><h1>Floods hit the coast</h1>"
+        f"{body}<p>Advertisement</p><p>(c) Copyright AFP 2024. All rights reserved.</p></article></body></html>"
+    )
+    r = clean_document(page, kind="html")
+    assert {s.reason for s in r.removed} >= {"advertisement", "copyright"}
+    assert cleaner_input(page, "html") == r.input_text
+    placement = place_removed(r.text, _spans(r), cleaner_input(page, "html"))
+    assert placement.placed
+    assert [reason for _kind, _where_at, reason in _where(placement)] == [s.reason for s in r.removed]

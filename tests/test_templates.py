@@ -101,11 +101,11 @@ def test_clean_document_removes_template_lines_of_its_source_only():
     text = article(99, [WIRE, FOOTER_A])
     r = clean_document(text, source="courier.example", templates=t)
     assert reconstruct(r) == r.input_text
-    assert [(s.reason, s.stage, s.text) for s in r.removed_content()] == [("template", "template", FOOTER_A)]
+    assert [(s.reason, s.stage, s.text) for s in r.removed] == [("template", "template", FOOTER_A)]
     assert WIRE in r.text
     # other source, or no source given: nothing removed
     for kwargs in ({"source": "gazette.example", "templates": t}, {"templates": t}, {}):
-        assert clean_document(text, **kwargs).removed_content() == []
+        assert clean_document(text, **kwargs).removed == []
 
 
 def test_duplicate_documents_are_counted_once():

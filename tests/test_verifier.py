@@ -131,6 +131,17 @@ def verifier():
     return ver
 
 
+def test_loading_prints_no_warning(verifier):
+    """A user should not see library deprecation notices (peft reading a property transformers
+    deprecates) every time a run loads the verifier."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        V.load()
+    assert [f"{w.category.__name__}: {w.message}" for w in caught] == []
+
+
 def _feats(pairs, encoder):
     cos = C.pair_cosines(pairs, None, encoder)
     return C.signal_matrix(pairs, cos)[0][:, : len(C.FULL_FEATURES)]

@@ -31,9 +31,7 @@ def register(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     p.add_argument("--jsonl", metavar="IN", help="process a JSON-lines file of records")
     p.add_argument("--out", metavar="FILE", help="output file for --jsonl (default: standard output)")
-    p.add_argument(
-        "--spans", action="store_true", help="with --jsonl: include input_text, kept and whitespace spans"
-    )
+    p.add_argument("--spans", action="store_true", help="with --jsonl: include input_text and the kept spans")
     p.add_argument("--source", help="source (site) of FILE, for --templates")
     p.add_argument("--templates", metavar="JSON", help="per-source templates learned earlier")
     p.add_argument(

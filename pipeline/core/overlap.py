@@ -540,6 +540,24 @@ class _Clock:
         return _Ctx()
 
 
+#: sentences embedded per call (a progress report after each), pairs verified per call, document pairs
+#: searched between two reports
+EMBED_CHUNK = 512
+VERIFY_CHUNK = 128
+SEARCH_REPORT_EVERY = 1000
+
+
+def _encode(enc: Any, texts: list[str], clock: _Clock) -> np.ndarray:
+    """Unit vectors of ``texts`` in chunks of ``EMBED_CHUNK``, reporting ``("embed", done, total)``."""
+    if not texts:
+        return np.asarray(enc.encode(texts), dtype=np.float32)
+    parts = []
+    for lo in range(0, len(texts), EMBED_CHUNK):
+        parts.append(np.asarray(enc.encode(texts[lo : lo + EMBED_CHUNK]), dtype=np.float32))
+        clock.report("embed", min(lo + EMBED_CHUNK, len(texts)), len(texts))
+    return np.concatenate(parts)
+
+
 def _stable_id(prefix: str, key: str) -> str:
     return prefix + hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
 
@@ -788,8 +806,9 @@ def _minhash_signatures(norms: pl.Series, cfg: OverlapConfig, clock: _Clock) -> 
     return sig
 
 
-def _lsh_pairs(sig: np.ndarray, cfg: OverlapConfig) -> np.ndarray:
-    """Candidate row pairs (i < j) sharing at least one LSH band, shape (k, 2)."""
+def _lsh_pairs(sig: np.ndarray, cfg: OverlapConfig, clock: _Clock | None = None) -> np.ndarray:
+    """Candidate row pairs (i < j) sharing at least one LSH band, shape (k, 2); reports
+    ``("lsh", bands done, bands)``."""
     n = sig.shape[0]
     if n < 2:
         return np.zeros((0, 2), dtype=np.int64)
@@ -797,6 +816,8 @@ def _lsh_pairs(sig: np.ndarray, cfg: OverlapConfig) -> np.ndarray:
     c = np.uint64(0x9E3779B97F4A7C15)
     out = []
     for band in range(cfg.lsh_bands):
+        if band and clock is not None:
+            clock.report("lsh", band, cfg.lsh_bands)
         cols = sig[:, band * r : (band + 1) * r].astype(np.uint64)
         key = np.full(n, np.uint64(band + 1), dtype=np.uint64)
         with np.errstate(over="ignore"):
@@ -828,6 +849,8 @@ def _lsh_pairs(sig: np.ndarray, cfg: OverlapConfig) -> np.ndarray:
         for s, z in zip(starts[~small], sizes[~small], strict=True):
             mem = order[s : s + z]
             out.append(np.stack([np.full(z - 1, mem[0]), mem[1:]], axis=1))
+    if clock is not None:
+        clock.report("lsh", cfg.lsh_bands, cfg.lsh_bands)
     if not out:
         return np.zeros((0, 2), dtype=np.int64)
     pairs = np.concatenate(out).astype(np.int64)
@@ -979,7 +1002,7 @@ def compute_overlap(
     with clock.step("minhash"):
         sig = _minhash_signatures(hashes["rep_norm"], cfg, clock)
     with clock.step("lsh"):
-        cand = _lsh_pairs(sig, cfg)
+        cand = _lsh_pairs(sig, cfg, clock)
         stats["candidates_lsh"] = int(len(cand))
         if len(cand):
             est = _estimated_jaccard(sig, cand)
@@ -1202,7 +1225,7 @@ def _semantic_focus(
         enc = _CachedEncoder(enc)
     with clock.step("semantic_candidates"):
         strong = raw.filter(pl.col("kind").is_in(["exact", "near"]))
-        sem_cand, sem_reason = _semantic_candidates(focus, elig, enc, cfg, _matched_into(strong, elig))
+        sem_cand, sem_reason = _semantic_candidates(focus, elig, enc, cfg, clock, _matched_into(strong, elig))
         lex_cand = _paraphrase_candidates(focus, elig, rare, matches_1, cfg)
         cand = lex_cand if sem_cand is None else pl.concat([lex_cand, sem_cand])
         cand = _dedupe_candidates(cand, graded_keys)
@@ -1329,7 +1352,7 @@ def _grade(
         used = np.unique(np.concatenate([ia, ib]))
         pos = np.full(len(text_list), -1, dtype=np.int64)
         pos[used] = np.arange(len(used))
-        vecs = (np.asarray(enc.encode([text_list[i] for i in used]), dtype=np.float32), pos)
+        vecs = (_encode(enc, [text_list[i] for i in used], clock), pos)
     kinds: list[str] = []
     scores: list[float] = []
     sigs: list[dict[str, float]] = []
@@ -1349,7 +1372,7 @@ def _grade(
             sigs.append(r.signals)
         clock.report(step, hi, n)
     if vstate is not None and vstate.get("verifier") is not None and vecs is not None:
-        _verify(ia, ib, text_list, vecs, kinds, scores, sigs, grade_pairs, vstate, cfg)
+        _verify(ia, ib, text_list, vecs, kinds, scores, sigs, grade_pairs, vstate, cfg, clock)
     keys: list[str] = []
     seen = set(signal_cols)
     for s in sigs:
@@ -1386,8 +1409,11 @@ def _grade(
     return graded.filter(pl.col("kind").is_in(list(KIND_RANK)))
 
 
-def _verify(ia, ib, text_list, vecs, kinds, scores, sigs, grade_pairs, vstate, cfg: OverlapConfig) -> None:
-    """Re-grade, with the verifier, the pairs the rules left to the classifier (in place)."""
+def _verify(
+    ia, ib, text_list, vecs, kinds, scores, sigs, grade_pairs, vstate, cfg: OverlapConfig, clock: _Clock
+) -> None:
+    """Re-grade, with the verifier, the pairs the rules left to the classifier (in place); reports
+    ``("verify", done, total)`` after every ``VERIFY_CHUNK`` pairs."""
     todo = [i for i, k in enumerate(kinds) if k in ("paraphrase", "none")]
     st = vstate["stats"]
     if not todo:
@@ -1402,7 +1428,7 @@ def _verify(ia, ib, text_list, vecs, kinds, scores, sigs, grade_pairs, vstate, c
         )
         return
     v, pos = vecs
-    step_n = max(1, cfg.grade_batch)
+    step_n = max(1, min(cfg.grade_batch, VERIFY_CHUNK))
     for lo in range(0, len(todo), step_n):
         part = np.asarray(todo[lo : lo + step_n], dtype=np.intp)
         pa, pb = ia[part], ib[part]
@@ -1414,6 +1440,7 @@ def _verify(ia, ib, text_list, vecs, kinds, scores, sigs, grade_pairs, vstate, c
             kinds[i] = r.kind
             scores[i] = float(r.score)
             sigs[i] = r.signals
+        clock.report("verify", min(lo + step_n, len(todo)), len(todo))
     vstate["budget"] -= len(todo)
     st["pairs"] += len(todo)
     st["ran"] = True
@@ -1672,10 +1699,12 @@ def _semantic_candidates(
     elig: pl.DataFrame,
     enc: Any,
     cfg: OverlapConfig,
+    clock: _Clock,
     done: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame | None, str]:
     """Embedding nearest neighbours within the candidate document pairs; ``done`` (sidx, od): sentences
-    already matched exact or near into document ``od`` seek no partner there and are not embedded for it."""
+    already matched exact or near into document ``od`` seek no partner there and are not embedded for it.
+    Reports ``embed`` over sentences, then ``semantic_search`` over document pairs."""
     schema = {"hid_a": pl.Int64, "hid_b": pl.Int64, "tier": pl.String}
     if doc_pairs.height == 0:
         return _empty(schema), "semantic tier on: no candidate document pairs"
@@ -1696,7 +1725,7 @@ def _semantic_candidates(
             f"semantic_max_sentences={cfg.semantic_max_sentences}"
         )
     uh = e.select("hid", "text").unique("hid", keep="first").sort("hid")
-    vec = np.asarray(enc.encode([t[: cfg.max_grade_chars] for t in uh["text"].to_list()]), dtype=np.float32)
+    vec = _encode(enc, [t[: cfg.max_grade_chars] for t in uh["text"].to_list()], clock)
     row_of = {h: i for i, h in enumerate(uh["hid"].to_list())}
     # open sentences of each document towards each other document
     by_pair: dict[tuple[int, int], tuple[list[int], list[int]]] = {}
@@ -1707,7 +1736,10 @@ def _semantic_candidates(
     out_a: list[int] = []
     out_b: list[int] = []
     k = max(1, cfg.para_top_k)
-    for da, db in doc_pairs.select("da", "db").iter_rows():
+    n_pairs = doc_pairs.height
+    for n, (da, db) in enumerate(doc_pairs.select("da", "db").iter_rows(), start=1):
+        if n % SEARCH_REPORT_EVERY == 0 or n == n_pairs:
+            clock.report("semantic_search", n, n_pairs)
         if (da, db) not in by_pair or (db, da) not in by_pair:
             continue
         ha, ra = by_pair[(da, db)]

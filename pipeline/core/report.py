@@ -15,11 +15,12 @@ A page shows, for one story (a group of articles sharing text, ``marts.stories``
   to them;
 * the boilerplate the cleaner removed, greyed with its reason, at the place it was removed from.
 
-Positions of removed text: ``staging.removed_spans`` holds offsets in the cleaner's input; the kept
-pieces are the gaps between them, and the clean text is those pieces joined by a space (same
-paragraph) or a blank line (next paragraph). Walking the spans in order therefore places every
-removed span in the clean text. For text documents the placement is verified against the raw text;
-when it cannot be reconstructed, the removed spans are listed greyed at the end of the article.
+Positions of removed text: ``staging.removed_spans`` holds offsets in the cleaner's input (the page
+text, or for HTML the text extracted from it, rebuilt here from the raw document); the kept pieces
+are the lines (trimmed) between removed spans, and the clean text is those pieces joined by a space
+(same paragraph) or a blank line (next paragraph). Walking the spans in order therefore places every
+removed span in the clean text, verified against the cleaner's input; when it cannot be rebuilt or
+the placement does not fit, the removed spans are listed greyed at the end of the article.
 
 ``render_story(con, story_id)`` returns the HTML; ``write_reports(con, out_dir)`` writes one page per
 story with at least two documents plus an ``index.html``. ``con`` is a connection to the analysts'
@@ -41,7 +42,7 @@ from typing import Any
 import duckdb
 
 from pipeline.core.catalog import BEST_DATE_SQL
-from pipeline.core.clean.document import normalise_text
+from pipeline.core.clean.document import cleaner_input
 from pipeline.core.clean.result import REASONS
 
 __all__ = ["KIND_ORDER", "render_story", "write_reports", "place_removed"]
@@ -208,14 +209,46 @@ class Placement:
     placed: bool = True
 
 
+def _with_layout(spans: list[dict], input_text: str) -> list[dict]:
+    """``spans`` plus the whitespace between kept pieces (line breaks, blank lines, indentation) as
+    spans of reason ``whitespace``, so that the gaps left are exactly the kept pieces."""
+    out: list[dict] = []
+    pos = 0
+    ends = [(s["start_offset"], s) for s in spans] + [(len(input_text), None)]
+    for start, span in ends:
+        if start > pos:
+            gap = input_text[pos:start]
+            for m in re.finditer(r"\s+", gap):
+                # layout: whitespace at the gap's edges or holding a line break (spaces inside a line
+                # belong to the kept piece)
+                if m.start() == 0 or m.end() == len(gap) or "\n" in m.group():
+                    out.append(
+                        {
+                            "start_offset": pos + m.start(),
+                            "end_offset": pos + m.end(),
+                            "text": m.group(),
+                            "reason": "whitespace",
+                        }
+                    )
+        if span is not None:
+            out.append(span)
+            pos = max(pos, span["end_offset"])
+    return out
+
+
 def place_removed(clean_text: str, spans: list[dict], input_text: str | None = None) -> Placement:
     """Place removed spans (dicts with start_offset, end_offset, text, reason) in ``clean_text``.
 
-    The kept pieces of the cleaner's input are the gaps between removed spans; in the clean text they
-    follow each other joined by ``" "`` (same paragraph) or ``"\\n\\n"`` (new paragraph). When
-    ``input_text`` is given, every kept piece is also checked against it.
+    The kept pieces of the cleaner's input are the trimmed lines between removed spans; in the clean
+    text they follow each other joined by ``" "`` (same paragraph) or ``"\\n\\n"`` (new paragraph).
+    Without ``input_text`` the pieces cannot be told from the whitespace around them, and every span
+    is listed at the end (``placed=False``).
     """
     spans = sorted(spans, key=lambda r: (r["start_offset"], r["end_offset"]))
+    if spans and input_text is None:
+        return Placement(blocks={clean_text.count("\n\n") + 1 if clean_text else 0: spans}, placed=False)
+    if input_text is not None:
+        spans = _with_layout(spans, input_text)
     visible = [s for s in spans if s["reason"] != "whitespace" and (s["text"] or "").strip()]
     n_paras = clean_text.count("\n\n") + 1 if clean_text else 0
     fallback = Placement(blocks={n_paras: visible} if visible else {}, placed=False)
@@ -437,7 +470,7 @@ def _headings(d: dict) -> set[int]:
 def _render_body(d: dict, sents: list[dict], removed: list[dict], sentence_html) -> list[str]:
     """The article's paragraphs with matched sentences and removed spans in place."""
     text = d.get("text") or ""
-    input_text = normalise_text(d["raw_text"]) if d.get("kind") == "text" and d.get("raw_text") else None
+    input_text = cleaner_input(d["raw_text"], d.get("kind") or "text") if d.get("raw_text") else None
     placement = place_removed(text, removed, input_text)
     inserts = sorted(placement.inline, key=lambda t: t[0])
     heads = _headings(d)

@@ -1,4 +1,7 @@
-"""Run the whole pipeline once, in-process: ``wiretrace run`` and the benchmark use this."""
+"""Run the whole pipeline once, in-process, without Dagster (the tests and the catalogue generator use it).
+
+``wiretrace run`` (and ``make run``) runs the same stages as a run of the Dagster job instead
+(``pipeline.defs.local``), so that the run is recorded in the Dagster instance."""
 
 from __future__ import annotations
 

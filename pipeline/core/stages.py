@@ -174,7 +174,7 @@ def stage_ingest(
 
 # ---------------------------------------------------------------------------------------------- clean
 
-CLEAN_VERSION = "clean-1"
+CLEAN_VERSION = "clean-2"  # clean-2: whitespace is no longer recorded as removed spans
 
 
 def _template_keys(templates, sources: Iterable[str]) -> dict[str, str]:
@@ -249,6 +249,7 @@ def stage_clean(
     con.unregister("_keys")
     res.counts["documents"] = con.sql("SELECT count(*) FROM raw.documents").fetchall()[0][0]
     total = len(todo)
+    progress("clean", 0, total)
     with pool({"templates": templates}, n_items=total) as workers:
         for lo in range(0, total, batch_size):
             chunk = todo[lo : lo + batch_size]
@@ -407,6 +408,7 @@ def stage_segment(
         ).fetchall()
     ]
     total = len(todo)
+    progress("segment", 0, total)
     with pool(n_items=total, min_items=2000) as workers:
         for lo in range(0, total, batch_size):
             ids = todo[lo : lo + batch_size]

@@ -32,7 +32,9 @@ import importlib.util
 import json
 import os
 import threading
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -102,8 +104,18 @@ def build_model(n_features: int, rank: int = 16, dropout: float = 0.1, seed: int
         lora_dropout=dropout,
         bias="none",
     )
-    model.enc = get_peft_model(model.enc, config)
+    with _peft_quietly():
+        model.enc = get_peft_model(model.enc, config)
     return model, tokenizer
+
+
+@contextmanager
+def _peft_quietly() -> Iterator[None]:
+    """peft 0.21 reads ``is_gradient_checkpointing``, which transformers 5 deprecates with a
+    FutureWarning on every load; that is for peft's authors to act on, not for a user."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing", category=FutureWarning)
+        yield
 
 
 def _base():
@@ -230,7 +242,8 @@ def load(directory: Path | None = None) -> Verifier:
     directory = Path(directory) if directory is not None else model_dir()
     spec = json.loads((directory / "head.json").read_text(encoding="utf-8"))
     base, tokenizer = _base()
-    enc = PeftModel.from_pretrained(base, str(directory), is_trainable=False)
+    with _peft_quietly():
+        enc = PeftModel.from_pretrained(base, str(directory), is_trainable=False)
     enc = enc.merge_and_unload()  # plain transformer again: no adapter overhead at inference
     model = _cross_encoder_class()(enc, len(spec["features"]))
     with torch.no_grad():

@@ -1,9 +1,14 @@
-"""Small helpers for asset metadata."""
+"""Small helpers for asset metadata and progress."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import dagster as dg
 import duckdb
+
+from pipeline.core.progress import Progress, ProgressLog, reporter
 
 
 def md_preview(
@@ -28,16 +33,13 @@ def count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     return con.sql(f"SELECT count(*) FROM {table}").fetchall()[0][0]
 
 
-def log_progress(context: dg.AssetExecutionContext, unit: str = "", prefix: str = "", every: int = 1):
-    """A ``progress(stage, done, total)`` callback writing per-stage counts to the run's log.
-
-    With ``every`` > 1 only every ``every``-th item and the last one are logged.
-    """
-    suffix = f" {unit}" if unit else ""
-
-    def progress(stage: str, done: int, total: int) -> None:
-        if every > 1 and not (total and (done == total or done % every == 0)):
-            return
-        context.log.info(f"{prefix}{stage}: {done}/{total}{suffix}")
-
-    return progress
+@contextmanager
+def stage_progress(context: dg.AssetExecutionContext, interval: float = 10.0) -> Iterator[Progress]:
+    """The ``progress(step, done, total)`` callback of a stage run by an asset: log lines in the run's
+    log at most every ``interval`` seconds per step and when a step finishes (counts, share, rate), and
+    reports to the callbacks attached in this process (``wiretrace run`` draws its bars from them)."""
+    lines = ProgressLog(context.log.info, interval=interval)
+    try:
+        yield reporter(lines)
+    finally:
+        lines.close()

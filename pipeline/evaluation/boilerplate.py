@@ -116,7 +116,7 @@ def removal_audit(results: list, rows: list[dict]) -> list[tuple[str, tuple[int,
         gold = tokens(row["gold_text"])
         kept = tokens(res.text)
         spare = gold - kept  # gold tokens the kept text does not already account for
-        for span in res.removed_content():
+        for span in res.removed:
             t = tokens(span.text)
             in_gold = sum((t & spare).values())
             spare = spare - t
@@ -139,7 +139,7 @@ def text_speed(n_docs: int) -> dict | None:
     start = time.perf_counter()
     cpu_start = time.process_time()
     for t in texts:
-        for span in clean_document(t).removed_content():
+        for span in clean_document(t).removed:
             removed[span.reason] += 1
     elapsed = time.perf_counter() - start
     cpu = time.process_time() - cpu_start

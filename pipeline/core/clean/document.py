@@ -43,6 +43,19 @@ def normalise_text(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+def cleaner_input(raw: str, kind: str = "text") -> str | None:
+    """The text that ``clean_document(raw, kind)``'s offsets refer to (``CleanResult.input_text``):
+    for text the normalised input, for HTML the normalised text trafilatura extracts (None when it
+    finds no article)."""
+    text = normalise_text(raw)
+    if kind != "html":
+        return text
+    if not _HAS_WORD.search(text):
+        return None
+    ex = extract_html(text)
+    return None if ex is None else normalise_text(ex.text)
+
+
 def clean_document(
     raw: str | bytes,
     kind: str = "text",

@@ -1,10 +1,11 @@
 """Result types of the clean stage and the reconstruction invariant.
 
-Every character of ``CleanResult.input_text`` belongs to exactly one span: either a *kept* span
-(``KeptSpan``, article text) or a *removed* span (``RemovedSpan``, with a reason code and the stage
-that removed it). Sorted by offset, kept and removed spans tile the input with no gap and no overlap,
-so ``reconstruct(result) == result.input_text`` always holds. Whitespace that separates paragraphs,
-indents lines or trails them is recorded as removed spans with reason ``whitespace``.
+Every character of ``CleanResult.input_text`` other than whitespace belongs to exactly one span:
+either a *kept* span (``KeptSpan``, article text) or a *removed* span (``RemovedSpan``, with a reason
+code and the stage that removed it). Spans never start or end with whitespace and never overlap; what
+lies between them is whitespace only (line breaks, blank lines, indentation, trailing spaces): layout,
+not content, so it is never a removed span and never counted as removed. ``reconstruct(result)``
+checks this and rebuilds ``result.input_text`` from the spans and the whitespace between them.
 
 ``CleanResult.text`` is built from the kept spans only: the kept spans of one paragraph are joined by a
 single space (a paragraph has several kept spans when something was cut out of its middle, or when
@@ -40,7 +41,6 @@ __all__ = [
 
 #: Stable reason codes of removed spans, with what they mean.
 REASONS: dict[str, str] = {
-    "whitespace": "blank lines, indentation and trailing spaces between kept pieces",
     "title": "the headline (moved to CleanResult.title)",
     "metadata_line": "date / byline / publication stamp (moved to published_at / author when parsable)",
     "breadcrumb": "site navigation path such as 'News / Afghanistan'",
@@ -67,7 +67,6 @@ REASONS: dict[str, str] = {
 
 #: Stages that remove spans.
 STAGES: dict[str, str] = {
-    "layout": "whitespace between and around kept pieces",
     "metadata": "headline and metadata lines moved to metadata fields",
     "line_rules": "whole lines removed by a rule",
     "context_rules": "lines removed because of their neighbours (caption next to a credit, video title)",
@@ -152,10 +151,6 @@ class CleanResult:
     def paragraphs(self) -> list[str]:
         return paragraph_texts(self)
 
-    def removed_content(self) -> list[RemovedSpan]:
-        """Removed spans other than whitespace."""
-        return [r for r in self.removed if r.reason != "whitespace"]
-
     def to_dict(self, *, include_spans: bool = True) -> dict[str, Any]:
         d: dict[str, Any] = {
             "status": self.status,
@@ -171,27 +166,38 @@ class CleanResult:
             "text": self.text,
             "headings": [asdict(h) for h in self.headings],
         }
+        d["removed"] = [asdict(r) for r in self.removed]
         if include_spans:
             d["input_text"] = self.input_text
             d["kept"] = [asdict(k) for k in self.kept]
-            d["removed"] = [asdict(r) for r in self.removed]
-        else:
-            d["removed"] = [asdict(r) for r in self.removed_content()]
         return d
 
 
 def reconstruct(result: CleanResult) -> str:
-    """Rebuild the input from kept and removed spans; raises ValueError if they do not tile it."""
+    """Rebuild the input from the kept and removed spans and the whitespace between them.
+
+    Raises ValueError when the spans do not account for the input: a span whose text is not its slice
+    of ``input_text``, an empty span or one with whitespace at an edge, two overlapping spans, or a
+    character other than whitespace that no span covers.
+    """
+    inp = result.input_text
     spans: list[tuple[int, int, str]] = [(k.start, k.end, k.text) for k in result.kept]
     spans += [(r.start, r.end, r.text) for r in result.removed]
     spans.sort(key=lambda s: (s[0], s[1]))
     pos = 0
     out: list[str] = []
     for start, end, text in spans:
-        if start != pos or end - start != len(text) or end <= start:
-            raise ValueError(f"spans do not tile the input at offset {pos} (next span {start}-{end})")
-        out.append(text)
+        if start < pos or end <= start or inp[start:end] != text or text != text.strip():
+            raise ValueError(f"span {start}-{end} overlaps, is empty, trims badly or is not the input's text")
+        gap = inp[pos:start]
+        if gap and not gap.isspace():
+            raise ValueError(f"characters {pos}-{start} are in no span and are not whitespace")
+        out += [gap, text]
         pos = end
+    rest = inp[pos:]
+    if rest and not rest.isspace():
+        raise ValueError(f"characters {pos}-{len(inp)} are in no span and are not whitespace")
+    out.append(rest)
     return "".join(out)
 
 

@@ -1,4 +1,4 @@
-"""Text-level cleaning: classify lines and pieces of lines, then tile the input into kept / removed.
+"""Text-level cleaning: classify lines and pieces of lines, then split the input into kept / removed spans.
 
 The engine works on lines (split at ``\\n``). Per line, in order:
 
@@ -320,52 +320,36 @@ def clean_text(
     # 5a. lines that continue the previous line's paragraph (hard-wrapped text, broken lines)
     joins = set() if html else _continuation_lines(content)
 
-    # 5b. tile the input
+    # 5b. split the input into kept and removed spans; the whitespace between them (line breaks, blank
+    # lines, indentation, trailing spaces) is layout, not a span
     kept: list[KeptSpan] = []
     removed: list[RemovedSpan] = []
     para_lines: list[_Line] = []  # first line of each paragraph
     merged: set[int] = set()  # paragraphs made of several lines
 
-    def add_ws(s: int, e: int) -> None:
-        """Whitespace [s, e), merged with a whitespace span that ends where it starts."""
-        if e <= s:
-            return
-        if removed and removed[-1].reason == "whitespace" and removed[-1].end == s:
-            prev = removed.pop()
-            s = prev.start
-        removed.append(RemovedSpan(s, e, inp[s:e], "whitespace", "layout"))
+    def trimmed(s: int, e: int) -> tuple[int, int]:
+        """[s, e) without the whitespace at its edges (empty when it is all whitespace)."""
+        seg = inp[s:e]
+        ls = len(seg) - len(seg.lstrip())
+        rs = len(seg.rstrip())
+        return (s + ls, s + rs) if rs > ls else (s, s)
 
     def add_removed(s: int, e: int, reason: str, stage: str) -> None:
-        """Removed span [s, e); whitespace at its edges becomes whitespace spans."""
-        if e <= s:
-            return
-        seg = inp[s:e]
-        ls = len(seg) - len(seg.lstrip())
-        rs = len(seg.rstrip())
-        if rs <= ls:
-            add_ws(s, e)
-            return
-        add_ws(s, s + ls)
-        removed.append(RemovedSpan(s + ls, s + rs, seg[ls:rs], reason, stage))
-        add_ws(s + rs, e)
+        """Removed span [s, e) without the whitespace at its edges."""
+        s, e = trimmed(s, e)
+        if e > s:
+            removed.append(RemovedSpan(s, e, inp[s:e], reason, stage))
 
     def add_piece(s: int, e: int, para: int) -> bool:
-        """Kept piece [s, e) with its surrounding whitespace moved to whitespace spans."""
-        seg = inp[s:e]
-        ls = len(seg) - len(seg.lstrip())
-        rs = len(seg.rstrip())
-        if rs <= ls:
-            add_ws(s, e)
+        """Kept piece [s, e) without the whitespace around it; False when it is all whitespace."""
+        s, e = trimmed(s, e)
+        if e <= s:
             return False
-        add_ws(s, s + ls)
-        kept.append(KeptSpan(s + ls, s + rs, inp[s + ls : s + rs], para))
-        add_ws(s + rs, e)
+        kept.append(KeptSpan(s, e, inp[s:e], para))
         return True
 
-    pos = 0
     last_kept = -2  # index in content of the last line that produced a kept piece
     for ci, ln in enumerate(content):
-        add_ws(pos, ln.cs)  # line breaks, blank lines, indentation
         if ln.reason is not None:
             pos = ln.cs
             for s, e, reason, stage in sorted(ln.cuts):
@@ -391,8 +375,6 @@ def clean_text(
                     merged.add(para)
                 else:
                     para_lines.append(ln)
-        pos = ln.ce
-    add_ws(pos, len(inp))
 
     # 6. paragraphs and headings
     pieces: dict[int, list[str]] = {}

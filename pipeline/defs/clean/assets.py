@@ -5,7 +5,7 @@ import dagster as dg
 from pipeline.core.stages import stage_clean
 from pipeline.defs.ingest.assets import RAW_DOCUMENTS
 from pipeline.defs.resources import DUCKDB_POOL, RETRY, WiretraceResource
-from pipeline.defs.util import count, log_progress, md_preview
+from pipeline.defs.util import count, md_preview, stage_progress
 
 CLEAN_DOCUMENTS = dg.AssetKey(["staging", "clean_documents"])
 REMOVED_SPANS = dg.AssetKey(["staging", "removed_spans"])
@@ -32,9 +32,7 @@ REMOVED_SPANS = dg.AssetKey(["staging", "removed_spans"])
     pool=DUCKDB_POOL,
 )
 def clean(context: dg.AssetExecutionContext, wiretrace: WiretraceResource):
-    progress = log_progress(context, "documents")
-
-    with wiretrace.connect() as con:
+    with wiretrace.connect() as con, stage_progress(context) as progress:
         res = stage_clean(con, progress)
         context.log.info(f"clean: {res.counts}")
         yield dg.MaterializeResult(

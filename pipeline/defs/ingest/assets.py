@@ -4,10 +4,11 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipeline.core.ingest import IngestConfig
 from pipeline.core.stages import stage_ingest
 from pipeline.defs.ingest.partitions import batches
 from pipeline.defs.resources import DUCKDB_POOL, RETRY, WiretraceResource
-from pipeline.defs.util import count, log_progress, md_preview
+from pipeline.defs.util import count, md_preview, stage_progress
 
 RAW_FILES = dg.AssetKey(["raw", "raw_files"])
 RAW_DOCUMENTS = dg.AssetKey(["raw", "documents"])
@@ -15,9 +16,11 @@ INGEST_ERRORS = dg.AssetKey(["raw", "ingest_errors"])
 
 
 class BatchConfig(dg.Config):
-    """Files of the batch, relative to the landing folder; empty means every file in the folder."""
+    """Files of the batch, relative to the landing folder; empty means every file in the folder.
+    Pages or records larger than ``max_page_mb`` become error rows."""
 
     files: list[str] = []
+    max_page_mb: int = 25
 
 
 @dg.multi_asset(
@@ -43,10 +46,9 @@ def ingest(context: dg.AssetExecutionContext, config: BatchConfig, wiretrace: Wi
         files = [f for f in files if f.exists()]
     batch = context.partition_key if context.has_partition_key else "manual"
 
-    progress = log_progress(context, "files", every=1000)
-
-    with wiretrace.connect() as con:
-        res = stage_ingest(con, landing, files, batch_id=batch, progress=progress)
+    with wiretrace.connect() as con, stage_progress(context) as progress:
+        cfg = IngestConfig(max_page_bytes=config.max_page_mb * 1024 * 1024)
+        res = stage_ingest(con, landing, files, batch_id=batch, cfg=cfg, progress=progress)
         context.log.info(f"ingest batch {batch}: {res.counts}")
         yield dg.MaterializeResult(
             asset_key=RAW_FILES,

@@ -5,7 +5,7 @@ import dagster as dg
 from pipeline.core.stages import stage_overlap
 from pipeline.defs.resources import DUCKDB_POOL, RETRY, WiretraceResource
 from pipeline.defs.segment.assets import SENTENCES
-from pipeline.defs.util import log_progress, md_preview
+from pipeline.defs.util import md_preview, stage_progress
 
 OVERLAP_TABLES = {
     "sentence_flags": "Per sentence: quotation share, common/boilerplate flags.",
@@ -30,9 +30,7 @@ OVERLAP_KEYS = {name: dg.AssetKey(["marts", name]) for name in OVERLAP_TABLES}
     pool=DUCKDB_POOL,
 )
 def overlap(context: dg.AssetExecutionContext, wiretrace: WiretraceResource):
-    progress = log_progress(context, prefix="overlap ")
-
-    with wiretrace.connect() as con:
+    with wiretrace.connect() as con, stage_progress(context) as progress:
         res = stage_overlap(con, progress, encoder="auto" if wiretrace.semantic else None)
         for note in res.notes:
             context.log.warning(note)

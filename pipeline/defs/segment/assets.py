@@ -5,7 +5,7 @@ import dagster as dg
 from pipeline.core.stages import stage_segment
 from pipeline.defs.clean.assets import CLEAN_DOCUMENTS
 from pipeline.defs.resources import DUCKDB_POOL, RETRY, WiretraceResource
-from pipeline.defs.util import count, log_progress, md_preview
+from pipeline.defs.util import count, md_preview, stage_progress
 
 SENTENCES = dg.AssetKey(["staging", "sentences"])
 
@@ -20,9 +20,7 @@ SENTENCES = dg.AssetKey(["staging", "sentences"])
     pool=DUCKDB_POOL,
 )
 def sentences(context: dg.AssetExecutionContext, wiretrace: WiretraceResource) -> dg.MaterializeResult:
-    progress = log_progress(context, "documents")
-
-    with wiretrace.connect() as con:
+    with wiretrace.connect() as con, stage_progress(context) as progress:
         res = stage_segment(con, progress)
         context.log.info(f"segment: {res.counts}")
         return dg.MaterializeResult(
