@@ -277,7 +277,10 @@ def test_judged_samples_are_complete_and_scored():
     for f in files:
         head, items = load_judged(f)
         assert head.get("seed") and head.get("commit"), f.name
-        assert items, f.name
+        # a sample may hold no cross-outlet reuse at all; what it reports is then counted, not judged
+        assert sum(head["counts"].get(k, 0) for k in ("exact", "near", "paraphrase")) >= sum(
+            it["item"] == "sentence_match" for it in items
+        ), f.name
         for it in items:
             assert it["label"] in ("Y", "N"), f"{f.name}: unjudged item {json.dumps(it)[:120]}"
     lo, hi = wilson(36, 40)
@@ -327,3 +330,40 @@ def test_rewording_inside_a_reworded_copy_is_found(monkeypatch, tmp_path):
     # Washington Newsday rewords AFP sentence by sentence (14 pairs at least)
     assert len(reuse) >= 14
     assert any(REWORDING in (a, b) for _rel, _k, a, b in reuse)
+
+
+def test_stock_model_builder_keeps_what_recurs_across_months(tmp_path):
+    """The builder's principle on a tiny corpus: a line recurring over many months is stock; a
+    story's sentence copied by many outlets within days is not."""
+    from pipeline.core.stock import StockModel, sentence_key
+    from pipeline.evaluation import build_stock_model as B
+
+    rows = []
+    formula = "The agency did not immediately respond to a request for comment on the matter."
+    wire = "The senate approved the broadband measure by a vote of sixty one to thirty nine on Thursday."
+    for i in range(30):
+        month = f"20{12 + i // 12}-{1 + i % 12:02d}-15"
+        rows.append(
+            {
+                "id": f"f{i}",
+                "outlet": f"outlet{i % 6}",
+                "date_iso": month,
+                "text": f"Filler number {i} here. {formula}",
+            }
+        )
+    for i in range(30):
+        rows.append({"id": f"w{i}", "outlet": f"outlet{i % 6}", "date_iso": "2019-03-01", "text": wire})
+    corpus = tmp_path / "c.parquet"
+    pl.DataFrame(rows).write_parquet(corpus)
+    out = tmp_path / "model"
+    assert B.main(["--corpus", str(corpus), "--out", str(out)]) == 0
+    m = StockModel.load(out)
+    toks = normalize_sentence(formula).split()
+    assert m.is_stock_sentence(np.array([sentence_key(toks)], dtype=np.uint64))[0]
+    assert m.cover(toks) == 1.0
+    wire_toks = normalize_sentence(wire).split()
+    assert m.cover(wire_toks) == 0.0
+    # deterministic: the same corpus gives the same files
+    out2 = tmp_path / "model2"
+    B.main(["--corpus", str(corpus), "--out", str(out2)])
+    assert (out / "ngrams.bin").read_bytes() == (out2 / "ngrams.bin").read_bytes()
