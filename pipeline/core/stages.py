@@ -239,6 +239,37 @@ def is_forgotten(rel: str, forgotten: Iterable[str]) -> bool:
     return any(rel == p or rel.startswith(p.rstrip("/") + "/") for p in forgotten)
 
 
+def forget(con: duckdb.DuckDBPyConnection, paths: Iterable[str], batch_id: str = "forget") -> dict[str, int]:
+    """Take the documents of ``paths`` (relative to the landing folder; a folder covers everything under
+    it) out of the marts: their status becomes ``forgotten``, each change is recorded in raw.corrections
+    and the paths in raw.forgotten_paths, so later ingests skip them. The rows stay in raw.
+    Returns the number of documents taken out per path (0 when it holds none, or were already out).
+    The marts change when overlap is recomputed and published (``wiretrace forget`` does both)."""
+    warehouse.ensure_schema(con)
+    out: dict[str, int] = {}
+    corrections = _Corrections(con, batch_id)
+    for raw_path in paths:
+        path = raw_path.strip().strip("/")
+        if not path:
+            continue
+        rows = con.execute(
+            "SELECT doc_id FROM raw.documents WHERE (path = ? OR starts_with(path, ? || '/')) "
+            "AND status <> 'forgotten' ORDER BY doc_id",
+            [path, path],
+        ).fetchall()
+        now = _now()
+        for (doc_id,) in rows:
+            con.execute(
+                "UPDATE raw.documents SET status = 'forgotten', status_changed_at = ? WHERE doc_id = ?",
+                [now, doc_id],
+            )
+            corrections._record(doc_id, path, "forgotten", {"path": path})
+        con.execute("INSERT OR IGNORE INTO raw.forgotten_paths VALUES (?, ?, ?)", [path, now, len(rows)])
+        out[path] = len(rows)
+    corrections.flush()
+    return out
+
+
 def stage_ingest(
     con: duckdb.DuckDBPyConnection,
     landing: Path,
