@@ -150,3 +150,23 @@ def test_forget_takes_documents_out_for_good(tmp_path, capsys):
     assert doc_id not in {r[0] for r in _published(wh, MART_DOC_IDS)}
     assert _published(wh, "SELECT status FROM raw.documents WHERE doc_id = ?", [doc_id]) == [("forgotten",)]
     assert cli_main(["forget", "nope.txt", "--input", str(landing), "--warehouse", str(wh)]) == 2
+
+
+def test_forget_from_dagster(tmp_path):
+    from pipeline.defs.ingest.forget import forget_job
+    from pipeline.defs.resources import WiretraceResource
+
+    landing = tmp_path / "landing"
+    shutil.copytree(SAMPLE, landing)
+    wh = tmp_path / "wh"
+    run_pipeline(landing, wh, encoder=None)
+    target = sorted(SAMPLE.glob("*.txt"))[2].name
+    [(doc_id,)] = _published(wh, "SELECT doc_id FROM raw.documents WHERE path = ?", [target])
+    resource = WiretraceResource(landing_dir=str(landing), warehouse_dir=str(wh), semantic=False)
+    result = forget_job.execute_in_process(
+        run_config={"ops": {"forget_files": {"config": {"paths": [target]}}}},
+        resources={"wiretrace": resource},
+    )
+    assert result.success and result.output_for_node("forget_files") == {target: 1}
+    assert doc_id not in {r[0] for r in _published(wh, MART_DOC_IDS)}
+    assert _published(wh, "SELECT batch_id FROM meta.runs WHERE run_id = ?", [result.run_id]) == [("forget",)]

@@ -169,6 +169,14 @@ def test_materialize_batch_then_refresh(tmp_path, sample_landing):
     assert con.sql("SELECT count(*) FROM staging.sentences").fetchall()[0][0] > 50
     assert con.sql("SELECT count(*) FROM marts.sentence_matches").fetchall()[0][0] > 10
     assert con.sql("SELECT DISTINCT batch_id FROM raw.documents").fetchall() == [("batch-test",)]
+    # the run is logged, stage by stage, with the tiers that ran and why the others did not
+    [(batch, counts, tiers)] = con.execute(
+        "SELECT batch_id, counts, tiers FROM meta.runs WHERE run_id = ?", [result.run_id]
+    ).fetchall()
+    assert batch == "batch-test"
+    assert set(json.loads(counts)) == {"ingest", "clean", "segment", "overlap"}
+    assert json.loads(counts)["ingest"]["documents_new"] == 5
+    assert json.loads(tiers)["exact"] == "ran" and json.loads(tiers)["semantic"].startswith("not run")
     con.close()
     # the daily refresh job runs the unpartitioned stages on their own
     refresh = dg.materialize(

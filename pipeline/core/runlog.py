@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
-__all__ = ["RunRecord", "record_run", "tiers_from_overlap"]
+__all__ = ["RunRecord", "record_run", "record_stage", "tiers_from_overlap"]
 
 
 def utcnow() -> datetime:
@@ -77,4 +77,54 @@ def record_run(con: duckdb.DuckDBPyConnection, run: RunRecord) -> None:
         json.dumps(errors, ensure_ascii=False),
     ]
     con.execute("DELETE FROM meta.runs WHERE run_id = ?", [run.run_id])
+    con.execute("INSERT INTO meta.runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+
+
+def record_stage(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    result,
+    batch_id: str | None = None,
+    config: dict | None = None,
+) -> None:
+    """Add one stage's result to the row of run ``run_id`` (a Dagster run writes its stages one step at a
+    time); the row is created on the first stage. Earlier stages of the run are kept."""
+    from pipeline import __version__
+
+    rows = con.execute(
+        "SELECT started_at, batch_id, config, tiers, counts, n_errors, errors FROM meta.runs WHERE run_id = ?",
+        [run_id],
+    ).fetchall()
+    if rows:
+        started, batch, cfg, tiers, counts, n_errors, errors = rows[0]
+        tiers, counts, errors = (
+            json.loads(tiers or "{}"),
+            json.loads(counts or "{}"),
+            json.loads(errors or "[]"),
+        )
+        cfg = json.loads(cfg or "{}")
+    else:
+        started, batch, cfg, tiers, counts, n_errors, errors = utcnow(), None, {}, {}, {}, 0, []
+    counts[result.stage] = dict(result.counts)
+    errors = [e for e in errors if not e.startswith(f"{result.stage}: ")]
+    errors += [f"{result.stage}: {note}" for note in result.notes]
+    if result.stage == "overlap":
+        tiers = tiers_from_overlap(result.extra)
+    if result.stage == "ingest":
+        n_errors = int(result.counts.get("errors", 0))
+    cfg.update(config or {})
+    row = [
+        run_id,
+        started,
+        utcnow(),
+        "ok",
+        __version__,
+        batch_id or batch,
+        json.dumps(cfg, sort_keys=True, default=str),
+        json.dumps(tiers, sort_keys=True),
+        json.dumps(counts, sort_keys=True, default=str),
+        n_errors,
+        json.dumps(errors, ensure_ascii=False),
+    ]
+    con.execute("DELETE FROM meta.runs WHERE run_id = ?", [run_id])
     con.execute("INSERT INTO meta.runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from pipeline.core.runlog import record_stage
 from pipeline.core.stages import stage_clean
 from pipeline.defs.ingest.assets import RAW_DOCUMENTS
 from pipeline.defs.resources import DUCKDB_POOL, RETRY, WiretraceResource
@@ -36,6 +37,7 @@ def clean(context: dg.AssetExecutionContext, wiretrace: WiretraceResource):
 
     with wiretrace.connect() as con:
         res = stage_clean(con, progress)
+        record_stage(con, context.run_id, res)
         context.log.info(f"clean: {res.counts}")
         yield dg.MaterializeResult(
             asset_key=CLEAN_DOCUMENTS,

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipeline.core.runlog import record_stage
 from pipeline.core.stages import stage_ingest
 from pipeline.defs.ingest.partitions import batches
 from pipeline.defs.resources import DUCKDB_POOL, RETRY, WiretraceResource
@@ -47,6 +48,7 @@ def ingest(context: dg.AssetExecutionContext, config: BatchConfig, wiretrace: Wi
 
     with wiretrace.connect() as con:
         res = stage_ingest(con, landing, files, batch_id=batch, progress=progress)
+        record_stage(con, context.run_id, res, batch_id=batch, config={"landing": str(landing)})
         context.log.info(f"ingest batch {batch}: {res.counts}")
         yield dg.MaterializeResult(
             asset_key=RAW_FILES,

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from pipeline.core.runlog import record_stage
 from pipeline.core.stages import stage_overlap
 from pipeline.defs.resources import DUCKDB_POOL, RETRY, WiretraceResource
 from pipeline.defs.segment.assets import SENTENCES
@@ -34,6 +35,7 @@ def overlap(context: dg.AssetExecutionContext, wiretrace: WiretraceResource):
 
     with wiretrace.connect() as con:
         res = stage_overlap(con, progress, encoder="auto" if wiretrace.semantic else None)
+        record_stage(con, context.run_id, res)
         for note in res.notes:
             context.log.warning(note)
         context.log.info(f"overlap: {res.counts}")

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from pipeline.core.runlog import record_stage
 from pipeline.core.stages import stage_segment
 from pipeline.defs.clean.assets import CLEAN_DOCUMENTS
 from pipeline.defs.resources import DUCKDB_POOL, RETRY, WiretraceResource
@@ -24,6 +25,7 @@ def sentences(context: dg.AssetExecutionContext, wiretrace: WiretraceResource) -
 
     with wiretrace.connect() as con:
         res = stage_segment(con, progress)
+        record_stage(con, context.run_id, res)
         context.log.info(f"segment: {res.counts}")
         return dg.MaterializeResult(
             metadata={
