@@ -81,7 +81,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "run",
         help="run the whole pipeline once on a folder (ingest, clean, segment, overlap, publish)",
         description="Run the whole pipeline once, in-process, on a folder of raw files (.txt, .html, .htm, "
-        ".jsonl, .parquet) and publish the analysts' DuckDB database into the warehouse folder.",
+        ".jsonl, .jsonl.gz, .jsonl.zst, .parquet, .warc, .warc.gz) and publish the analysts' DuckDB database into the warehouse folder.",
     )
     p.add_argument(
         "--input", default=str(default_landing()), help="folder of raw files (default: %(default)s)"

@@ -17,8 +17,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import signal
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -289,6 +293,15 @@ def stage_ingest(
     """
     t0 = time.perf_counter()
     warehouse.ensure_schema(con)
+    with warehouse.memory_limit(con, INGEST_MEMORY_LIMIT):
+        return _stage_ingest(con, landing, files, batch_id, cfg, progress, flush_every, flush_chars, t0)
+
+
+#: DuckDB's buffer pool while ingesting: written rows go to disk instead of accumulating in memory
+INGEST_MEMORY_LIMIT = "192MB"
+
+
+def _stage_ingest(con, landing, files, batch_id, cfg, progress, flush_every, flush_chars, t0) -> StageResult:
     res = StageResult(
         "ingest",
         {
@@ -421,13 +434,43 @@ def learn_corpus_templates(con: duckdb.DuckDBPyConnection):
     return learn_templates(rows)
 
 
+#: seconds one document may take to clean (HTML extraction included); 0 disables the limit.
+#: ``WIRETRACE_CLEAN_TIMEOUT`` overrides it. A document over the limit gets status ``error``.
+CLEAN_TIMEOUT_S = float(os.environ.get("WIRETRACE_CLEAN_TIMEOUT", "120"))
+
+
+@contextmanager
+def time_limit(seconds: float, what: str) -> Iterator[None]:
+    """Raise ``TimeoutError`` in the block after ``seconds`` (a real-time alarm). Only in a process's main
+    thread, where signals are delivered (the pool's workers and ``wiretrace run``); elsewhere no limit."""
+    if (
+        seconds <= 0
+        or not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+
+    def _alarm(signum, frame):
+        raise TimeoutError(f"{what} took longer than {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _clean_one(args):
     from pipeline.core.clean import clean_document
     from pipeline.core.parallel import STATE
 
     doc_id, kind, raw_text, source = args
     try:
-        result = clean_document(raw_text, kind=kind, source=source, templates=STATE.get("templates"))
+        with time_limit(CLEAN_TIMEOUT_S, "cleaning this document"):
+            result = clean_document(raw_text, kind=kind, source=source, templates=STATE.get("templates"))
     except Exception as exc:  # one bad document must not stop the run; it becomes a row
         return doc_id, None, f"{type(exc).__name__}: {exc}"
     removed = [(s.start, s.end, s.text, s.reason, getattr(s, "stage", None)) for s in result.removed]
