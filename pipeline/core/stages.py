@@ -154,6 +154,10 @@ class _Corrections:
         self.existing: dict[tuple[str | None, str], dict] = {}
         self.kept: set[tuple[str | None, str]] = set()
         self.new_by_record: dict[str | None, str] = {}
+        self.paths_with_documents = {
+            r[0]
+            for r in con.sql("SELECT DISTINCT path FROM raw.documents WHERE status <> 'forgotten'").fetchall()
+        }
 
     def _record(self, doc_id: str | None, path: str, change: str, detail: dict) -> None:
         text = json.dumps(detail, sort_keys=True, default=str, ensure_ascii=False)
@@ -171,6 +175,11 @@ class _Corrections:
 
     def start_file(self, path: str) -> None:
         self.path = path
+        self.kept = set()
+        self.new_by_record = {}
+        if path not in self.paths_with_documents:  # a new file (the usual case): nothing to compare
+            self.existing = {}
+            return
         cols = ", ".join(("doc_id", "record", "content_sha256", "status", *_META_FIELDS))
         rows = self.con.execute(
             f"SELECT {cols} FROM raw.documents WHERE path = ? AND status <> 'forgotten'", [path]
@@ -211,16 +220,24 @@ class _Corrections:
     def end_file(self, parsed: bool) -> None:
         """After the file's last part: supersede what the new version no longer holds."""
         if parsed:
+            gone = []
             for slot, old in sorted(self.existing.items(), key=lambda kv: kv[1]["doc_id"]):
                 if slot in self.kept or old["status"] != "current":
                     continue
                 by = self.new_by_record.get(slot[0])
-                self.con.execute(
-                    "UPDATE raw.documents SET status = 'superseded', superseded_by = ?, status_changed_at = ? "
-                    "WHERE doc_id = ?",
-                    [by, _now(), old["doc_id"]],
-                )
+                gone.append({"doc_id": old["doc_id"], "superseded_by": by})
                 self._record(old["doc_id"], self.path or "", "superseded", {"superseded_by": by})
+            if gone:  # one statement for all of the file's superseded documents
+                frame = pl.DataFrame(gone, schema={"doc_id": pl.String, "superseded_by": pl.String})
+                self.con.register("_gone", frame.to_arrow())
+                try:
+                    self.con.execute(
+                        "UPDATE raw.documents SET status = 'superseded', superseded_by = g.superseded_by, "
+                        "status_changed_at = ? FROM _gone g WHERE raw.documents.doc_id = g.doc_id",
+                        [_now()],
+                    )
+                finally:
+                    self.con.unregister("_gone")
         self.existing = {}
         self.kept = set()
         self.new_by_record = {}
@@ -361,7 +378,6 @@ def _stage_ingest(con, landing, files, batch_id, cfg, progress, flush_every, flu
         paths = {d.path for d in part.documents}
         for path in sorted(paths):
             if path != current_path:
-                flush()  # earlier parts are in the table before the next file is compared with it
                 current_path = path
                 corrections.start_file(path)
         for d in part.documents:
@@ -390,11 +406,9 @@ def _stage_ingest(con, landing, files, batch_id, cfg, progress, flush_every, flu
             unchanged = f.path in part.unchanged
             res.counts["files_unchanged"] += unchanged
             if current_path != f.path:
-                flush()
                 current_path = f.path
                 corrections.start_file(f.path)
             if not unchanged:
-                flush()
                 corrections.end_file(parsed=True)
             current_path = None
             done += 1

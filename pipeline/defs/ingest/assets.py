@@ -1,6 +1,6 @@
 """Ingest assets: landing files -> raw.raw_files, raw.documents, raw.ingest_errors."""
 
-from pathlib import Path
+import os
 
 import dagster as dg
 
@@ -38,10 +38,10 @@ class BatchConfig(dg.Config):
 def ingest(context: dg.AssetExecutionContext, config: BatchConfig, wiretrace: WiretraceResource):
     landing = wiretrace.landing
     files = [landing / f for f in config.files] if config.files else None
-    missing = [str(f) for f in files or [] if not Path(f).exists()]
+    missing = [str(f) for f in files or [] if not os.path.lexists(f)]
     if missing:
         context.log.warning(f"{len(missing)} batch files no longer exist: {missing[:5]}")
-        files = [f for f in files if f.exists()]
+        files = [f for f in files if os.path.lexists(f)]
     batch = context.partition_key if context.has_partition_key else "manual"
 
     progress = log_progress(context, "files", every=1000)
