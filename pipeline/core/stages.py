@@ -4,7 +4,11 @@ Each stage reads what the previous one wrote and writes its own tables. They are
 command line (``wiretrace run``, in-process) and by the Dagster assets, so both produce identical
 tables. Stages are incremental where that is safe:
 
-* ingest adds only documents, files and errors it has not seen (primary keys make reruns no-ops);
+* ingest adds only documents, files and errors it has not seen (primary keys make reruns no-ops), and
+  applies corrections (see ``_Corrections``): changed metadata updates a document in place, a file whose
+  bytes changed supersedes its earlier documents, forgotten paths are skipped;
+* every stage that feeds the marts reads ``warehouse.CURRENT_DOCUMENTS`` (superseded and forgotten
+  documents stay in raw and are left out, in that one place);
 * clean (re)processes a document when it has no clean row or when its *clean key* changed (the cleaner
   version plus the fingerprint of the templates learned for its source);
 * segment splits documents whose clean row has no sentences yet;
