@@ -35,17 +35,21 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "doc_id": "Document id (key): first 16 hex digits of sha256(source, NUL, content bytes).",
             "source": "Outlet: from metadata, else the landing sub-folder, else the URL's domain, else 'unknown'.",
             "source_origin": "Which rule gave the source: metadata, folder, url or unknown.",
-            "kind": "text or html.",
+            "kind": "text or html (a .txt file that holds an HTML page is html; a record's text wins over "
+            "its html when both have content).",
             "raw_text": "The decoded, repaired (ftfy), NFC-normalised input text or HTML.",
             "path": "File path relative to the landing folder.",
-            "record": "Record locator inside a corpus file ('line 3', 'row 17'); null for a page file.",
-            "external_id": "The record's own id field, when given.",
-            "url": "URL from metadata.",
+            "record": "Record locator inside a corpus file ('line 3', 'row 17', 'record 5' in a web archive); "
+            "null for a page file.",
+            "external_id": "The record's own id field, when given (the WARC-Record-ID in a web archive).",
+            "url": "URL from metadata (the WARC-Target-URI in a web archive).",
             "title": "Title from metadata.",
             "published_at": "Publication time from metadata (UTC, naive), null when not given or unparseable.",
             "published_at_raw": "The date string as given in metadata.",
             "encoding": "Detected encoding of the bytes (utf-8, utf-8-sig, utf-16, cp1252, latin-1...).",
-            "repairs": "Repairs applied while decoding (decoded:<enc>, line_endings, ftfy(...), nfc).",
+            "repairs": "Repairs applied while decoding (decoded:<enc>, line_endings, ftfy(...), nfc, "
+            "lone_surrogate: an unpaired surrogate escape in a JSON record replaced by U+FFFD, detected:html: "
+            "a .txt file read as HTML).",
             "content_sha256": "SHA-256 of the document's content bytes (the file, or the record's text/html).",
             "n_chars": "Length of raw_text in characters.",
             "batch_id": "Batch that ingested the document.",

@@ -516,20 +516,16 @@ def _record_document(rel: str, record: dict, locator: str, cfg: IngestConfig) ->
 
 
 def _json_depth(value: object, limit: int) -> int:
-    """Nesting depth of a parsed JSON value, counted without recursion; stops past ``limit``."""
+    """Nesting depth of a parsed JSON value (containers inside containers; an object alone is 1), counted
+    level by level without recursion; stops once past ``limit``."""
     depth = 0
     level = [value]
     while level and depth <= limit:
-        nxt = []
-        for v in level:
-            if isinstance(v, dict):
-                nxt.extend(v.values())
-            elif isinstance(v, list):
-                nxt.extend(v)
-        if not nxt:
+        containers = [v for v in level if isinstance(v, (dict, list))]
+        if not containers:
             break
         depth += 1
-        level = nxt
+        level = [c for v in containers for c in (v.values() if isinstance(v, dict) else v)]
     return depth
 
 
