@@ -170,3 +170,23 @@ def test_forget_from_dagster(tmp_path):
     assert result.success and result.output_for_node("forget_files") == {target: 1}
     assert doc_id not in {r[0] for r in _published(wh, MART_DOC_IDS)}
     assert _published(wh, "SELECT batch_id FROM meta.runs WHERE run_id = ?", [result.run_id]) == [("forget",)]
+
+
+def test_a_warehouse_of_the_first_schema_is_migrated(tmp_path, monkeypatch):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "a.txt").write_text(ARTICLE)
+    c = warehouse.connect(tmp_path / "old.duckdb")
+    monkeypatch.setattr(warehouse, "MIGRATIONS", warehouse.MIGRATIONS[:1])
+    monkeypatch.setattr(warehouse, "SCHEMA_VERSION", 1)
+    warehouse.ensure_schema(c)
+    c.execute(
+        "INSERT INTO raw.documents (doc_id, source, kind, raw_text, path, content_sha256) "
+        "VALUES ('d1', 'AFP', 'text', 'old text', 'old.txt', 'x')"
+    )
+    monkeypatch.undo()
+    assert warehouse.ensure_schema(c) == warehouse.SCHEMA_VERSION
+    assert c.sql("SELECT status FROM raw.documents").fetchall() == [("current",)]
+    stage_ingest(c, landing)  # the new columns and tables are in use at once
+    assert c.sql("SELECT count(*) FROM raw.documents WHERE status = 'current'").fetchall() == [(2,)]
+    c.close()
