@@ -190,3 +190,11 @@ def test_materialize_batch_then_refresh(tmp_path, sample_landing):
         "marts/sentence_matches",
         "publish/analyst_warehouse",
     }
+
+
+def test_sensor_lists_special_entries_without_opening_them(tmp_path):
+    os.mkfifo(tmp_path / "pipe.txt")
+    os.symlink(tmp_path / "missing.txt", tmp_path / "dangling.txt")
+    (tmp_path / "a.txt").write_text("one")
+    new, _ = find_new_files(tmp_path, None)  # ingest turns the first two into error rows
+    assert new == ["a.txt", "dangling.txt", "pipe.txt"]

@@ -578,6 +578,10 @@ def _decompressed(fh: BinaryIO, fmt: str) -> BinaryIO:
     return fh
 
 
+def _unforeseen(exc: Exception) -> str:
+    return f"record could not be read: {type(exc).__name__}: {exc}"[:500]
+
+
 class _Parts:
     """Collects documents and errors of one file and hands them out in bounded parts."""
 
@@ -624,6 +628,8 @@ def _iter_jsonl(fh: BinaryIO, fmt: str, parts: _Parts) -> Iterator[IngestResult]
                     parts.doc(_record_document(raw.path, record, locator, cfg))
                 except _RecordError as exc:
                     parts.error(locator, exc.reason, str(exc), _excerpt(line, cfg.excerpt_chars))
+                except Exception as exc:  # noqa: BLE001 - an unforeseen value: one record, not the file
+                    parts.error(locator, "unreadable", _unforeseen(exc), _excerpt(line, cfg.excerpt_chars))
             if parts.full():
                 yield parts.take()
     except Exception as exc:  # corrupt or truncated compression: the lines read so far stay
@@ -653,6 +659,8 @@ def _iter_parquet(fh: BinaryIO, parts: _Parts) -> Iterator[IngestResult]:
                         {k: (str(v)[:80] if v is not None else None) for k, v in record.items()}
                     )
                     parts.error(locator, exc.reason, str(exc), _excerpt(excerpt, cfg.excerpt_chars))
+                except Exception as exc:  # noqa: BLE001 - an unforeseen value: one record, not the file
+                    parts.error(locator, "unreadable", _unforeseen(exc), None)
                 if parts.full():
                     yield parts.take()
     except Exception as exc:  # pyarrow raises several types for corrupt files
@@ -703,6 +711,9 @@ def _iter_warc(fh: BinaryIO, parts: _Parts) -> Iterator[IngestResult]:
                 )
             except DecodeError as exc:
                 parts.error(locator, exc.reason, f"{url}: {exc}", _excerpt(payload, cfg.excerpt_chars))
+                continue
+            except Exception as exc:  # noqa: BLE001 - an unforeseen value: one record, not the file
+                parts.error(locator, "unreadable", _unforeseen(exc), _excerpt(payload, cfg.excerpt_chars))
                 continue
             doc.captured_at = _warc_date(headers.get_header("WARC-Date"))
             parts.doc(doc)
@@ -847,6 +858,8 @@ def ingest_file(
                 )
             except DecodeError as exc:
                 parts.error(None, exc.reason, str(exc), _excerpt(data, cfg.excerpt_chars))
+            except Exception as exc:  # noqa: BLE001 - unforeseen metadata values: an error row, not a crash
+                parts.error(None, "unreadable", _unforeseen(exc), _excerpt(data, cfg.excerpt_chars))
         elif fmt.startswith("jsonl"):
             yield from _iter_jsonl(fh, fmt, parts)
         elif fmt == "parquet":

@@ -18,7 +18,11 @@ SENSOR_INTERVAL = int(os.environ.get("WIRETRACE_SENSOR_INTERVAL", "30"))
 
 
 def file_signature(path: Path) -> str:
-    st = path.stat()
+    """Size and modification time (of a link itself when its target is missing: ingest reports it)."""
+    try:
+        st = path.stat()
+    except OSError:
+        st = path.lstat()
     return f"{st.st_size}:{st.st_mtime_ns}"
 
 
