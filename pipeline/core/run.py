@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pipeline.core import warehouse
 from pipeline.core.ingest import IngestConfig
-from pipeline.core.runlog import RunRecord, record_run
+from pipeline.core.runlog import RunRecord, record_failed_run, record_run
 from pipeline.core.stages import (
     Progress,
     StageResult,
@@ -48,7 +48,8 @@ def run_pipeline(
 ) -> list[StageResult]:
     """ingest -> clean -> segment -> overlap -> publish; returns one result per stage.
 
-    The run is logged in ``meta.runs`` (see ``pipeline.core.runlog``) before it publishes."""
+    The run is logged in ``meta.runs`` (see ``pipeline.core.runlog``) before it publishes; a failed run
+    is logged too (in the working database; the next publish carries it)."""
     paths = WarehousePaths(Path(warehouse_dir))
     con = warehouse.connect(paths.work_db)
     results: list[StageResult] = []
@@ -61,6 +62,9 @@ def run_pipeline(
         results.append(stage_overlap(con, progress, encoder=encoder))
         record_run(con, run)
         results.append(stage_publish(con, paths.analyst_db))
+    except Exception as exc:
+        record_failed_run(con, run, exc, ["ingest", "clean", "segment", "overlap", "publish"])
+        raise
     finally:
         con.close()
     return results

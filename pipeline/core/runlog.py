@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
-__all__ = ["RunRecord", "record_run", "record_stage", "tiers_from_overlap"]
+__all__ = ["RunRecord", "record_failed_run", "record_run", "record_stage", "tiers_from_overlap"]
 
 
 def utcnow() -> datetime:
@@ -78,6 +78,24 @@ def record_run(con: duckdb.DuckDBPyConnection, run: RunRecord) -> None:
     ]
     con.execute("DELETE FROM meta.runs WHERE run_id = ?", [run.run_id])
     con.execute("INSERT INTO meta.runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+
+
+def record_failed_run(
+    con: duckdb.DuckDBPyConnection, run: RunRecord, exc: BaseException, stages: list[str]
+) -> None:
+    """Log a run that stopped on ``exc``: status failed, the error, and the stages that did not run.
+    Never raises (the original error is what the caller reports)."""
+    done = {s.stage for s in run.stages}
+    failed = next((s for s in stages if s not in done), None)
+    run.status = "failed"
+    run.errors.append(f"{failed or 'run'} failed: {type(exc).__name__}: {exc}"[:2000])
+    for stage in stages:
+        if stage not in done and stage != failed:
+            run.skipped.setdefault(stage, f"the {failed} stage failed")
+    try:
+        record_run(con, run)
+    except Exception:  # noqa: BLE001 - e.g. the schema itself could not be created
+        pass
 
 
 def record_stage(
