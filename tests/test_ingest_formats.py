@@ -123,3 +123,13 @@ def test_big_jsonl_record_limit_applies_while_streaming(tmp_path):
     out = ingest_files(tmp_path, cfg=IngestConfig(max_page_bytes=10_000, part_records=1))
     assert [d.record for d in out.documents] == ["line 2"]
     assert [(e.record, e.reason) for e in out.errors] == [("line 1", "too_large")]
+
+
+def test_parts_are_bounded_by_text_size_as_well_as_record_count(tmp_path):
+    from pipeline.core.ingest import iter_ingest
+
+    lines = [json.dumps({"text": f"{ARTICLE} {i} " + "word " * 2000, "source": "AP"}) for i in range(6)]
+    (tmp_path / "c.jsonl").write_text("\n".join(lines) + "\n")
+    parts = list(iter_ingest(tmp_path, cfg=IngestConfig(part_records=1000, part_chars=20_000)))
+    assert [len(p.documents) for p in parts] == [2, 2, 2, 0]  # the file's row comes with the last part
+    assert [len(p.files) for p in parts] == [0, 0, 0, 1]

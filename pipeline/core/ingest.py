@@ -132,7 +132,8 @@ class IngestConfig:
     max_json_depth: int = 64  # nesting of a JSON record
     excerpt_chars: int = 300
     symlinks: str = field(default_factory=_default_symlinks)  # inside | never | any
-    part_records: int = 1000  # records per yielded part of a streamed corpus file
+    part_records: int = 1000  # records per yielded part of a streamed corpus file ...
+    part_chars: int = 4_000_000  # ... or characters of document text, whichever comes first
 
     def __post_init__(self) -> None:
         if self.symlinks not in ("inside", "never", "any"):
@@ -588,20 +589,26 @@ class _Parts:
     def __init__(self, raw: RawFile, sha: str, cfg: IngestConfig):
         self.raw, self.sha, self.cfg = raw, sha, cfg
         self.current = IngestResult()
+        self.chars = 0
 
     def doc(self, doc: RawDocument) -> None:
         self.current.documents.append(doc)
         self.raw.n_documents += 1
+        self.chars += doc.n_chars
 
     def error(self, record: str | None, reason: str, message: str, excerpt: str | None) -> None:
         self.current.errors.append(IngestError(self.raw.path, record, self.sha, reason, message, excerpt))
         self.raw.n_errors += 1
 
     def full(self) -> bool:
-        return len(self.current.documents) + len(self.current.errors) >= self.cfg.part_records
+        return (
+            len(self.current.documents) + len(self.current.errors) >= self.cfg.part_records
+            or self.chars >= self.cfg.part_chars
+        )
 
     def take(self) -> IngestResult:
         out, self.current = self.current, IngestResult()
+        self.chars = 0
         return out
 
 

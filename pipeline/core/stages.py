@@ -303,7 +303,7 @@ def stage_ingest(
     cfg: IngestConfig | None = None,
     progress: Progress = _noop,
     flush_every: int = 5000,
-    flush_chars: int = 64_000_000,
+    flush_chars: int = 8_000_000,
 ) -> StageResult:
     """Ingest ``files`` (default: all) of the landing folder; new rows only, corrections applied.
 
@@ -314,12 +314,7 @@ def stage_ingest(
     """
     t0 = time.perf_counter()
     warehouse.ensure_schema(con)
-    with warehouse.memory_limit(con, INGEST_MEMORY_LIMIT):
-        return _stage_ingest(con, landing, files, batch_id, cfg, progress, flush_every, flush_chars, t0)
-
-
-#: DuckDB's buffer pool while ingesting: written rows go to disk instead of accumulating in memory
-INGEST_MEMORY_LIMIT = "192MB"
+    return _stage_ingest(con, landing, files, batch_id, cfg, progress, flush_every, flush_chars, t0)
 
 
 def _stage_ingest(con, landing, files, batch_id, cfg, progress, flush_every, flush_chars, t0) -> StageResult:

@@ -18,8 +18,7 @@ newer than the version stored in ``meta.schema_version``.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
@@ -127,17 +126,6 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> int:
             raise
         current = version
     return current
-
-
-@contextmanager
-def memory_limit(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
-    """Lower DuckDB's memory limit to ``limit`` (when it is higher) for a block, then restore it."""
-    before = con.sql("SELECT current_setting('memory_limit')").fetchall()[0][0]
-    con.execute("SET memory_limit = ?", [limit])
-    try:
-        yield
-    finally:
-        con.execute("SET memory_limit = ?", [before])
 
 
 def _frame(rows: list[dict] | pl.DataFrame, schema: dict | None = None) -> pl.DataFrame:
