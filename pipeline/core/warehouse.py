@@ -18,7 +18,8 @@ newer than the version stored in ``meta.schema_version``.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -126,6 +127,26 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> int:
             raise
         current = version
     return current
+
+
+@contextmanager
+def memory_limit(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[Callable[[], None]]:
+    """Lower DuckDB's memory limit to ``limit`` for a block, then restore it. The block receives a
+    function that restores the earlier limit at once (for work the low limit cannot hold)."""
+    before = con.sql("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    lifted = False
+
+    def lift() -> None:
+        nonlocal lifted
+        if not lifted:
+            con.execute("SET memory_limit = ?", [before])
+            lifted = True
+
+    con.execute("SET memory_limit = ?", [limit])
+    try:
+        yield lift
+    finally:
+        lift()
 
 
 def _frame(rows: list[dict] | pl.DataFrame, schema: dict | None = None) -> pl.DataFrame:
