@@ -11,7 +11,7 @@ import importlib
 import sys
 
 # module name under pipeline.commands, in the order shown by --help
-COMMANDS = ["run", "clean", "sentences", "compare", "report"]
+COMMANDS = ["run", "clean", "sentences", "compare", "report", "forget"]
 
 
 def build_parser() -> argparse.ArgumentParser:

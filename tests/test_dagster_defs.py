@@ -1,6 +1,7 @@
 """The Dagster code location: graph shape, sensor, schedule and asset materialisation."""
 
 import json
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -72,6 +73,27 @@ def test_find_new_files_cursor(tmp_path):
     assert new2 == ["a.txt", "sub/b.jsonl"]
     assert batch_key(new2, state2) == batch_key(list(reversed(new2)), state2)
     assert batch_key(new2, state2) != batch_key(new, state)
+
+
+def test_sensor_notices_new_and_changed_sidecars_and_manifests(tmp_path):
+    (tmp_path / "a.txt").write_text("one")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.txt").write_text("two")
+    _, state = find_new_files(tmp_path, None)
+    (tmp_path / "a.txt.meta.json").write_text('{"source": "AFP"}')  # a sidecar added later
+    new, state2 = find_new_files(tmp_path, json.dumps(state))
+    assert new == ["a.txt"]
+    assert batch_key(new, state2) != batch_key(new, state)  # a new run key, so the run is not skipped
+    (tmp_path / "a.txt.meta.json").write_text('{"source": "Reuters"}')
+    os.utime(tmp_path / "a.txt.meta.json", ns=(1, 1))  # a changed sidecar
+    new, state3 = find_new_files(tmp_path, json.dumps(state2))
+    assert new == ["a.txt"]
+    (tmp_path / "manifest.csv").write_text("file,source\nsub/b.txt,AP\n")  # a manifest describes both
+    new, state4 = find_new_files(tmp_path, json.dumps(state3))
+    assert new == ["a.txt", "sub/b.txt"]
+    (tmp_path / "sub" / "manifest.csv").write_text("file,source\nb.txt,BBC\n")  # only under sub/
+    new, _ = find_new_files(tmp_path, json.dumps(state4))
+    assert new == ["sub/b.txt"]
 
 
 def test_sensor_requests_one_run_per_batch_with_run_key(tmp_path):
@@ -147,6 +169,14 @@ def test_materialize_batch_then_refresh(tmp_path, sample_landing):
     assert con.sql("SELECT count(*) FROM staging.sentences").fetchall()[0][0] > 50
     assert con.sql("SELECT count(*) FROM marts.sentence_matches").fetchall()[0][0] > 10
     assert con.sql("SELECT DISTINCT batch_id FROM raw.documents").fetchall() == [("batch-test",)]
+    # the run is logged, stage by stage, with the tiers that ran and why the others did not
+    [(batch, counts, tiers)] = con.execute(
+        "SELECT batch_id, counts, tiers FROM meta.runs WHERE run_id = ?", [result.run_id]
+    ).fetchall()
+    assert batch == "batch-test"
+    assert set(json.loads(counts)) == {"ingest", "clean", "segment", "overlap"}
+    assert json.loads(counts)["ingest"]["documents_new"] == 5
+    assert json.loads(tiers)["exact"] == "ran" and json.loads(tiers)["semantic"].startswith("not run")
     con.close()
     # the daily refresh job runs the unpartitioned stages on their own
     refresh = dg.materialize(
@@ -160,3 +190,11 @@ def test_materialize_batch_then_refresh(tmp_path, sample_landing):
         "marts/sentence_matches",
         "publish/analyst_warehouse",
     }
+
+
+def test_sensor_lists_special_entries_without_opening_them(tmp_path):
+    os.mkfifo(tmp_path / "pipe.txt")
+    os.symlink(tmp_path / "missing.txt", tmp_path / "dangling.txt")
+    (tmp_path / "a.txt").write_text("one")
+    new, _ = find_new_files(tmp_path, None)  # ingest turns the first two into error rows
+    assert new == ["a.txt", "dangling.txt", "pipe.txt"]

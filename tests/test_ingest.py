@@ -253,3 +253,89 @@ def test_implausible_dates_are_flagged_kept_raw_and_not_used(tmp_path: Path):
     assert (b.published_at, b.published_at_flag) == (None, "before_web")
     assert b.published_at_raw == "1970-01-01T00:00:00Z"
     assert (c.published_at_precision, c.published_at_flag) == ("day", None)
+
+
+def test_special_files_are_never_opened(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe.jsonl")
+    write(tmp_path / "good.txt", ARTICLE)
+    out = ingest_files(tmp_path)  # would block forever in open() if the pipe were opened
+    assert [d.path for d in out.documents] == ["good.txt"]
+    assert by_reason(out) == {("pipe.jsonl", None, "not_regular_file")}
+    assert "pipe" in out.errors[0].message
+
+
+@pytest.mark.parametrize(
+    "policy, inside, outside",
+    [
+        ("inside", True, "symlink_refused"),
+        ("never", "symlink_refused", "symlink_refused"),
+        ("any", True, True),
+    ],
+)
+def test_symlink_policy(tmp_path, policy, inside, outside):
+    import os
+
+    landing = tmp_path / "landing"
+    write(landing / "Local" / "real.txt", ARTICLE)
+    write(tmp_path / "elsewhere.txt", "Something from outside the landing folder, about Kabul.")
+    os.symlink(landing / "Local" / "real.txt", landing / "in.txt")
+    os.symlink(tmp_path / "elsewhere.txt", landing / "out.txt")
+    out = ingest_files(landing, cfg=IngestConfig(symlinks=policy))
+    docs = {d.path for d in out.documents}
+    errors = {e.path: e.reason for e in out.errors}
+    for name, expected in (("in.txt", inside), ("out.txt", outside)):
+        assert (name in docs) if expected is True else errors.get(name) == expected
+
+
+def test_symlink_policy_from_the_environment(monkeypatch):
+    monkeypatch.setenv("WIRETRACE_SYMLINKS", "never")
+    assert IngestConfig().symlinks == "never"
+    with pytest.raises(ValueError):
+        IngestConfig(symlinks="sometimes")
+
+
+@pytest.mark.parametrize("depth, reason", [(10, None), (64, None), (65, "too_deep"), (100_000, "too_deep")])
+def test_json_depth_is_bounded(tmp_path, depth, reason):
+    nested = "[" * (depth - 1) + "]" * (depth - 1)
+    write(tmp_path / "c.jsonl", '{"text": "' + ARTICLE.strip() + '", "extra": ' + nested + "}\n")
+    out = ingest_files(tmp_path)
+    assert [e.reason for e in out.errors] == ([reason] if reason else [])
+    assert len(out.documents) == (0 if reason else 1)
+
+
+def test_html_in_txt_is_recognised_but_plain_text_mentioning_a_tag_is_not(tmp_path):
+    write(tmp_path / "page.txt", f"<html><body><p>{ARTICLE}</p></body></html>")
+    write(tmp_path / "story.txt", "Engineers said the <p> tag marks a paragraph. " + ARTICLE)
+    out = ingest_files(tmp_path)
+    kinds = {d.path: (d.kind, "detected:html" in d.repairs) for d in out.documents}
+    assert kinds == {"page.txt": ("html", True), "story.txt": ("text", False)}
+
+
+@pytest.mark.parametrize(
+    "fields, kind",
+    [
+        ({"text": ARTICLE, "html": "<div>menu</div>"}, "text"),
+        ({"text": "   ", "html": f"<p>{ARTICLE}</p>"}, "html"),
+        ({"text": None, "html": f"<p>{ARTICLE}</p>"}, "html"),
+        ({"body": ARTICLE}, "text"),
+    ],
+)
+def test_text_wins_over_html_and_blank_fields_fall_back(tmp_path, fields, kind):
+    write(tmp_path / "c.jsonl", json.dumps(fields) + "\n")
+    out = ingest_files(tmp_path)
+    assert [d.kind for d in out.documents] == [kind]
+
+
+def test_lone_surrogate_is_repaired_in_the_record_only(tmp_path):
+    lines = [
+        '{"text": "' + ARTICLE.strip() + ' \\ud800 end.", "title": "bad \\udfff title"}',
+        json.dumps({"text": "café " + ARTICLE}),
+    ]
+    write(tmp_path / "c.jsonl", "\n".join(lines) + "\n")
+    out = ingest_files(tmp_path)
+    first, second = out.documents
+    assert first.encoding == "utf-8" and "lone_surrogate" in first.repairs and "\ufffd" in first.raw_text
+    assert first.title == "bad \ufffd title"
+    assert second.encoding == "utf-8" and "café" in second.raw_text

@@ -45,7 +45,15 @@ def test_numbers_keep_their_digits():
 def test_other_scripts_keep_letters_and_marks():
     assert normalize_sentence("हिन्दी में।") == "हिन्दी में"
     assert normalize_sentence("Привет, МИР!") == "привет мир"
-    assert normalize_sentence("中文，测试。") == "中文 测试"
+    # Han and kana are written without spaces: one token per character, so CJK sentences are matchable
+    assert normalize_sentence("中文，测试。") == "中 文 测 试"
+    assert normalize_sentence("東京で会見") == "東 京 で 会 見"
+
+
+def test_invisible_format_characters_are_dropped():
+    assert normalize_sentence("news\u200bpaper re\u200dport") == "newspaper report"
+    assert normalize_sentence("\ufeff\u202aTaliban\u202c fighters\u00ad") == "taliban fighters"
+    assert sentence_hash(normalize_sentence("Kab\u200bul")) == sentence_hash(normalize_sentence("Kabul"))
 
 
 @pytest.mark.parametrize(

@@ -88,7 +88,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "run",
         help="run the whole pipeline once on a folder, as a run of the Dagster job (shown in the UI)",
         description="Run the whole pipeline once on a folder of raw files (.txt, .html, .htm, .jsonl, "
-        ".parquet): the Dagster job process_batch executes in this process against the project's Dagster "
+        ".jsonl.gz, .jsonl.zst, .parquet, .warc, .warc.gz): the Dagster job process_batch executes in this process against the project's Dagster "
         "instance ($DAGSTER_HOME, else WAREHOUSE/dagster_home), so the run, its materialisations and check "
         "results show in the Dagster UI; the analysts' DuckDB database is published into the warehouse "
         "folder.",

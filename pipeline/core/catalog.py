@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import duckdb
 
+from pipeline.core.ingest import REASONS
+
 # table -> (description, {column: description})
 TABLES: dict[str, tuple[str, dict[str, str]]] = {
     "raw.raw_files": (
@@ -17,11 +19,14 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "path": "Path relative to the landing folder (key, with sha256).",
             "sha256": "SHA-256 of the file's bytes (key, with path).",
             "size_bytes": "File size in bytes.",
-            "format": "File extension: txt, html, htm, jsonl, parquet, or another (then an error row).",
-            "n_records": "Records found (1 for a page; lines or rows for a corpus file).",
+            "format": "File format: txt, html, htm, jsonl, jsonl.gz, jsonl.zst, parquet, warc, warc.gz, or "
+            "another extension (then an error row).",
+            "n_records": "Records found (1 for a page; lines, rows or archive records for a corpus file).",
             "n_documents": "Documents ingested from the file.",
             "n_errors": "Error rows written for the file (see raw.ingest_errors).",
             "batch_id": "Batch that first saw this file (a sensor batch key, 'manual' for wiretrace run).",
+            "n_skipped": "Records that are not documents by design: web-archive requests, metadata, "
+            "redirects and non-HTML responses.",
         },
     ),
     "raw.documents": (
@@ -30,18 +35,22 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "doc_id": "Document id (key): first 16 hex digits of sha256(source, NUL, content bytes).",
             "source": "Outlet: from metadata, else the landing sub-folder, else the URL's domain, else 'unknown'.",
             "source_origin": "Which rule gave the source: metadata, folder, url or unknown.",
-            "kind": "text or html.",
+            "kind": "text or html (a .txt file that holds an HTML page is html; a record's text wins over "
+            "its html when both have content).",
             "raw_text": "The decoded, repaired (ftfy), NFC-normalised input text or HTML.",
             "path": "File path relative to the landing folder.",
-            "record": "Record locator inside a corpus file ('line 3', 'row 17'); null for a page file.",
-            "external_id": "The record's own id field, when given.",
-            "url": "URL from metadata.",
+            "record": "Record locator inside a corpus file ('line 3', 'row 17', 'record 5' in a web archive); "
+            "null for a page file.",
+            "external_id": "The record's own id field, when given (the WARC-Record-ID in a web archive).",
+            "url": "URL from metadata (the WARC-Target-URI in a web archive).",
             "title": "Title from metadata.",
             "published_at": "Publication time from metadata (UTC, naive; a date-only value is stored as "
             "midnight, see published_at_precision); null when not given, unparseable or implausible.",
             "published_at_raw": "The date string as given in metadata (kept also when flagged).",
             "encoding": "Detected encoding of the bytes (utf-8, utf-8-sig, utf-16, cp1252, latin-1...).",
-            "repairs": "Repairs applied while decoding (decoded:<enc>, line_endings, ftfy(...), nfc).",
+            "repairs": "Repairs applied while decoding (decoded:<enc>, line_endings, ftfy(...), nfc, "
+            "lone_surrogate: an unpaired surrogate escape in a JSON record replaced by U+FFFD, detected:html: "
+            "a .txt file read as HTML).",
             "content_sha256": "SHA-256 of the document's content bytes (the file, or the record's text/html).",
             "n_chars": "Length of raw_text in characters.",
             "published_at_precision": "day (a date only: the whole day, in an unknown time zone), local_time (a "
@@ -49,6 +58,12 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "published_at_flag": "Why the metadata date is not used: unparseable, future (after the run's "
             "time) or before_web (before 1990 for a web page); null when usable.",
             "batch_id": "Batch that ingested the document.",
+            "captured_at": "Web archives only: when the page was captured (WARC-Date, UTC). A capture time, "
+            "never used as the publication time.",
+            "status": "current (in the marts), superseded (its file's bytes changed and the new version no "
+            "longer holds it) or forgotten (wiretrace forget). Only current documents reach the marts.",
+            "superseded_by": "The document that replaced it at the same place (file and record), when there is one.",
+            "status_changed_at": "When the status or the metadata last changed (UTC).",
         },
     ),
     "raw.ingest_errors": (
@@ -58,11 +73,32 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "path": "File path relative to the landing folder.",
             "record": "Record locator ('line 3', 'row 17', 'metadata'), null for the whole file.",
             "file_sha256": "SHA-256 of the file's bytes, when it could be read.",
-            "reason": "binary, empty, undecodable, too_large, malformed_json, not_an_object, missing_text, "
-            "unreadable, unsupported_format or bad_metadata.",
+            "reason": ", ".join(REASONS) + ".",
             "message": "Human-readable explanation.",
             "raw_excerpt": "The first bytes of the file or record, for inspection.",
             "batch_id": "Batch that met the error.",
+        },
+    ),
+    "raw.corrections": (
+        "Every correction applied to documents: metadata updated in place, documents superseded by a changed "
+        "file or restored, files forgotten.",
+        {
+            "correction_id": "Key: hash of document, path, change, detail and batch.",
+            "doc_id": "The document corrected.",
+            "path": "Its file, relative to the landing folder.",
+            "change": "metadata (same content, new metadata: the document keeps its doc_id), superseded, "
+            "restored (its file was changed back) or forgotten.",
+            "detail": "JSON: the changed fields as [old, new], or the superseding document.",
+            "batch_id": "Batch (or 'forget') that applied it.",
+            "recorded_at": "When (UTC).",
+        },
+    ),
+    "raw.forgotten_paths": (
+        "Files and folders taken out of the marts with wiretrace forget: later runs skip them.",
+        {
+            "path": "Path relative to the landing folder (a folder covers everything under it).",
+            "forgotten_at": "When (UTC).",
+            "n_documents": "Documents it took out of the marts.",
         },
     ),
     "staging.clean_documents": (
@@ -112,6 +148,28 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "norm": "Normalised form: quotes/dashes folded, case folded, punctuation dropped, spellings folded.",
             "norm_hash": "Hash of norm: equal hashes are exact matches.",
             "n_tokens": "Number of tokens in the normalised form.",
+        },
+    ),
+    "meta.schema_version": (
+        "Schema migrations applied to the working database (the published copy carries them).",
+        {"version": "A migration step applied; the largest is the schema version in force."},
+    ),
+    "meta.runs": (
+        "The run log: one row per pipeline run, with its configuration, the tiers that ran (and why not), "
+        "counts per stage and errors.",
+        {
+            "run_id": "Run id (key): the Dagster run id, or a generated id for wiretrace run.",
+            "started_at": "Start (UTC).",
+            "ended_at": "End of the run's work, just before its results were published (UTC).",
+            "status": "ok, or failed (then errors says why).",
+            "version": "wiretrace version.",
+            "batch_id": "Batch ingested ('manual' for wiretrace run).",
+            "config": "JSON: landing folder, ingest limits and the other settings of the run.",
+            "tiers": "JSON: each matching tier (exact, minhash, blocked, semantic, verifier) and whether it "
+            "ran, or why not.",
+            "counts": "JSON: counts per stage (files, documents, errors, sentences, matches ...).",
+            "n_errors": "Ingest error rows met in this run.",
+            "errors": "JSON list: stage failures and notes.",
         },
     ),
 }
@@ -316,7 +374,8 @@ _KIND_RANK = "CASE kind WHEN 'exact' THEN 0 WHEN 'near' THEN 1 WHEN 'paraphrase'
 # view -> (description, SQL); created in the published database, in this order
 VIEWS: dict[str, tuple[str, str]] = {
     "marts.documents": (
-        "One row per document with its outlet, best known date, title and clean-text status: the entry point.",
+        "One row per current document (neither superseded by a corrected file nor forgotten) with its outlet, "
+        "best known date, title and clean-text status: the entry point.",
         f"""
         SELECT d.doc_id, d.source, {BEST_DATE_SQL} AS published_at,
                {BEST_PRECISION_SQL} AS published_at_precision, d.published_at_raw, d.published_at_flag,
@@ -324,6 +383,7 @@ VIEWS: dict[str, tuple[str, str]] = {
                c.status, c.n_removed, length(c.text) AS clean_chars,
                (SELECT count(*) FROM staging.sentences s WHERE s.doc_id = d.doc_id) AS n_sentences
         FROM raw.documents d LEFT JOIN staging.clean_documents c USING (doc_id)
+        WHERE d.status = 'current'
         """,
     ),
     "marts.outlet_reuse_matrix": (
@@ -653,6 +713,9 @@ KEYS = {
     "raw.raw_files": "(path, sha256)",
     "raw.documents": "doc_id",
     "raw.ingest_errors": "error_id",
+    "raw.corrections": "correction_id",
+    "raw.forgotten_paths": "path",
+    "meta.runs": "run_id",
     "staging.clean_documents": "doc_id",
     "staging.removed_spans": "(doc_id, span_index)",
     "staging.sentences": "sentence_id",

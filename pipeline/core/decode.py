@@ -4,9 +4,11 @@ Order of decisions (first match wins):
 
 1. A byte-order mark names the encoding: UTF-8 (``utf-8-sig``), UTF-32 and UTF-16 (LE/BE). The
    text must then decode strictly, else the input is ``undecodable``.
-2. Without a BOM, NUL bytes or a high share of other control bytes mean ``binary`` (a PDF, an image, a
+2. An encoding the container declares (``declared``: the charset of an HTTP response in a web
+   archive), when it is not UTF-8/latin-1/cp1252 and decodes the bytes strictly (Shift_JIS, GBK ...).
+3. Without a BOM, NUL bytes or a high share of other control bytes mean ``binary`` (a PDF, an image, a
    zip), unless the NUL pattern is that of BOM-less UTF-16 text.
-3. Strict UTF-8; then strict cp1252 (Windows Western, a superset of the printable part of latin-1);
+4. Strict UTF-8; then strict cp1252 (Windows Western, a superset of the printable part of latin-1);
    then latin-1. latin-1 decodes any byte string, so it is only accepted when the result has few C1
    control characters; otherwise the input is ``undecodable``.
 
@@ -153,11 +155,34 @@ def repair_text(text: str) -> tuple[str, list[str]]:
     return normalised, repairs
 
 
-def decode_bytes(data: bytes) -> DecodedText:
-    """Decode ``data`` (see module doc); raise :class:`DecodeError` for empty, binary or undecodable input."""
+def _declared_decode(data: bytes, declared: str | None) -> tuple[str, str] | None:
+    """Decode with an encoding the input declares (an HTTP charset), when it is known and fits."""
+    if not declared:
+        return None
+    try:
+        name = codecs.lookup(declared).name
+    except LookupError:
+        return None
+    if name in ("utf-8", "ascii", "latin-1", "iso8859-1", "cp1252"):
+        return None  # the detection below handles these (and their mislabelling) better
+    if any(data.startswith(bom) for bom, _enc in _BOMS):
+        return None
+    try:
+        return data.decode(name), name
+    except UnicodeDecodeError:
+        return None
+
+
+def decode_bytes(data: bytes, declared: str | None = None) -> DecodedText:
+    """Decode ``data`` (see module doc); raise :class:`DecodeError` for empty, binary or undecodable input.
+
+    ``declared``: an encoding the container states (the charset of an HTTP response in a web archive).
+    It is used before detection when it is a known encoding other than UTF-8 / Latin-1 / cp1252 (those
+    are detected, and often mislabelled) and the bytes decode strictly with it.
+    """
     if not data or not data.strip():
         raise DecodeError("empty", "empty input (no bytes, or only whitespace)")
-    text, encoding = _raw_decode(data)
+    text, encoding = _declared_decode(data, declared) or _raw_decode(data)
     repaired, repairs = repair_text(text)
     if encoding not in ("utf-8",):
         repairs.insert(0, f"decoded:{encoding}")

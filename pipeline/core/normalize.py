@@ -11,9 +11,11 @@
 3. apostrophes inside a word are dropped (``Massoud's`` and ``Massoud’s`` -> ``massouds``,
    ``don't`` -> ``dont``); thousands separators between digits are dropped (``9,000`` ->
    ``9000``); a period between digits is kept (``3.5``);
-4. every other punctuation, symbol or control character (and ``_``) becomes a space
-   (``anti-Taliban`` -> ``anti taliban``); letters, digits and combining marks of every script
-   are kept;
+4. invisible format characters (zero-width space and joiners, bidi controls, soft hyphen, BOM)
+   are dropped (``news\u200bpaper`` -> ``newspaper``); every other punctuation, symbol or control
+   character (and ``_``) becomes a space (``anti-Taliban`` -> ``anti taliban``); letters, digits
+   and combining marks of every script are kept; Han and kana characters, written without spaces,
+   are one token each (``经济增长`` -> ``经 济 增 长``);
 5. whitespace is collapsed to single spaces, leading/trailing whitespace removed;
 6. British spellings are folded to American ones, per token:
 
@@ -70,8 +72,9 @@ class _UnicodeTable(dict):
     """Translation table for non-ASCII text, filled lazily one code point at a time.
 
     Letters, digits and combining marks of every script map to themselves, apostrophe-like
-    characters to "'", ``' , .`` stay for the context rules, everything else (punctuation,
-    symbols, controls, lone surrogates, "_") becomes a space.
+    characters to "'", ``' , .`` stay for the context rules, invisible format characters (category
+    Cf: zero-width space and joiners, bidi controls, soft hyphen, BOM) are dropped, everything else
+    (punctuation, symbols, controls, lone surrogates, "_") becomes a space.
     """
 
     def __missing__(self, cp: int) -> int:
@@ -82,6 +85,8 @@ class _UnicodeTable(dict):
             value = 39  # '
         elif ch != "_" and unicodedata.category(ch)[0] in "LNM":
             value = cp
+        elif unicodedata.category(ch) == "Cf":
+            value = None  # invisible format characters (zero-width, bidi controls, soft hyphen): dropped
         else:
             value = 32  # space
         if len(self) < 1_000_000:
@@ -90,6 +95,8 @@ class _UnicodeTable(dict):
 
 
 _UNICODE_TABLE = _UnicodeTable()
+# Han and kana are written without spaces: each character is a token of its own
+_UNSPACED = re.compile("([\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])")
 # ASCII text: every punctuation and control character becomes a space, except the placeholder
 # for a decimal point, which becomes "."
 _DOT_PLACEHOLDER = "\x01"
@@ -326,6 +333,8 @@ def normalize_tokens(text: str) -> list[str]:
         s = s.replace("'", " ").replace(",", " ")
         if dots:
             s = s.replace(".", " ").replace(_DOT_PLACEHOLDER, ".")
+        if _UNSPACED.search(s):
+            s = _UNSPACED.sub(r" \1 ", s)
     get = _FOLD_CACHE.get
     return [get(w) or _fold_cached(w) for w in s.split()]
 

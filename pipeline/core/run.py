@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pipeline.core import warehouse
 from pipeline.core.ingest import IngestConfig
+from pipeline.core.runlog import RunRecord, record_failed_run, record_run
 from pipeline.core.stages import (
     Progress,
     StageResult,
@@ -48,17 +49,35 @@ def run_pipeline(
     encoder="auto",
     progress: Progress = _noop,
 ) -> list[StageResult]:
-    """ingest -> clean -> segment -> overlap -> publish; returns one result per stage."""
+    """ingest -> clean -> segment -> overlap -> publish; returns one result per stage.
+
+    The run is logged in ``meta.runs`` (see ``pipeline.core.runlog``) before it publishes; a failed run
+    is logged too (in the working database; the next publish carries it)."""
     paths = WarehousePaths(Path(warehouse_dir))
     con = warehouse.connect(paths.work_db)
     results: list[StageResult] = []
+    run = RunRecord(batch_id=batch_id, config=_run_config(landing, ingest_config, encoder), stages=results)
     try:
         warehouse.ensure_schema(con)
         results.append(stage_ingest(con, Path(landing), files, batch_id, ingest_config, progress))
         results.append(stage_clean(con, progress))
         results.append(stage_segment(con, progress))
         results.append(stage_overlap(con, progress, encoder=encoder))
+        record_run(con, run)
         results.append(stage_publish(con, paths.analyst_db))
+    except Exception as exc:
+        record_failed_run(con, run, exc, ["ingest", "clean", "segment", "overlap", "publish"])
+        raise
     finally:
         con.close()
     return results
+
+
+def _run_config(landing: Path, cfg: IngestConfig | None, encoder) -> dict:
+    from dataclasses import asdict
+
+    return {
+        "landing": str(landing),
+        "ingest": asdict(cfg or IngestConfig()),
+        "encoder": "auto" if encoder == "auto" else ("none" if encoder is None else "given"),
+    }

@@ -4,7 +4,11 @@ Each stage reads what the previous one wrote and writes its own tables. They are
 command line (``wiretrace run``, in-process) and by the Dagster assets, so both produce identical
 tables. Stages are incremental where that is safe:
 
-* ingest adds only documents, files and errors it has not seen (primary keys make reruns no-ops);
+* ingest adds only documents, files and errors it has not seen (primary keys make reruns no-ops), and
+  applies corrections (see ``_Corrections``): changed metadata updates a document in place, a file whose
+  bytes changed supersedes its earlier documents, forgotten paths are skipped;
+* every stage that feeds the marts reads ``warehouse.CURRENT_DOCUMENTS`` (superseded and forgotten
+  documents stay in raw and are left out, in that one place);
 * clean (re)processes a document when it has no clean row or when its *clean key* changed (the cleaner
   version plus the fingerprint of the templates learned for its source);
 * segment splits documents whose clean row has no sentences yet;
@@ -17,9 +21,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import signal
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -27,7 +36,7 @@ import polars as pl
 
 from pipeline.core import warehouse
 from pipeline.core.catalog import BEST_DATE_SQL, BEST_PRECISION_SQL
-from pipeline.core.ingest import IngestConfig, iter_ingest
+from pipeline.core.ingest import IngestConfig, iter_ingest, scan_landing
 
 log = logging.getLogger("wiretrace")
 
@@ -85,7 +94,9 @@ _DOC_SCHEMA = {
     "n_chars": pl.Int32,
     "published_at_precision": pl.String,
     "published_at_flag": pl.String,
+    "captured_at": pl.Datetime("us"),
     "batch_id": pl.String,
+    "status": pl.String,
 }
 _FILE_SCHEMA = {
     "path": pl.String,
@@ -95,7 +106,17 @@ _FILE_SCHEMA = {
     "n_records": pl.Int32,
     "n_documents": pl.Int32,
     "n_errors": pl.Int32,
+    "n_skipped": pl.Int32,
     "batch_id": pl.String,
+}
+_CORRECTION_SCHEMA = {
+    "correction_id": pl.String,
+    "doc_id": pl.String,
+    "path": pl.String,
+    "change": pl.String,
+    "detail": pl.String,
+    "batch_id": pl.String,
+    "recorded_at": pl.Datetime("us"),
 }
 _ERROR_SCHEMA = {
     "error_id": pl.String,
@@ -109,6 +130,174 @@ _ERROR_SCHEMA = {
 }
 
 
+#: metadata a corrected sidecar or manifest can change in place (the content stays the same)
+_META_FIELDS = ("source", "source_origin", "url", "title", "published_at", "published_at_raw", "external_id")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _correction_id(doc_id: str | None, path: str, change: str, detail: str, batch_id: str) -> str:
+    key = "\x1f".join([doc_id or "", path, change, detail, batch_id])
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+class _Corrections:
+    """Applies corrections while a file is ingested again, and records each one in raw.corrections.
+
+    * same content at the same place (path, record locator, content hash) with changed metadata: the
+      existing document is updated in place and keeps its doc_id;
+    * a file whose bytes changed: its earlier documents that the new version no longer holds are
+      marked ``superseded`` (kept in raw, left out of every mart), ``superseded_by`` naming the new
+      document at the same record locator when there is one;
+    * a superseded document that comes back (the file was changed back) is ``current`` again.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, batch_id: str):
+        self.con, self.batch_id = con, batch_id
+        self.rows: list[dict] = []
+        self.path: str | None = None
+        self.existing: dict[tuple[str | None, str], dict] = {}
+        self.kept: set[tuple[str | None, str]] = set()
+        self.new_by_record: dict[str | None, str] = {}
+        self.paths_with_documents = {
+            r[0]
+            for r in con.sql("SELECT DISTINCT path FROM raw.documents WHERE status <> 'forgotten'").fetchall()
+        }
+
+    def _record(self, doc_id: str | None, path: str, change: str, detail: dict) -> None:
+        text = json.dumps(detail, sort_keys=True, default=str, ensure_ascii=False)
+        self.rows.append(
+            {
+                "correction_id": _correction_id(doc_id, path, change, text, self.batch_id),
+                "doc_id": doc_id,
+                "path": path,
+                "change": change,
+                "detail": text,
+                "batch_id": self.batch_id,
+                "recorded_at": _now(),
+            }
+        )
+
+    def start_file(self, path: str) -> None:
+        self.path = path
+        self.kept = set()
+        self.new_by_record = {}
+        if path not in self.paths_with_documents:  # a new file (the usual case): nothing to compare
+            self.existing = {}
+            return
+        cols = ", ".join(("doc_id", "record", "content_sha256", "status", *_META_FIELDS))
+        rows = self.con.execute(
+            f"SELECT {cols} FROM raw.documents WHERE path = ? AND status <> 'forgotten'", [path]
+        ).fetchall()
+        names = ["doc_id", "record", "content_sha256", "status", *_META_FIELDS]
+        self.existing = {(r[1], r[2]): dict(zip(names, r, strict=True)) for r in rows}
+        self.kept = set()
+        self.new_by_record = {}
+
+    def incoming(self, row: dict) -> bool:
+        """Handle one ingested document of the current file; False when it must not be inserted."""
+        if not self.existing:
+            return True
+        slot = (row["record"], row["content_sha256"])
+        self.kept.add(slot)
+        self.new_by_record[row["record"]] = row["doc_id"]
+        old = self.existing.get(slot)
+        if old is None:
+            return True
+        self.new_by_record[row["record"]] = old["doc_id"]
+        changed = {f: [old[f], row[f]] for f in _META_FIELDS if old[f] != row[f]}
+        if changed:
+            sets = ", ".join(f'"{f}" = ?' for f in changed)
+            self.con.execute(
+                f"UPDATE raw.documents SET {sets}, status_changed_at = ? WHERE doc_id = ?",
+                [row[f] for f in changed] + [_now(), old["doc_id"]],
+            )
+            self._record(old["doc_id"], self.path or "", "metadata", changed)
+        if old["status"] == "superseded":
+            self.con.execute(
+                "UPDATE raw.documents SET status = 'current', superseded_by = NULL, status_changed_at = ? "
+                "WHERE doc_id = ?",
+                [_now(), old["doc_id"]],
+            )
+            self._record(old["doc_id"], self.path or "", "restored", {"content_sha256": slot[1]})
+        return False
+
+    def end_file(self, parsed: bool) -> None:
+        """After the file's last part: supersede what the new version no longer holds."""
+        if parsed:
+            gone = []
+            for slot, old in sorted(self.existing.items(), key=lambda kv: kv[1]["doc_id"]):
+                if slot in self.kept or old["status"] != "current":
+                    continue
+                by = self.new_by_record.get(slot[0])
+                gone.append({"doc_id": old["doc_id"], "superseded_by": by})
+                self._record(old["doc_id"], self.path or "", "superseded", {"superseded_by": by})
+            if gone:  # one statement for all of the file's superseded documents
+                frame = pl.DataFrame(gone, schema={"doc_id": pl.String, "superseded_by": pl.String})
+                self.con.register("_gone", frame.to_arrow())
+                try:
+                    self.con.execute(
+                        "UPDATE raw.documents SET status = 'superseded', superseded_by = g.superseded_by, "
+                        "status_changed_at = ? FROM _gone g WHERE raw.documents.doc_id = g.doc_id",
+                        [_now()],
+                    )
+                finally:
+                    self.con.unregister("_gone")
+        self.existing = {}
+        self.kept = set()
+        self.new_by_record = {}
+
+    def flush(self) -> int:
+        n = (
+            warehouse.insert_new(self.con, "raw.corrections", self.rows, _CORRECTION_SCHEMA)
+            if self.rows
+            else 0
+        )
+        self.rows = []
+        return n
+
+
+def forgotten_paths(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [r[0] for r in con.sql("SELECT path FROM raw.forgotten_paths ORDER BY path").fetchall()]
+
+
+def is_forgotten(rel: str, forgotten: Iterable[str]) -> bool:
+    return any(rel == p or rel.startswith(p.rstrip("/") + "/") for p in forgotten)
+
+
+def forget(con: duckdb.DuckDBPyConnection, paths: Iterable[str], batch_id: str = "forget") -> dict[str, int]:
+    """Take the documents of ``paths`` (relative to the landing folder; a folder covers everything under
+    it) out of the marts: their status becomes ``forgotten``, each change is recorded in raw.corrections
+    and the paths in raw.forgotten_paths, so later ingests skip them. The rows stay in raw.
+    Returns the number of documents taken out per path (0 when it holds none, or were already out).
+    The marts change when overlap is recomputed and published (``wiretrace forget`` does both)."""
+    warehouse.ensure_schema(con)
+    out: dict[str, int] = {}
+    corrections = _Corrections(con, batch_id)
+    for raw_path in paths:
+        path = raw_path.strip().strip("/")
+        if not path:
+            continue
+        rows = con.execute(
+            "SELECT doc_id FROM raw.documents WHERE (path = ? OR starts_with(path, ? || '/')) "
+            "AND status <> 'forgotten' ORDER BY doc_id",
+            [path, path],
+        ).fetchall()
+        now = _now()
+        for (doc_id,) in rows:
+            con.execute(
+                "UPDATE raw.documents SET status = 'forgotten', status_changed_at = ? WHERE doc_id = ?",
+                [now, doc_id],
+            )
+            corrections._record(doc_id, path, "forgotten", {"path": path})
+        con.execute("INSERT OR IGNORE INTO raw.forgotten_paths VALUES (?, ?, ?)", [path, now, len(rows)])
+        out[path] = len(rows)
+    corrections.flush()
+    return out
+
+
 def stage_ingest(
     con: duckdb.DuckDBPyConnection,
     landing: Path,
@@ -117,57 +306,132 @@ def stage_ingest(
     cfg: IngestConfig | None = None,
     progress: Progress = _noop,
     flush_every: int = 5000,
+    flush_chars: int = 8_000_000,
 ) -> StageResult:
-    """Ingest ``files`` (default: all) of the landing folder; new rows only."""
+    """Ingest ``files`` (default: all) of the landing folder; new rows only, corrections applied.
+
+    Files are streamed in parts and rows are written every ``flush_every`` documents or
+    ``flush_chars`` characters of text, so memory stays bounded whatever the size of a corpus file.
+    A corpus file whose bytes were ingested before is not parsed again; a forgotten path
+    (``wiretrace forget``) is skipped.
+    """
     t0 = time.perf_counter()
     warehouse.ensure_schema(con)
+    with warehouse.memory_limit(con, INGEST_MEMORY_LIMIT) as lift:
+        return _stage_ingest(con, landing, files, batch_id, cfg, progress, flush_every, flush_chars, t0, lift)
+
+
+#: DuckDB's memory limit while ingesting: without it DuckDB keeps written blocks cached and a large
+#: corpus grows the process by about its own size (2 GiB of JSONL: 2.1 GiB peak; with it: about 0.5 GiB)
+INGEST_MEMORY_LIMIT = "256MB"
+#: a document this long (characters) is stored by DuckDB in blocks of its own, which a checkpoint must
+#: hold in memory all at once; the low limit is lifted before the first one is written
+HUGE_DOCUMENT_CHARS = 64_000
+
+
+def _stage_ingest(
+    con, landing, files, batch_id, cfg, progress, flush_every, flush_chars, t0, lift_memory_limit
+) -> StageResult:
     res = StageResult(
         "ingest",
-        {"files": 0, "documents_seen": 0, "documents_new": 0, "errors": 0, "errors_new": 0, "files_new": 0},
+        {
+            "files": 0,
+            "documents_seen": 0,
+            "documents_new": 0,
+            "errors": 0,
+            "errors_new": 0,
+            "files_new": 0,
+            "files_unchanged": 0,
+            "files_forgotten": 0,
+            "corrections": 0,
+        },
     )
     landing = Path(landing)
     docs: list[dict] = []
     raws: list[dict] = []
     errs: list[dict] = []
+    pending_chars = 0
 
     def flush() -> None:
+        nonlocal pending_chars
         if raws:
             res.counts["files_new"] += warehouse.insert_new(con, "raw.raw_files", raws, _FILE_SCHEMA)
         if docs:
             res.counts["documents_new"] += warehouse.insert_new(con, "raw.documents", docs, _DOC_SCHEMA)
         if errs:
             res.counts["errors_new"] += warehouse.insert_new(con, "raw.ingest_errors", errs, _ERROR_SCHEMA)
+        res.counts["corrections"] += corrections.flush()
         raws.clear()
         docs.clear()
         errs.clear()
+        pending_chars = 0
 
-    targets = list(files) if files is not None else None
-    total = len(targets) if targets is not None else 0
+    targets = [Path(f) for f in files] if files is not None else scan_landing(landing)
+    forgotten = forgotten_paths(con)
+    if forgotten:
+        keep = []
+        for f in targets:
+            rel = f.relative_to(landing).as_posix() if landing in f.parents else f.name
+            if is_forgotten(rel, forgotten):
+                res.counts["files_forgotten"] += 1
+            else:
+                keep.append(f)
+        targets = keep
+    total = len(targets)
+    known_versions = {(p, sha) for p, sha in con.sql("SELECT path, sha256 FROM raw.raw_files").fetchall()}
+
+    def known(path: str, sha: str) -> bool:
+        return (path, sha) in known_versions
+
+    corrections = _Corrections(con, batch_id)
     seen_ids: set[str] = set()
-    for i, part in enumerate(iter_ingest(landing, targets, cfg), start=1):
-        for f in part.files:
-            row = asdict(f)
-            row["batch_id"] = batch_id
-            raws.append(row)
-            res.counts["files"] += 1
+    done = 0
+    current_path: str | None = None
+    for part in iter_ingest(landing, targets, cfg, known=known):
+        paths = {d.path for d in part.documents}
+        for path in sorted(paths):
+            if path != current_path:
+                current_path = path
+                corrections.start_file(path)
         for d in part.documents:
             res.counts["documents_seen"] += 1
             if d.doc_id in seen_ids:
                 continue
-            seen_ids.add(d.doc_id)
             row = asdict(d)
             row["batch_id"] = batch_id
+            row["status"] = "current"
+            if not corrections.incoming(row):
+                continue
+            seen_ids.add(d.doc_id)
             docs.append(row)
+            pending_chars += d.n_chars
+            if d.n_chars >= HUGE_DOCUMENT_CHARS:
+                lift_memory_limit()
         for e in part.errors:
             row = asdict(e)
             row["error_id"] = _error_id(e.path, e.record, e.file_sha256, e.reason)
             row["batch_id"] = batch_id
             errs.append(row)
             res.counts["errors"] += 1
-        if len(docs) >= flush_every:
+        for f in part.files:  # a file's last part: its documents are all known now
+            row = asdict(f)
+            row["batch_id"] = batch_id
+            raws.append(row)
+            res.counts["files"] += 1
+            unchanged = f.path in part.unchanged
+            res.counts["files_unchanged"] += unchanged
+            if current_path != f.path:
+                current_path = f.path
+                corrections.start_file(f.path)
+            if not unchanged:
+                corrections.end_file(parsed=True)
+            current_path = None
+            done += 1
+            progress("ingest", done, total)
+        if len(docs) >= flush_every or pending_chars >= flush_chars:
             flush()
-        progress("ingest", i, total)
     flush()
+    progress("ingest", total, total)
     res.seconds = time.perf_counter() - t0
     return res
 
@@ -194,9 +458,38 @@ def learn_corpus_templates(con: duckdb.DuckDBPyConnection):
     except ImportError:  # pragma: no cover - templates module not installed
         return None
     rows = con.sql(
-        "SELECT source, raw_text FROM raw.documents WHERE kind = 'text' ORDER BY doc_id"
+        f"SELECT source, raw_text FROM {warehouse.CURRENT_DOCUMENTS} d WHERE kind = 'text' ORDER BY doc_id"
     ).fetchall()
     return learn_templates(rows)
+
+
+#: seconds one document may take to clean (HTML extraction included); 0 disables the limit.
+#: ``WIRETRACE_CLEAN_TIMEOUT`` overrides it. A document over the limit gets status ``error``.
+CLEAN_TIMEOUT_S = float(os.environ.get("WIRETRACE_CLEAN_TIMEOUT", "120"))
+
+
+@contextmanager
+def time_limit(seconds: float, what: str) -> Iterator[None]:
+    """Raise ``TimeoutError`` in the block after ``seconds`` (a real-time alarm). Only in a process's main
+    thread, where signals are delivered (the pool's workers and ``wiretrace run``); elsewhere no limit."""
+    if (
+        seconds <= 0
+        or not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+
+    def _alarm(signum, frame):
+        raise TimeoutError(f"{what} took longer than {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _clean_one(args):
@@ -205,7 +498,8 @@ def _clean_one(args):
 
     doc_id, kind, raw_text, source = args
     try:
-        result = clean_document(raw_text, kind=kind, source=source, templates=STATE.get("templates"))
+        with time_limit(CLEAN_TIMEOUT_S, "cleaning this document"):
+            result = clean_document(raw_text, kind=kind, source=source, templates=STATE.get("templates"))
     except Exception as exc:  # one bad document must not stop the run; it becomes a row
         return doc_id, None, f"{type(exc).__name__}: {exc}"
     removed = [(s.start, s.end, s.text, s.reason, getattr(s, "stage", None)) for s in result.removed]
@@ -232,7 +526,10 @@ def stage_clean(
     warehouse.ensure_schema(con)
     res = StageResult("clean", {"documents": 0, "cleaned": 0, "empty": 0, "failed": 0, "removed_spans": 0})
     templates = learn_corpus_templates(con)
-    sources = [r[0] for r in con.sql("SELECT DISTINCT source FROM raw.documents ORDER BY 1").fetchall()]
+    sources = [
+        r[0]
+        for r in con.sql(f"SELECT DISTINCT source FROM {warehouse.CURRENT_DOCUMENTS} d ORDER BY 1").fetchall()
+    ]
     keys = _template_keys(templates, sources)
     con.register(
         "_keys",
@@ -242,12 +539,15 @@ def stage_clean(
         ).to_arrow(),
     )
     todo = con.sql(
-        """SELECT d.doc_id, d.kind, d.source, k.clean_key FROM raw.documents d JOIN _keys k USING (source)
+        f"""SELECT d.doc_id, d.kind, d.source, k.clean_key FROM {warehouse.CURRENT_DOCUMENTS} d
+           JOIN _keys k USING (source)
            LEFT JOIN staging.clean_documents c USING (doc_id)
            WHERE c.doc_id IS NULL OR c.clean_key IS DISTINCT FROM k.clean_key ORDER BY d.doc_id"""
     ).fetchall()
     con.unregister("_keys")
-    res.counts["documents"] = con.sql("SELECT count(*) FROM raw.documents").fetchall()[0][0]
+    res.counts["documents"] = con.sql(f"SELECT count(*) FROM {warehouse.CURRENT_DOCUMENTS} d").fetchall()[0][
+        0
+    ]
     total = len(todo)
     progress("clean", 0, total)
     with pool({"templates": templates}, n_items=total) as workers:
@@ -428,12 +728,21 @@ def stage_segment(
 
 # -------------------------------------------------------------------------------------------- overlap
 
+# the overlap stage's inputs: current documents only (superseded and forgotten ones stay out of
+# every mart; see warehouse.CURRENT_DOCUMENTS)
 DOCUMENTS_SQL = f"""
 SELECT d.doc_id, d.source, {BEST_DATE_SQL} AS published_at, {BEST_PRECISION_SQL} AS published_at_precision,
        coalesce(d.title, c.title) AS title, length(c.text) AS n_chars
-FROM raw.documents d JOIN staging.clean_documents c USING (doc_id)
+FROM {warehouse.CURRENT_DOCUMENTS} d JOIN staging.clean_documents c USING (doc_id)
 WHERE c.status = 'ok'
 ORDER BY d.doc_id
+"""
+SENTENCES_SQL = f"""
+SELECT s.sentence_id, s.doc_id, s.sentence_index AS "index", s.paragraph,
+       s.start_offset AS start, s.end_offset AS "end", s.text, s.norm, s.norm_hash, s.n_tokens
+FROM staging.sentences s JOIN staging.clean_documents c USING (doc_id)
+JOIN {warehouse.CURRENT_DOCUMENTS} d USING (doc_id)
+WHERE c.status = 'ok' ORDER BY s.doc_id, s.sentence_index
 """
 
 
@@ -444,12 +753,7 @@ def stage_overlap(
 
     t0 = time.perf_counter()
     documents = con.sql(DOCUMENTS_SQL).pl()
-    sentences = con.sql(
-        """SELECT s.sentence_id, s.doc_id, s.sentence_index AS "index", s.paragraph,
-                  s.start_offset AS start, s.end_offset AS "end", s.text, s.norm, s.norm_hash, s.n_tokens
-           FROM staging.sentences s JOIN staging.clean_documents c USING (doc_id)
-           WHERE c.status = 'ok' ORDER BY s.doc_id, s.sentence_index"""
-    ).pl()
+    sentences = con.sql(SENTENCES_SQL).pl()
     result = compute_overlap(documents, sentences, config=config, encoder=encoder, progress=progress)
     res = StageResult("overlap")
     for name, frame in result.tables().items():

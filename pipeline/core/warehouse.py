@@ -8,7 +8,8 @@ Two files live in the warehouse folder:
   never blocks a run.
 
 Schemas: ``raw`` (what came in), ``staging`` (clean text, removed spans, sentences), ``marts``
-(overlap results and analyst views), ``meta`` (schema version, run log).
+(overlap results and analyst views), ``meta`` (schema version, run log ``meta.runs``). All four are
+published.
 
 Schema changes are migrations: append a step to ``MIGRATIONS``; ``ensure_schema`` applies the steps
 newer than the version stored in ``meta.schema_version``.
@@ -17,7 +18,8 @@ newer than the version stored in ``meta.schema_version``.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -32,6 +34,7 @@ __all__ = [
     "replace_table",
     "publish",
     "table_counts",
+    "CURRENT_DOCUMENTS",
 ]
 
 WORK_DB_NAME = "work.duckdb"
@@ -66,13 +69,33 @@ _V1 = [
         norm_hash VARCHAR, n_tokens INTEGER)""",
 ]
 
+# corrections (superseded and forgotten documents, metadata updated in place), web archives, the run log;
 # publication dates keep their precision, and implausible ones a flag (then published_at is null)
 _V2 = [
     "ALTER TABLE raw.documents ADD COLUMN IF NOT EXISTS published_at_precision VARCHAR",
     "ALTER TABLE raw.documents ADD COLUMN IF NOT EXISTS published_at_flag VARCHAR",
+    "ALTER TABLE raw.raw_files ADD COLUMN n_skipped INTEGER DEFAULT 0",
+    "ALTER TABLE raw.documents ADD COLUMN captured_at TIMESTAMP",
+    "ALTER TABLE raw.documents ADD COLUMN status VARCHAR DEFAULT 'current'",
+    "ALTER TABLE raw.documents ADD COLUMN superseded_by VARCHAR",
+    "ALTER TABLE raw.documents ADD COLUMN status_changed_at TIMESTAMP",
+    """CREATE TABLE IF NOT EXISTS raw.corrections (
+        correction_id VARCHAR PRIMARY KEY, doc_id VARCHAR, path VARCHAR NOT NULL, change VARCHAR NOT NULL,
+        detail VARCHAR, batch_id VARCHAR, recorded_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS raw.forgotten_paths (
+        path VARCHAR PRIMARY KEY, forgotten_at TIMESTAMP, n_documents INTEGER)""",
+    """CREATE TABLE IF NOT EXISTS meta.runs (
+        run_id VARCHAR PRIMARY KEY, started_at TIMESTAMP, ended_at TIMESTAMP, status VARCHAR,
+        version VARCHAR, batch_id VARCHAR, config VARCHAR, tiers VARCHAR, counts VARCHAR,
+        n_errors INTEGER, errors VARCHAR)""",
 ]
 
 MIGRATIONS: list[tuple[int, list[str]]] = [(1, _V1), (2, _V2)]
+
+#: The documents every mart is computed from, in one place: documents neither superseded by a
+#: corrected file nor forgotten (``wiretrace forget``). Superseded and forgotten rows stay in
+#: ``raw.documents`` for the record.
+CURRENT_DOCUMENTS = "(SELECT * FROM raw.documents WHERE status = 'current')"
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
@@ -107,6 +130,26 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> int:
             raise
         current = version
     return current
+
+
+@contextmanager
+def memory_limit(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[Callable[[], None]]:
+    """Lower DuckDB's memory limit to ``limit`` for a block, then restore it. The block receives a
+    function that restores the earlier limit at once (for work the low limit cannot hold)."""
+    before = con.sql("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    lifted = False
+
+    def lift() -> None:
+        nonlocal lifted
+        if not lifted:
+            con.execute("SET memory_limit = ?", [before])
+            lifted = True
+
+    con.execute("SET memory_limit = ?", [limit])
+    try:
+        yield lift
+    finally:
+        lift()
 
 
 def _frame(rows: list[dict] | pl.DataFrame, schema: dict | None = None) -> pl.DataFrame:
@@ -161,7 +204,7 @@ def _sql_string(value: str) -> str:
 
 
 def publish(con: duckdb.DuckDBPyConnection, analyst_path: str | Path, finalize=None) -> dict[str, int]:
-    """Copy every raw/staging/marts table of the working database into a new file and swap it in.
+    """Copy every raw/staging/marts/meta table of the working database into a new file and swap it in.
 
     ``finalize(new_con)`` runs on the new file before the swap (views, comments). Returns row counts.
     """
@@ -173,7 +216,8 @@ def publish(con: duckdb.DuckDBPyConnection, analyst_path: str | Path, finalize=N
             leftover.unlink()
     tables = con.sql(
         "SELECT schema_name, table_name FROM duckdb_tables() "
-        "WHERE database_name = current_database() AND schema_name IN ('raw','staging','marts') ORDER BY 1, 2"
+        "WHERE database_name = current_database() AND schema_name IN ('raw','staging','marts','meta') "
+        "ORDER BY 1, 2"
     ).fetchall()
     keys = {
         (r[0], r[1]): r[2]

@@ -72,13 +72,19 @@ GLUED_CREDIT = re.compile(
     r"Associated\s+Press|Bloomberg|Alamy|Handout)(?=[A-Z][a-z])"
 )
 
-TERMINAL = ".!?…"
-CLOSERS = "\"'”’»)]*"
+#: sentence-final punctuation: Latin, CJK full stops (。！？ and half-width ｡), Arabic question mark,
+#: Devanagari danda (। ॥)
+TERMINAL = ".!?…。！？｡؟।॥"
+CLOSERS = "\"'”’»)]*」』）】"
 
-WORD = re.compile(r"\w+")
+#: scripts written without spaces between words (Han, kana): each character counts as a word, so
+#: that CJK text is measured like text in any other script
+_UNSPACED = "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+WORD = re.compile(rf"[{_UNSPACED}]|[^\W{_UNSPACED}]+")
 
 
 def word_count(text: str) -> int:
+    """Words of ``text``: runs of letters and digits, and each Han or kana character."""
     return len(WORD.findall(text))
 
 

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from pipeline.core.runlog import record_stage
 from pipeline.core.stages import stage_clean
 from pipeline.defs.ingest.assets import RAW_DOCUMENTS
 from pipeline.defs.resources import DUCKDB_POOL, RETRY, WiretraceResource
@@ -34,6 +35,7 @@ REMOVED_SPANS = dg.AssetKey(["staging", "removed_spans"])
 def clean(context: dg.AssetExecutionContext, wiretrace: WiretraceResource):
     with wiretrace.connect() as con, stage_progress(context) as progress:
         res = stage_clean(con, progress)
+        record_stage(con, context.run_id, res)
         context.log.info(f"clean: {res.counts}")
         yield dg.MaterializeResult(
             asset_key=CLEAN_DOCUMENTS,

@@ -1,10 +1,11 @@
 """Ingest assets: landing files -> raw.raw_files, raw.documents, raw.ingest_errors."""
 
-from pathlib import Path
+import os
 
 import dagster as dg
 
 from pipeline.core.ingest import IngestConfig
+from pipeline.core.runlog import record_stage
 from pipeline.core.stages import stage_ingest
 from pipeline.defs.ingest.partitions import batches
 from pipeline.defs.resources import DUCKDB_POOL, RETRY, WiretraceResource
@@ -40,15 +41,16 @@ class BatchConfig(dg.Config):
 def ingest(context: dg.AssetExecutionContext, config: BatchConfig, wiretrace: WiretraceResource):
     landing = wiretrace.landing
     files = [landing / f for f in config.files] if config.files else None
-    missing = [str(f) for f in files or [] if not Path(f).exists()]
+    missing = [str(f) for f in files or [] if not os.path.lexists(f)]
     if missing:
         context.log.warning(f"{len(missing)} batch files no longer exist: {missing[:5]}")
-        files = [f for f in files if f.exists()]
+        files = [f for f in files if os.path.lexists(f)]
     batch = context.partition_key if context.has_partition_key else "manual"
 
     with wiretrace.connect() as con, stage_progress(context) as progress:
         cfg = IngestConfig(max_page_bytes=config.max_page_mb * 1024 * 1024)
         res = stage_ingest(con, landing, files, batch_id=batch, cfg=cfg, progress=progress)
+        record_stage(con, context.run_id, res, batch_id=batch, config={"landing": str(landing)})
         context.log.info(f"ingest batch {batch}: {res.counts}")
         yield dg.MaterializeResult(
             asset_key=RAW_FILES,

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from pipeline.core.ingest import REASONS
 from pipeline.defs.ingest.assets import INGEST_ERRORS, RAW_DOCUMENTS, RAW_FILES
 from pipeline.defs.resources import DUCKDB_POOL, WiretraceResource
 
@@ -49,18 +50,7 @@ def files_accounted_for(wiretrace: WiretraceResource) -> dg.AssetCheckResult:
     asset=INGEST_ERRORS, description="Error rows name a file and a known reason.", pool=DUCKDB_POOL
 )
 def errors_well_formed(wiretrace: WiretraceResource) -> dg.AssetCheckResult:
-    known = (
-        "binary",
-        "empty",
-        "undecodable",
-        "too_large",
-        "malformed_json",
-        "not_an_object",
-        "missing_text",
-        "unreadable",
-        "unsupported_format",
-        "bad_metadata",
-    )
+    known = tuple(REASONS)
     with wiretrace.connect() as con:
         bad = con.sql(
             "SELECT count(*) FROM raw.ingest_errors WHERE path IS NULL OR reason NOT IN "

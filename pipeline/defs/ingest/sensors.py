@@ -1,4 +1,4 @@
-"""Landing-folder sensor: new or changed files become one batch partition and one run."""
+"""Landing-folder sensor: new or changed files, sidecars and manifests become one batch partition and one run."""
 
 import hashlib
 import json
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipeline.core.ingest import scan_landing
+from pipeline.core.ingest import MANIFEST_NAME, META_SUFFIX, scan_landing
 from pipeline.defs.ingest.partitions import batches
 from pipeline.defs.jobs import process_batch_job
 from pipeline.defs.resources import WiretraceResource
@@ -18,21 +18,58 @@ SENSOR_INTERVAL = int(os.environ.get("WIRETRACE_SENSOR_INTERVAL", "30"))
 
 
 def file_signature(path: Path) -> str:
-    st = path.stat()
+    """Size and modification time (of a link itself when its target is missing: ingest reports it)."""
+    try:
+        st = path.stat()
+    except OSError:
+        st = path.lstat()
     return f"{st.st_size}:{st.st_mtime_ns}"
 
 
+def _optional_signature(path: Path) -> str:
+    try:
+        return file_signature(path) if path.is_file() else ""
+    except OSError:
+        return ""
+
+
+def _metadata_signature(landing: Path, path: Path, manifests: dict[Path, str]) -> str:
+    """Signatures of the file's sidecar and of every manifest.csv that can describe it."""
+    parts = [
+        _optional_signature(path.with_name(path.name + META_SUFFIX)),
+        _optional_signature(path.with_suffix(META_SUFFIX)),
+    ]
+    folder = path.parent
+    while True:
+        if folder not in manifests:
+            manifests[folder] = _optional_signature(folder / MANIFEST_NAME)
+        parts.append(manifests[folder])
+        if folder == landing or landing not in folder.parents:
+            break
+        folder = folder.parent
+    return "|".join(parts).rstrip("|")
+
+
 def find_new_files(landing: Path, cursor: str | None) -> tuple[list[str], dict[str, str]]:
-    """Files of ``landing`` that are new or changed since ``cursor``; returns them and the full new state."""
+    """Files of ``landing`` that are new or changed since ``cursor``; returns them and the full new state.
+
+    A file counts as changed when its own size or modification time changed, or when its sidecar
+    (``<name>.meta.json``) or a ``manifest.csv`` that can describe it appeared, changed or went away:
+    ingest then updates the document's metadata in place (see ``pipeline.core.stages``).
+    """
     seen: dict[str, str] = json.loads(cursor) if cursor else {}
     state: dict[str, str] = {}
     new: list[str] = []
+    manifests: dict[Path, str] = {}
     for path in scan_landing(landing):
         rel = path.relative_to(landing).as_posix()
         try:
             sig = file_signature(path)
         except OSError:
             continue
+        meta = _metadata_signature(landing, path, manifests)
+        if meta:
+            sig = f"{sig};{meta}"
         state[rel] = sig
         if seen.get(rel) != sig:
             new.append(rel)

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from pipeline.core.runlog import record_stage
 from pipeline.core.stages import stage_overlap
 from pipeline.defs.resources import DUCKDB_POOL, RETRY, WiretraceResource
 from pipeline.defs.segment.assets import SENTENCES
@@ -32,6 +33,7 @@ OVERLAP_KEYS = {name: dg.AssetKey(["marts", name]) for name in OVERLAP_TABLES}
 def overlap(context: dg.AssetExecutionContext, wiretrace: WiretraceResource):
     with wiretrace.connect() as con, stage_progress(context) as progress:
         res = stage_overlap(con, progress, encoder="auto" if wiretrace.semantic else None)
+        record_stage(con, context.run_id, res)
         for note in res.notes:
             context.log.warning(note)
         context.log.info(f"overlap: {res.counts}")

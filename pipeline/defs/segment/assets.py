@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from pipeline.core.runlog import record_stage
 from pipeline.core.stages import stage_segment
 from pipeline.defs.clean.assets import CLEAN_DOCUMENTS
 from pipeline.defs.resources import DUCKDB_POOL, RETRY, WiretraceResource
@@ -22,6 +23,7 @@ SENTENCES = dg.AssetKey(["staging", "sentences"])
 def sentences(context: dg.AssetExecutionContext, wiretrace: WiretraceResource) -> dg.MaterializeResult:
     with wiretrace.connect() as con, stage_progress(context) as progress:
         res = stage_segment(con, progress)
+        record_stage(con, context.run_id, res)
         context.log.info(f"segment: {res.counts}")
         return dg.MaterializeResult(
             metadata={

@@ -1,0 +1,26 @@
+"""A document that takes too long to clean becomes an error row; the run goes on."""
+
+import time
+
+from pipeline.core import stages
+
+
+def test_slow_document_times_out(monkeypatch):
+    import pipeline.core.clean as clean_module
+
+    def slow(*args, **kwargs):
+        time.sleep(5)
+
+    monkeypatch.setattr(clean_module, "clean_document", slow)
+    monkeypatch.setattr(stages, "CLEAN_TIMEOUT_S", 0.2)
+    t0 = time.perf_counter()
+    doc_id, out, error = stages._clean_one(("d1", "html", "<p>x</p>", "AFP"))
+    assert time.perf_counter() - t0 < 2
+    assert (doc_id, out) == ("d1", None) and error.startswith(
+        "TimeoutError: cleaning this document took longer"
+    )
+
+
+def test_time_limit_leaves_fast_work_alone():
+    with stages.time_limit(5, "quick work"):
+        assert sum(range(1000)) == 499500
