@@ -72,7 +72,10 @@ _CUE_PATTERNS: dict[str, str] = {
     r"|download (?:the|our) app|follow (?:us|\w+(?: \w+)?) on (?:twitter|facebook|instagram)|like us on facebook"
     r"|join (?:us|the conversation)|click here|read more:|related:|advertisement|sponsored|all rights reserved"
     r"|copyright \W?\s*\d{4}|\(c\) \d{4}|this material may not be published|comments? (?:are|is) (?:closed|moderated)"
-    r"|share this (?:story|article)|read or share this story)\b",
+    r"|share this (?:story|article)|read or share this story"
+    # web forms around an article: newsletter sign-up, consent and contact lines
+    r"|privacy policy|terms of (?:use|service)|cookie policy|confirmation email|valid email|email address"
+    r"|contact us at|choose your country|unsubscribe|spam folder)\b",
     "credit": r"(?i)\bcontributed (?:to )?(?:this|the) (?:report|story|article)\b|\b(?:reporting|editing|writing) by\b"
     r"|\bthis (?:story|article) (?:has been|was) (?:updated|corrected)\b|\bthis is a developing story\b"
     r"|\bcheck back for updates\b",

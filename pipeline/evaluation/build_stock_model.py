@@ -17,7 +17,10 @@ sample was read, and are recorded in ``model.json``:
   outlet labels, published in at least ``NGRAM_MIN_MONTHS`` distinct calendar months;
 * stock sentence: a whole normalised sentence of at least 4 tokens that occurs in at least
   ``SENT_MIN_DOCS`` documents published in at least ``SENT_MIN_MONTHS`` distinct months (any outlet:
-  this catches a single site's bios, promos and disclaimers).
+  this catches a single site's bios, promos and disclaimers), or in at least
+  ``SITE_MIN_DOCS`` documents of one outlet label whatever their dates (a site's template lines,
+  such as a newsletter sign-up form scraped with every article in one month: an outlet does not
+  publish one sentence in that many of its own articles except as furniture).
 
 The result is deterministic for the same corpus and the same normaliser (sorted hash arrays).
 """
@@ -43,6 +46,7 @@ NGRAM_MIN_OUTLETS = 5
 NGRAM_MIN_MONTHS = 12
 SENT_MIN_DOCS = 3
 SENT_MIN_MONTHS = 3
+SITE_MIN_DOCS = 8
 
 
 def collect(df: pl.DataFrame, examples: dict | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -97,7 +101,14 @@ def select(ng: pl.DataFrame, se: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         .agg(pl.len().alias("docs"), pl.col("month").drop_nulls().n_unique().alias("months"))
         .filter((pl.col("docs") >= SENT_MIN_DOCS) & (pl.col("months") >= SENT_MIN_MONTHS))
     )
-    return np.sort(ng_stock["h"].to_numpy()), np.sort(se_stock["h"].to_numpy())
+    site = (
+        se.group_by("h", "outlet")
+        .agg(pl.len().alias("docs"))
+        .filter(pl.col("docs") >= SITE_MIN_DOCS)
+        .select("h")
+    )
+    keys = pl.concat([se_stock.select("h"), site]).unique()
+    return np.sort(ng_stock["h"].to_numpy()), np.sort(keys["h"].to_numpy())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         "ngram_min_months": NGRAM_MIN_MONTHS,
         "sentence_min_docs": SENT_MIN_DOCS,
         "sentence_min_months": SENT_MIN_MONTHS,
+        "site_min_docs": SITE_MIN_DOCS,
         "n_stock_ngrams": int(len(ngrams)),
         "n_stock_sentences": int(len(sentences)),
         "n_distinct_ngrams": int(ng["h"].n_unique()),

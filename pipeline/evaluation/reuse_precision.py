@@ -247,6 +247,20 @@ def load_judged(path: Path) -> tuple[dict, list[dict]]:
     return head, [x for x in lines if x.get("item") != "header"]
 
 
+# samples judged while the rules were still being refined (the development set); every other sample was
+# drawn and judged after the last change to the rules (the test set)
+DEV_SEEDS = {202, 303, 606, 707}
+
+
+def _row(name: str, commit: str, articles, seconds, kind: str, reported, items: list[dict]) -> str:
+    judged = [i for i in items if i.get("label") in ("Y", "N")]
+    y = sum(i["label"] == "Y" for i in judged)
+    lo, hi = wilson(y, len(judged))
+    prec = f"{y / len(judged):.2f}" if judged else "–"
+    ci = f"{lo:.2f}–{hi:.2f}" if judged else "–"
+    return f"| {name} | {commit} | {articles} | {seconds} | {kind} | {reported} | {len(judged)} | {y} | {prec} | {ci} |"
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     files = sorted(DATA.glob("*.jsonl"))
     if not files:
@@ -255,27 +269,45 @@ def cmd_report(args: argparse.Namespace) -> int:
     out = ["# Precision of reported reuse on real news (judged samples)", ""]
     out.append(
         "Produced by `python -m pipeline.evaluation.reuse_precision report` from the judged files in "
-        "`pipeline/evaluation/data/reuse/` (criterion in the script's docstring). Each sample: random "
-        "articles of the AllSides corpus, the default pipeline, random cross-outlet items per kind."
+        "`pipeline/evaluation/data/reuse/` (criterion in the script's docstring; each file's header has the "
+        "seed, commit and command that drew it). Each sample: 2,000 random articles of the AllSides corpus, "
+        "the default pipeline (semantic tier and verifier on), all or 40 random cross-outlet items per kind "
+        "reported as reuse (relation reuse), and the document pairs said to share text. Development samples "
+        f"(seeds {', '.join(map(str, sorted(DEV_SEEDS)))}) were read while the rules were refined; the test "
+        "samples were drawn and judged after the last change. `before` is the pipeline as it was before "
+        "document-level evidence (every cross-outlet match counted)."
     )
     out.append("")
-    out.append("| sample | commit | articles | run s | kind | reported | judged | Y | precision | 95 % CI |")
-    out.append("|---|---|---:|---:|---|---:|---:|---:|---:|---|")
+    head_row = "| sample | commit | articles | run s | kind | reported | judged | Y | precision | 95 % CI |"
+    out += [head_row, "|---|---|---:|---:|---|---:|---:|---:|---:|---|"]
+    pools: dict[str, dict[str, list]] = {"development": {}, "test": {}}
     for f in files:
         head, items = load_judged(f)
+        role = (
+            "before" if "before" in f.stem else ("development" if head.get("seed") in DEV_SEEDS else "test")
+        )
         for kind in (*KINDS, "document_pair"):
             its = [i for i in items if i["kind"] == kind]
-            judged = [i for i in its if i.get("label") in ("Y", "N")]
-            y = sum(i["label"] == "Y" for i in judged)
-            lo, hi = wilson(y, len(judged))
-            prec = f"{y / len(judged):.2f}" if judged else "–"
-            ci = f"{lo:.2f}–{hi:.2f}" if judged else "–"
             reported = head.get("counts", {}).get("document_pairs" if kind == "document_pair" else kind, "")
             out.append(
-                f"| {f.stem} | {head.get('commit', '')} | {head.get('articles', '')} | "
-                f"{head.get('run', {}).get('seconds', '')} | {kind} | {reported} | {len(judged)} | {y} | "
-                f"{prec} | {ci} |"
+                _row(
+                    f"{f.stem} ({role})",
+                    head.get("commit", ""),
+                    head.get("articles", ""),
+                    head.get("run", {}).get("seconds", ""),
+                    kind,
+                    reported,
+                    its,
+                )
             )
+            if role in pools:
+                pool = pools[role].setdefault(kind, [0, []])
+                pool[0] += reported or 0
+                pool[1].extend(its)
+    out += ["", "Pooled:", "", head_row, "|---|---|---:|---:|---|---:|---:|---:|---:|---|"]
+    for role, by_kind in pools.items():
+        for kind, (reported, its) in by_kind.items():
+            out.append(_row(role, "", "", "", kind, reported, its))
     path = write_result("reuse_precision", "\n".join(out) + "\n")
     print("\n".join(out))
     print(f"written to {path}")
