@@ -230,8 +230,19 @@ def test_first_hour_make_run_shows_in_the_ui(webserver, tmp_path):
         _keep(tmp_path / "runs.png", "first_hour_runs.png")
 
         # the run's own page: every asset, every check, the steps and their log
-        text = _open(drv, f"{base}/runs/{run_id}", ["Success", "15 assets", "3 checks", "process_batch"])
-        assert "partition: manual" in text and "ASSET_MATERIALIZATION" in text
+        # (the run's log loads after the header: wait for it too)
+        text = _open(
+            drv,
+            f"{base}/runs/{run_id}",
+            [
+                "Success",
+                "15 assets",
+                "3 checks",
+                "process_batch",
+                "partition: manual",
+                "ASSET_MATERIALIZATION",
+            ],
+        )
         _settle(drv)
         drv.save_screenshot(str(tmp_path / "run.png"))
         kept = _keep(tmp_path / "run.png", "first_hour_run.png")
