@@ -171,7 +171,8 @@ Candidate generation (never all pairs)
   lexical matches already align (chain weight at least ``semantic_focus_min_weight``, see
   ``pipeline.core.evidence``): elsewhere a rewording could only be an isolated similarity, never
   reuse, so it is not worth a model's time. In the focus pairs, the sentences not yet matched exact
-  or near into the other document are embedded, their ``para_top_k`` nearest neighbours by cosine
+  or near into the other document and within ``semantic_window`` positions of a match of the pair
+  are embedded, their ``para_top_k`` nearest neighbours by cosine
   (>= ``semantic_min_cosine``) join the blocked candidates, and all of them are graded with the
   cosine and the cross-encoder verifier, replacing the lexical paraphrase grades there (a lexical
   paraphrase the verifier rejects is kept with its verifier probability: never evidence, reuse only
@@ -263,6 +264,7 @@ class OverlapConfig:
     semantic_min_cosine: float = 0.6
     semantic_max_sentences: int = 200_000
     semantic_focus_min_weight: float = 1.0
+    semantic_window: int = 3
     verifier: bool = True
     verifier_max_pairs: int = 20_000
     max_grade_chars: int = 2_000
@@ -1152,6 +1154,35 @@ def _dedupe_candidates(cand: pl.DataFrame, graded_keys: pl.DataFrame) -> pl.Data
     )
 
 
+def _near_anchors(
+    prelim: pl.DataFrame, focus: pl.DataFrame, doc_rank: pl.DataFrame, elig: pl.DataFrame, window: int
+) -> pl.DataFrame:
+    """Sentence ids (``sentence_id``) within ``window`` positions of a match of a focus pair, in the
+    same document."""
+    ids = doc_rank.select("doc_id", "didx")
+    pairs = (
+        prelim.join(ids.rename({"doc_id": "doc_id_a", "didx": "_da"}), on="doc_id_a")
+        .join(ids.rename({"doc_id": "doc_id_b", "didx": "_db"}), on="doc_id_b")
+        .with_columns(
+            pl.min_horizontal("_da", "_db").alias("da"), pl.max_horizontal("_da", "_db").alias("db")
+        )
+        .join(focus, on=["da", "db"], how="semi")
+    )
+    anchors = pl.concat(
+        [
+            pairs.select(pl.col("doc_id_a").alias("doc_id"), pl.col("index_a").alias("at")),
+            pairs.select(pl.col("doc_id_b").alias("doc_id"), pl.col("index_b").alias("at")),
+        ]
+    ).unique()
+    return (
+        elig.select("sentence_id", "doc_id", "index")
+        .join(anchors, on="doc_id")
+        .filter((pl.col("index") - pl.col("at")).abs() <= window)
+        .select("sentence_id")
+        .unique()
+    )
+
+
 class _CachedEncoder:
     """An encoder that embeds each distinct text once per run."""
 
@@ -1193,7 +1224,8 @@ def _semantic_focus(
     isolated similarity whatever its grade. Within the focus pairs, sentences are embedded, nearest
     neighbours added as candidates, and every paraphrase candidate (blocked or semantic) is graded with
     the embedding cosine and the cross-encoder verifier, replacing the lexical paraphrase grades of those
-    pairs. A lexical paraphrase that the verifier rejects is kept with its verifier probability: it is
+    pairs; all of this only for sentences within ``semantic_window`` positions of a lexical match of the
+    pair (elsewhere the lexical grades stay). A lexical paraphrase that the verifier rejects is kept with its verifier probability: it is
     never evidence of reuse, but counts as reuse when it sits in order inside an aligned passage."""
     with clock.step("semantic_focus"):
         prelim = _finalise_matches(raw, elig, signal_cols, semantic_on=False)
@@ -1224,9 +1256,16 @@ def _semantic_focus(
         stats["verifier"] = vstate["stats"]
         enc = _CachedEncoder(enc)
     with clock.step("semantic_candidates"):
+        # only sentences near the lexical matches of a focus pair are worth a model's look: a rewording
+        # that belongs to the shared text sits among, or next to, the sentences already found
+        near = _near_anchors(prelim, focus, doc_rank, elig, cfg.semantic_window)
+        elig_w = elig.join(near, on="sentence_id", how="semi")
+        rare_w = rare.join(elig_w.select("sidx"), on="sidx", how="semi")
         strong = raw.filter(pl.col("kind").is_in(["exact", "near"]))
-        sem_cand, sem_reason = _semantic_candidates(focus, elig, enc, cfg, clock, _matched_into(strong, elig))
-        lex_cand = _paraphrase_candidates(focus, elig, rare, matches_1, cfg)
+        sem_cand, sem_reason = _semantic_candidates(
+            focus, elig_w, enc, cfg, clock, _matched_into(strong, elig)
+        )
+        lex_cand = _paraphrase_candidates(focus, elig_w, rare_w, matches_1, cfg)
         cand = lex_cand if sem_cand is None else pl.concat([lex_cand, sem_cand])
         cand = _dedupe_candidates(cand, graded_keys)
     stats["semantic"] = {
@@ -1252,7 +1291,12 @@ def _semantic_focus(
         )
         return f.join(focus, on=["da", "db"], how="semi").drop("_dl", "_dr", "da", "db")
 
-    m2_focus = in_focus(m2)
+    # (lexical grades outside the windows stay as they are)
+    m2_focus = (
+        in_focus(m2)
+        .join(near.rename({"sentence_id": "sid_l"}), on="sid_l", how="semi")
+        .join(near.rename({"sentence_id": "sid_r"}), on="sid_r", how="semi")
+    )
     accepted = m3.filter(pl.col("kind") != "none")
     # verifier-rejected pairs that the lexical grader accepted: kept, with the verifier's probability
     if "verifier" in m3.columns:
