@@ -29,8 +29,11 @@ def _norm(text: str) -> str:
     return " ".join(WORD.findall(text.lower()))
 
 
-def frames(docs: dict[str, tuple[str, dt.datetime | None, list[str]]]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Input frames from {doc_id: (source, published_at, [sentences])}; sentences joined by spaces."""
+def frames(
+    docs: dict[str, tuple[str, dt.datetime | None, list[str]]], norm=_norm
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Input frames from {doc_id: (source, published_at, [sentences])}; sentences joined by spaces;
+    ``norm`` makes the normalised form (a plain lower-case word join by default)."""
     d_rows, s_rows = [], []
     for doc_id, (source, pub, sentences) in docs.items():
         pos = 0
@@ -39,7 +42,7 @@ def frames(docs: dict[str, tuple[str, dt.datetime | None, list[str]]]) -> tuple[
             {"doc_id": doc_id, "source": source, "published_at": pub, "title": None, "n_chars": len(text)}
         )
         for i, s in enumerate(sentences):
-            n = _norm(s)
+            n = norm(s)
             s_rows.append(
                 {
                     "sentence_id": f"{doc_id}:{i}",

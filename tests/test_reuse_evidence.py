@@ -13,42 +13,19 @@ import polars as pl
 import pytest
 
 from pipeline.core.evidence import EvidenceConfig, _heaviest_chain, classify_matches
-from pipeline.core.normalize import normalize_sentence, sentence_hash
-from pipeline.core.overlap import DOCUMENTS_SCHEMA, SENTENCES_SCHEMA, compute_overlap
+from pipeline.core.normalize import normalize_sentence
+from pipeline.core.overlap import compute_overlap
 from pipeline.core.stock import cue_of, load_model
 from pipeline.evaluation.reuse_precision import DATA as JUDGED
 from pipeline.evaluation.reuse_precision import load_judged, wilson
+from tests.test_overlap import frames as overlap_frames
 
 D = dt.datetime
 
 
 def frames(docs: dict[str, tuple[str, dt.datetime | None, list[str]]]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Overlap input frames from {doc_id: (source, published_at, [sentences])}, normalised as the pipeline does."""
-    d_rows, s_rows = [], []
-    for doc_id, (source, pub, sentences) in docs.items():
-        pos = 0
-        text = " ".join(sentences)
-        d_rows.append(
-            {"doc_id": doc_id, "source": source, "published_at": pub, "title": None, "n_chars": len(text)}
-        )
-        for i, s in enumerate(sentences):
-            n = normalize_sentence(s)
-            s_rows.append(
-                {
-                    "sentence_id": f"{doc_id}:{i}",
-                    "doc_id": doc_id,
-                    "index": i,
-                    "paragraph": 0,
-                    "start": pos,
-                    "end": pos + len(s),
-                    "text": s,
-                    "norm": n,
-                    "norm_hash": sentence_hash(n),
-                    "n_tokens": len(n.split()),
-                }
-            )
-            pos += len(s) + 1
-    return pl.DataFrame(d_rows, schema=DOCUMENTS_SCHEMA), pl.DataFrame(s_rows, schema=SENTENCES_SCHEMA)
+    return overlap_frames(docs, norm=normalize_sentence)
 
 
 def reuse_pairs(result) -> set[tuple[str, str]]:

@@ -253,23 +253,17 @@ def _fits_between_chain(m: pl.DataFrame, extend: int) -> pl.Series:
     if chain.height == 0:
         return pl.Series("fits", np.zeros(m.height, dtype=bool))
     base = m.select("doc_id_a", "doc_id_b", "index_a", "index_b").with_row_index("_r")
-    prev = base.sort("index_a").join_asof(
-        chain.sort("ca"),
-        left_on="index_a",
-        right_on="ca",
-        by=["doc_id_a", "doc_id_b"],
-        strategy="backward",
-        allow_exact_matches=False,
-        check_sortedness=False,
-    )
-    nxt = base.sort("index_a").join_asof(
-        chain.sort("ca"),
-        left_on="index_a",
-        right_on="ca",
-        by=["doc_id_a", "doc_id_b"],
-        strategy="forward",
-        allow_exact_matches=False,
-        check_sortedness=False,
+    prev, nxt = (
+        base.sort("index_a").join_asof(
+            chain.sort("ca"),
+            left_on="index_a",
+            right_on="ca",
+            by=["doc_id_a", "doc_id_b"],
+            strategy=strategy,
+            allow_exact_matches=False,
+            check_sortedness=False,
+        )
+        for strategy in ("backward", "forward")
     )
     both = (
         prev.select("_r", pl.col("ca").alias("pa"), pl.col("cb").alias("pb"))
