@@ -217,8 +217,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
         "articles": args.articles,
         "per_kind": args.per_kind,
         "commit": _commit(),
-        "command": "python -m pipeline.evaluation.reuse_precision sample "
-        + " ".join(sys.argv[2:] if len(sys.argv) > 2 else []),
+        "command": f"python -m pipeline.evaluation.reuse_precision sample --seed {args.seed} "
+        f"--articles {args.articles} --per-kind {args.per_kind}",
         "run": run,
         "counts": counts,
     }
