@@ -26,6 +26,7 @@ The report is written to ``pipeline/evaluation/results/paraphrase_wild.md``.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import random
 import re
@@ -140,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pairs", type=int, default=200)
     ap.add_argument("--seed", type=int, default=404)
     ap.add_argument("--lexical", action="store_true", help="without the semantic tier")
+    ap.add_argument(
+        "--dump", default=None, help="write the pairs said to share text, with their matches, as JSONL"
+    )
     args = ap.parse_args(argv)
     data = shared_data()
     if data is None:
@@ -197,6 +201,32 @@ def main(argv: list[str] | None = None) -> int:
         )
         for k in dp.filter(pl.col("relation") == "reuse")["_k"].to_list():
             lines.append(f"- {k}")
+    if args.dump:
+        texts = dict(zip(sents["sentence_id"].to_list(), sents["text"].to_list(), strict=True))
+        titles = dict(zip(docs["doc_id"].to_list(), docs["title"].to_list(), strict=True))
+        with open(args.dump, "w", encoding="utf-8") as fh:
+            for k in dp.filter(pl.col("relation") == "reuse")["_k"].to_list():
+                a, b = k.split("|")
+                rows = m.filter((pl.col("_k") == k) & (pl.col("relation") == "reuse")).sort("index_a")
+                fh.write(
+                    json.dumps(
+                        {
+                            "pair": k,
+                            "title_a": titles.get(a),
+                            "title_b": titles.get(b),
+                            "matches": [
+                                {
+                                    "kind": r["kind"],
+                                    "a": texts[r["sentence_id_a"]],
+                                    "b": texts[r["sentence_id_b"]],
+                                }
+                                for r in rows.iter_rows(named=True)
+                            ],
+                        },
+                        ensure_ascii=False,
+                    )
+                    + "\n"
+                )
     out = "\n".join(lines) + "\n"
     path = write_result("paraphrase_wild" + ("_lexical" if args.lexical else ""), out)
     print(out)
