@@ -72,7 +72,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from pipeline.core.stock import N, StockModel, load_model, ngram_hashes
+from pipeline.core.stock import StockModel, covered_share, load_model, ngram_hashes
 
 __all__ = ["EvidenceConfig", "RELATIONS", "align_pairs", "classify_matches", "match_evidence"]
 
@@ -93,15 +93,6 @@ class EvidenceConfig:
     passage_extend: int = 2
 
 
-def _cover(tokens: list[str], hashes: np.ndarray, stock: np.ndarray) -> float:
-    if len(tokens) < N or len(hashes) == 0:
-        return 0.0
-    covered = np.zeros(len(tokens), dtype=bool)
-    for i in np.flatnonzero(stock):
-        covered[i : i + N] = True
-    return float(covered.mean())
-
-
 def match_evidence(
     matches: pl.DataFrame, norms: pl.DataFrame, cfg: EvidenceConfig, model: StockModel | None = None
 ) -> pl.DataFrame:
@@ -120,7 +111,7 @@ def match_evidence(
             toks = norm.split()
             h = ngram_hashes(toks)
             st = model.is_stock_ngram(h)
-            got = (set(h.tolist()), set(h[st].tolist()), _cover(toks, h, st))
+            got = (set(h.tolist()), set(h[st].tolist()), covered_share(len(toks), st))
             cache[norm] = got
         return got
 

@@ -275,13 +275,8 @@ class OverlapConfig:
     story_min_shared: int = 2
     story_min_containment: float = 0.2
     story_strong_shared: int = 5
-    reuse_min_novel_ngrams: int = 3
-    reuse_para_max_stock_cover: float = 0.5
-    reuse_paraphrase_weight: float = 0.5
-    reuse_min_chain_weight: float = 2.0
-    reuse_min_chain_matches: int = 2
-    reuse_min_chain_strong: int = 2
-    reuse_rewording_min_cover: float = 0.3
+    # the document-level evidence rules (pipeline.core.evidence)
+    evidence: EvidenceConfig = field(default_factory=EvidenceConfig)
 
     def __post_init__(self) -> None:
         if self.num_perm <= 0 or self.lsh_bands <= 0 or self.num_perm % self.lsh_bands:
@@ -912,24 +907,15 @@ def _semantic_wanted(encoder: Any) -> tuple[bool, str]:
     return True, "semantic tier on: caller-supplied encoder"
 
 
-def _resolve_encoder(encoder: Any) -> tuple[Any, str]:
-    """The encoder to use (or None) and a sentence saying why."""
-    if encoder is None or encoder is False:
-        return None, "semantic tier not requested (encoder=None)"
-    if encoder == "auto":
-        try:
-            from pipeline.core.embed import load_encoder
-        except ImportError as exc:
-            return None, f"semantic tier unavailable: {exc}"
-        loaded = load_encoder()
-        if isinstance(loaded, tuple):
-            enc, reason = loaded
-        else:
-            enc, reason = loaded, "loaded"
-        return enc, reason if enc is None else f"semantic tier on: {reason}"
-    if not hasattr(encoder, "encode"):
-        raise TypeError("encoder must be 'auto', None, or an object with encode(texts) -> unit vectors")
-    return encoder, "semantic tier on: caller-supplied encoder"
+def _load_encoder(encoder: Any) -> tuple[Any, str]:
+    """The encoder to use (or None) and a sentence saying why, for an ``encoder`` that
+    :func:`_semantic_wanted` accepted: ``"auto"`` loads the bundled model, anything else is the caller's."""
+    if encoder != "auto":
+        return encoder, "semantic tier on: caller-supplied encoder"
+    from pipeline.core.embed import load_encoder
+
+    enc, reason = load_encoder()
+    return enc, reason if enc is None else f"semantic tier on: {reason}"
 
 
 # ------------------------------------------------------------------------------------------ main
@@ -1248,7 +1234,7 @@ def _semantic_focus(
         }
         return raw
     with clock.step("semantic_load"):
-        enc, reason = _resolve_encoder(encoder)
+        enc, reason = _load_encoder(encoder)
         if enc is None:
             stats["semantic"] = {"ran": False, "reason": reason, "embeddings": False}
             return raw
@@ -1899,16 +1885,7 @@ def _relations(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Matches with ``novel_ngrams``, ``stock_cover`` and ``relation`` (see pipeline.core.evidence), and
     per document pair the aligned chain (``n_aligned``, ``aligned_weight``, ``shares_text``)."""
-    ecfg = EvidenceConfig(
-        min_novel_ngrams=cfg.reuse_min_novel_ngrams,
-        para_max_stock_cover=cfg.reuse_para_max_stock_cover,
-        paraphrase_weight=cfg.reuse_paraphrase_weight,
-        min_chain_weight=cfg.reuse_min_chain_weight,
-        min_chain_matches=cfg.reuse_min_chain_matches,
-        min_chain_strong=cfg.reuse_min_chain_strong,
-        rewording_min_cover=cfg.reuse_rewording_min_cover,
-    )
-    m = classify_matches(matches, sents.select("sentence_id", "norm"), ecfg, doc_sizes=doc_sizes)
+    m = classify_matches(matches, sents.select("sentence_id", "norm"), cfg.evidence, doc_sizes=doc_sizes)
     pairs = m.select("doc_id_a", "doc_id_b", "n_aligned", "aligned_weight", "shares_text").unique(
         ["doc_id_a", "doc_id_b"]
     )

@@ -795,28 +795,20 @@ def inferred_sources(matches: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame
     dp = pairs.join(strength, on=["doc_id_a", "doc_id_b"], how="left").with_columns(
         pl.col("strength").fill_null(0)
     )
+    # each pair whose direction points at a document, seen from that document (src = its source)
     cand = pl.concat(
         [
-            dp.filter((pl.col("direction") == "a->b") & pl.col("in_story")).select(
-                pl.col("doc_id_b").alias("doc_id"),
-                pl.col("doc_id_a").alias("src"),
+            dp.filter((pl.col("direction") == f"{src}->{own}") & pl.col("in_story")).select(
+                pl.col(f"doc_id_{own}").alias("doc_id"),
+                pl.col(f"doc_id_{src}").alias("src"),
                 "strength",
                 "n_nonquote",
-                pl.col("containment_b_in_a").alias("cont"),
-                pl.col("n_shared_b").alias("shared_self"),
-                pl.col("n_shared_a").alias("shared_src"),
-                pl.col("n_matchable_a").alias("m_src"),
-            ),
-            dp.filter((pl.col("direction") == "b->a") & pl.col("in_story")).select(
-                pl.col("doc_id_a").alias("doc_id"),
-                pl.col("doc_id_b").alias("src"),
-                "strength",
-                "n_nonquote",
-                pl.col("containment_a_in_b").alias("cont"),
-                pl.col("n_shared_a").alias("shared_self"),
-                pl.col("n_shared_b").alias("shared_src"),
-                pl.col("n_matchable_b").alias("m_src"),
-            ),
+                pl.col(f"containment_{own}_in_{src}").alias("cont"),
+                pl.col(f"n_shared_{own}").alias("shared_self"),
+                pl.col(f"n_shared_{src}").alias("shared_src"),
+                pl.col(f"n_matchable_{src}").alias("m_src"),
+            )
+            for src, own in (("a", "b"), ("b", "a"))
         ]
     )
     # an undetermined relation that explains the document more strongly withholds the source; siblings

@@ -47,6 +47,7 @@ __all__ = [
     "CUES",
     "N",
     "StockModel",
+    "covered_share",
     "cue_of",
     "stock_reasons",
     "load_model",
@@ -164,6 +165,16 @@ def sentence_key(tokens: list[str]) -> int:
     return _token_hash_cached("\x00" + " ".join(tokens))
 
 
+def covered_share(n_tokens: int, hits: np.ndarray) -> float:
+    """Share of a sentence's ``n_tokens`` tokens covered by the 4-grams whose positions ``hits`` marks."""
+    if n_tokens < N or not hits.any():
+        return 0.0
+    covered = np.zeros(n_tokens, dtype=bool)
+    for i in np.flatnonzero(hits):
+        covered[i : i + N] = True
+    return float(covered.mean())
+
+
 class StockModel:
     """Sorted hash arrays of stock 4-grams and stock sentences, with lookups."""
 
@@ -193,14 +204,7 @@ class StockModel:
             return 0.0
         if self.is_stock_sentence(np.array([sentence_key(tokens)], dtype=np.uint64))[0]:
             return 1.0
-        h = ngram_hashes(tokens)
-        hit = self.is_stock_ngram(h)
-        if not hit.any():
-            return 0.0
-        covered = np.zeros(len(tokens), dtype=bool)
-        for i in np.flatnonzero(hit):
-            covered[i : i + N] = True
-        return float(covered.mean())
+        return covered_share(len(tokens), self.is_stock_ngram(ngram_hashes(tokens)))
 
     def save(self, folder: Path) -> None:
         import json

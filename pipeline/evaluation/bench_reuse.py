@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipeline.evaluation.common import REPO, shared_data, write_result
+from pipeline.evaluation.common import REPO, git_commit, shared_data, write_result
 
 _CHILD = """
 import json, sys, time, resource
@@ -78,12 +78,11 @@ def main(argv: list[str] | None = None) -> int:
                 r = _run(landing, Path(tmp) / f"wh{n}{mode}", mode)
                 rows.append({"articles": n, "mode": mode, **r})
                 print(rows[-1], flush=True)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
     lines = [
         "# Cost of the semantic tier on real news",
         "",
         f"Command: `python -m pipeline.evaluation.bench_reuse --seed {args.seed} --articles {args.articles} "
-        f"--small {args.small}` at commit {commit.stdout.strip()}, {time.strftime('%Y-%m-%d')}, this 2-core machine.",
+        f"--small {args.small}` at commit {git_commit()}, {time.strftime('%Y-%m-%d')}, this 2-core machine.",
         "",
         "| articles | run | wall s | CPU s | overlap s | reuse matches | focus pairs | verified pairs |",
         "|---:|---|---:|---:|---:|---:|---:|---:|",

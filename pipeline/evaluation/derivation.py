@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import random
 import re
-import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -43,7 +42,7 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
-from pipeline.evaluation.common import REPO, shared_data_path, write_result
+from pipeline.evaluation.common import git_commit, shared_data_path, write_result
 
 CORPUS = "corpora/allsides_baly2020.parquet"
 SEED = 20261128
@@ -412,15 +411,6 @@ def score(result, truth: dict) -> dict:
     }
 
 
-def _commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--stories", type=int, default=150)
@@ -443,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
         "# Derivation evaluation",
         "",
         f"Command: `python -m pipeline.evaluation.derivation --stories {args.stories} --noise {args.noise} "
-        f"--seed {args.seed}` (commit {_commit()}; lexical tiers; corpus `{CORPUS}`).",
+        f"--seed {args.seed}` (commit {git_commit()}; lexical tiers; corpus `{CORPUS}`).",
         "",
         f"Generated corpus: {len(records)} documents: {args.stories} stories "
         f"({', '.join(f'{k} {v} docs' for k, v in sorted(shapes.items()) if k != 'noise')}) "

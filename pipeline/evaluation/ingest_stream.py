@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipeline.evaluation.common import REPO, write_result
+from pipeline.evaluation.common import git_commit, write_result
 
 WORDS = (
     "government minister said officials on Monday Tuesday police city country people report year percent "
@@ -76,15 +76,6 @@ def measure(landing: Path, db: Path) -> dict:
     return {"counts": res.counts, "seconds": round(seconds, 1), "peak_rss_mib": round(peak_kib / 1024, 1)}
 
 
-def _git_commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipeline.evaluation.ingest_stream")
     parser.add_argument("--gib", type=float, default=2.0, help="size of the generated JSONL file in GiB")
@@ -125,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         c = result["counts"]
         md = f"""# Streaming ingest: peak memory on a large JSONL corpus
 
-Command: `python -m pipeline.evaluation.ingest_stream --gib {args.gib} --write-result` (commit `{_git_commit()}`).
+Command: `python -m pipeline.evaluation.ingest_stream --gib {args.gib} --write-result` (commit `{git_commit()}`).
 
 A synthetic JSONL corpus file is generated in a temporary folder (one file, {size / 1024**3:.2f} GiB,
 {n_records:,} records of about 2.5 KB, each different) and ingested by `stage_ingest` into a fresh working

@@ -30,7 +30,6 @@ import json
 import math
 import random
 import re
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -41,7 +40,7 @@ import polars as pl
 from pipeline.core.normalize import STOPWORDS, normalize_sentence, sentence_hash
 from pipeline.core.overlap import DOCUMENTS_SCHEMA, SENTENCES_SCHEMA, compute_overlap
 from pipeline.core.segment import split_sentences
-from pipeline.evaluation.common import REPO, shared_data, write_result
+from pipeline.evaluation.common import git_commit, shared_data, write_result
 
 CORPUS = Path("corpora") / "allsides_baly2020.parquet"
 SAME_STORY_COSINE = 0.3
@@ -167,14 +166,13 @@ def main(argv: list[str] | None = None) -> int:
     reuse_pairs = dp.filter(pl.col("relation") == "reuse").height
     by_rel = dict(para.group_by("relation").len().iter_rows())
     all_by_rel = dict(m.group_by("relation").len().iter_rows())
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
     sem = res.stats.get("semantic", {})
     lines = [
         "# Paraphrase tier on in-the-wild negatives (independent same-story coverage)",
         "",
         f"Command: `python -m pipeline.evaluation.paraphrase_wild --pairs {args.pairs} --seed {args.seed}"
         + (" --lexical" if args.lexical else "")
-        + f"` at commit {commit.stdout.strip()}; {time.perf_counter() - t0:.0f} s.",
+        + f"` at commit {git_commit()}; {time.perf_counter() - t0:.0f} s.",
         "",
         f"Negatives: {len(pairs)} pairs of AllSides articles from different outlet labels, same day, same story "
         f"(IDF content-word cosine >= {SAME_STORY_COSINE}), no shared run of {SHARED_RUN_WORDS} words outside "

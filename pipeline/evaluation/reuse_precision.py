@@ -36,7 +36,6 @@ import argparse
 import json
 import math
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -45,21 +44,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline.evaluation.common import REPO, shared_data, write_result
+from pipeline.evaluation.common import git_commit, shared_data, write_result
 
 CORPUS = Path("corpora") / "allsides_baly2020.parquet"
 DATA = Path(__file__).resolve().parent / "data" / "reuse"
 KINDS = ("exact", "near", "paraphrase")
-
-
-def _commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
-        )
-        return out.stdout.strip() or "unknown"
-    except OSError:
-        return "unknown"
 
 
 def write_landing(seed: int, n: int, landing: Path) -> pl.DataFrame:
@@ -216,7 +205,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "articles": args.articles,
         "per_kind": args.per_kind,
-        "commit": _commit(),
+        "commit": git_commit(),
         "command": f"python -m pipeline.evaluation.reuse_precision sample --seed {args.seed} "
         f"--articles {args.articles} --per-kind {args.per_kind}",
         "run": run,
