@@ -22,7 +22,7 @@ At run time a sentence gets ``stock_cover``: the share of its 4-gram positions c
 4-grams (1.0 when the whole sentence is a stock sentence or matches a structural cue, 0.0 for a
 sentence of fewer than 4 tokens), and a pair of matched sentences gets ``novel_shared``: the number
 of 4-grams the two share that are not stock. The overlap stage uses them (see
-``pipeline/core/overlap.py``, "stock text").
+``pipeline/core/overlap/``, "stock text").
 
 Structural cues (:data:`CUES`, regular expressions on the sentence text): embedded-post signature
 lines, video-widget lines, newsletter/subscription/comment/follow promos, copyright and

@@ -1,0 +1,200 @@
+"""Near tier: MinHash and LSH banding over distinct normalised sentences.
+
+MinHash (rensa ``RMinHash`` digests, ``num_perm`` permutations) of word 3-gram shingles of the
+normalised sentence, first ``max_shingle_tokens`` tokens only, one digest per distinct ``norm_hash``;
+LSH banding (``lsh_bands`` bands of ``num_perm // lsh_bands`` rows: with 32 x 4 the collision
+probability is 0.5 at Jaccard ~0.42, 0.87 at 0.5 and 0.99 at 0.7); buckets larger than
+``lsh_max_bucket`` are linked to their first member; pairs whose estimated Jaccard is below
+``minhash_min_jaccard`` are dropped before grading, and so are pairs found only inside one document.
+The graded families of near-identical sentences feed the template rule of ``is_common``
+(``flags.template_families``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import rensa
+
+from pipeline.core.overlap.common import Clock, split_tokens
+from pipeline.core.overlap.config import OverlapConfig
+
+_C1 = np.uint64(0x9E3779B97F4A7C15)
+_C2 = np.uint64(0xC2B2AE3D27D4EB4F)
+_SHORT_SEED = np.uint64(0x2545F4914F6CDD1D)
+
+
+def _gram_positions(offsets: np.ndarray, n_grams: np.ndarray) -> np.ndarray:
+    """Flat positions ``offsets[row] + k`` for ``k < n_grams[row]`` of every row, in row order."""
+    return np.repeat(offsets, n_grams) + (
+        np.arange(int(n_grams.sum())) - np.repeat(np.cumsum(n_grams) - n_grams, n_grams)
+    )
+
+
+def shingle_hashes(norms: pl.Series, cfg: OverlapConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Word 3-gram shingle hashes of each text (first ``max_shingle_tokens`` tokens) as one flat
+    uint64 array and row offsets; a text of fewer than 3 tokens gets one shingle of all its tokens."""
+    n = len(norms)
+    toks = pl.select(split_tokens(pl.lit(norms), cfg.max_shingle_tokens)).to_series()
+    lengths = toks.list.len().fill_null(0).to_numpy().astype(np.int64)
+    th = (
+        toks.explode(empty_as_null=False)
+        .drop_nulls()
+        .hash(seed=cfg.minhash_seed)
+        .to_numpy()
+        .astype(np.uint64)
+    )
+    offs = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offs[1:])
+    # gram g starts at token p of its row; valid while p + 2 < length (one fewer valid start per
+    # token after the first two)
+    n_grams = np.maximum(lengths - 2, 0)
+    if len(th) >= 3:
+        with np.errstate(over="ignore"):
+            g = th[:-2] * _C1 ^ th[1:-1] * _C2 ^ th[2:]
+        grams = g[_gram_positions(offs[:-1], n_grams)]
+    else:
+        grams = np.zeros(0, dtype=np.uint64)
+    counts = n_grams.copy()
+    short = np.flatnonzero(lengths < 3)
+    if not len(short):
+        goffs = np.zeros(n + 1, dtype=np.uint64)
+        np.cumsum(counts, out=goffs[1:])
+        return grams, goffs
+    # one shingle per short row: fold its (0-2) token hashes together
+    extra = np.full(len(short), _SHORT_SEED, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for k in range(2):
+            has = lengths[short] > k
+            idx = offs[short][has] + k
+            extra[has] = extra[has] * _C1 ^ th[idx]
+    counts[short] = 1
+    pos_full = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=pos_full[1:])
+    out = np.empty(int(pos_full[-1]), dtype=np.uint64)
+    # place the 3-gram rows and the short rows at their offsets
+    long_rows = np.flatnonzero(lengths >= 3)
+    out[_gram_positions(pos_full[long_rows], n_grams[long_rows])] = grams
+    out[pos_full[short]] = extra
+    return out, pos_full.astype(np.uint64)
+
+
+def minhash_signatures(norms: pl.Series, cfg: OverlapConfig, clock: Clock) -> np.ndarray:
+    """(n, num_perm) uint32 MinHash signatures (rensa ``RMinHash``) of the word 3-gram shingles of
+    each text, computed in chunks of ``minhash_chunk_rows`` rows to bound memory; reports
+    ``("minhash", done, total)``."""
+    n = len(norms)
+    sig = np.empty((n, cfg.num_perm), dtype=np.uint32)
+    step = max(1, cfg.minhash_chunk_rows)
+    for lo in range(0, n, step):
+        hi = min(n, lo + step)
+        grams, offsets = shingle_hashes(norms.slice(lo, hi - lo), cfg)
+        mat = rensa.RMinHash.digest_matrix_from_flat_token_hashes(
+            np.ascontiguousarray(grams), np.ascontiguousarray(offsets), cfg.num_perm, cfg.minhash_seed
+        )
+        sig[lo:hi] = np.asarray(mat.to_rows(), dtype=np.uint32)
+        clock.report("minhash", hi, n)
+    return sig
+
+
+def _band_keys(sig: np.ndarray, band: int, rows: int) -> np.ndarray:
+    """One uint64 key per signature for band ``band`` (``rows`` signature values folded together)."""
+    cols = sig[:, band * rows : (band + 1) * rows].astype(np.uint64)
+    key = np.full(sig.shape[0], np.uint64(band + 1), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for k in range(rows):
+            key = (key * _C1) ^ cols[:, k]
+            key ^= key >> np.uint64(29)
+    return key
+
+
+def _bucket_pairs(key: np.ndarray, max_bucket: int) -> list[np.ndarray]:
+    """Row pairs sharing a key: buckets of two (nearly all) vectorised, other buckets of at most
+    ``max_bucket`` rows all pairs, bigger buckets every member linked to the first one."""
+    n = len(key)
+    order = np.argsort(key, kind="stable")
+    sk = key[order]
+    brk = np.flatnonzero(np.diff(sk) != 0) + 1
+    starts = np.concatenate([[0], brk])
+    ends = np.concatenate([brk, [n]])
+    sizes = ends - starts
+    multi = sizes >= 2
+    if not multi.any():
+        return []
+    starts, sizes = starts[multi], sizes[multi]
+    out = []
+    two = sizes == 2
+    if two.any():
+        st2 = starts[two]
+        out.append(np.stack([order[st2], order[st2 + 1]], axis=1))
+    small = (sizes > 2) & (sizes <= max_bucket)
+    for s, z in zip(starts[small], sizes[small], strict=True):
+        mem = order[s : s + z]
+        iu = np.triu_indices(z, 1)
+        out.append(np.stack([mem[iu[0]], mem[iu[1]]], axis=1))
+    small = sizes <= max_bucket
+    for s, z in zip(starts[~small], sizes[~small], strict=True):
+        mem = order[s : s + z]
+        out.append(np.stack([np.full(z - 1, mem[0]), mem[1:]], axis=1))
+    return out
+
+
+def lsh_pairs(sig: np.ndarray, cfg: OverlapConfig, clock: Clock) -> np.ndarray:
+    """Candidate row pairs (i < j) sharing at least one LSH band, shape (k, 2); reports
+    ``("lsh", bands done, bands)``."""
+    if sig.shape[0] < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    rows = cfg.num_perm // cfg.lsh_bands
+    out = []
+    for band in range(cfg.lsh_bands):
+        if band:
+            clock.report("lsh", band, cfg.lsh_bands)
+        out.extend(_bucket_pairs(_band_keys(sig, band, rows), cfg.lsh_max_bucket))
+    clock.report("lsh", cfg.lsh_bands, cfg.lsh_bands)
+    if not out:
+        return np.zeros((0, 2), dtype=np.int64)
+    pairs = np.concatenate(out).astype(np.int64)
+    pairs.sort(axis=1)
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    return np.unique(pairs, axis=0)
+
+
+def estimated_jaccard(sig: np.ndarray, pairs: np.ndarray, chunk: int = 200_000) -> np.ndarray:
+    """Share of equal signature values of each row pair (the MinHash estimate of their Jaccard)."""
+    est = np.empty(len(pairs), dtype=np.float64)
+    for lo in range(0, len(pairs), chunk):
+        p = pairs[lo : lo + chunk]
+        est[lo : lo + chunk] = (sig[p[:, 0]] == sig[p[:, 1]]).mean(axis=1)
+    return est
+
+
+def cross_doc_only(cand: pl.DataFrame, elig: pl.DataFrame) -> pl.DataFrame:
+    """Drop hash pairs whose sentences all sit in one document."""
+    if cand.height == 0:
+        return cand
+    hd = elig.select("hid", "doc_id").unique()
+    nd = hd.group_by("hid").agg(pl.col("doc_id").n_unique().alias("nd"), pl.col("doc_id").min().alias("d0"))
+    return (
+        cand.join(nd.rename({"hid": "hid_a", "nd": "nd_a", "d0": "d0_a"}), on="hid_a")
+        .join(nd.rename({"hid": "hid_b", "nd": "nd_b", "d0": "d0_b"}), on="hid_b")
+        .filter((pl.col("nd_a") > 1) | (pl.col("nd_b") > 1) | (pl.col("d0_a") != pl.col("d0_b")))
+        .select(cand.columns)
+        .sort("hid_a", "hid_b")
+    )
+
+
+def minhash_candidates(
+    sig: np.ndarray, elig: pl.DataFrame, cfg: OverlapConfig, clock: Clock
+) -> tuple[pl.DataFrame, int]:
+    """Candidate hash pairs (tier ``minhash``) from the signatures of ``hashes`` (row = hid): LSH band
+    collisions, kept when their estimated Jaccard reaches ``minhash_min_jaccard`` and they occur in two
+    different documents; also the number of band collisions."""
+    cand = lsh_pairs(sig, cfg, clock)
+    n_lsh = int(len(cand))
+    if len(cand):
+        cand = cand[estimated_jaccard(sig, cand) >= cfg.minhash_min_jaccard]
+    near = pl.DataFrame(
+        {"hid_a": cand[:, 0].astype(np.int64), "hid_b": cand[:, 1].astype(np.int64)},
+        schema={"hid_a": pl.Int64, "hid_b": pl.Int64},
+    ).with_columns(pl.lit("minhash").alias("tier"))
+    # only pairs that occur in two different documents are worth grading
+    return cross_doc_only(near, elig), n_lsh

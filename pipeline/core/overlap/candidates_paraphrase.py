@@ -1,0 +1,233 @@
+"""Paraphrase tier (lexical): blocked candidates within candidate document pairs.
+
+Candidate document pairs are (a) pairs with at least one match from the exact or MinHash tiers and (b)
+the top ``doc_top_k`` partners of each document by shared rare content words (stop words removed,
+document frequency between 2 and ``rare_token_max_docs``, i.e. posting lists are capped) with at least
+``doc_min_shared_rare`` such words and an overlap coefficient of at least ``doc_min_rare_overlap``.
+Within those pairs, sentences not yet matched into the other document are paired by shared content
+words (IDF weighted, posting lists capped the same way), keeping the ``para_top_k`` best partners per
+sentence with at least ``para_min_shared`` shared words and a weighted overlap of at least
+``para_min_overlap``, and graded with lexical signals. Large joins run in chunks of at most about
+``max_join_rows`` rows."""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+
+from pipeline.core.normalize import STOPWORDS
+from pipeline.core.overlap.common import empty, split_tokens
+from pipeline.core.overlap.config import OverlapConfig
+from pipeline.core.overlap.index import both_ways
+from pipeline.core.overlap.schemas import CANDIDATE_SCHEMA, RARE_SCHEMA
+
+#: words too frequent in news to block documents on
+_STOPWORDS = STOPWORDS | {"it's", "new", "two", "year", "years"}
+
+
+def rare_tokens(elig: pl.DataFrame, cfg: OverlapConfig) -> pl.DataFrame:
+    """(sidx, didx, hid, tok, w): distinct content words of each matchable sentence whose document
+    frequency is between 2 and ``rare_token_max_docs`` (capped posting lists); ``tok`` is a 64-bit
+    hash of the word and ``w`` its IDF weight. Built in chunks of sentences to bound memory."""
+    stop_list = sorted(_STOPWORDS)
+    if elig.height == 0:
+        return pl.DataFrame(schema=RARE_SCHEMA)
+    # chunks of whole documents (didx ranges) of about 4 x minhash_chunk_rows sentences each
+    n_didx = int(elig["didx"].max()) + 1
+    doc_step = max(1, math.ceil(n_didx * cfg.minhash_chunk_rows * 4 / elig.height))
+
+    def chunk_tokens(lo: int) -> pl.DataFrame:
+        return (
+            elig.filter((pl.col("didx") >= lo) & (pl.col("didx") < lo + doc_step))
+            .select(
+                pl.col("sidx").cast(pl.UInt32),
+                pl.col("didx").cast(pl.UInt32),
+                pl.col("hid").cast(pl.UInt32),
+                split_tokens(pl.col("norm"), cfg.max_shingle_tokens).alias("tok"),
+            )
+            .explode("tok")
+            .filter(pl.col("tok").str.len_chars() >= 3)
+            .filter(~pl.col("tok").is_in(stop_list))
+            .with_columns(pl.col("tok").hash(seed=cfg.minhash_seed))
+        )
+
+    # pass 1: document frequency of every word (chunks hold whole documents, so per-chunk counts of
+    # distinct (document, word) pairs add up)
+    counts = [
+        chunk_tokens(lo)
+        .select("didx", "tok")
+        .unique()
+        .group_by("tok")
+        .agg(pl.len().cast(pl.Int64).alias("n"))
+        for lo in range(0, n_didx, doc_step)
+    ]
+    n_docs = max(1, elig["didx"].n_unique())
+    df = (
+        pl.concat(counts)
+        .group_by("tok")
+        .agg(pl.col("n").sum().alias("df"))
+        .filter((pl.col("df") >= 2) & (pl.col("df") <= cfg.rare_token_max_docs))
+        .with_columns(
+            # integer weights (IDF x 10^4) so that sums do not depend on summation order
+            ((pl.lit(float(n_docs) + 1.0) / pl.col("df")).log() * 1e4).round().cast(pl.Int64).alias("w")
+        )
+        .select("tok", "w")
+    )
+    del counts
+    # pass 2: the rare words of each sentence
+    parts = [chunk_tokens(lo).join(df, on="tok").unique(["sidx", "tok"]) for lo in range(0, n_didx, doc_step)]
+    return pl.concat(parts).with_columns(
+        pl.col("sidx").cast(pl.Int64), pl.col("didx").cast(pl.Int64), pl.col("hid").cast(pl.Int64)
+    )
+
+
+def _matched_doc_pairs(matches: pl.DataFrame, elig: pl.DataFrame) -> pl.DataFrame:
+    """(da, db): document pairs holding at least one of ``matches``."""
+    sd = elig.select("sentence_id", "didx")
+    return (
+        matches.select("sid_l", "sid_r")
+        .join(sd.rename({"sentence_id": "sid_l", "didx": "d1"}), on="sid_l")
+        .join(sd.rename({"sentence_id": "sid_r", "didx": "d2"}), on="sid_r")
+        .select(
+            pl.min_horizontal("d1", "d2").alias("da"),
+            pl.max_horizontal("d1", "d2").alias("db"),
+        )
+        .unique()
+    )
+
+
+def _rare_word_doc_pairs(rare: pl.DataFrame, cfg: OverlapConfig) -> list[pl.DataFrame]:
+    """(da, db): the top ``doc_top_k`` partners of each document by shared rare words; the self-join on
+    words runs in chunks of left-hand documents to bound memory (one frame per chunk)."""
+    dt = rare.select("didx", "tok").unique()
+    n_rare = dt.group_by("didx").agg(pl.len().alias("n_rare"))
+    est = int((dt.group_by("tok").agg(pl.len().cast(pl.Int64).alias("df"))["df"] ** 2).sum() or 0)
+    n_chunks = max(1, math.ceil(est / max(1, cfg.max_join_rows)))
+    tops = []
+    for c in range(n_chunks):
+        left = dt.filter(pl.col("didx") % n_chunks == c) if n_chunks > 1 else dt
+        shared = (
+            left.join(dt, on="tok", suffix="_r")
+            .filter(pl.col("didx") != pl.col("didx_r"))
+            .group_by("didx", "didx_r")
+            .agg(pl.len().alias("n_shared"))
+            .filter(pl.col("n_shared") >= cfg.doc_min_shared_rare)
+            .join(n_rare, on="didx")
+            .join(n_rare.rename({"didx": "didx_r", "n_rare": "n_rare_r"}), on="didx_r")
+            .with_columns((pl.col("n_shared") / pl.min_horizontal("n_rare", "n_rare_r")).alias("overlap"))
+            .filter(pl.col("overlap") >= cfg.doc_min_rare_overlap)
+        )
+        tops.append(
+            shared.sort(["didx", "overlap", "didx_r"], descending=[False, True, False])
+            .group_by("didx", maintain_order=True)
+            .head(cfg.doc_top_k)
+            .select(
+                pl.min_horizontal("didx", "didx_r").alias("da"),
+                pl.max_horizontal("didx", "didx_r").alias("db"),
+            )
+        )
+    return tops
+
+
+def candidate_doc_pairs(
+    matches: pl.DataFrame, elig: pl.DataFrame, rare: pl.DataFrame, cfg: OverlapConfig
+) -> pl.DataFrame:
+    """Document pairs (da < db) in which paraphrases are looked for: those holding a match of
+    ``matches`` and those sharing enough rare words."""
+    ev = _matched_doc_pairs(matches, elig)
+    return pl.concat([ev, *_rare_word_doc_pairs(rare, cfg)]).unique().sort("da", "db")
+
+
+def matched_into(matches: pl.DataFrame, elig: pl.DataFrame) -> pl.DataFrame:
+    """(sidx, od): sentence ``sidx`` already has a match in document ``od``."""
+    sd = elig.select("sentence_id", "sidx", "didx")
+    ml = matches.select("sid_l", "sid_r")
+    return pl.concat(
+        [
+            ml.join(sd.rename({"sentence_id": "sid_l"}), on="sid_l")
+            .join(sd.rename({"sentence_id": "sid_r", "sidx": "_s", "didx": "od"}), on="sid_r")
+            .select("sidx", "od"),
+            ml.join(sd.rename({"sentence_id": "sid_r"}), on="sid_r")
+            .join(sd.rename({"sentence_id": "sid_l", "sidx": "_s", "didx": "od"}), on="sid_l")
+            .select("sidx", "od"),
+        ]
+    ).unique()
+
+
+def paraphrase_candidates(
+    doc_pairs: pl.DataFrame, elig: pl.DataFrame, rare: pl.DataFrame, matches: pl.DataFrame, cfg: OverlapConfig
+) -> pl.DataFrame:
+    """Candidate hash pairs (tier ``blocked``) within ``doc_pairs``: sentences sharing rare words,
+    except sentences already matched (``matches``) into the other document."""
+    if doc_pairs.height == 0 or rare.height == 0:
+        return empty(CANDIDATE_SCHEMA)
+    # sentences already matched into a document are not paired again with that document
+    done = matched_into(matches, elig)
+    wsum = rare.group_by("sidx").agg(pl.col("w").sum().alias("wsum"))
+    # orient every document pair both ways so each sentence finds partners on the other side
+    dp = both_ways(doc_pairs)
+    right = rare.select(
+        pl.col("sidx").alias("s2"), pl.col("hid").alias("h2"), pl.col("didx").alias("od"), "tok"
+    )
+    per_doc = rare.group_by("didx").agg(pl.len().cast(pl.Int64).alias("nt"))
+    est = int(dp.join(per_doc, on="didx")["nt"].sum() or 0)
+    n_chunks = max(1, math.ceil(est / max(1, cfg.max_join_rows)))
+    parts = []
+    for c in range(n_chunks):
+        dpc = dp.filter(pl.col("didx") % n_chunks == c) if n_chunks > 1 else dp
+        parts.append(_best_partners(dpc, rare, right, done, wsum, cfg))
+    return (
+        pl.concat(parts)
+        .select(
+            pl.min_horizontal("h1", "h2").alias("hid_a"),
+            pl.max_horizontal("h1", "h2").alias("hid_b"),
+            pl.lit("blocked").alias("tier"),
+        )
+        .unique()
+        .sort("hid_a", "hid_b")
+    )
+
+
+def _best_partners(
+    dp: pl.DataFrame,
+    rare: pl.DataFrame,
+    right: pl.DataFrame,
+    done: pl.DataFrame,
+    wsum: pl.DataFrame,
+    cfg: OverlapConfig,
+) -> pl.DataFrame:
+    """(h1, h2): the ``para_top_k`` best partners of each open sentence of the oriented document pairs
+    ``dp`` (didx, od) in the other document, by IDF-weighted overlap of their rare words."""
+    left = (
+        rare.join(dp, on="didx")
+        .join(done, on=["sidx", "od"], how="anti")
+        .select(pl.col("sidx").alias("s1"), pl.col("hid").alias("h1"), "od", "tok", "w")
+    )
+    sc = (
+        left.join(right, on=["od", "tok"])
+        .filter(pl.col("h1") != pl.col("h2"))
+        .group_by("s1", "s2", "od")
+        .agg(pl.len().alias("n"), pl.col("w").sum().alias("ws"), pl.col("h1").first(), pl.col("h2").first())
+        .filter(pl.col("n") >= cfg.para_min_shared)
+        .join(wsum.rename({"sidx": "s1", "wsum": "w1"}), on="s1")
+        .join(wsum.rename({"sidx": "s2", "wsum": "w2"}), on="s2")
+        .with_columns((pl.col("ws") / pl.min_horizontal("w1", "w2")).alias("ov"))
+        .filter(pl.col("ov") >= cfg.para_min_overlap)
+    )
+    return (
+        sc.sort(["s1", "od", "ov", "s2"], descending=[False, False, True, False])
+        .group_by("s1", "od", maintain_order=True)
+        .head(cfg.para_top_k)
+        .select("h1", "h2")
+    )
+
+
+def dedupe_candidates(cand: pl.DataFrame, graded_keys: pl.DataFrame) -> pl.DataFrame:
+    """One row per hash pair (first tier in name order), without pairs graded already."""
+    return (
+        cand.sort("tier")
+        .unique(["hid_a", "hid_b"], keep="first")
+        .join(graded_keys, on=["hid_a", "hid_b"], how="anti")
+        .sort("hid_a", "hid_b")
+    )

@@ -1,0 +1,184 @@
+"""Grading: candidate pairs of distinct normalised sentences graded by ``pipeline.core.compare.grade_pairs``
+(exact / near / paraphrase / none, a score and the signals), with embeddings when the semantic tier
+gives an encoder, and re-graded by the cross-encoder verifier where the rules leave the decision to
+the classifier and the run's ``verifier_max_pairs`` budget allows.
+
+Every candidate is graded once per pair of distinct normalised sentences; sentences longer than
+``max_grade_chars`` are truncated for grading (two distinct sentences that agree on their first
+``max_grade_chars`` characters are then graded ``near`` with score 0.99, never ``exact``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from pipeline.core import compare
+from pipeline.core.overlap.common import Clock, empty
+from pipeline.core.overlap.config import KIND_RANK, OverlapConfig
+from pipeline.core.overlap.models import VerifierRun, encode
+from pipeline.core.overlap.schemas import GRADED_SCHEMA, signal_order
+
+#: the grader, as named in the statistics
+GRADER = "pipeline.core.compare.grade_pairs"
+#: pairs verified per call (a progress report after each)
+VERIFY_CHUNK = 128
+
+#: the embeddings of the sentences of a set of pairs: unit vectors and, per hid, its row (-1: none)
+Embeddings = tuple[np.ndarray, np.ndarray]
+
+
+def _grading_texts(hashes: pl.DataFrame, cfg: OverlapConfig) -> tuple[list[str], np.ndarray]:
+    """Per hid: its text cut to ``max_grade_chars``, and whether it was cut."""
+    by_hid = hashes.sort("hid")["rep_text"]
+    texts = hashes.select("hid", pl.col("rep_text").str.slice(0, cfg.max_grade_chars)).sort("hid")["rep_text"]
+    return texts.to_list(), (by_hid.str.len_chars() > cfg.max_grade_chars).to_numpy()
+
+
+def _pair_embeddings(
+    enc: Any, ia: np.ndarray, ib: np.ndarray, text_list: list[str], clock: Clock
+) -> Embeddings:
+    """Embeddings of the sentences of the pairs (ia, ib), each distinct sentence once."""
+    used = np.unique(np.concatenate([ia, ib]))
+    pos = np.full(len(text_list), -1, dtype=np.int64)
+    pos[used] = np.arange(len(used))
+    return encode(enc, [text_list[i] for i in used], clock), pos
+
+
+def _grade_batches(
+    ia: np.ndarray,
+    ib: np.ndarray,
+    text_list: list[str],
+    vecs: Embeddings | None,
+    cfg: OverlapConfig,
+    clock: Clock,
+    step: str,
+) -> tuple[list[str], list[float], list[dict[str, float]]]:
+    """Kind, score and signals of every pair, graded ``grade_batch`` pairs at a time (reports
+    ``(step, done, total)``)."""
+    kinds: list[str] = []
+    scores: list[float] = []
+    sigs: list[dict[str, float]] = []
+    n = len(ia)
+    step_n = max(1, cfg.grade_batch)
+    for lo in range(0, n, step_n):
+        hi = min(n, lo + step_n)
+        pairs = [(text_list[a], text_list[b]) for a, b in zip(ia[lo:hi], ib[lo:hi], strict=True)]
+        emb = None
+        if vecs is not None:
+            v, pos = vecs
+            emb = (v[pos[ia[lo:hi]]], v[pos[ib[lo:hi]]])
+        for r in compare.grade_pairs(pairs, embeddings=emb, encoder=None, verifier=None):
+            kinds.append(r.kind)
+            scores.append(float(r.score))
+            sigs.append(r.signals)
+        clock.report(step, hi, n)
+    return kinds, scores, sigs
+
+
+def verify(
+    ia: np.ndarray,
+    ib: np.ndarray,
+    text_list: list[str],
+    vecs: Embeddings,
+    kinds: list[str],
+    scores: list[float],
+    sigs: list[dict[str, float]],
+    run: VerifierRun,
+    cfg: OverlapConfig,
+    clock: Clock,
+) -> None:
+    """Re-grade, with the verifier, the pairs the rules left to the classifier (``kinds``, ``scores``
+    and ``sigs`` updated in place); reports ``("verify", done, total)`` after every ``VERIFY_CHUNK``
+    pairs. When they exceed the remaining budget, the verifier is switched off for the rest of the run
+    (``run.verifier = None``) and the logistic grader's grades stay."""
+    todo = [i for i, k in enumerate(kinds) if k in ("paraphrase", "none")]
+    if not todo:
+        return
+    if len(todo) > run.budget:
+        # pairs already verified keep their grades (``ran`` stays as it was)
+        run.verifier = None
+        run.stats["reason"] = (
+            f"paraphrase verifier skipped: {len(todo)} pairs to verify exceed the remaining "
+            f"{run.budget} of verifier_max_pairs={cfg.verifier_max_pairs}; the logistic grader decided them"
+        )
+        return
+    v, pos = vecs
+    step_n = max(1, min(cfg.grade_batch, VERIFY_CHUNK))
+    for lo in range(0, len(todo), step_n):
+        part = np.asarray(todo[lo : lo + step_n], dtype=np.intp)
+        pa, pb = ia[part], ib[part]
+        pairs = [(text_list[a], text_list[b]) for a, b in zip(pa, pb, strict=True)]
+        res = compare.grade_pairs(
+            pairs, embeddings=(v[pos[pa]], v[pos[pb]]), encoder=None, verifier=run.verifier
+        )
+        for i, r in zip(part.tolist(), res, strict=True):
+            kinds[i] = r.kind
+            scores[i] = float(r.score)
+            sigs[i] = r.signals
+        clock.report("verify", min(lo + step_n, len(todo)), len(todo))
+    run.budget -= len(todo)
+    run.stats["pairs"] += len(todo)
+    run.stats["ran"] = True
+
+
+def extend_signal_cols(signal_cols: list[str], sigs: list[dict[str, float]]) -> list[str]:
+    """``signal_cols`` followed by the signals of ``sigs`` not among them yet (in signal order)."""
+    keys: list[str] = []
+    seen = set(signal_cols)
+    for s in sigs:
+        for k in s:
+            if k not in seen:
+                seen.add(k)
+                keys.append(k)
+    return signal_cols + sorted(keys, key=signal_order)
+
+
+def grade(
+    cand: pl.DataFrame,
+    hashes: pl.DataFrame,
+    enc: Any,
+    cfg: OverlapConfig,
+    clock: Clock,
+    step: str,
+    signal_cols: list[str],
+    verifier_run: VerifierRun | None = None,
+    keep_none: bool = False,
+) -> tuple[pl.DataFrame, list[str]]:
+    """Grade candidate hash pairs; keep exact/near/paraphrase results (and ``none`` with
+    ``keep_none``) with their signals, one Float64 column per signal graded so far (``signal_cols``,
+    returned extended by this step's new signals).
+
+    ``enc``: the encoder whose embeddings join the grade (None: lexical signals only);
+    ``verifier_run``: the cross-encoder verifier re-grades the pairs the rules leave to the classifier
+    while its budget allows (only with ``enc``)."""
+    if cand.height == 0:
+        return empty(GRADED_SCHEMA), signal_cols
+    text_list, cut = _grading_texts(hashes, cfg)
+    ia = cand["hid_a"].to_numpy()
+    ib = cand["hid_b"].to_numpy()
+    vecs = _pair_embeddings(enc, ia, ib, text_list, clock) if enc is not None else None
+    kinds, scores, sigs = _grade_batches(ia, ib, text_list, vecs, cfg, clock, step)
+    if verifier_run is not None and verifier_run.verifier is not None and vecs is not None:
+        verify(ia, ib, text_list, vecs, kinds, scores, sigs, verifier_run, cfg, clock)
+    signal_cols = extend_signal_cols(signal_cols, sigs)
+    cols: dict[str, Any] = {
+        "hid_a": ia.astype(np.int64),
+        "hid_b": ib.astype(np.int64),
+        "tier": cand["tier"].to_list(),
+        "kind": kinds,
+        "score": scores,
+    }
+    for k in signal_cols:
+        cols[k] = pl.Series(k, [s.get(k) for s in sigs], dtype=pl.Float64)
+    graded = pl.DataFrame(cols)
+    # distinct sentences that only look identical because they were cut for grading are near copies
+    cut_exact = (pl.col("kind") == "exact") & pl.Series(cut[ia] | cut[ib])
+    graded = graded.with_columns(
+        pl.when(cut_exact).then(pl.lit("near")).otherwise(pl.col("kind")).alias("kind"),
+        pl.when(cut_exact).then(pl.lit(0.99)).otherwise(pl.col("score")).alias("score"),
+    )
+    if keep_none:
+        return graded, signal_cols
+    return graded.filter(pl.col("kind").is_in(list(KIND_RANK))), signal_cols

@@ -1,0 +1,175 @@
+"""``compute_overlap``: the overlap stage as the list of its steps (see ``pipeline.core.overlap``)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from typing import Any
+
+import polars as pl
+
+from pipeline.core import provenance
+from pipeline.core.overlap.candidates_exact import exact_pairs, exact_rows
+from pipeline.core.overlap.candidates_minhash import minhash_candidates, minhash_signatures
+from pipeline.core.overlap.candidates_paraphrase import (
+    candidate_doc_pairs,
+    dedupe_candidates,
+    paraphrase_candidates,
+    rare_tokens,
+)
+from pipeline.core.overlap.clusters import clusters as build_clusters
+from pipeline.core.overlap.common import Clock
+from pipeline.core.overlap.config import OverlapConfig, OverlapResult
+from pipeline.core.overlap.flags import mark_templates, sentence_flags, template_families
+from pipeline.core.overlap.grading import GRADER, grade
+from pipeline.core.overlap.index import SentenceIndex, build_index
+from pipeline.core.overlap.inputs import prepare_inputs
+from pipeline.core.overlap.matches import doc_sizes, expand, finalise_matches, relations
+from pipeline.core.overlap.models import semantic_wanted
+from pipeline.core.overlap.originality import originality
+from pipeline.core.overlap.pairs import document_pairs, with_pair_evidence
+from pipeline.core.overlap.passages import passages as build_passages
+from pipeline.core.overlap.schemas import CLUSTER_OUT_SCHEMA, PASSAGE_OUT_SCHEMA
+from pipeline.core.overlap.semantic import semantic_tier
+from pipeline.core.overlap.stories import stories as build_stories
+from pipeline.core.progress import Progress
+
+
+def _flag_counts(flags: pl.DataFrame) -> dict[str, int]:
+    return {
+        "n_quote": int(flags["is_quote"].sum() or 0),
+        "n_too_short": int(flags["too_short"].sum() or 0),
+        "n_common": int(flags["is_common"].sum() or 0),
+    }
+
+
+def compute_overlap(
+    documents: pl.DataFrame,
+    sentences: pl.DataFrame,
+    *,
+    config: OverlapConfig | None = None,
+    encoder: Any = "auto",
+    progress: Progress | None = None,
+) -> OverlapResult:
+    """Find the sentences, passages and documents shared across the corpus (see ``pipeline.core.overlap``).
+
+    ``encoder``: ``"auto"`` (the bundled model when installed and not disabled), None (lexical tiers
+    only) or an object with ``encode(texts) -> unit vectors``; ``progress(step, done, total)``: optional
+    progress callback."""
+    cfg = config or OverlapConfig()
+    clock = Clock(progress)
+    stats: dict[str, Any] = {"config": asdict(cfg)}
+    t_all = time.perf_counter()
+
+    # ---- inputs and flags
+    with clock.step("prepare"):
+        docs, sents = prepare_inputs(documents, sentences)
+    stats.update(n_documents=docs.height, n_sentences=sents.height)
+    stats["n_sentences_unknown_doc"] = sentences.height - sents.height
+    with clock.step("flags"):
+        flags = sentence_flags(docs, sents, cfg)
+    stats.update(_flag_counts(flags))
+    # the encoder and the verifier load only when a document pair needs them (see semantic.semantic_tier)
+    wanted, reason = semantic_wanted(encoder)
+    stats["semantic"] = {"ran": False, "reason": reason, "embeddings": wanted}
+    elig, hashes, doc_rank = build_index(docs, sents, flags)
+    stats["n_matchable"] = elig.height
+    stats["n_distinct_matchable"] = hashes.height
+
+    # ---- exact and near tiers
+    with clock.step("exact"):
+        exact = exact_pairs(elig, cfg)
+    stats["candidates_exact_sentence_pairs"] = exact.height
+    with clock.step("minhash"):
+        sig = minhash_signatures(hashes["rep_norm"], cfg, clock)
+    with clock.step("lsh"):
+        near_cand, stats["candidates_lsh"] = minhash_candidates(sig, elig, cfg, clock)
+    del sig
+    stats["candidates_minhash"] = near_cand.height
+    stats["grader"] = GRADER
+    stats["verifier"] = {
+        "ran": False,
+        "reason": "paraphrase verifier off: it needs the semantic tier",
+        "pairs": 0,
+    }
+    with clock.step("grade_near"):
+        graded_near, signal_cols = grade(near_cand, hashes, None, cfg, clock, "grade_near", [])
+
+    # ---- templates: common families of near-identical sentences leave every tier
+    with clock.step("templates"):
+        tmpl = template_families(graded_near, elig, docs, cfg)
+        flags, elig, graded_near, exact = mark_templates(tmpl, flags, elig, graded_near, exact)
+    stats["n_template_sentences"] = stats["n_matchable"] - elig.height
+    stats["n_common"] = int(flags["is_common"].sum() or 0)
+    stats["n_matchable"] = elig.height
+    with clock.step("expand_near"):
+        matches_1 = pl.concat([exact_rows(exact), expand(graded_near, elig, cfg)], how="diagonal_relaxed")
+
+    # ---- paraphrase tier: blocked candidates within candidate document pairs (lexical grades)
+    with clock.step("doc_candidates"):
+        rare = rare_tokens(elig, cfg)
+        doc_pairs = candidate_doc_pairs(matches_1, elig, rare, cfg)
+    stats["candidate_doc_pairs"] = doc_pairs.height
+    graded_keys = graded_near.select("hid_a", "hid_b")
+    with clock.step("para_candidates"):
+        para_cand = dedupe_candidates(
+            paraphrase_candidates(doc_pairs, elig, rare, matches_1, cfg), graded_keys
+        )
+    stats["candidates_paraphrase"] = para_cand.height
+    with clock.step("grade_paraphrase"):
+        graded_para, signal_cols = grade(para_cand, hashes, None, cfg, clock, "grade_paraphrase", signal_cols)
+    with clock.step("expand_paraphrase"):
+        m2 = expand(graded_para, elig, cfg, restrict=doc_pairs)
+        raw = pl.concat([matches_1, m2], how="diagonal_relaxed")
+    stats["graded_pairs"] = near_cand.height + para_cand.height
+    stats["graded_matches"] = graded_near.height + graded_para.height
+
+    # ---- semantic tier: only where the lexical evidence already aligns text between two documents
+    if wanted:
+        index = SentenceIndex(elig, hashes, doc_rank)
+        raw, signal_cols, sem_stats = semantic_tier(
+            raw, m2, matches_1, graded_keys, index, sents, rare, encoder, signal_cols, cfg, clock
+        )
+        stats.update(sem_stats)
+    del rare
+
+    # ---- tables
+    with clock.step("matches"):
+        matches = finalise_matches(raw, elig, signal_cols, semantic_on=wanted)
+    with clock.step("evidence"):
+        matches, pair_evidence = relations(matches, sents, cfg, doc_sizes(elig))
+        # only aligned text reuse (and quotations, which keep their own flags) goes further
+        linked = matches.filter(pl.col("relation").is_in(["reuse", "quote"]))
+    with clock.step("clusters"):
+        clusters = build_clusters(linked, sents)
+    with clock.step("passages"):
+        passages = build_passages(linked, sents, cfg)
+    with clock.step("document_pairs"):
+        reuse = provenance.reuse_only(matches)
+        dpairs = with_pair_evidence(document_pairs(reuse, flags, docs, sents, cfg), pair_evidence)
+    with clock.step("provenance"):
+        passages = provenance.passage_directions(passages, dpairs).cast(PASSAGE_OUT_SCHEMA)
+        clusters = provenance.cluster_origins(clusters, reuse, dpairs).cast(CLUSTER_OUT_SCHEMA)
+    with clock.step("originality"):
+        orig = originality(reuse, flags, docs, dpairs)
+    with clock.step("stories"):
+        stories = build_stories(dpairs, docs)
+
+    result = OverlapResult(
+        sentence_flags=flags,
+        sentence_matches=matches,
+        sentence_clusters=clusters,
+        passages=passages,
+        document_pairs=dpairs,
+        document_originality=orig,
+        stories=stories,
+        stats=stats,
+    )
+    stats["rows"] = {name: frame.height for name, frame in result.tables().items()}
+    stats["matches_by_kind"] = {k: int((linked["kind"] == k).sum()) for k in ("exact", "near", "paraphrase")}
+    stats["matches_by_relation"] = {
+        r: int((matches["relation"] == r).sum()) for r in ("reuse", "quote", "stock", "same_fact")
+    }
+    stats["timings"] = clock.timings
+    stats["seconds_total"] = round(time.perf_counter() - t_all, 3)
+    return result
