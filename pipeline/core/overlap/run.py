@@ -1,10 +1,13 @@
-"""``compute_overlap``: the overlap stage as the list of its steps (see ``pipeline.core.overlap``)."""
+"""``compute_overlap``: the overlap stage as the list of its steps (see ``pipeline.core.overlap``), in
+three phases: the lexical tiers (exact, MinHash, blocked paraphrases), the semantic tier on the focus
+pairs, and the tables built from the matches. Each phase returns its frames and the statistics it
+adds."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import asdict
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -34,6 +37,22 @@ from pipeline.core.overlap.semantic import semantic_tier
 from pipeline.core.overlap.stories import stories as build_stories
 from pipeline.core.progress import Progress
 
+#: the relations that link sentences into clusters, passages, document pairs and stories: aligned
+#: text reuse, and quotations (which keep their own flags)
+LINKED = ("reuse", "quote")
+
+
+class LexicalMatches(NamedTuple):
+    """What the lexical tiers leave to the semantic tier and the tables."""
+
+    flags: pl.DataFrame  # with template sentences marked common
+    index: SentenceIndex  # without template sentences
+    matches_1: pl.DataFrame  # raw exact and near matches
+    m2: pl.DataFrame  # raw lexical paraphrase matches
+    graded_keys: pl.DataFrame  # hash pairs graded (not graded again)
+    rare: pl.DataFrame  # rare words of each matchable sentence
+    signal_cols: list[str]  # the grader's signals so far
+
 
 def _flag_counts(flags: pl.DataFrame) -> dict[str, int]:
     return {
@@ -43,39 +62,12 @@ def _flag_counts(flags: pl.DataFrame) -> dict[str, int]:
     }
 
 
-def compute_overlap(
-    documents: pl.DataFrame,
-    sentences: pl.DataFrame,
-    *,
-    config: OverlapConfig | None = None,
-    encoder: Any = "auto",
-    progress: Progress | None = None,
-) -> OverlapResult:
-    """Find the sentences, passages and documents shared across the corpus (see ``pipeline.core.overlap``).
-
-    ``encoder``: ``"auto"`` (the bundled model when installed and not disabled), None (lexical tiers
-    only) or an object with ``encode(texts) -> unit vectors``; ``progress(step, done, total)``: optional
-    progress callback."""
-    cfg = config or OverlapConfig()
-    clock = Clock(progress)
-    stats: dict[str, Any] = {"config": asdict(cfg)}
-    t_all = time.perf_counter()
-
-    # ---- inputs and flags
-    with clock.step("prepare"):
-        docs, sents = prepare_inputs(documents, sentences)
-    stats.update(n_documents=docs.height, n_sentences=sents.height)
-    stats["n_sentences_unknown_doc"] = sentences.height - sents.height
-    with clock.step("flags"):
-        flags = sentence_flags(docs, sents, cfg)
-    stats.update(_flag_counts(flags))
-    # the encoder and the verifier load only when a document pair needs them (see semantic.semantic_tier)
-    wanted, reason = semantic_wanted(encoder)
-    stats["semantic"] = {"ran": False, "reason": reason, "embeddings": wanted}
-    elig, hashes, doc_rank = build_index(docs, sents, flags)
-    stats["n_matchable"] = elig.height
-    stats["n_distinct_matchable"] = hashes.height
-
+def _lexical_tiers(
+    docs: pl.DataFrame, flags: pl.DataFrame, index: SentenceIndex, cfg: OverlapConfig, clock: Clock
+) -> tuple[LexicalMatches, dict[str, Any]]:
+    """Exact and MinHash candidates, templates, then blocked paraphrase candidates, all graded."""
+    elig, hashes, doc_rank = index
+    stats: dict[str, Any] = {}
     # ---- exact and near tiers
     with clock.step("exact"):
         exact = exact_pairs(elig, cfg)
@@ -99,7 +91,7 @@ def compute_overlap(
     with clock.step("templates"):
         tmpl = template_families(graded_near, elig, docs, cfg)
         flags, elig, graded_near, exact = mark_templates(tmpl, flags, elig, graded_near, exact)
-    stats["n_template_sentences"] = stats["n_matchable"] - elig.height
+    stats["n_template_sentences"] = index.elig.height - elig.height
     stats["n_common"] = int(flags["is_common"].sum() or 0)
     stats["n_matchable"] = elig.height
     with clock.step("expand_near"):
@@ -120,26 +112,29 @@ def compute_overlap(
         graded_para, signal_cols = grade(para_cand, hashes, None, cfg, clock, "grade_paraphrase", signal_cols)
     with clock.step("expand_paraphrase"):
         m2 = expand(graded_para, elig, cfg, restrict=doc_pairs)
-        raw = pl.concat([matches_1, m2], how="diagonal_relaxed")
     stats["graded_pairs"] = near_cand.height + para_cand.height
     stats["graded_matches"] = graded_near.height + graded_para.height
+    index = SentenceIndex(elig, hashes, doc_rank)
+    return LexicalMatches(flags, index, matches_1, m2, graded_keys, rare, signal_cols), stats
 
-    # ---- semantic tier: only where the lexical evidence already aligns text between two documents
-    if wanted:
-        index = SentenceIndex(elig, hashes, doc_rank)
-        raw, signal_cols, sem_stats = semantic_tier(
-            raw, m2, matches_1, graded_keys, index, sents, rare, encoder, signal_cols, cfg, clock
-        )
-        stats.update(sem_stats)
-    del rare
 
-    # ---- tables
+def _tables(
+    raw: pl.DataFrame,
+    signal_cols: list[str],
+    semantic_on: bool,
+    docs: pl.DataFrame,
+    sents: pl.DataFrame,
+    flags: pl.DataFrame,
+    elig: pl.DataFrame,
+    cfg: OverlapConfig,
+    clock: Clock,
+) -> OverlapResult:
+    """The seven tables from the raw matches (statistics not filled in)."""
     with clock.step("matches"):
-        matches = finalise_matches(raw, elig, signal_cols, semantic_on=wanted)
+        matches = finalise_matches(raw, elig, signal_cols, semantic_on=semantic_on)
     with clock.step("evidence"):
         matches, pair_evidence = relations(matches, sents, cfg, doc_sizes(elig))
-        # only aligned text reuse (and quotations, which keep their own flags) goes further
-        linked = matches.filter(pl.col("relation").is_in(["reuse", "quote"]))
+        linked = matches.filter(pl.col("relation").is_in(LINKED))
     with clock.step("clusters"):
         clusters = build_clusters(linked, sents)
     with clock.step("passages"):
@@ -154,8 +149,7 @@ def compute_overlap(
         orig = originality(reuse, flags, docs, dpairs)
     with clock.step("stories"):
         stories = build_stories(dpairs, docs)
-
-    result = OverlapResult(
+    return OverlapResult(
         sentence_flags=flags,
         sentence_matches=matches,
         sentence_clusters=clusters,
@@ -163,13 +157,78 @@ def compute_overlap(
         document_pairs=dpairs,
         document_originality=orig,
         stories=stories,
-        stats=stats,
     )
-    stats["rows"] = {name: frame.height for name, frame in result.tables().items()}
-    stats["matches_by_kind"] = {k: int((linked["kind"] == k).sum()) for k in ("exact", "near", "paraphrase")}
-    stats["matches_by_relation"] = {
-        r: int((matches["relation"] == r).sum()) for r in ("reuse", "quote", "stock", "same_fact")
+
+
+def _table_stats(result: OverlapResult) -> dict[str, Any]:
+    """Rows per table, and matches by kind (reuse and quote matches) and by relation."""
+    matches = result.sentence_matches
+    linked = matches.filter(pl.col("relation").is_in(LINKED))
+    return {
+        "rows": {name: frame.height for name, frame in result.tables().items()},
+        "matches_by_kind": {k: int((linked["kind"] == k).sum()) for k in ("exact", "near", "paraphrase")},
+        "matches_by_relation": {
+            r: int((matches["relation"] == r).sum()) for r in ("reuse", "quote", "stock", "same_fact")
+        },
     }
-    stats["timings"] = clock.timings
-    stats["seconds_total"] = round(time.perf_counter() - t_all, 3)
+
+
+def compute_overlap(
+    documents: pl.DataFrame,
+    sentences: pl.DataFrame,
+    *,
+    config: OverlapConfig | None = None,
+    encoder: Any = "auto",
+    progress: Progress | None = None,
+) -> OverlapResult:
+    """Find the sentences, passages and documents shared across the corpus (see ``pipeline.core.overlap``).
+
+    ``encoder``: ``"auto"`` (the bundled model when installed and not disabled), None (lexical tiers
+    only) or an object with ``encode(texts) -> unit vectors``; ``progress(step, done, total)``: optional
+    progress callback."""
+    cfg = config or OverlapConfig()
+    clock = Clock(progress)
+    stats: dict[str, Any] = {"config": asdict(cfg)}
+    t_all = time.perf_counter()
+
+    with clock.step("prepare"):
+        docs, sents = prepare_inputs(documents, sentences)
+    stats.update(n_documents=docs.height, n_sentences=sents.height)
+    stats["n_sentences_unknown_doc"] = sentences.height - sents.height
+    with clock.step("flags"):
+        flags = sentence_flags(docs, sents, cfg)
+    stats.update(_flag_counts(flags))
+    # the encoder and the verifier load only when a document pair needs them (see semantic.semantic_tier)
+    wanted, reason = semantic_wanted(encoder)
+    stats["semantic"] = {"ran": False, "reason": reason, "embeddings": wanted}
+    index = build_index(docs, sents, flags)
+    stats.update(n_matchable=index.elig.height, n_distinct_matchable=index.hashes.height)
+
+    lexical, lexical_stats = _lexical_tiers(docs, flags, index, cfg, clock)
+    stats.update(lexical_stats)
+    raw = pl.concat([lexical.matches_1, lexical.m2], how="diagonal_relaxed")
+    signal_cols = lexical.signal_cols
+    # the semantic tier: only where the lexical evidence already aligns text between two documents
+    if wanted:
+        raw, signal_cols, semantic_stats = semantic_tier(
+            raw,
+            lexical.m2,
+            lexical.matches_1,
+            lexical.graded_keys,
+            lexical.index,
+            sents,
+            lexical.rare,
+            encoder,
+            signal_cols,
+            cfg,
+            clock,
+        )
+        stats.update(semantic_stats)
+    flags, elig = lexical.flags, lexical.index.elig
+    del lexical  # the rare words and candidates are no longer needed
+
+    result = _tables(raw, signal_cols, wanted, docs, sents, flags, elig, cfg, clock)
+    result.stats = stats | _table_stats(result)
+    result.stats["timings"] = clock.timings
+    result.stats["seconds_total"] = round(time.perf_counter() - t_all, 3)
     return result

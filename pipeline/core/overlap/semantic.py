@@ -57,6 +57,34 @@ def _replace_lexical_grades(
     return keep_m2, accepted, rejected, m2_focus.height
 
 
+def _window_candidates(
+    raw: pl.DataFrame,
+    matches_1: pl.DataFrame,
+    prelim: pl.DataFrame,
+    focus: pl.DataFrame,
+    graded_keys: pl.DataFrame,
+    index: SentenceIndex,
+    rare: pl.DataFrame,
+    enc: CachedEncoder,
+    cfg: OverlapConfig,
+    clock: Clock,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame | None, str]:
+    """The sentences within ``semantic_window`` of a lexical match (``prelim``) of a focus pair, the
+    candidates among them (blocked and embedding ones, without pairs graded already), the embedding
+    candidates alone (None when skipped) and what the embedding search did."""
+    elig, _, doc_rank = index
+    # only sentences near the lexical matches of a focus pair are worth a model's look: a rewording
+    # that belongs to the shared text sits among, or next to, the sentences already found
+    near = near_anchors(prelim, focus, doc_rank, elig, cfg.semantic_window)
+    elig_w = elig.join(near, on="sentence_id", how="semi")
+    rare_w = rare.join(elig_w.select("sidx"), on="sidx", how="semi")
+    strong = raw.filter(pl.col("kind").is_in(["exact", "near"]))
+    sem_cand, sem_reason = semantic_candidates(focus, elig_w, enc, cfg, clock, matched_into(strong, elig))
+    lex_cand = paraphrase_candidates(focus, elig_w, rare_w, matches_1, cfg)
+    cand = lex_cand if sem_cand is None else pl.concat([lex_cand, sem_cand])
+    return near, dedupe_candidates(cand, graded_keys), sem_cand, sem_reason
+
+
 def semantic_tier(
     raw: pl.DataFrame,
     m2: pl.DataFrame,
@@ -99,16 +127,9 @@ def semantic_tier(
         stats["verifier"] = verifier_run.stats
         enc = CachedEncoder(enc)
     with clock.step("semantic_candidates"):
-        # only sentences near the lexical matches of a focus pair are worth a model's look: a rewording
-        # that belongs to the shared text sits among, or next to, the sentences already found
-        near = near_anchors(prelim, focus, doc_rank, elig, cfg.semantic_window)
-        elig_w = elig.join(near, on="sentence_id", how="semi")
-        rare_w = rare.join(elig_w.select("sidx"), on="sidx", how="semi")
-        strong = raw.filter(pl.col("kind").is_in(["exact", "near"]))
-        sem_cand, sem_reason = semantic_candidates(focus, elig_w, enc, cfg, clock, matched_into(strong, elig))
-        lex_cand = paraphrase_candidates(focus, elig_w, rare_w, matches_1, cfg)
-        cand = lex_cand if sem_cand is None else pl.concat([lex_cand, sem_cand])
-        cand = dedupe_candidates(cand, graded_keys)
+        near, cand, sem_cand, sem_reason = _window_candidates(
+            raw, matches_1, prelim, focus, graded_keys, index, rare, enc, cfg, clock
+        )
     stats["semantic"] = {
         "ran": sem_cand is not None,
         "reason": sem_reason,
