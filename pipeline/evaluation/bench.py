@@ -149,9 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| {name} | {secs:.1f} | {rss:.2f} | {json.dumps(counts)[:300]} |")
     lines += [
         "",
-        "Overlap statistics: `"
-        + json.dumps({k: v for k, v in overlap_stats.items() if k != "notes"}, default=str)[:1500]
-        + "`",
+        "Overlap statistics: `" + json.dumps(overlap_stats, default=str)[:1500] + "`",
         "",
         "Matches by kind: " + ", ".join(f"{k}={v}" for k, v in kinds),
         "",
