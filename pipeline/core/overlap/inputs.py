@@ -82,7 +82,5 @@ def prepare_sentences(sentences: pl.DataFrame, docs: pl.DataFrame) -> pl.DataFra
 
 def prepare_inputs(documents: pl.DataFrame, sentences: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The prepared documents and sentences (see :func:`prepare_documents`, :func:`prepare_sentences`)."""
-    check_columns(documents, DOC_REQUIRED, "documents")
-    check_columns(sentences, SENT_REQUIRED, "sentences")
     docs = prepare_documents(documents)
     return docs, prepare_sentences(sentences, docs)
