@@ -41,9 +41,9 @@ from typing import Any
 
 import duckdb
 
-from pipeline.core.catalog import BEST_DATE_SQL
 from pipeline.core.clean.document import cleaner_input
 from pipeline.core.clean.result import REASONS
+from pipeline.core.tables import BEST_DATE_SQL
 
 __all__ = ["KIND_ORDER", "render_story", "write_reports", "place_removed"]
 
