@@ -35,7 +35,13 @@ import duckdb
 import polars as pl
 
 from pipeline.core import tables, warehouse
+from pipeline.core.clean import clean_document
 from pipeline.core.ingest import IngestConfig, iter_ingest, scan_landing
+from pipeline.core.normalize import normalize_sentence, sentence_hash
+from pipeline.core.overlap import compute_overlap
+from pipeline.core.parallel import STATE, pool
+from pipeline.core.segment import split_sentences
+from pipeline.core.templates import learn_templates
 
 log = logging.getLogger("wiretrace")
 
@@ -406,10 +412,6 @@ def _template_keys(templates, sources: Iterable[str]) -> dict[str, str]:
 
 def learn_corpus_templates(con: duckdb.DuckDBPyConnection):
     """Learn per-source boilerplate templates from every text document in the working database."""
-    try:
-        from pipeline.core.templates import learn_templates
-    except ImportError:  # pragma: no cover - templates module not installed
-        return None
     rows = con.sql(
         f"SELECT source, raw_text FROM {warehouse.CURRENT_DOCUMENTS} d WHERE kind = 'text' ORDER BY doc_id"
     ).fetchall()
@@ -446,9 +448,6 @@ def time_limit(seconds: float, what: str) -> Iterator[None]:
 
 
 def _clean_one(args):
-    from pipeline.core.clean import clean_document
-    from pipeline.core.parallel import STATE
-
     doc_id, kind, raw_text, source = args
     try:
         with time_limit(CLEAN_TIMEOUT_S, "cleaning this document"):
@@ -473,8 +472,6 @@ def _clean_one(args):
 def stage_clean(
     con: duckdb.DuckDBPyConnection, progress: Progress = _noop, batch_size: int = 2000
 ) -> StageResult:
-    from pipeline.core.parallel import pool
-
     t0 = time.perf_counter()
     warehouse.ensure_schema(con)
     res = StageResult("clean", {"documents": 0, "cleaned": 0, "empty": 0, "failed": 0, "removed_spans": 0})
@@ -583,9 +580,6 @@ def _jsonable(value):
 
 
 def _segment_one(args):
-    from pipeline.core.normalize import normalize_sentence, sentence_hash
-    from pipeline.core.segment import split_sentences
-
     doc_id, text = args
     rows = []
     for i, span in enumerate(split_sentences(text or "")):
@@ -610,8 +604,6 @@ def _segment_one(args):
 def stage_segment(
     con: duckdb.DuckDBPyConnection, progress: Progress = _noop, batch_size: int = 5000
 ) -> StageResult:
-    from pipeline.core.parallel import pool
-
     t0 = time.perf_counter()
     warehouse.ensure_schema(con)
     res = StageResult("segment", {"documents": 0, "sentences": 0})
@@ -665,8 +657,6 @@ WHERE c.status = 'ok' ORDER BY s.doc_id, s.sentence_index
 def stage_overlap(
     con: duckdb.DuckDBPyConnection, progress: Progress = _noop, encoder="auto", config=None
 ) -> StageResult:
-    from pipeline.core.overlap import compute_overlap
-
     t0 = time.perf_counter()
     documents = con.sql(DOCUMENTS_SQL).pl()
     sentences = con.sql(SENTENCES_SQL).pl()
