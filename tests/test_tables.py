@@ -153,6 +153,10 @@ def test_the_match_signals_are_the_graders():
     assert tuple(signals) == FULL_FEATURES + ("verifier", "probability", "conflict")
 
 
+# raw tables the ingest asset writes as side records, not assets of their own
+_UNTRACKED = {"corrections", "forgotten_paths"}
+
+
 def test_the_dagster_assets_carry_the_registry_schema():
     graph = defs.resolve_asset_graph()
     seen = set()
@@ -171,10 +175,6 @@ def test_the_dagster_assets_carry_the_registry_schema():
     assert seen == {
         n for n in tables.TABLES if not n.startswith("meta.") and n.split(".")[1] not in _UNTRACKED
     }
-
-
-# raw tables written by the ingest asset as side records, not assets of their own
-_UNTRACKED = {"corrections", "forgotten_paths"}
 
 
 def test_polars_schema_names_the_table():
