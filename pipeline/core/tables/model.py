@@ -65,7 +65,8 @@ class Table:
     ``key``: the columns that identify a row. ``ddl``: True when the table is created by the schema
     migrations (with its key as PRIMARY KEY, for incremental inserts); False when a stage replaces it
     whole from a frame (the overlap marts), its key then documented and used for row order only.
-    ``since``: the schema version that created it (DDL tables). ``example``: a query for the docs.
+    ``since``: the schema version that created it (DDL tables; 0 for the version table itself, created
+    before any migration). ``example``: a query for the docs.
     """
 
     name: str
