@@ -1,7 +1,10 @@
 """The ``wiretrace`` command line.
 
-Each sub-command lives in its own module under ``pipeline.commands`` and exposes
-``register(subparsers)``; this file only assembles them, so adding a command touches one file.
+Each sub-command lives in its own module under ``pipeline.commands`` (listed with its one-line help in
+``pipeline.commands.COMMANDS``) and exposes ``register(subparsers)``; this file only assembles them, so
+adding a command touches one module and one line. A command's module imports what the command runs at
+its top, so only the chosen command's module is loaded (``wiretrace clean`` does not load Dagster, and
+``wiretrace --help`` lists the commands without loading any).
 """
 
 from __future__ import annotations
@@ -10,11 +13,12 @@ import argparse
 import importlib
 import sys
 
-# module name under pipeline.commands, in the order shown by --help
-COMMANDS = ["run", "clean", "sentences", "compare", "report", "forget"]
+from pipeline.commands import COMMANDS
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of ``argv`` (default: the process's arguments): the chosen command's arguments when
+    ``argv`` starts with a command, else the list of commands."""
     parser = argparse.ArgumentParser(
         prog="wiretrace",
         description=(
@@ -24,19 +28,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"pipeline.commands.{name}")
-        except ModuleNotFoundError as exc:  # a command whose module is not there yet
-            if exc.name == f"pipeline.commands.{name}":
-                continue
-            raise
-        module.register(sub)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in COMMANDS:
+        importlib.import_module(f"pipeline.commands.{argv[0]}").register(sub)
+    else:  # no command chosen: the list for --help and for the error message
+        for name, help_line in COMMANDS.items():
+            sub.add_parser(name, help=help_line)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     return int(args.func(args) or 0)
 

@@ -5,7 +5,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.core.catalog import EXAMPLES, VIEWS, render_readme
+from pipeline.core import tables
+from pipeline.core.catalog import render_readme
 
 README = Path(__file__).resolve().parents[1] / "warehouse" / "README.md"
 
@@ -23,7 +24,7 @@ def test_every_table_view_and_column_has_a_comment(pub):
            UNION ALL SELECT schema_name, view_name, comment FROM duckdb_views() WHERE NOT internal
            AND schema_name IN ('raw', 'staging', 'marts')"""
     ).fetchall()
-    assert len(objects) >= 13 + len(VIEWS)
+    assert len(objects) >= 13 + len(tables.VIEWS)
     assert [f"{s}.{t}" for s, t, c in objects if not c] == []
     missing = pub.sql(
         """SELECT schema_name || '.' || table_name || '.' || column_name FROM duckdb_columns()
@@ -40,7 +41,8 @@ def test_readme_is_in_sync_with_the_catalogue(pub):
 
 
 def test_example_queries_run(pub):
-    for name, sql in EXAMPLES.items():
+    examples = {e.name: e.example for e in (*tables.TABLES.values(), *tables.VIEWS.values()) if e.example}
+    for name, sql in examples.items():
         rows = pub.sql(sql).fetchall()
         assert isinstance(rows, list), name
 

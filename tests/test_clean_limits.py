@@ -6,12 +6,10 @@ from pipeline.core import stages
 
 
 def test_slow_document_times_out(monkeypatch):
-    import pipeline.core.clean as clean_module
-
     def slow(*args, **kwargs):
         time.sleep(5)
 
-    monkeypatch.setattr(clean_module, "clean_document", slow)
+    monkeypatch.setattr(stages, "clean_document", slow)
     monkeypatch.setattr(stages, "CLEAN_TIMEOUT_S", 0.2)
     t0 = time.perf_counter()
     doc_id, out, error = stages._clean_one(("d1", "html", "<p>x</p>", "AFP"))

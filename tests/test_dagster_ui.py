@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.core import tables
 from tests import browser
 from tests.conftest import REPO, make_run
 
@@ -250,4 +251,6 @@ def test_first_hour_make_run_shows_in_the_ui(webserver, tmp_path):
 
         # an asset's page: the metadata the run recorded
         text = _open(drv, f"{base}/assets/raw/documents", ["Latest materialization", "new_documents"])
-        assert "Decoded documents with metadata." in text
+        # its description and column schema come from the table registry
+        assert tables.table("raw.documents").description in text
+        assert "published_at_precision" in text

@@ -16,13 +16,17 @@ import json
 import sys
 from pathlib import Path
 
+from pipeline.commands import COMMANDS
+from pipeline.core.clean import CleanError, clean_document
+from pipeline.core.templates import SourceTemplates, learn_templates
+
 HTML_EXTENSIONS = (".html", ".htm", ".xhtml")
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "clean",
-        help="remove boilerplate from a page (text or HTML) or a JSON-lines batch",
+        help=COMMANDS["clean"],
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -56,9 +60,6 @@ def _read_records(path: Path):
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipeline.core.clean import CleanError, clean_document
-    from pipeline.core.templates import SourceTemplates, learn_templates
-
     templates = None
     if args.templates:
         try:

@@ -25,6 +25,12 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+from pipeline.commands import COMMANDS
+from pipeline.core.clean import clean_document
+from pipeline.core.compare import KINDS, _analyse, grade_pairs
+from pipeline.core.embed import load_encoder
+from pipeline.core.segment import split_sentences
+
 MIN_SHARED = 2  # content words a candidate pair must share (1 when a sentence has fewer than 3)
 SEMANTIC_TOP = 3  # nearest neighbours by cosine added as candidates per sentence of A
 
@@ -32,7 +38,7 @@ SEMANTIC_TOP = 3  # nearest neighbours by cosine added as candidates per sentenc
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "compare",
-        help="match the sentences of two documents (exact / near / paraphrase)",
+        help=COMMANDS["compare"],
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="\n\n".join(__doc__.split("\n\n")[1:]),
@@ -56,16 +62,12 @@ def register(subparsers) -> None:
 def _read_document(path: str, kind: str, clean: bool) -> str:
     data = Path(path).read_bytes()
     if clean:
-        from pipeline.core.clean import clean_document
-
         res = clean_document(data, kind=kind)
         return res.text if res.status == "ok" else ""
     return data.decode("utf-8-sig", errors="replace")
 
 
 def _sentences(text: str) -> list[str]:
-    from pipeline.core.segment import split_sentences
-
     return [s.text for s in split_sentences(text) if s.text.strip()]
 
 
@@ -75,8 +77,6 @@ def candidate_pairs(sents_a: list[str], sents_b: list[str]) -> set[tuple[int, in
     Words present in more than ``max(50, 5%)`` of B's sentences are not used for blocking (they
     would make the candidate set quadratic without telling sentences apart).
     """
-    from pipeline.core.compare import _analyse
-
     index: dict[str, list[int]] = defaultdict(list)
     content_b = [_analyse(s).content for s in sents_b]
     for j, words in enumerate(content_b):
@@ -126,8 +126,6 @@ def match_documents(
 ) -> tuple[list[dict], dict]:
     """Best match in B for each sentence of A (``kind`` may be "none"), plus run statistics."""
     import numpy as np
-
-    from pipeline.core.compare import grade_pairs
 
     cand = candidate_pairs(sents_a, sents_b)
     va = vb = None
@@ -198,8 +196,6 @@ def _run(args: argparse.Namespace) -> int:
     if args.no_semantic:
         reason = "semantic tier off (--no-semantic)"
     else:
-        from pipeline.core.embed import load_encoder
-
         encoder, reason = load_encoder()
         reason = f"semantic tier on: {reason}" if encoder is not None else f"semantic tier off: {reason}"
     rows, stats = match_documents(sents_a, sents_b, encoder, args.max_semantic_pairs)
@@ -210,7 +206,7 @@ def _run(args: argparse.Namespace) -> int:
     summary = (
         f"{stats['sentences_a']} sentences in A, {stats['sentences_b']} in B, "
         f"{stats['candidates']} candidate pairs graded; "
-        + ", ".join(f"{k} {counts[k]}" for k in ("exact", "near", "paraphrase", "none"))
+        + ", ".join(f"{k} {counts[k]}" for k in KINDS)
         + f"; {reason}"
     )
     print(summary, file=sys.stderr)

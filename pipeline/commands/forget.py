@@ -6,7 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from pipeline.commands import COMMANDS
 from pipeline.config import default_landing, default_warehouse
+from pipeline.core import warehouse
+from pipeline.core.run import WarehousePaths
+from pipeline.core.runlog import RunRecord, record_run
+from pipeline.core.stages import forget, stage_overlap, stage_publish
 
 
 def landing_relative(path: str, landing: Path) -> str:
@@ -24,11 +29,6 @@ def landing_relative(path: str, landing: Path) -> str:
 
 
 def _forget(args: argparse.Namespace) -> int:
-    from pipeline.core import warehouse
-    from pipeline.core.run import WarehousePaths
-    from pipeline.core.runlog import RunRecord, record_run
-    from pipeline.core.stages import forget, stage_overlap, stage_publish
-
     paths = WarehousePaths(Path(args.warehouse))
     if not paths.work_db.is_file():
         print(f"wiretrace forget: no working database in {args.warehouse}", file=sys.stderr)
@@ -70,7 +70,7 @@ def _forget(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "forget",
-        help="take a file's documents out of the marts (recorded; later runs do not bring them back)",
+        help=COMMANDS["forget"],
         description="Take the documents of one or more landing files (or folders) out of every mart: "
         "they are marked forgotten in raw.documents (the rows stay, for the record), the change is recorded "
         "in raw.corrections, later runs skip the path (raw.forgotten_paths), and the overlap marts are "

@@ -6,14 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from pipeline.commands import COMMANDS
 from pipeline.config import default_warehouse
+from pipeline.core.report import render_story, write_reports
+from pipeline.core.warehouse import ANALYST_DB_NAME
 
 
 def _report(args: argparse.Namespace) -> int:
     import duckdb
-
-    from pipeline.core.report import render_story, write_reports
-    from pipeline.core.warehouse import ANALYST_DB_NAME
 
     if args.max_docs < 1:
         print("wiretrace report: --max-docs must be at least 1", file=sys.stderr)
@@ -48,7 +48,7 @@ def _report(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "report",
-        help="write self-contained HTML reuse reports (one page per story)",
+        help=COMMANDS["report"],
         description="Render the articles of each story side by side with matched sentences coloured by kind, "
         "linked to their partners, removed boilerplate greyed and a who-took-what summary. Works offline.",
     )

@@ -13,13 +13,16 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
+from pipeline.commands import COMMANDS
 from pipeline.config import default_landing, default_warehouse
+from pipeline.core import progress as progress_mod
+from pipeline.core.progress import ProgressBars, ProgressLog
+from pipeline.core.warehouse import ANALYST_DB_NAME
+from pipeline.defs.local import run_batch
 
 
 def _sink(mode: str):
     """The progress renderer for ``--progress``: bars on a terminal, log lines otherwise."""
-    from pipeline.core.progress import ProgressBars, ProgressLog
-
     if mode == "off":
         return None
     if mode == "bars" or (mode == "auto" and sys.stderr.isatty()):
@@ -32,10 +35,6 @@ def _counts(numbers: dict[str, float]) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from pipeline.core import progress as progress_mod
-    from pipeline.core.warehouse import ANALYST_DB_NAME
-    from pipeline.defs.local import run_batch
-
     landing = Path(args.input)
     if not landing.is_dir():
         print(f"wiretrace run: input folder {landing} does not exist", file=sys.stderr)
@@ -86,7 +85,7 @@ def _run(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "run",
-        help="run the whole pipeline once on a folder, as a run of the Dagster job (shown in the UI)",
+        help=COMMANDS["run"],
         description="Run the whole pipeline once on a folder of raw files (.txt, .html, .htm, .jsonl, "
         ".jsonl.gz, .jsonl.zst, .parquet, .warc, .warc.gz): the Dagster job process_batch executes in this process against the project's Dagster "
         "instance ($DAGSTER_HOME, else WAREHOUSE/dagster_home), so the run, its materialisations and check "

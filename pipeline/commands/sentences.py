@@ -17,11 +17,16 @@ import os
 import sys
 from pathlib import Path
 
+from pipeline.commands import COMMANDS
+from pipeline.core.clean import clean_document
+from pipeline.core.normalize import normalize_sentence, sentence_hash
+from pipeline.core.segment import split_sentences
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "sentences",
-        help="split a text file into sentences (JSON lines with offsets, normal form, hash)",
+        help=COMMANDS["sentences"],
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="\n\n".join(__doc__.split("\n\n")[1:]),
@@ -51,8 +56,6 @@ def decode_utf8(data: bytes) -> tuple[str, bool]:
 
 def sentence_records(text: str) -> list[dict]:
     """The JSON records printed by the command, for ``text``."""
-    from pipeline.core.normalize import normalize_sentence, sentence_hash
-    from pipeline.core.segment import split_sentences
 
     records = []
     for i, span in enumerate(split_sentences(text)):
@@ -84,8 +87,6 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     if args.clean:
-        from pipeline.core.clean import clean_document
-
         text = clean_document(text, kind="text").text
     out = sys.stdout
     try:

@@ -122,8 +122,11 @@ from typing import Any, NamedTuple
 import numpy as np
 from rapidfuzz.distance import Indel
 
+from pipeline.core.embed import load_encoder, semantic_status
+from pipeline.core.kinds import MATCH_KINDS
 from pipeline.core.normalize import STOPWORDS
 from pipeline.core.normalize import normalize_tokens as _normalize_tokens
+from pipeline.core.verifier import load_verifier
 
 __all__ = [
     "KINDS",
@@ -138,7 +141,7 @@ __all__ = [
     "FULL_FEATURES",
 ]
 
-KINDS = ("exact", "near", "paraphrase", "none")
+KINDS = (*MATCH_KINDS, "none")
 
 # near-tier rule (see module docstring)
 NEAR_CHAR_RATIO = 0.80
@@ -389,8 +392,6 @@ class SentenceMatch:
 
 def semantic_available() -> tuple[bool, str]:
     """Whether the semantic tier (sentence embeddings) can be used, and why not if it cannot."""
-    from pipeline.core.embed import semantic_status
-
     return semantic_status()
 
 
@@ -546,8 +547,6 @@ def _default_grader() -> PairGrader:
 
 def _resolve_encoder(encoder: Any):
     if encoder == "auto":
-        from pipeline.core.embed import load_encoder
-
         enc, _reason = load_encoder()
         return enc
     return encoder
@@ -596,8 +595,6 @@ def grade_pairs(
     if verifier == "auto":
         verifier = None
         if cos is not None:
-            from pipeline.core.verifier import load_verifier
-
             verifier, _reason = load_verifier()
     return _default_grader().grade(pairs, cos, verifier)
 

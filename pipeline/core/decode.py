@@ -133,11 +133,17 @@ def _raw_decode(data: bytes) -> tuple[str, str]:
 _NEEDS_FTFY = re.compile("[\u00c0-\u00ff\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffd]")
 
 
+def fix_line_endings(text: str) -> str:
+    """``\\r\\n`` and lone ``\\r`` line ends as ``\\n``: the one line-ending rule of the project (decoding,
+    cleaning offsets and template learning all see the same lines)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
 def repair_text(text: str) -> tuple[str, list[str]]:
     """Repair mojibake with ftfy, normalise line endings and NFC; return the text and the repairs."""
     repairs: list[str] = []
     if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        text = fix_line_endings(text)
         repairs.append("line_endings")
     if not _NEEDS_FTFY.search(text):
         normalised = unicodedata.normalize("NFC", text)

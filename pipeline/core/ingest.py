@@ -205,6 +205,8 @@ class IngestResult:
 
 PRECISIONS = ("day", "local_time", "time")
 WEB_EPOCH = datetime(1990, 1, 1)  # no web page is older than the web
+#: how far ahead of UTC a local day or time may be (a date is in the future only beyond this)
+LOCAL_TIME_AHEAD = timedelta(hours=12)
 _NO_DATE = {"nan", "none", "null", "nat"}
 
 
@@ -276,7 +278,7 @@ def parse_published(value: object, *, now: datetime | None = None, web: bool = T
     else:
         run = now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now
     # the earliest instant the value can stand for (a local day or time may be up to 12 h ahead of UTC)
-    earliest = dt if precision == "time" else dt - timedelta(hours=12)
+    earliest = dt if precision == "time" else dt - LOCAL_TIME_AHEAD
     if earliest > run:
         return PublishedDate(None, None, "future")
     if web and dt < WEB_EPOCH:

@@ -104,6 +104,8 @@ from datetime import timedelta
 
 import polars as pl
 
+from pipeline.core.kinds import KIND_RANK
+
 __all__ = [
     "reuse_only",
     "date_intervals",
@@ -116,8 +118,6 @@ __all__ = [
     "PASSAGE_COLUMNS",
     "CLUSTER_COLUMNS",
 ]
-
-KIND_RANK = {"exact": 3, "near": 2, "paraphrase": 1}
 
 UNION_MIN_WITNESSES = 2
 UNION_MIN_CLUSTERS = 2

@@ -41,13 +41,13 @@ from typing import Any
 
 import duckdb
 
-from pipeline.core.catalog import BEST_DATE_SQL
 from pipeline.core.clean.document import cleaner_input
 from pipeline.core.clean.result import REASONS
+from pipeline.core.kinds import KIND_ORDER
+from pipeline.core.tables import BEST_DATE_SQL
 
 __all__ = ["KIND_ORDER", "render_story", "write_reports", "place_removed"]
 
-KIND_ORDER = {"exact": 0, "near": 1, "paraphrase": 2}
 KIND_LABEL = {"exact": "exact", "near": "near-verbatim", "paraphrase": "paraphrase"}
 _BATCH = 200  # stories loaded per query batch in write_reports
 

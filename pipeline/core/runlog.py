@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 
 import duckdb
 
+from pipeline import __version__
+
 __all__ = ["RunRecord", "record_failed_run", "record_run", "record_stage", "tiers_from_overlap"]
 
 
@@ -50,7 +52,6 @@ def tiers_from_overlap(extra: dict | None) -> dict[str, str]:
 
 def record_run(con: duckdb.DuckDBPyConnection, run: RunRecord) -> None:
     """Write ``run``'s row into ``meta.runs`` (replacing an earlier row of the same run id)."""
-    from pipeline import __version__
 
     counts = {s.stage: dict(s.counts) for s in run.stages}
     overlap = next((s for s in run.stages if s.stage == "overlap"), None)
@@ -107,7 +108,6 @@ def record_stage(
 ) -> None:
     """Add one stage's result to the row of run ``run_id`` (a Dagster run writes its stages one step at a
     time); the row is created on the first stage. Earlier stages of the run are kept."""
-    from pipeline import __version__
 
     rows = con.execute(
         "SELECT started_at, batch_id, config, tiers, counts, n_errors, errors FROM meta.runs WHERE run_id = ?",

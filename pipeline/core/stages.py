@@ -34,9 +34,14 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline.core import warehouse
-from pipeline.core.catalog import BEST_DATE_SQL, BEST_PRECISION_SQL
+from pipeline.core import tables, warehouse
+from pipeline.core.clean import clean_document
 from pipeline.core.ingest import IngestConfig, iter_ingest, scan_landing
+from pipeline.core.normalize import normalize_sentence, sentence_hash
+from pipeline.core.overlap import compute_overlap
+from pipeline.core.parallel import STATE, pool
+from pipeline.core.segment import split_sentences
+from pipeline.core.templates import learn_templates
 
 log = logging.getLogger("wiretrace")
 
@@ -74,60 +79,6 @@ def _error_id(path: str, record: str | None, sha: str | None, reason: str) -> st
 
 
 # --------------------------------------------------------------------------------------------- ingest
-
-_DOC_SCHEMA = {
-    "doc_id": pl.String,
-    "source": pl.String,
-    "source_origin": pl.String,
-    "kind": pl.String,
-    "raw_text": pl.String,
-    "path": pl.String,
-    "record": pl.String,
-    "external_id": pl.String,
-    "url": pl.String,
-    "title": pl.String,
-    "published_at": pl.Datetime("us"),
-    "published_at_raw": pl.String,
-    "encoding": pl.String,
-    "repairs": pl.List(pl.String),
-    "content_sha256": pl.String,
-    "n_chars": pl.Int32,
-    "published_at_precision": pl.String,
-    "published_at_flag": pl.String,
-    "captured_at": pl.Datetime("us"),
-    "batch_id": pl.String,
-    "status": pl.String,
-}
-_FILE_SCHEMA = {
-    "path": pl.String,
-    "sha256": pl.String,
-    "size_bytes": pl.Int64,
-    "format": pl.String,
-    "n_records": pl.Int32,
-    "n_documents": pl.Int32,
-    "n_errors": pl.Int32,
-    "n_skipped": pl.Int32,
-    "batch_id": pl.String,
-}
-_CORRECTION_SCHEMA = {
-    "correction_id": pl.String,
-    "doc_id": pl.String,
-    "path": pl.String,
-    "change": pl.String,
-    "detail": pl.String,
-    "batch_id": pl.String,
-    "recorded_at": pl.Datetime("us"),
-}
-_ERROR_SCHEMA = {
-    "error_id": pl.String,
-    "path": pl.String,
-    "record": pl.String,
-    "file_sha256": pl.String,
-    "reason": pl.String,
-    "message": pl.String,
-    "raw_excerpt": pl.String,
-    "batch_id": pl.String,
-}
 
 
 #: metadata a corrected sidecar or manifest can change in place (the content stays the same)
@@ -251,7 +202,9 @@ class _Corrections:
 
     def flush(self) -> int:
         n = (
-            warehouse.insert_new(self.con, "raw.corrections", self.rows, _CORRECTION_SCHEMA)
+            warehouse.insert_new(
+                self.con, "raw.corrections", self.rows, tables.polars_schema("raw.corrections")
+            )
             if self.rows
             else 0
         )
@@ -355,11 +308,17 @@ def _stage_ingest(
     def flush() -> None:
         nonlocal pending_chars
         if raws:
-            res.counts["files_new"] += warehouse.insert_new(con, "raw.raw_files", raws, _FILE_SCHEMA)
+            res.counts["files_new"] += warehouse.insert_new(
+                con, "raw.raw_files", raws, tables.polars_schema("raw.raw_files")
+            )
         if docs:
-            res.counts["documents_new"] += warehouse.insert_new(con, "raw.documents", docs, _DOC_SCHEMA)
+            res.counts["documents_new"] += warehouse.insert_new(
+                con, "raw.documents", docs, tables.polars_schema("raw.documents")
+            )
         if errs:
-            res.counts["errors_new"] += warehouse.insert_new(con, "raw.ingest_errors", errs, _ERROR_SCHEMA)
+            res.counts["errors_new"] += warehouse.insert_new(
+                con, "raw.ingest_errors", errs, tables.polars_schema("raw.ingest_errors")
+            )
         res.counts["corrections"] += corrections.flush()
         raws.clear()
         docs.clear()
@@ -453,10 +412,6 @@ def _template_keys(templates, sources: Iterable[str]) -> dict[str, str]:
 
 def learn_corpus_templates(con: duckdb.DuckDBPyConnection):
     """Learn per-source boilerplate templates from every text document in the working database."""
-    try:
-        from pipeline.core.templates import learn_templates
-    except ImportError:  # pragma: no cover - templates module not installed
-        return None
     rows = con.sql(
         f"SELECT source, raw_text FROM {warehouse.CURRENT_DOCUMENTS} d WHERE kind = 'text' ORDER BY doc_id"
     ).fetchall()
@@ -493,9 +448,6 @@ def time_limit(seconds: float, what: str) -> Iterator[None]:
 
 
 def _clean_one(args):
-    from pipeline.core.clean import clean_document
-    from pipeline.core.parallel import STATE
-
     doc_id, kind, raw_text, source = args
     try:
         with time_limit(CLEAN_TIMEOUT_S, "cleaning this document"):
@@ -520,8 +472,6 @@ def _clean_one(args):
 def stage_clean(
     con: duckdb.DuckDBPyConnection, progress: Progress = _noop, batch_size: int = 2000
 ) -> StageResult:
-    from pipeline.core.parallel import pool
-
     t0 = time.perf_counter()
     warehouse.ensure_schema(con)
     res = StageResult("clean", {"documents": 0, "cleaned": 0, "empty": 0, "failed": 0, "removed_spans": 0})
@@ -607,9 +557,11 @@ def stage_clean(
                         }
                     )
                 res.counts["cleaned"] += 1
-            warehouse.insert_new(con, "staging.clean_documents", clean_rows, _CLEAN_SCHEMA)
+            warehouse.insert_new(
+                con, "staging.clean_documents", clean_rows, tables.polars_schema("staging.clean_documents")
+            )
             res.counts["removed_spans"] += warehouse.insert_new(
-                con, "staging.removed_spans", span_rows, _SPAN_SCHEMA
+                con, "staging.removed_spans", span_rows, tables.polars_schema("staging.removed_spans")
             )
             progress("clean", min(lo + batch_size, total), total)
     res.seconds = time.perf_counter() - t0
@@ -624,52 +576,10 @@ def _jsonable(value):
     return value
 
 
-_CLEAN_SCHEMA = {
-    "doc_id": pl.String,
-    "status": pl.String,
-    "empty_reason": pl.String,
-    "text": pl.String,
-    "title": pl.String,
-    "author": pl.String,
-    "url": pl.String,
-    "sitename": pl.String,
-    "published_at_text": pl.String,
-    "headings": pl.String,
-    "n_removed": pl.Int32,
-    "removed_chars": pl.Int32,
-    "clean_key": pl.String,
-    "error": pl.String,
-}
-_SPAN_SCHEMA = {
-    "doc_id": pl.String,
-    "span_index": pl.Int32,
-    "start_offset": pl.Int32,
-    "end_offset": pl.Int32,
-    "text": pl.String,
-    "reason": pl.String,
-    "stage": pl.String,
-}
-_SENT_SCHEMA = {
-    "sentence_id": pl.String,
-    "doc_id": pl.String,
-    "sentence_index": pl.Int32,
-    "paragraph": pl.Int32,
-    "start_offset": pl.Int32,
-    "end_offset": pl.Int32,
-    "text": pl.String,
-    "norm": pl.String,
-    "norm_hash": pl.String,
-    "n_tokens": pl.Int32,
-}
-
-
 # -------------------------------------------------------------------------------------------- segment
 
 
 def _segment_one(args):
-    from pipeline.core.normalize import normalize_sentence, sentence_hash
-    from pipeline.core.segment import split_sentences
-
     doc_id, text = args
     rows = []
     for i, span in enumerate(split_sentences(text or "")):
@@ -694,8 +604,6 @@ def _segment_one(args):
 def stage_segment(
     con: duckdb.DuckDBPyConnection, progress: Progress = _noop, batch_size: int = 5000
 ) -> StageResult:
-    from pipeline.core.parallel import pool
-
     t0 = time.perf_counter()
     warehouse.ensure_schema(con)
     res = StageResult("segment", {"documents": 0, "sentences": 0})
@@ -718,7 +626,7 @@ def stage_segment(
             ).fetchall()
             con.unregister("_ids")
             rows = [row for doc_rows in workers.map(_segment_one, texts, chunksize=32) for row in doc_rows]
-            frame = pl.DataFrame(rows, schema=_SENT_SCHEMA, orient="row")
+            frame = pl.DataFrame(rows, schema=tables.polars_schema("staging.sentences"), orient="row")
             res.counts["documents"] += len(texts)
             res.counts["sentences"] += warehouse.insert_new(con, "staging.sentences", frame)
             progress("segment", min(lo + batch_size, total), total)
@@ -731,7 +639,7 @@ def stage_segment(
 # the overlap stage's inputs: current documents only (superseded and forgotten ones stay out of
 # every mart; see warehouse.CURRENT_DOCUMENTS)
 DOCUMENTS_SQL = f"""
-SELECT d.doc_id, d.source, {BEST_DATE_SQL} AS published_at, {BEST_PRECISION_SQL} AS published_at_precision,
+SELECT d.doc_id, d.source, {tables.BEST_DATE_SQL} AS published_at, {tables.BEST_PRECISION_SQL} AS published_at_precision,
        coalesce(d.title, c.title) AS title, length(c.text) AS n_chars
 FROM {warehouse.CURRENT_DOCUMENTS} d JOIN staging.clean_documents c USING (doc_id)
 WHERE c.status = 'ok'
@@ -749,8 +657,6 @@ WHERE c.status = 'ok' ORDER BY s.doc_id, s.sentence_index
 def stage_overlap(
     con: duckdb.DuckDBPyConnection, progress: Progress = _noop, encoder="auto", config=None
 ) -> StageResult:
-    from pipeline.core.overlap import compute_overlap
-
     t0 = time.perf_counter()
     documents = con.sql(DOCUMENTS_SQL).pl()
     sentences = con.sql(SENTENCES_SQL).pl()
@@ -779,11 +685,9 @@ def stage_overlap(
 
 
 def stage_publish(con: duckdb.DuckDBPyConnection, analyst_path: Path) -> StageResult:
-    from pipeline.core.catalog import finalize_published
-
     t0 = time.perf_counter()
     con.execute("CHECKPOINT")
-    counts = warehouse.publish(con, analyst_path, finalize=finalize_published)
+    counts = warehouse.publish(con, analyst_path, finalize=tables.finalize_published)
     res = StageResult("publish", counts)
     res.seconds = time.perf_counter() - t0
     return res

@@ -32,6 +32,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.core.decode import fix_line_endings
+
 __all__ = ["SourceTemplates", "learn_templates", "line_key", "normalise_line"]
 
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
@@ -143,7 +145,7 @@ def learn_templates(
         seen_docs.add(doc_key)
         n_docs[source] += 1
         seen: set[str] = set()
-        for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        for raw in fix_line_endings(text).split("\n"):
             line = raw.strip()
             if not line or len(line) > 2000:
                 continue

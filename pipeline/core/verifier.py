@@ -41,6 +41,8 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.core.embed import model_path
+
 __all__ = [
     "Verifier",
     "load_verifier",
@@ -124,8 +126,6 @@ def _base():
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     import transformers
     from transformers import AutoModel, AutoTokenizer
-
-    from pipeline.core.embed import model_path
 
     transformers.utils.logging.disable_progress_bar()
     path = str(model_path())

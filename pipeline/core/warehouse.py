@@ -11,8 +11,9 @@ Schemas: ``raw`` (what came in), ``staging`` (clean text, removed spans, sentenc
 (overlap results and analyst views), ``meta`` (schema version, run log ``meta.runs``). All four are
 published.
 
-Schema changes are migrations: append a step to ``MIGRATIONS``; ``ensure_schema`` applies the steps
-newer than the version stored in ``meta.schema_version``.
+The tables, their columns and keys are declared once, in the registry ``pipeline.core.tables``; the
+migration steps (``MIGRATIONS``) are generated from it, and ``ensure_schema`` applies the steps newer than
+the version stored in ``meta.schema_version``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+
+from pipeline.core import tables
 
 __all__ = [
     "WORK_DB_NAME",
@@ -40,57 +43,8 @@ __all__ = [
 WORK_DB_NAME = "work.duckdb"
 ANALYST_DB_NAME = "wiretrace.duckdb"
 
-_V1 = [
-    "CREATE SCHEMA IF NOT EXISTS raw",
-    "CREATE SCHEMA IF NOT EXISTS staging",
-    "CREATE SCHEMA IF NOT EXISTS marts",
-    """CREATE TABLE IF NOT EXISTS raw.raw_files (
-        path VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, size_bytes BIGINT, format VARCHAR,
-        n_records INTEGER, n_documents INTEGER, n_errors INTEGER, batch_id VARCHAR,
-        PRIMARY KEY (path, sha256))""",
-    """CREATE TABLE IF NOT EXISTS raw.documents (
-        doc_id VARCHAR PRIMARY KEY, source VARCHAR NOT NULL, source_origin VARCHAR, kind VARCHAR,
-        raw_text VARCHAR, path VARCHAR, record VARCHAR, external_id VARCHAR, url VARCHAR, title VARCHAR,
-        published_at TIMESTAMP, published_at_raw VARCHAR, encoding VARCHAR, repairs VARCHAR[],
-        content_sha256 VARCHAR, n_chars INTEGER, batch_id VARCHAR)""",
-    """CREATE TABLE IF NOT EXISTS raw.ingest_errors (
-        error_id VARCHAR PRIMARY KEY, path VARCHAR NOT NULL, record VARCHAR, file_sha256 VARCHAR,
-        reason VARCHAR NOT NULL, message VARCHAR, raw_excerpt VARCHAR, batch_id VARCHAR)""",
-    """CREATE TABLE IF NOT EXISTS staging.clean_documents (
-        doc_id VARCHAR PRIMARY KEY, status VARCHAR, empty_reason VARCHAR, text VARCHAR,
-        title VARCHAR, author VARCHAR, url VARCHAR, sitename VARCHAR, published_at_text VARCHAR,
-        headings VARCHAR, n_removed INTEGER, removed_chars INTEGER, clean_key VARCHAR, error VARCHAR)""",
-    """CREATE TABLE IF NOT EXISTS staging.removed_spans (
-        doc_id VARCHAR NOT NULL, span_index INTEGER NOT NULL, start_offset INTEGER, end_offset INTEGER,
-        text VARCHAR, reason VARCHAR, stage VARCHAR, PRIMARY KEY (doc_id, span_index))""",
-    """CREATE TABLE IF NOT EXISTS staging.sentences (
-        sentence_id VARCHAR PRIMARY KEY, doc_id VARCHAR NOT NULL, sentence_index INTEGER,
-        paragraph INTEGER, start_offset INTEGER, end_offset INTEGER, text VARCHAR, norm VARCHAR,
-        norm_hash VARCHAR, n_tokens INTEGER)""",
-]
-
-# corrections (superseded and forgotten documents, metadata updated in place), web archives, the run log;
-# publication dates keep their precision, and implausible ones a flag (then published_at is null)
-_V2 = [
-    "ALTER TABLE raw.documents ADD COLUMN IF NOT EXISTS published_at_precision VARCHAR",
-    "ALTER TABLE raw.documents ADD COLUMN IF NOT EXISTS published_at_flag VARCHAR",
-    "ALTER TABLE raw.raw_files ADD COLUMN n_skipped INTEGER DEFAULT 0",
-    "ALTER TABLE raw.documents ADD COLUMN captured_at TIMESTAMP",
-    "ALTER TABLE raw.documents ADD COLUMN status VARCHAR DEFAULT 'current'",
-    "ALTER TABLE raw.documents ADD COLUMN superseded_by VARCHAR",
-    "ALTER TABLE raw.documents ADD COLUMN status_changed_at TIMESTAMP",
-    """CREATE TABLE IF NOT EXISTS raw.corrections (
-        correction_id VARCHAR PRIMARY KEY, doc_id VARCHAR, path VARCHAR NOT NULL, change VARCHAR NOT NULL,
-        detail VARCHAR, batch_id VARCHAR, recorded_at TIMESTAMP)""",
-    """CREATE TABLE IF NOT EXISTS raw.forgotten_paths (
-        path VARCHAR PRIMARY KEY, forgotten_at TIMESTAMP, n_documents INTEGER)""",
-    """CREATE TABLE IF NOT EXISTS meta.runs (
-        run_id VARCHAR PRIMARY KEY, started_at TIMESTAMP, ended_at TIMESTAMP, status VARCHAR,
-        version VARCHAR, batch_id VARCHAR, config VARCHAR, tiers VARCHAR, counts VARCHAR,
-        n_errors INTEGER, errors VARCHAR)""",
-]
-
-MIGRATIONS: list[tuple[int, list[str]]] = [(1, _V1), (2, _V2)]
+#: the migration steps, generated from the table registry (pipeline.core.tables)
+MIGRATIONS: list[tuple[int, list[str]]] = tables.migrations()
 
 #: The documents every mart is computed from, in one place: documents neither superseded by a
 #: corrected file nor forgotten (``wiretrace forget``). Superseded and forgotten rows stay in
@@ -109,7 +63,7 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> int:
     """Create or migrate the working schema; return the version now in force."""
     con.execute("CREATE SCHEMA IF NOT EXISTS meta")
-    con.execute("CREATE TABLE IF NOT EXISTS meta.schema_version (version INTEGER)")
+    con.execute(tables.create_table_sql(tables.table("meta.schema_version")))
     row = con.sql("SELECT max(version) FROM meta.schema_version").fetchall()[0]
     current = row[0] if row and row[0] is not None else 0
     if current > SCHEMA_VERSION:

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipeline.definitions import defs
+
 #: the instance configuration of the project (the same text as warehouse/dagster_home/dagster.yaml)
 DAGSTER_YAML = """\
 # Dagster instance for wiretrace (DAGSTER_HOME=warehouse/dagster_home): run history, schedules and sensor
@@ -164,7 +166,6 @@ def run_batch(
     """Execute the ``process_batch`` job in-process on every file of ``landing`` as the batch
     partition ``batch_id``; returns what the run recorded. Never raises for a failed step: the
     summary says which step failed and why."""
-    from pipeline.definitions import defs
 
     own = instance is None
     instance = instance or open_instance(warehouse_dir)

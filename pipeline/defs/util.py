@@ -1,4 +1,4 @@
-"""Small helpers for asset metadata and progress."""
+"""Small helpers for asset specs, asset metadata and progress."""
 
 from __future__ import annotations
 
@@ -8,7 +8,41 @@ from contextlib import contextmanager
 import dagster as dg
 import duckdb
 
+from pipeline.core import tables
 from pipeline.core.progress import Progress, ProgressLog, reporter
+
+
+def table_schema(name: str) -> dg.TableSchema:
+    """The Dagster table schema of warehouse table ``schema.name``, from the table registry: each
+    column with its DuckDB type, meaning and constraints (key columns unique when the key is one
+    column, NOT NULL and key columns of tables created by DDL not nullable)."""
+    t = tables.table(name)
+    single_key = t.key if len(t.key) == 1 else ()
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                c.name,
+                c.sql_type,
+                description=c.description,
+                constraints=dg.TableColumnConstraints(
+                    nullable=not (c.not_null or (t.ddl and c.name in t.key)), unique=c.name in single_key
+                ),
+            )
+            for c in t.columns
+        ]
+    )
+
+
+def table_spec(key: dg.AssetKey, name: str, **kwargs) -> dg.AssetSpec:
+    """The asset spec of warehouse table ``schema.name``: the registry's description and table
+    schema (shown in the Dagster UI's column view), kind duckdb."""
+    return dg.AssetSpec(
+        key,
+        description=tables.table(name).description,
+        metadata={"dagster/column_schema": table_schema(name)},
+        kinds={"duckdb"},
+        **kwargs,
+    )
 
 
 def md_preview(

@@ -22,6 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from pipeline.core import warehouse
+from pipeline.core.embed import semantic_status
+from pipeline.core.overlap import OverlapConfig
+from pipeline.core.stages import stage_clean, stage_ingest, stage_overlap, stage_publish, stage_segment
 from pipeline.evaluation.common import shared_data, write_result
 
 
@@ -55,9 +59,6 @@ def main(argv: list[str] | None = None) -> int:
 
     import duckdb
     import polars as pl
-
-    from pipeline.core import warehouse
-    from pipeline.core.stages import stage_clean, stage_ingest, stage_overlap, stage_publish, stage_segment
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="wiretrace-bench-"))
     if work.exists() and args.keep:
@@ -94,9 +95,6 @@ def main(argv: list[str] | None = None) -> int:
 
     semantic_line = "not measured (run with --semantic)"
     if args.semantic:
-        from pipeline.core.embed import semantic_status
-        from pipeline.core.overlap import OverlapConfig
-
         ok, why = semantic_status()
         if ok:
             config = OverlapConfig(semantic_max_sentences=args.semantic_max) if args.semantic_max else None

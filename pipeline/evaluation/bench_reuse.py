@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from pipeline.evaluation.common import REPO, git_commit, shared_data, write_result
+from pipeline.evaluation.reuse_precision import write_landing
 
 _CHILD = """
 import json, sys, time, resource
@@ -59,8 +60,6 @@ def _run(landing: Path, wh: Path, mode: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pipeline.evaluation.reuse_precision import write_landing
-
     ap = argparse.ArgumentParser(prog="python -m pipeline.evaluation.bench_reuse")
     ap.add_argument("--seed", type=int, default=505)
     ap.add_argument("--articles", type=int, default=2000)

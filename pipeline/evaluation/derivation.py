@@ -42,7 +42,9 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
+from pipeline.core.overlap import compute_overlap
 from pipeline.evaluation.common import git_commit, shared_data_path, write_result
+from pipeline.evaluation.overlap_scale import build_frames, text_tools
 
 CORPUS = "corpora/allsides_baly2020.parquet"
 SEED = 20261128
@@ -222,7 +224,6 @@ def make_copy(
 
 def generate(n_stories: int, n_noise: int, seed: int = SEED) -> tuple[list[dict], dict]:
     """Records (doc_id, source, text, time) and the truth: parent per document, story per document."""
-    from pipeline.evaluation.overlap_scale import text_tools
 
     split = text_tools()[0]
     path = shared_data_path() / CORPUS
@@ -312,8 +313,6 @@ def generate(n_stories: int, n_noise: int, seed: int = SEED) -> tuple[list[dict]
 
 
 def _frames(records: list[dict], dates: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    from pipeline.evaluation.overlap_scale import build_frames
-
     recs = []
     for r in records:
         t = r["time"]
@@ -422,7 +421,6 @@ def main(argv: list[str] | None = None) -> int:
             f"derivation evaluation skipped: {shared_data_path() / CORPUS} not found (set WIRETRACE_SHARED_DATA)"
         )
         return 0
-    from pipeline.core.overlap import compute_overlap
 
     t0 = time.perf_counter()
     records, truth = generate(args.stories, args.noise, args.seed)

@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from pipeline.core import warehouse
+from pipeline.core.stages import stage_ingest
 from pipeline.evaluation.common import git_commit, write_result
 
 WORDS = (
@@ -63,8 +65,6 @@ def write_corpus(path: Path, target_bytes: int, seed: int = 7) -> int:
 
 def measure(landing: Path, db: Path) -> dict:
     """Ingest ``landing`` into ``db`` (run in a child process); returns counts, seconds and peak RSS."""
-    from pipeline.core import warehouse
-    from pipeline.core.stages import stage_ingest
 
     con = warehouse.connect(db)
     t0 = time.perf_counter()

@@ -15,7 +15,6 @@ written to ``pipeline/evaluation/results/overlap_scale.md``.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import re
 import resource
@@ -26,61 +25,27 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.core.overlap import DOCUMENTS_SCHEMA, SENTENCES_SCHEMA
+from pipeline.core.normalize import normalize_sentence, sentence_hash
+from pipeline.core.overlap import DOCUMENTS_SCHEMA, SENTENCES_SCHEMA, compute_overlap
+from pipeline.core.segment import split_sentences
 from pipeline.evaluation.common import shared_data_path
 
 RESULTS = Path(__file__).resolve().parent / "results" / "overlap_scale.md"
 CORPUS = Path("corpora") / "allsides_baly2020.parquet"
 
 _WORD = re.compile(r"[^\W_]+")
-_SIMPLE_SPLIT = re.compile(r"[^.!?\n]+(?:[.!?]+[\"”’)]*|\n|$)")
 
 
 shared_data_dir = shared_data_path
 
 
-def _simple_norm(text: str) -> str:
-    return " ".join(_WORD.findall(text.lower()))
-
-
-def _norm_hash(norm: str) -> str:
-    return hashlib.blake2b(norm.encode("utf-8"), digest_size=8).hexdigest()
-
-
 def text_tools() -> tuple[Callable, Callable, Callable, list[str]]:
-    """(split, normalise, hash, notes): the project's segmenter and normaliser when importable,
-    else simple regex stand-ins (named in ``notes``)."""
-    notes: list[str] = []
-    try:
-        from pipeline.core.segment import split_sentences
+    """(split, normalise, hash, notes): the project's segmenter and normaliser, as the pipeline runs them."""
 
-        def split(text: str):
-            return [(s.start, s.end, s.text, s.paragraph) for s in split_sentences(text)]
+    def split(text: str):
+        return [(s.start, s.end, s.text, s.paragraph) for s in split_sentences(text)]
 
-    except ImportError:
-        notes.append("sentences: simple regex split (pipeline.core.segment not available)")
-
-        def split(text: str):
-            out = []
-            para = 0
-            for m in _SIMPLE_SPLIT.finditer(text):
-                raw = m.group(0)
-                if not raw.strip():
-                    para += raw.count("\n") > 0
-                    continue
-                lead = len(raw) - len(raw.lstrip())
-                s, e = m.start() + lead, m.start() + len(raw.rstrip())
-                out.append((s, e, text[s:e], para))
-            return out
-
-    try:
-        from pipeline.core.normalize import normalize_sentence, sentence_hash
-
-        norm, nhash = normalize_sentence, sentence_hash
-    except ImportError:
-        notes.append("normalisation: lower-cased word join (pipeline.core.normalize not available)")
-        norm, nhash = _simple_norm, _norm_hash
-    return split, norm, nhash, notes
+    return split, normalize_sentence, sentence_hash, []
 
 
 def build_frames(
@@ -153,8 +118,6 @@ def _progress(step: str, done: int, total: int) -> None:
 
 
 def run(limit: int | None) -> str:
-    from pipeline.core.overlap import compute_overlap
-
     path = shared_data_dir() / CORPUS
     if not path.is_file():
         msg = f"AllSides corpus not found ({CORPUS} under the shared data directory); skipped."

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.core import compare as C
+from pipeline.core.embed import load_encoder
 from pipeline.evaluation.common import shared_data_path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -358,8 +359,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _load():
-    from pipeline.core.embed import load_encoder
-
     return load_encoder()
 
 

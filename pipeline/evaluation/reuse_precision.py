@@ -44,11 +44,12 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipeline.core.kinds import MATCH_KINDS as KINDS
+from pipeline.core.run import run_pipeline
 from pipeline.evaluation.common import git_commit, shared_data, write_result
 
 CORPUS = Path("corpora") / "allsides_baly2020.parquet"
 DATA = Path(__file__).resolve().parent / "data" / "reuse"
-KINDS = ("exact", "near", "paraphrase")
 
 
 def write_landing(seed: int, n: int, landing: Path) -> pl.DataFrame:
@@ -71,8 +72,6 @@ def write_landing(seed: int, n: int, landing: Path) -> pl.DataFrame:
 
 
 def run_default(landing: Path, wh: Path) -> dict:
-    from pipeline.core.run import run_pipeline
-
     t = time.perf_counter()
     results = run_pipeline(landing, wh)
     return {

@@ -37,7 +37,19 @@ from typing import Any
 import numpy as np
 
 from pipeline.core import compare as C
-from pipeline.evaluation.paraphrase import FOLDS, SEED, load_mrpc, metrics, stratified_folds
+from pipeline.core import verifier as V
+from pipeline.core.embed import load_encoder
+from pipeline.core.verifier import Verifier
+from pipeline.evaluation.paraphrase import (
+    FOLDS,
+    SEED,
+    fit_models,
+    load_jsonl,
+    load_mrpc,
+    metrics,
+    shared_data_dir,
+    stratified_folds,
+)
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 REPORT = RESULTS_DIR / "verifier.md"
@@ -61,7 +73,6 @@ def _data() -> tuple[list[tuple[str, str]], np.ndarray, np.ndarray, np.ndarray, 
     if mrpc is None:
         raise SystemExit(2)
     pairs, y = mrpc
-    from pipeline.core.embed import load_encoder
 
     enc, reason = load_encoder()
     if enc is None:
@@ -81,8 +92,6 @@ def _standardise(feats: np.ndarray, rows: np.ndarray):
 def _fit_loop(model, tok, pairs, target, Z, rows, epochs: int, log=print) -> None:
     """AdamW with linear warm-up and decay; binary cross-entropy (``target`` may be soft)."""
     import torch
-
-    from pipeline.core import verifier as V
 
     r = RECIPE
     opt = torch.optim.AdamW(
@@ -125,7 +134,6 @@ def load_stsb() -> list[tuple[str, str, float]] | None:
     share a sentence with MRPC train), so they are left out: training on them would leak MRPC
     sentences into the cross-validation folds and, possibly, into any MRPC test split.
     """
-    from pipeline.evaluation.paraphrase import load_jsonl, shared_data_dir
 
     path = shared_data_dir() / "eval" / "paraphrase" / "stsb_train.jsonl"
     if not path.exists():
@@ -145,8 +153,6 @@ def pretrain(log=print) -> dict[str, Any] | None:
 
     import torch
 
-    from pipeline.core import verifier as V
-
     r = RECIPE
     if not r["stsb_epochs"]:
         return None
@@ -158,7 +164,6 @@ def pretrain(log=print) -> dict[str, Any] | None:
     cache = Path(tempfile.gettempdir()) / f"wiretrace-verifier-stsb-{key}.pt"
     if cache.exists():
         return torch.load(cache)
-    from pipeline.core.embed import load_encoder
 
     enc, _ = load_encoder()
     pairs = [(a, b) for a, b, _ in stsb]
@@ -178,7 +183,6 @@ def pretrain(log=print) -> dict[str, Any] | None:
 
 def train(pairs, y, feats, rows: np.ndarray, init: dict[str, Any] | None = None, log=print):
     """Fit a cross-encoder on ``rows`` (from ``init`` if given); returns the model and its feature spec."""
-    from pipeline.core import verifier as V
 
     r = RECIPE
     Z, mean, scale = _standardise(feats, rows)
@@ -202,8 +206,6 @@ def train(pairs, y, feats, rows: np.ndarray, init: dict[str, Any] | None = None,
 
 
 def cross_validate(folds_to_run: list[int]) -> None:
-    from pipeline.core.verifier import Verifier
-
     pairs, y, feats, exact, counts = _data()
     fold = stratified_folds(y, FOLDS, SEED)
     cache = json.loads(CV_CACHE.read_text()) if CV_CACHE.exists() else {"folds": {}}
@@ -242,7 +244,6 @@ def report(pairs, y, feats, exact, counts, cache) -> None:
         "|---:|---:|---:|---:|---:|---:|",
     ]
     accs_g, accs_v, accs_d, f1s = [], [], [], []
-    from pipeline.evaluation.paraphrase import fit_models
 
     for k in range(FOLDS):
         got = cache["folds"].get(str(k))
@@ -279,8 +280,6 @@ def report(pairs, y, feats, exact, counts, cache) -> None:
 
 
 def fit() -> None:
-    from pipeline.core import verifier as V
-
     pairs, y, feats, _, _ = _data()
     rows = np.arange(len(y))
     print(f"fitting on all {len(rows)} MRPC training pairs", flush=True)

@@ -10,6 +10,7 @@ from pipeline.core.clean import rules
 from pipeline.core.clean.extract import extract_html
 from pipeline.core.clean.result import CleanError, CleanResult, RemovedSpan
 from pipeline.core.clean.text import clean_text
+from pipeline.core.decode import DecodeError, decode_bytes, fix_line_endings
 
 if TYPE_CHECKING:  # pragma: no cover
     from pipeline.core.templates import SourceTemplates
@@ -19,12 +20,7 @@ _HAS_WORD = re.compile(r"\w")
 
 
 def _decode(data: bytes) -> tuple[str, str | None, list[str]]:
-    """Bytes to NFC text with ``\\n`` line ends, via pipeline.core.decode when available."""
-    try:
-        from pipeline.core.decode import DecodeError, decode_bytes
-    except ImportError:  # pragma: no cover - decode module absent: strict-free UTF-8 fallback
-        text = data.decode("utf-8", errors="replace")
-        return normalise_text(text), "utf-8", []
+    """Bytes to NFC text with ``\\n`` line ends (pipeline.core.decode)."""
     try:
         decoded = decode_bytes(data)
     except DecodeError as exc:
@@ -39,8 +35,7 @@ def _decode(data: bytes) -> tuple[str, str | None, list[str]]:
 
 def normalise_text(text: str) -> str:
     """NFC and ``\\n`` line endings: what offsets of text input refer to."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return unicodedata.normalize("NFC", text)
+    return unicodedata.normalize("NFC", fix_line_endings(text))
 
 
 def cleaner_input(raw: str, kind: str = "text") -> str | None:

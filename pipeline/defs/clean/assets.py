@@ -6,7 +6,7 @@ from pipeline.core.runlog import record_stage
 from pipeline.core.stages import stage_clean
 from pipeline.defs.ingest.assets import RAW_DOCUMENTS
 from pipeline.defs.resources import DUCKDB_POOL, RETRY, WiretraceResource
-from pipeline.defs.util import count, md_preview, stage_progress
+from pipeline.defs.util import count, md_preview, stage_progress, table_spec
 
 CLEAN_DOCUMENTS = dg.AssetKey(["staging", "clean_documents"])
 REMOVED_SPANS = dg.AssetKey(["staging", "removed_spans"])
@@ -14,18 +14,8 @@ REMOVED_SPANS = dg.AssetKey(["staging", "removed_spans"])
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(
-            CLEAN_DOCUMENTS,
-            deps=[RAW_DOCUMENTS],
-            description="Clean article text per document.",
-            kinds={"duckdb"},
-        ),
-        dg.AssetSpec(
-            REMOVED_SPANS,
-            deps=[RAW_DOCUMENTS],
-            description="Every removed span with its reason.",
-            kinds={"duckdb"},
-        ),
+        table_spec(CLEAN_DOCUMENTS, "staging.clean_documents", deps=[RAW_DOCUMENTS]),
+        table_spec(REMOVED_SPANS, "staging.removed_spans", deps=[RAW_DOCUMENTS]),
     ],
     name="clean",
     group_name="clean",

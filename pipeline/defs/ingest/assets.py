@@ -9,7 +9,7 @@ from pipeline.core.runlog import record_stage
 from pipeline.core.stages import stage_ingest
 from pipeline.defs.ingest.partitions import batches
 from pipeline.defs.resources import DUCKDB_POOL, RETRY, WiretraceResource
-from pipeline.defs.util import count, md_preview, stage_progress
+from pipeline.defs.util import count, md_preview, stage_progress, table_spec
 
 RAW_FILES = dg.AssetKey(["raw", "raw_files"])
 RAW_DOCUMENTS = dg.AssetKey(["raw", "documents"])
@@ -26,11 +26,9 @@ class BatchConfig(dg.Config):
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(RAW_FILES, description="Every landing file by path and sha256.", kinds={"duckdb"}),
-        dg.AssetSpec(RAW_DOCUMENTS, description="Decoded documents with metadata.", kinds={"duckdb"}),
-        dg.AssetSpec(
-            INGEST_ERRORS, description="Files and records that could not be ingested.", kinds={"duckdb"}
-        ),
+        table_spec(RAW_FILES, "raw.raw_files"),
+        table_spec(RAW_DOCUMENTS, "raw.documents"),
+        table_spec(INGEST_ERRORS, "raw.ingest_errors"),
     ],
     name="ingest",
     group_name="ingest",

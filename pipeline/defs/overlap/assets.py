@@ -2,29 +2,18 @@
 
 import dagster as dg
 
+from pipeline.core import tables
 from pipeline.core.runlog import record_stage
 from pipeline.core.stages import stage_overlap
 from pipeline.defs.resources import DUCKDB_POOL, RETRY, WiretraceResource
 from pipeline.defs.segment.assets import SENTENCES
-from pipeline.defs.util import md_preview, stage_progress
+from pipeline.defs.util import md_preview, stage_progress, table_spec
 
-OVERLAP_TABLES = {
-    "sentence_flags": "Per sentence: quotation share, common/boilerplate flags.",
-    "sentence_matches": "Graded sentence matches across documents (exact / near / paraphrase) with signals.",
-    "sentence_clusters": "Groups of matched sentences with their origin (earliest known publication).",
-    "passages": "Runs of consecutive matched sentences aligned between two documents.",
-    "document_pairs": "Shared sentences by kind, containment both ways, inferred direction and evidence.",
-    "document_originality": "Per document: shares of original, exact, near and paraphrased sentences.",
-    "stories": "Documents grouped by shared content.",
-}
-OVERLAP_KEYS = {name: dg.AssetKey(["marts", name]) for name in OVERLAP_TABLES}
+OVERLAP_KEYS = {name: dg.AssetKey(["marts", name]) for name in tables.OVERLAP_TABLES}
 
 
 @dg.multi_asset(
-    specs=[
-        dg.AssetSpec(key, deps=[SENTENCES], description=OVERLAP_TABLES[name], kinds={"duckdb"})
-        for name, key in OVERLAP_KEYS.items()
-    ],
+    specs=[table_spec(key, f"marts.{name}", deps=[SENTENCES]) for name, key in OVERLAP_KEYS.items()],
     name="overlap",
     group_name="overlap",
     retry_policy=RETRY,

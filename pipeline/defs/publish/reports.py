@@ -47,9 +47,9 @@ def reuse_reports(context: dg.AssetExecutionContext, wiretrace: WiretraceResourc
         pages = write_reports(con, staging)
         titles = dict(
             con.sql(
-                """SELECT st.story_id, any_value(coalesce(d.title, c.title) ORDER BY d.published_at NULLS LAST, d.doc_id)
-                   FROM marts.stories st JOIN raw.documents d USING (doc_id)
-                   LEFT JOIN staging.clean_documents c USING (doc_id) GROUP BY 1"""
+                # a story's title: its earliest article's, by the best known date (marts.documents)
+                """SELECT st.story_id, any_value(d.title ORDER BY d.published_at NULLS LAST, d.doc_id)
+                   FROM marts.stories st JOIN marts.documents d USING (doc_id) GROUP BY 1"""
             ).fetchall()
         )
     finally:

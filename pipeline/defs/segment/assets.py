@@ -2,11 +2,12 @@
 
 import dagster as dg
 
+from pipeline.core import tables
 from pipeline.core.runlog import record_stage
 from pipeline.core.stages import stage_segment
 from pipeline.defs.clean.assets import CLEAN_DOCUMENTS
 from pipeline.defs.resources import DUCKDB_POOL, RETRY, WiretraceResource
-from pipeline.defs.util import count, md_preview, stage_progress
+from pipeline.defs.util import count, md_preview, stage_progress, table_schema
 
 SENTENCES = dg.AssetKey(["staging", "sentences"])
 
@@ -15,7 +16,8 @@ SENTENCES = dg.AssetKey(["staging", "sentences"])
     key=SENTENCES,
     deps=[CLEAN_DOCUMENTS],
     group_name="segment",
-    description="Sentences with character offsets, normalised text and its hash.",
+    description=tables.table("staging.sentences").description,
+    metadata={"dagster/column_schema": table_schema("staging.sentences")},
     kinds={"duckdb"},
     retry_policy=RETRY,
     pool=DUCKDB_POOL,
