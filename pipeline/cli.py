@@ -10,6 +10,8 @@ import argparse
 import importlib
 import sys
 
+from pipeline.config import SettingsError, settings
+
 # module name under pipeline.commands, in the order shown by --help
 COMMANDS = ["run", "clean", "sentences", "compare", "report", "forget"]
 
@@ -36,6 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        settings()  # a bad WIRETRACE_* value stops here, before any work, with a clear message
+    except SettingsError as exc:
+        print(f"wiretrace: {exc}", file=sys.stderr)
+        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     return int(args.func(args) or 0)

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from pipeline import compare_sentences
+from pipeline.config import reload_settings
 from pipeline.core import compare as C
 from pipeline.core.compare import FULL_FEATURES, KINDS, SentenceMatch, grade_pairs, semantic_available
 
@@ -61,6 +62,7 @@ AFP_FORCE = (
 @pytest.fixture(autouse=True)
 def _lexical_only(monkeypatch):
     monkeypatch.setenv("WIRETRACE_SEMANTIC", "0")
+    reload_settings()
 
 
 def grade(a: str, b: str) -> SentenceMatch:

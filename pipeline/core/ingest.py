@@ -62,6 +62,7 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
+from pipeline.config import settings
 from pipeline.core.decode import DecodeError, decode_bytes, repair_text
 
 __all__ = [
@@ -125,7 +126,7 @@ _HTML_TAG = re.compile(
 
 
 def _default_symlinks() -> str:
-    return os.environ.get("WIRETRACE_SYMLINKS", "inside")
+    return settings().symlinks
 
 
 @dataclass(frozen=True)
