@@ -8,17 +8,18 @@ setting through :func:`settings`::
 
     settings().clean_timeout  # seconds, from WIRETRACE_CLEAN_TIMEOUT or its default
 
-The environment is read the first time :func:`settings` is called (never at import time, except by
-the Dagster sensor, whose interval is fixed when the code location loads) and the result is kept for
-the life of the process. A process started later (a worker of the clean pool, ``wiretrace run`` in a
-subprocess) reads its own environment, which it inherits.
+The environment is read the first time :func:`settings` is called and the result is kept for the
+life of the process. Only the Dagster layer reads it at import time: the sensor's interval and the
+``wiretrace`` resource's default folders are fixed when the code location loads. A process started
+later (a worker of the clean pool, ``wiretrace run`` in a subprocess) reads its own environment, which
+it inherits.
 
 Values are checked as they are read: a bad value raises :class:`SettingsError` naming the variable,
 the value and what is expected (``WIRETRACE_WORKERS='two' is not valid: expected a whole number >= 1
 ...``); ``wiretrace`` prints it and exits with status 2. An empty value counts as unset.
 
 Tests that change a variable re-read the environment: ``monkeypatch.setenv(...)`` then
-:func:`reload_settings`; ``tests/conftest.py`` re-reads it after every test, so a test's change never
+:func:`reload_settings`; ``tests/conftest.py`` re-reads it before and after every test, so a test's change never
 leaks into the next one. :meth:`Settings.from_environ` builds settings from any mapping, without
 touching the process's own.
 
