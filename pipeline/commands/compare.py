@@ -234,7 +234,7 @@ def _summary(result: Comparison) -> str:
     elif sem.get("embeddings"):
         tier = f"semantic tier on: {reason}"
     else:
-        tier = reason if reason.startswith("semantic") else f"semantic tier off: {reason}"
+        tier = reason if reason.startswith("semantic tier") else f"semantic tier off: {reason}"
     return (
         f"{len(result.sentences_a)} sentences in A, {len(result.sentences_b)} in B; "
         f"{result.matches.height} matches: "
