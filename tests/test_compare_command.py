@@ -135,6 +135,7 @@ def test_files_that_are_not_one_document_are_clear_errors(tmp_path, capsys):
         "empty.txt": b"   \n",
         "notes.md": b"Some text.",
         "two.jsonl.gz": gzip.compress(b'{"text": "First story."}\n{"text": "Second story."}\n'),
+        "boilerplate.txt": b"Advertisement\n\nRead more: other news\n",
     }
     expected = {
         "missing.txt": "cannot read",
@@ -142,6 +143,7 @@ def test_files_that_are_not_one_document_are_clear_errors(tmp_path, capsys):
         "empty.txt": "empty",
         "notes.md": "unsupported file type .md",
         "two.jsonl.gz": "holds 2 documents",
+        "boilerplate.txt": "nothing left to compare after cleaning (all_boilerplate)",
     }
     for name, data in cases.items():
         path = tmp_path / name
