@@ -27,7 +27,6 @@
 # %%
 import html
 import io
-import os
 from pathlib import Path
 
 import duckdb
@@ -39,9 +38,11 @@ import matplotlib.pyplot as plt
 import matplotlib.ticker
 from IPython.display import HTML, Image, Markdown, display
 
+from pipeline.config import settings
+
 candidates = (
-    [Path(os.environ["WIRETRACE_DB"])]
-    if os.environ.get("WIRETRACE_DB")
+    [settings().db]
+    if settings().db
     else [Path("../warehouse/wiretrace.duckdb"), Path("warehouse/wiretrace.duckdb")]
 )
 DB = next((p for p in candidates if p.is_file()), None)

@@ -14,6 +14,7 @@ import importlib
 import sys
 
 from pipeline.commands import COMMANDS
+from pipeline.config import SettingsError, settings
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
@@ -38,6 +39,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        settings()  # a bad WIRETRACE_* value stops here, before any work, with a clear message
+    except SettingsError as exc:
+        print(f"wiretrace: {exc}", file=sys.stderr)
+        return 2
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     return int(args.func(args) or 0)

@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SAMPLE = REPO / "data" / "sample"
-SHARED_DATA = Path(os.environ.get("WIRETRACE_SHARED_DATA") or REPO.parent / "shared" / "data")
+from pipeline.config import reload_settings
 
 # the embedding tier is exercised by its own tests; pipeline tests use the lexical tiers (fast, and
 # identical with or without the optional extra installed)
@@ -21,6 +19,20 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # `make test` exports the project's DAGSTER_HOME; runs made by tests go to their own instances
 os.environ.pop("DAGSTER_HOME", None)
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "data" / "sample"
+SHARED_DATA = reload_settings().shared_data or REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _settings_of_the_environment():
+    """Settings are read once per process (``pipeline.config``): a test that changes a ``WIRETRACE_*``
+    variable calls ``reload_settings()`` after ``monkeypatch.setenv``; the settings are read again
+    around every test, after monkeypatch has restored the environment, so no change leaks."""
+    reload_settings()
+    yield
+    reload_settings()
 
 
 @pytest.fixture
@@ -51,7 +63,9 @@ def encoder():
     # the test session disables the tier for the pipeline tests; the tests using this fixture are about it
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("WIRETRACE_SEMANTIC", "1")
+        reload_settings()
         enc, reason = embed.load_encoder()
+    reload_settings()
     assert enc is not None, reason
     return enc
 

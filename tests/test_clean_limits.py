@@ -2,6 +2,7 @@
 
 import time
 
+from pipeline.config import reload_settings
 from pipeline.core import stages
 
 
@@ -10,7 +11,8 @@ def test_slow_document_times_out(monkeypatch):
         time.sleep(5)
 
     monkeypatch.setattr(stages, "clean_document", slow)
-    monkeypatch.setattr(stages, "CLEAN_TIMEOUT_S", 0.2)
+    monkeypatch.setenv("WIRETRACE_CLEAN_TIMEOUT", "0.2")
+    reload_settings()
     t0 = time.perf_counter()
     doc_id, out, error = stages._clean_one(("d1", "html", "<p>x</p>", "AFP"))
     assert time.perf_counter() - t0 < 2

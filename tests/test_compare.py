@@ -1,4 +1,5 @@
-"""Sentence-pair grading on the lexical path (no embeddings), the batch API and ``wiretrace compare``.
+"""Sentence-pair grading on the lexical path (no embeddings) and the batch API (``wiretrace compare`` is
+tested in test_compare_command.py).
 
 Semantic-path behaviour is tested in test_embed.py (skipped without the extra).
 """
@@ -14,11 +15,11 @@ import numpy as np
 import pytest
 
 from pipeline import compare_sentences
+from pipeline.config import reload_settings
 from pipeline.core import compare as C
 from pipeline.core.compare import FULL_FEATURES, KINDS, SentenceMatch, grade_pairs, semantic_available
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLE = REPO / "data" / "sample"
 
 # real sentences of the bundled sample corpus (AFP original, Press TV copy, Washington Newsday rewrite)
 AFP_CONDITIONS = (
@@ -61,6 +62,7 @@ AFP_FORCE = (
 @pytest.fixture(autouse=True)
 def _lexical_only(monkeypatch):
     monkeypatch.setenv("WIRETRACE_SEMANTIC", "0")
+    reload_settings()
 
 
 def grade(a: str, b: str) -> SentenceMatch:
@@ -283,59 +285,6 @@ def test_lexical_grading_is_fast():
     elapsed = time.perf_counter() - t0
     assert len(res) == 20_000
     assert elapsed < 10.0, f"20,000 pairs took {elapsed:.1f} s"
-
-
-# ------------------------------------------------------------------------------ command line
-
-
-def _sample(prefix: str) -> Path:
-    found = sorted(SAMPLE.glob(f"{prefix}_*.txt"))
-    if not found:
-        pytest.skip("bundled sample corpus not found")
-    return found[0]
-
-
-def test_cli_compare_finds_copies_in_sample(capsys):
-    from pipeline.cli import main
-
-    rc = main(["compare", str(_sample("000")), str(_sample("001")), "--json", "--no-semantic"])
-    assert rc == 0
-    out = capsys.readouterr()
-    rows = [json.loads(line) for line in out.out.splitlines()]
-    kinds = [r["kind"] for r in rows]
-    assert "none" not in kinds
-    assert kinds.count("exact") >= 5 and kinds.count("near") >= 3
-    conditions = [r for r in rows if r["a"].startswith('"The conditions for a peace deal')]
-    assert len(conditions) == 1 and conditions[0]["kind"] == "near"
-    assert "decentralization" in conditions[0]["b"]
-    assert "candidate pairs" in out.err and "semantic tier off" in out.err
-
-
-def test_cli_compare_text_output_and_errors(tmp_path, capsys):
-    from pipeline.cli import main
-
-    a = tmp_path / "a.txt"
-    b = tmp_path / "b.txt"
-    a.write_text(AFP_GOAL + " " + AFP_PREPARED + "\n", encoding="utf-8")
-    b.write_text(WN_GOAL + "\n\nThe weather was mild on Tuesday in Paris.\n", encoding="utf-8")
-    assert main(["compare", str(a), str(b), "--no-clean", "--no-semantic"]) == 0
-    out = capsys.readouterr().out
-    assert out.startswith("paraphrase")
-    assert "A[0]" in out and "B[0]" in out and "A[1]" not in out
-    assert main(["compare", str(a), str(tmp_path / "missing.txt"), "--no-semantic"]) == 2
-    assert "cannot read" in capsys.readouterr().err
-
-
-def test_candidate_blocking_is_not_all_pairs():
-    from pipeline.commands.compare import candidate_pairs
-
-    rng = np.random.default_rng(1)
-    words = _random_words(5000, seed=1)
-    a = [" ".join(rng.choice(words, size=20)) for _ in range(400)]
-    b = [" ".join(rng.choice(words, size=20)) for _ in range(400)] + [a[7]]
-    cand = candidate_pairs(a, b)
-    assert (7, 400) in cand
-    assert len(cand) < 0.05 * len(a) * len(b)
 
 
 # ------------------------------------------------------------------------------ evaluation helpers

@@ -19,13 +19,14 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.config import settings
 from pipeline.core import tables
 from tests import browser
 from tests.conftest import REPO, make_run
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 BIN = Path(sys.executable).parent
-ARTIFACTS = Path(os.environ.get("WIRETRACE_TEST_ARTIFACTS") or REPO / "build" / "test-artifacts")
+ARTIFACTS = settings().test_artifacts or REPO / "build" / "test-artifacts"
 
 
 def _free_port() -> int:

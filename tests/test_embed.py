@@ -11,6 +11,7 @@ import importlib.util
 import numpy as np
 import pytest
 
+from pipeline.config import reload_settings
 from pipeline.core import embed
 from pipeline.core.compare import compare_sentences, grade_pairs
 from tests.test_compare import AFP_GOAL, AFP_PICTURES, AFP_PREPARED, WN_GOAL, WN_PICTURES
@@ -25,6 +26,7 @@ needs_extra = pytest.mark.skipif(
 
 def test_disabled_by_environment(monkeypatch):
     monkeypatch.setenv("WIRETRACE_SEMANTIC", "0")
+    reload_settings()
     enc, reason = embed.load_encoder()
     assert enc is None and "WIRETRACE_SEMANTIC=0" in reason
     assert embed.semantic_status() == (False, reason)
@@ -32,6 +34,7 @@ def test_disabled_by_environment(monkeypatch):
 
 def test_missing_extra_is_reported_not_raised(monkeypatch):
     monkeypatch.delenv("WIRETRACE_SEMANTIC", raising=False)
+    reload_settings()
     real = importlib.util.find_spec
     monkeypatch.setattr(embed, "_cached", None)
     monkeypatch.setattr(

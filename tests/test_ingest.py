@@ -7,6 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from pipeline.config import reload_settings
 from pipeline.core import warehouse
 from pipeline.core.ingest import IngestConfig, ingest_files, parse_datetime
 from pipeline.core.stages import stage_ingest
@@ -291,6 +292,7 @@ def test_symlink_policy(tmp_path, policy, inside, outside):
 
 def test_symlink_policy_from_the_environment(monkeypatch):
     monkeypatch.setenv("WIRETRACE_SYMLINKS", "never")
+    reload_settings()
     assert IngestConfig().symlinks == "never"
     with pytest.raises(ValueError):
         IngestConfig(symlinks="sometimes")

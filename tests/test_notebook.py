@@ -7,7 +7,6 @@ import base64
 import hashlib
 import html
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -33,9 +32,8 @@ def execute(db):
         "nbclient", reason="nbclient is a dev dependency (pip install -e '.[dev]')"
     )
     nb = jupytext.read(NOTEBOOK)
-    old = os.environ.get("WIRETRACE_DB")
-    os.environ["WIRETRACE_DB"] = str(db)  # the kernel inherits the environment
-    try:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WIRETRACE_DB", str(db))  # the kernel inherits the environment
         client = nbclient.NotebookClient(
             nb,
             kernel_name="python3",
@@ -44,11 +42,6 @@ def execute(db):
             extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no transport notice from the kernel
         )
         client.execute()  # raises CellExecutionError on the first failing cell
-    finally:
-        if old is None:
-            os.environ.pop("WIRETRACE_DB", None)
-        else:
-            os.environ["WIRETRACE_DB"] = old
     return nb
 
 

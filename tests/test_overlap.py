@@ -12,6 +12,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from pipeline.config import reload_settings
 from pipeline.core.overlap import (
     DOCUMENTS_SCHEMA,
     SENTENCES_SCHEMA,
@@ -441,6 +442,7 @@ def test_semantic_tier(monkeypatch):
     from pipeline.core.embed import load_encoder
 
     monkeypatch.setenv("WIRETRACE_SEMANTIC", "1")  # the test session disables the tier by default
+    reload_settings()
     enc, why = load_encoder()
     if enc is None:
         pytest.skip(why)

@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 from pipeline.cli import main as cli_main
+from pipeline.config import reload_settings
 from pipeline.core import warehouse
 from pipeline.core.run import run_pipeline
 from pipeline.core.stages import stage_clean, stage_ingest, stage_segment
@@ -251,6 +252,7 @@ def test_process_pool_gives_the_same_rows(tmp_path, monkeypatch):
     tables = {}
     for n in ("1", "2"):
         monkeypatch.setenv("WIRETRACE_WORKERS", n)
+        reload_settings()
         con = warehouse.connect(tmp_path / f"w{n}.duckdb")
         stage_ingest(con, landing)
         stage_clean(con)

@@ -12,6 +12,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from pipeline.config import reload_settings
 from pipeline.core.evidence import EvidenceConfig, _heaviest_chain, classify_matches
 from pipeline.core.normalize import normalize_sentence
 from pipeline.core.overlap import compute_overlap
@@ -280,6 +281,7 @@ def test_rewording_inside_a_reworded_copy_is_found(monkeypatch, tmp_path):
     from tests.conftest import SAMPLE
 
     monkeypatch.setenv("WIRETRACE_SEMANTIC", "1")
+    reload_settings()
     from pipeline.core.embed import semantic_status
 
     ok, why = semantic_status()

@@ -13,6 +13,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from pipeline.config import reload_settings
 from pipeline.core import compare as C
 from pipeline.core import verifier as V
 from tests.test_compare import AFP_GOAL, AFP_PICTURES, AFP_PREPARED, WN_GOAL, WN_PICTURES
@@ -73,10 +74,12 @@ def test_verifier_only_regrades_what_the_rules_leave_to_the_classifier():
 
 def test_disabled_by_environment(monkeypatch):
     monkeypatch.setenv("WIRETRACE_VERIFIER", "0")
+    reload_settings()
     ver, reason = V.load_verifier()
     assert ver is None and "WIRETRACE_VERIFIER=0" in reason
     monkeypatch.setenv("WIRETRACE_VERIFIER", "1")
     monkeypatch.setenv("WIRETRACE_SEMANTIC", "0")
+    reload_settings()
     assert V.verifier_status()[0] is False
 
 
@@ -126,7 +129,9 @@ def verifier():
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("WIRETRACE_SEMANTIC", "1")
         mp.delenv("WIRETRACE_VERIFIER", raising=False)
+        reload_settings()
         ver, reason = V.load_verifier()
+    reload_settings()
     assert ver is not None, reason
     return ver
 
@@ -175,6 +180,7 @@ def test_verifier_separates_rewrites_from_same_topic_sentences(verifier, encoder
 
 def test_compare_sentences_reports_the_verifier(verifier, encoder, monkeypatch):
     monkeypatch.setenv("WIRETRACE_SEMANTIC", "1")
+    reload_settings()
     m = C.compare_sentences(AFP_GOAL, WN_GOAL, encoder=encoder)
     assert m.kind == "paraphrase" and 0.5 <= m.signals["verifier"] <= 1.0
     off = C.compare_sentences(AFP_GOAL, WN_GOAL, encoder=encoder, verifier=None)

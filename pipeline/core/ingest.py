@@ -62,6 +62,7 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
+from pipeline.config import settings
 from pipeline.core.decode import DecodeError, decode_bytes, repair_text
 
 __all__ = [
@@ -75,6 +76,7 @@ __all__ = [
     "ingest_file",
     "ingest_files",
     "iter_ingest",
+    "page_metadata",
     "scan_landing",
     "parse_datetime",
     "parse_published",
@@ -125,7 +127,7 @@ _HTML_TAG = re.compile(
 
 
 def _default_symlinks() -> str:
-    return os.environ.get("WIRETRACE_SYMLINKS", "inside")
+    return settings().symlinks
 
 
 @dataclass(frozen=True)
@@ -498,6 +500,17 @@ def _read_sidecar(file: Path, rel: str, errors: list[IngestError]) -> dict:
             )
         )
         return {}
+
+
+def page_metadata(file: Path) -> tuple[dict, list[IngestError]]:
+    """The metadata a page file gets when its own folder is the landing folder: its row of the
+    ``manifest.csv`` there, updated by its sidecar; with the error rows a bad manifest or sidecar gives."""
+    file = Path(file)
+    manifests = _Manifests(file.parent)
+    errors: list[IngestError] = []
+    meta = dict(manifests.lookup(file))
+    meta.update(_read_sidecar(file, file.name, errors))
+    return meta, manifests.errors + errors
 
 
 def _first(record: dict, names: Iterable[str]) -> object:

@@ -14,14 +14,13 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from pipeline.config import settings
+
 STATE: dict[str, Any] = {}
 
 
 def workers() -> int:
-    value = os.environ.get("WIRETRACE_WORKERS")
-    if value:
-        return max(1, int(value))
-    return max(1, os.cpu_count() or 1)
+    return settings().workers or max(1, os.cpu_count() or 1)
 
 
 def _init(state: dict[str, Any]) -> None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import signal
 import threading
 import time
@@ -34,6 +33,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipeline.config import settings
 from pipeline.core import tables, warehouse
 from pipeline.core.clean import clean_document
 from pipeline.core.ingest import IngestConfig, iter_ingest, scan_landing
@@ -418,11 +418,6 @@ def learn_corpus_templates(con: duckdb.DuckDBPyConnection):
     return learn_templates(rows)
 
 
-#: seconds one document may take to clean (HTML extraction included); 0 disables the limit.
-#: ``WIRETRACE_CLEAN_TIMEOUT`` overrides it. A document over the limit gets status ``error``.
-CLEAN_TIMEOUT_S = float(os.environ.get("WIRETRACE_CLEAN_TIMEOUT", "120"))
-
-
 @contextmanager
 def time_limit(seconds: float, what: str) -> Iterator[None]:
     """Raise ``TimeoutError`` in the block after ``seconds`` (a real-time alarm). Only in a process's main
@@ -450,7 +445,7 @@ def time_limit(seconds: float, what: str) -> Iterator[None]:
 def _clean_one(args):
     doc_id, kind, raw_text, source = args
     try:
-        with time_limit(CLEAN_TIMEOUT_S, "cleaning this document"):
+        with time_limit(settings().clean_timeout, "cleaning this document"):
             result = clean_document(raw_text, kind=kind, source=source, templates=STATE.get("templates"))
     except Exception as exc:  # one bad document must not stop the run; it becomes a row
         return doc_id, None, f"{type(exc).__name__}: {exc}"

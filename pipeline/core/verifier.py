@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.config import settings
 from pipeline.core.embed import model_path
 
 __all__ = [
@@ -67,8 +68,8 @@ def model_dir() -> Path:
 
 
 def _disabled() -> str | None:
-    for var in ("WIRETRACE_VERIFIER", "WIRETRACE_SEMANTIC"):
-        if os.environ.get(var, "").strip().lower() in {"0", "false", "no", "off"}:
+    for var, on in (("WIRETRACE_VERIFIER", settings().verifier), ("WIRETRACE_SEMANTIC", settings().semantic)):
+        if not on:
             return f"paraphrase verifier disabled by {var}=0"
     return None
 
@@ -269,8 +270,7 @@ def load_verifier() -> tuple[Verifier | None, str]:
                 try:
                     import torch
 
-                    threads = int(os.environ.get("WIRETRACE_TORCH_THREADS", "2") or 2)
-                    torch.set_num_threads(max(1, threads))
+                    torch.set_num_threads(settings().torch_threads)
                     _cached = (load(), reason)
                 except Exception as exc:  # a broken install must not break the lexical pipeline
                     _cached = (None, f"paraphrase verifier failed to load: {type(exc).__name__}: {exc}")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
+
+from pipeline.config import settings
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -12,7 +13,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def shared_data_path() -> Path:
     """Where the shared data folder is expected (``WIRETRACE_SHARED_DATA`` or ``../shared/data``)."""
-    return Path(os.environ.get("WIRETRACE_SHARED_DATA") or REPO.parent / "shared" / "data")
+    return settings().shared_data or REPO.parent / "shared" / "data"
 
 
 def shared_data() -> Path | None:

@@ -1,6 +1,7 @@
 """Sentence segmentation evaluation: wiretrace vs syntok, pySBD and BlingFire.
 
-Run ``python -m pipeline.evaluation.sentseg``. Data (read from the shared data directory, never
+Run ``python -m pipeline.evaluation.sentseg``; the compared segmenters come with the ``dev`` extra
+(``pip install -e ".[dev]"``). Data (read from the shared data directory, never
 shipped with the project): ``eval/sentseg/ud_gum_nonnews.jsonl`` (GUM, non-news genres),
 ``eval/sentseg/ud_ewt_devtest.jsonl`` (UD English-EWT dev+test) and
 ``eval/sentseg/pysbd_golden_rules_en.jsonl`` (the 48 English "Golden Rules").

@@ -2,11 +2,11 @@
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import dagster as dg
 
+from pipeline.config import settings
 from pipeline.core.ingest import MANIFEST_NAME, META_SUFFIX, scan_landing
 from pipeline.defs.ingest.partitions import batches
 from pipeline.defs.jobs import process_batch_job
@@ -14,7 +14,7 @@ from pipeline.defs.resources import WiretraceResource
 
 MAX_FILES_PER_BATCH = 5000
 # how often the sensor looks at the landing folder (seconds); tests shorten it
-SENSOR_INTERVAL = int(os.environ.get("WIRETRACE_SENSOR_INTERVAL", "30"))
+SENSOR_INTERVAL = settings().sensor_interval
 
 
 def file_signature(path: Path) -> str:
