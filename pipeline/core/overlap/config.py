@@ -1,5 +1,6 @@
 """The overlap stage's settings and result: :class:`OverlapConfig`, :class:`OverlapResult`, the names of
-its tables (``TABLES``) and the order of match kinds (``KIND_RANK``)."""
+its tables (``TABLES``, from the table registry) and the order of match kinds (``KIND_RANK``, from
+``pipeline.core.kinds``)."""
 
 from __future__ import annotations
 
@@ -9,21 +10,13 @@ from typing import Any
 import polars as pl
 
 from pipeline.core.evidence import EvidenceConfig
+from pipeline.core.kinds import KIND_RANK
+from pipeline.core.tables import OVERLAP_TABLES
 
 __all__ = ["KIND_RANK", "TABLES", "OverlapConfig", "OverlapResult"]
 
-TABLES = (
-    "sentence_flags",
-    "sentence_matches",
-    "sentence_clusters",
-    "passages",
-    "document_pairs",
-    "document_originality",
-    "stories",
-)
-
-#: match kinds, strongest first
-KIND_RANK = {"exact": 3, "near": 2, "paraphrase": 1}
+#: the tables of the stage, in the order the registry lists them
+TABLES = OVERLAP_TABLES
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import polars as pl
 from pipeline.core.evidence import classify_matches
 from pipeline.core.overlap.common import empty, representatives
 from pipeline.core.overlap.config import KIND_RANK, OverlapConfig
-from pipeline.core.overlap.schemas import MATCH_BASE, MATCH_EVIDENCE, MATCH_TAIL, signal_order
+from pipeline.core.overlap.schemas import MATCH_BASE, MATCH_EVIDENCE, MATCH_TAIL, SIGNALS
 
 #: value an identical pair takes for each signal (identical pairs are not graded): 1.0 for the
 #: similarity signals, 0.0 for these conflict signals; ``verifier`` stays null and ``cosine`` is 1.0
@@ -90,14 +90,11 @@ def expand(
 # ------------------------------------------------------------------------------------------ finalise
 
 
-def match_schema(signal_cols: Sequence[str]) -> dict[str, pl.DataType]:
-    """Columns of ``sentence_matches`` before the evidence columns: the base columns, one per signal
-    graded (``cosine`` and ``verifier`` always, null where their tier did not run), then the tail."""
-    cols = list(signal_cols)
-    for always in ("cosine", "verifier"):
-        if always not in cols:
-            cols.append(always)
-    return {**MATCH_BASE, **{k: pl.Float64 for k in sorted(cols, key=signal_order)}, **MATCH_TAIL}
+def match_schema() -> dict[str, pl.DataType]:
+    """Columns of ``sentence_matches`` before the evidence columns, as the table registry declares
+    them: the base columns, one column per grader signal (null where the signal was not computed, e.g.
+    ``cosine`` and ``verifier`` when their tier did not run), then the tail."""
+    return {**MATCH_BASE, **{k: pl.Float64 for k in SIGNALS}, **MATCH_TAIL}
 
 
 def _oriented(raw: pl.DataFrame, elig: pl.DataFrame) -> pl.DataFrame:
@@ -159,15 +156,13 @@ def _fill_exact_signals(m: pl.DataFrame, signal_cols: Sequence[str], semantic_on
     return m.with_columns(fills)
 
 
-def finalise_matches(
-    raw: pl.DataFrame, elig: pl.DataFrame, signal_cols: Sequence[str], semantic_on: bool
-) -> pl.DataFrame:
+def finalise_matches(raw: pl.DataFrame, elig: pl.DataFrame, semantic_on: bool) -> pl.DataFrame:
     """The ``sentence_matches`` rows (without the evidence columns) from raw sentence pairs.
 
     Many-to-many rule: between two documents a sentence keeps only its best partner (highest kind,
     then score, then smallest sentence_id); a pair is kept when it is the best for either of its two
     sentences. ``semantic_on``: identical pairs get cosine 1.0 (else null)."""
-    schema = match_schema(signal_cols)
+    schema = match_schema()
     if raw.height == 0:
         return empty(schema)
     m = _oriented(raw, elig)

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 import polars as pl
 
 from pipeline.core import provenance
+from pipeline.core.kinds import MATCH_KINDS
 from pipeline.core.overlap.candidates_exact import exact_pairs, exact_rows
 from pipeline.core.overlap.candidates_minhash import minhash_candidates, minhash_signatures
 from pipeline.core.overlap.candidates_paraphrase import (
@@ -120,7 +121,6 @@ def _lexical_tiers(
 
 def _tables(
     raw: pl.DataFrame,
-    signal_cols: list[str],
     semantic_on: bool,
     docs: pl.DataFrame,
     sents: pl.DataFrame,
@@ -131,7 +131,7 @@ def _tables(
 ) -> OverlapResult:
     """The seven tables from the raw matches (statistics not filled in)."""
     with clock.step("matches"):
-        matches = finalise_matches(raw, elig, signal_cols, semantic_on=semantic_on)
+        matches = finalise_matches(raw, elig, semantic_on=semantic_on)
     with clock.step("evidence"):
         matches, pair_evidence = relations(matches, sents, cfg, doc_sizes(elig))
         linked = matches.filter(pl.col("relation").is_in(LINKED))
@@ -166,7 +166,7 @@ def _table_stats(result: OverlapResult) -> dict[str, Any]:
     linked = matches.filter(pl.col("relation").is_in(LINKED))
     return {
         "rows": {name: frame.height for name, frame in result.tables().items()},
-        "matches_by_kind": {k: int((linked["kind"] == k).sum()) for k in ("exact", "near", "paraphrase")},
+        "matches_by_kind": {k: int((linked["kind"] == k).sum()) for k in MATCH_KINDS},
         "matches_by_relation": {
             r: int((matches["relation"] == r).sum()) for r in ("reuse", "quote", "stock", "same_fact")
         },
@@ -227,7 +227,7 @@ def compute_overlap(
     flags, elig = lexical.flags, lexical.index.elig
     del lexical  # the rare words and candidates are no longer needed
 
-    result = _tables(raw, signal_cols, wanted, docs, sents, flags, elig, cfg, clock)
+    result = _tables(raw, wanted, docs, sents, flags, elig, cfg, clock)
     result.stats = stats | _table_stats(result)
     result.stats["timings"] = clock.timings
     result.stats["seconds_total"] = round(time.perf_counter() - t_all, 3)

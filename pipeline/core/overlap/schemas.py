@@ -1,11 +1,12 @@
 """Polars schemas of the overlap stage's input and output frames and of the frames passed between its
-steps, in one place (the warehouse's table definitions mirror the output ones)."""
+steps, in one place. The output tables' schemas come from the table registry (``pipeline.core.tables``),
+where every published column is declared once; the frames between steps are named subsets of them."""
 
 from __future__ import annotations
 
 import polars as pl
 
-from pipeline.core import provenance
+from pipeline.core import provenance, tables
 from pipeline.core.compare import FULL_FEATURES
 
 DT = pl.Datetime("us")
@@ -53,125 +54,39 @@ RARE_SCHEMA = {"sidx": pl.Int64, "didx": pl.Int64, "hid": pl.Int64, "tok": pl.UI
 
 # ------------------------------------------------------------------------------------------ outputs
 
-FLAGS_SCHEMA = {
-    "sentence_id": pl.String,
-    "doc_id": pl.String,
-    "quote_share": pl.Float64,
-    "is_quote": pl.Boolean,
-    "too_short": pl.Boolean,
-    "n_docs_same_hash": pl.Int64,
-    "n_sources_same_hash": pl.Int64,
-    "is_common": pl.Boolean,
-    "stock_reason": pl.String,
-    "matchable": pl.Boolean,
-}
+
+def _marts(name: str) -> dict[str, pl.DataType]:
+    """The polars schema of ``marts.<name>`` as the table registry declares it."""
+    return tables.polars_schema(f"marts.{name}")
+
+
+def _without(schema: dict[str, pl.DataType], names) -> dict[str, pl.DataType]:
+    return {k: v for k, v in schema.items() if k not in names}
+
+
+#: the output tables, as the table registry (pipeline.core.tables) declares them
+FLAGS_SCHEMA = _marts("sentence_flags")
+MATCHES_SCHEMA = _marts("sentence_matches")
+CLUSTER_OUT_SCHEMA = _marts("sentence_clusters")
+PASSAGE_OUT_SCHEMA = _marts("passages")
+PAIR_SCHEMA = _marts("document_pairs")
+ORIG_SCHEMA = _marts("document_originality")
+STORY_SCHEMA = _marts("stories")
+
 #: the grader's signals, as warehouse columns (one definition: pipeline.core.compare), in column order
 SIGNALS = FULL_FEATURES + ("verifier", "probability", "conflict")
-MATCH_BASE = {
-    "sentence_id_a": pl.String,
-    "sentence_id_b": pl.String,
-    "doc_id_a": pl.String,
-    "doc_id_b": pl.String,
-    "index_a": pl.Int64,
-    "index_b": pl.Int64,
-    "source_a": pl.String,
-    "source_b": pl.String,
-    "kind": pl.String,
-    "score": pl.Float64,
-    "tier": pl.String,
-}
-MATCH_TAIL = {"is_quote": pl.Boolean, "same_source": pl.Boolean}
 #: added by pipeline.core.evidence (document-level evidence)
-MATCH_EVIDENCE = {"novel_ngrams": pl.Int64, "stock_cover": pl.Float64, "relation": pl.String}
-CLUSTER_SCHEMA = {
-    "cluster_id": pl.String,
-    "sentence_id": pl.String,
-    "doc_id": pl.String,
-    "source": pl.String,
-    "published_at": DT,
-    "is_origin": pl.Boolean,
-    "origin_sentence_id": pl.String,
-    "origin_status": pl.String,
-    "kind_to_origin": pl.String,
-}
-CLUSTER_OUT_SCHEMA = {
-    **{k: v for k, v in CLUSTER_SCHEMA.items() if k not in provenance.CLUSTER_COLUMNS},
-    **provenance.CLUSTER_COLUMNS,
-}
-PASSAGE_SCHEMA = {
-    "doc_id_a": pl.String,
-    "doc_id_b": pl.String,
-    "passage_id": pl.String,
-    "first_index_a": pl.Int64,
-    "last_index_a": pl.Int64,
-    "first_index_b": pl.Int64,
-    "last_index_b": pl.Int64,
-    "start_a": pl.Int64,
-    "end_a": pl.Int64,
-    "start_b": pl.Int64,
-    "end_b": pl.Int64,
-    "n_sentences": pl.Int64,
-    "n_exact": pl.Int64,
-    "n_near": pl.Int64,
-    "n_paraphrase": pl.Int64,
-    "dominant_kind": pl.String,
-    "mean_score": pl.Float64,
-    "n_quote": pl.Int64,
-}
-PASSAGE_OUT_SCHEMA = {**PASSAGE_SCHEMA, **provenance.PASSAGE_COLUMNS}
-PAIR_SCHEMA = {
-    "doc_id_a": pl.String,
-    "doc_id_b": pl.String,
-    "source_a": pl.String,
-    "source_b": pl.String,
-    "published_at_a": DT,
-    "published_at_b": DT,
-    "n_matchable_a": pl.Int64,
-    "n_matchable_b": pl.Int64,
-    "n_shared_a": pl.Int64,
-    "n_shared_b": pl.Int64,
-    "n_exact": pl.Int64,
-    "n_near": pl.Int64,
-    "n_paraphrase": pl.Int64,
-    "n_quote": pl.Int64,
-    "n_nonquote": pl.Int64,
-    "quote_only": pl.Boolean,
-    "containment_a_in_b": pl.Float64,
-    "containment_b_in_a": pl.Float64,
-    "direction": pl.String,
-    "direction_basis": pl.String,
-    "direction_evidence": pl.String,
-    "direction_confidence": pl.Float64,
-    "common_source_doc_id": pl.String,
-    "same_source": pl.Boolean,
-    "in_story": pl.Boolean,
-    "relation": pl.String,
-    "n_aligned": pl.Int64,
-    "aligned_weight": pl.Float64,
-}
+MATCH_EVIDENCE = {k: MATCHES_SCHEMA[k] for k in ("novel_ngrams", "stock_cover", "relation")}
+#: the match columns before the signals (ids, positions, outlets, kind, score, tier) and after them
+MATCH_BASE = dict(list(MATCHES_SCHEMA.items())[: list(MATCHES_SCHEMA).index("tier") + 1])
+MATCH_TAIL = {k: MATCHES_SCHEMA[k] for k in ("is_quote", "same_source")}
+#: sentence clusters before provenance names each cluster's origin basis and confidence
+CLUSTER_SCHEMA = _without(CLUSTER_OUT_SCHEMA, ("origin_basis", "origin_confidence"))
+#: passages before provenance adds their direction
+PASSAGE_SCHEMA = _without(PASSAGE_OUT_SCHEMA, provenance.PASSAGE_COLUMNS)
 #: the document-pair columns added from the document-level evidence, after the pairs are built
 PAIR_EVIDENCE = ("relation", "n_aligned", "aligned_weight")
-PAIR_BASE_SCHEMA = {k: v for k, v in PAIR_SCHEMA.items() if k not in PAIR_EVIDENCE}
-ORIG_SCHEMA = {
-    "doc_id": pl.String,
-    "source": pl.String,
-    "n_sentences": pl.Int64,
-    "n_matchable": pl.Int64,
-    "share_original": pl.Float64,
-    "share_exact": pl.Float64,
-    "share_near": pl.Float64,
-    "share_paraphrase": pl.Float64,
-    "n_quote_reuse": pl.Int64,
-    "inferred_source_doc_id": pl.String,
-    "added": pl.Int64,
-    "dropped": pl.Int64,
-}
-STORY_SCHEMA = {
-    "story_id": pl.String,
-    "doc_id": pl.String,
-    "n_docs": pl.Int64,
-    "first_published_at": DT,
-}
+PAIR_BASE_SCHEMA = _without(PAIR_SCHEMA, PAIR_EVIDENCE)
 
 
 def signal_order(name: str) -> tuple[int, str]:

@@ -106,7 +106,7 @@ def semantic_tier(
     elig, hashes, doc_rank = index
     stats: dict[str, Any] = {}
     with clock.step("semantic_focus"):
-        prelim = finalise_matches(raw, elig, signal_cols, semantic_on=False)
+        prelim = finalise_matches(raw, elig, semantic_on=False)
         _, pair_evidence = relations(prelim, sents, cfg, doc_sizes(elig))
         focus = focus_pairs(pair_evidence, doc_rank, cfg)
     stats["semantic_focus_pairs"] = focus.height
