@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipeline.evaluation.common import shared_data, write_result
+from pipeline.evaluation.common import git_commit, shared_data, write_result
 
 
 def peak_rss_gib() -> float:
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         f"# Whole-pipeline benchmark ({scope})",
         "",
         f"Command: `python -m pipeline.evaluation.bench{limit_flag}"
-        f"{' --semantic' if args.semantic else ''}` (`make bench` runs the full corpus).",
+        f"{' --semantic' if args.semantic else ''}` at commit {git_commit()} (`make bench` runs the full corpus).",
         f"Machine: {platform.machine()}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}.",
         "",
         f"Documents: {n_docs}; sentences: {n_sent}; total wall time {total:.1f}s; peak RSS {peak_rss_gib():.2f} GiB.",
