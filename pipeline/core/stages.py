@@ -760,8 +760,6 @@ def stage_overlap(
         warehouse.replace_table(con, f"marts.{name}", frame)
         res.counts[name] = frame.height
     res.extra = dict(result.stats)
-    for note in result.stats.get("notes", []):
-        res.notes.append(note)
     sem = result.stats.get("semantic") or {}
     if not sem.get("embeddings"):
         res.notes.append(
