@@ -12,8 +12,9 @@ import pytest
 
 from pipeline.config import reload_settings
 
-# the embedding tier is exercised by its own tests; pipeline tests use the lexical tiers (fast, and
-# identical with or without the optional extra installed)
+# the embedding tier is exercised by its own tests and the shipped default path (semantic tier and
+# verifier on) end to end by test_default_path.py; the other pipeline tests use the lexical tiers (fast,
+# and identical with or without the optional extra installed)
 os.environ.setdefault("WIRETRACE_SEMANTIC", "0")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -40,11 +40,16 @@ def test_readme_is_in_sync_with_the_catalogue(pub):
     )
 
 
-def test_example_queries_run(pub):
-    examples = {e.name: e.example for e in (*tables.TABLES.values(), *tables.VIEWS.values()) if e.example}
-    for name, sql in examples.items():
-        rows = pub.sql(sql).fetchall()
-        assert isinstance(rows, list), name
+def _examples() -> dict[str, str]:
+    return {e.name: e.example for e in (*tables.TABLES.values(), *tables.VIEWS.values()) if e.example}
+
+
+def test_example_queries_answer_on_the_sample(pub):
+    answers = {name: pub.sql(sql).fetchall() for name, sql in _examples().items()}
+    # the sample corpus has no bad input: the one example about ingest errors has nothing to list
+    assert answers.pop("raw.ingest_errors") == []
+    # every other example the README shows answers with rows on the sample corpus
+    assert [name for name, rows in answers.items() if not rows] == []
 
 
 def test_views_answer_the_first_questions(pub):

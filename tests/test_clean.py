@@ -328,7 +328,7 @@ def test_bytes_input_is_decoded():
     raw = "Caf\xe9 owners protested on Monday in the old town square.".encode("cp1252")
     r = clean_document(raw)
     assert r.text == "Café owners protested on Monday in the old town square."
-    assert r.encoding is not None
+    assert r.encoding == "cp1252" and r.repairs == ["decoded:cp1252"]
 
 
 # --------------------------------------------------------------------------------------------------

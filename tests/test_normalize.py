@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -195,7 +197,7 @@ def test_hash_is_stable_hex():
     norm = normalize_sentence("Panjshir has always been a beacon of hope.")
     h = sentence_hash(norm)
     assert h == sentence_hash(norm)
-    assert len(h) == 16 and int(h, 16) >= 0
+    assert re.fullmatch(r"[0-9a-f]{16}", h)
     assert h != sentence_hash(norm + " x")
     # pinned values: hashes are stored in the warehouse, so they must never change between releases
     assert norm == "panjshir has always been a beacon of hope"

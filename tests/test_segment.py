@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline import split_sentences
+from pipeline.core.normalize import sentence_hash
 from pipeline.core.segment import Span, split_paragraphs
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "sample"
@@ -430,7 +432,9 @@ def test_sentences_command_prints_json_lines(capsys, tmp_path):
     first = lines[0]
     assert first["text"] == "Mr. Smith’s defence programme costs 9,000 dollars."
     assert first["normalized"] == "mr smiths defense program costs 9000 dollars"
-    assert len(first["hash"]) == 16 and int(first["hash"], 16) >= 0
+    assert first["hash"] == sentence_hash(first["normalized"]) and re.fullmatch(
+        r"[0-9a-f]{16}", first["hash"]
+    )
     text = path.read_text(encoding="utf-8")
     assert all(text[r["start"] : r["end"]] == r["text"] for r in lines)
 

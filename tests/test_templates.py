@@ -115,3 +115,48 @@ def test_duplicate_documents_are_counted_once():
     t = learn_templates([("dup.example", doc)] * 10, min_docs=5, min_share=0.3)
     assert t.sources["dup.example"].n_docs == 1
     assert t.sources["dup.example"].lines == {}
+
+
+def test_documents_are_cleaned_again_when_their_source_learns_a_template(tmp_path):
+    """A line becomes a template only once enough documents of the source carry it; the documents ingested
+    before that are then cleaned again, so the line leaves every one of them, not only the new ones."""
+    from pipeline.core import warehouse
+    from pipeline.core.stages import stage_clean, stage_ingest, stage_segment
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+
+    def write_batch(name: str, numbers: range) -> None:
+        records = [{"id": f"c{i}", "source": "Courier", "text": article(i, [PITCH_A])} for i in numbers]
+        (landing / name).write_text("\n".join(json.dumps(r) for r in records) + "\n")
+
+    def texts_with_pitch(con) -> list[str]:
+        return [
+            r[0]
+            for r in con.sql(
+                "SELECT doc_id FROM staging.clean_documents WHERE text LIKE '%Write to the Courier desk%' ORDER BY 1"
+            ).fetchall()
+        ]
+
+    con = warehouse.connect(tmp_path / "work.duckdb")
+    try:
+        write_batch("first.jsonl", range(3))  # three documents: too few for a template (min_docs=5)
+        stage_ingest(con, landing)
+        stage_clean(con)
+        stage_segment(con)
+        first = texts_with_pitch(con)
+        assert len(first) == 3
+        write_batch("second.jsonl", range(3, 6))  # six documents carry the pitch now: a template
+        stage_ingest(con, landing)
+        stage_clean(con)
+        stage_segment(con)
+        assert texts_with_pitch(con) == []
+        removed = con.sql(
+            "SELECT count(DISTINCT doc_id) FROM staging.removed_spans WHERE reason = 'template'"
+        ).fetchall()[0][0]
+        assert removed == 6
+        # the sentences follow the text cleaned again
+        pitch = con.sql("SELECT count(*) FROM staging.sentences WHERE text LIKE '%Courier desk%'").fetchall()
+        assert pitch == [(0,)]
+    finally:
+        con.close()

@@ -59,7 +59,7 @@ Associated Press / Vox pair on one Supreme Court case was linked by four in-orde
 independently reported facts; it was set from the principle above (a rewrite carries a good part of
 its source), not fitted. A second came from the judged development samples (seeds 202 and 303): the
 three paraphrases judged wrong were all rewordings with no novel 4-gram in common that the verifier
-accepted at 0.51-0.66, in pairs linked by a shared quotation, so a rewording in entirely other words
+accepted just above its threshold, in pairs linked by a shared quotation, so a rewording in entirely other words
 now needs the verifier's confident zone (0.8). Both were checked on fresh samples judged afterwards
 (seeds 101, 606, 707, 808). Their effect is measured on judged samples of
 the AllSides corpus (``pipeline/evaluation/results/reuse_precision.md``).

@@ -688,14 +688,21 @@ def _provenance_order(story: _Story) -> _Story:
     return story
 
 
-def _render(story: _Story, max_docs: int = 40) -> tuple[str, dict]:
-    n_total = len(story.docs)
-    story, n_hidden = _limit(_provenance_order(story), max_docs)
-    docs = story.docs
-    label = {d["doc_id"]: _label(i) for i, d in enumerate(docs)}
-    by_id = {d["doc_id"]: d for d in docs}
+@dataclass
+class _View:
+    """One story as its page shows it: the articles in page order with their labels (A, B, ...), and for
+    each matched sentence its partners (page order, then strongest kind first)."""
 
-    # per sentence: its partners
+    story: _Story
+    label: dict[str, str]
+    by_id: dict[str, dict]
+    order: dict[str, int]
+    partners: dict[str, list[dict]]
+
+
+def _view(story: _Story) -> _View:
+    docs = story.docs
+    order = {d["doc_id"]: i for i, d in enumerate(docs)}
     partners: dict[str, list[dict]] = defaultdict(list)
     for m in story.matches:
         for me, other, other_doc in (
@@ -711,40 +718,55 @@ def _render(story: _Story, max_docs: int = 40) -> tuple[str, dict]:
                     "quote": bool(m["is_quote"]),
                 }
             )
-    order = {d["doc_id"]: i for i, d in enumerate(docs)}
     for lst in partners.values():
         lst.sort(key=lambda p: (order.get(p["doc"], 1 << 30), KIND_ORDER.get(p["kind"], 9), p["sid"]))
+    return _View(
+        story=story,
+        label={d["doc_id"]: _label(i) for i, d in enumerate(docs)},
+        by_id={d["doc_id"]: d for d in docs},
+        order=order,
+        partners=partners,
+    )
 
-    def sentence_html(s: dict, inner: str) -> str:
-        sid = s["sentence_id"]
-        ps = partners.get(sid)
-        dom = _dom_id(sid)
-        if not ps:
-            return f"<span id='{dom}' class='s'>{inner}</span>"
-        kind = min((p["kind"] for p in ps), key=lambda k: KIND_ORDER.get(k, 9))
-        quote = all(p["quote"] for p in ps)
-        classes = "s " + kind + (" quote" if quote else "")
-        tip = (
-            f"{label[s['doc_id']]} ({by_id[s['doc_id']]['source']}), sentence {s['sentence_index'] + 1}: "
-            + "; ".join(
-                f"{KIND_LABEL.get(p['kind'], p['kind'])}{' quote' if p['quote'] else ''} in {label.get(p['doc'], '?')} "
-                f"({by_id[p['doc']]['source'] if p['doc'] in by_id else '?'}) score {p['score']:.2f}"
-                for p in ps
-            )
-        )
-        ids = json.dumps([_dom_id(p["sid"]) for p in ps])
-        refs = "".join(
-            f"<a class='ref {p['kind']}{' quote' if p['quote'] else ''}' href='#{_dom_id(p['sid'])}' "
-            f"data-from='{dom}' title='{_e(KIND_LABEL.get(p['kind'], p['kind']))} match in "
-            f"{_e(label.get(p['doc'], '?'))}'>{_e(label.get(p['doc'], '?'))}</a>"
+
+def _sentence_html(view: _View, s: dict, inner: str) -> str:
+    """A sentence of an article column: coloured by its strongest match kind, with a tooltip naming its
+    partners and the small letters linking to them."""
+    label, by_id = view.label, view.by_id
+    sid = s["sentence_id"]
+    ps = view.partners.get(sid)
+    dom = _dom_id(sid)
+    if not ps:
+        return f"<span id='{dom}' class='s'>{inner}</span>"
+    kind = min((p["kind"] for p in ps), key=lambda k: KIND_ORDER.get(k, 9))
+    quote = all(p["quote"] for p in ps)
+    classes = "s " + kind + (" quote" if quote else "")
+    tip = (
+        f"{label[s['doc_id']]} ({by_id[s['doc_id']]['source']}), sentence {s['sentence_index'] + 1}: "
+        + "; ".join(
+            f"{KIND_LABEL.get(p['kind'], p['kind'])}{' quote' if p['quote'] else ''} in {label.get(p['doc'], '?')} "
+            f"({by_id[p['doc']]['source'] if p['doc'] in by_id else '?'}) score {p['score']:.2f}"
             for p in ps
         )
-        return (
-            f"<span id='{dom}' class='{classes}' data-kind='{kind}' data-partners='{_e(ids)}' "
-            f"title='{_e(tip)}'>{inner}</span><sup class='refs'>{refs}</sup>"
-        )
+    )
+    ids = json.dumps([_dom_id(p["sid"]) for p in ps])
+    refs = "".join(
+        f"<a class='ref {p['kind']}{' quote' if p['quote'] else ''}' href='#{_dom_id(p['sid'])}' "
+        f"data-from='{dom}' title='{_e(KIND_LABEL.get(p['kind'], p['kind']))} match in "
+        f"{_e(label.get(p['doc'], '?'))}'>{_e(label.get(p['doc'], '?'))}</a>"
+        for p in ps
+    )
+    return (
+        f"<span id='{dom}' class='{classes}' data-kind='{kind}' data-partners='{_e(ids)}' "
+        f"title='{_e(tip)}'>{inner}</span><sup class='refs'>{refs}</sup>"
+    )
 
-    # pair summary from the matches themselves: text reuse and quote reuse by kind
+
+def _pair_rows(view: _View) -> list[dict]:
+    """One row per two articles sharing text: text reuse and quote reuse by kind counted from the matches
+    themselves, the stated direction (source first) with its evidence; directed pairs first, then by
+    amount of text reuse."""
+    story, by_id, order, label = view.story, view.by_id, view.order, view.label
     counts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for m in story.matches:
         key = (m["doc_id_a"], m["doc_id_b"])
@@ -784,29 +806,29 @@ def _render(story: _Story, max_docs: int = 40) -> tuple[str, dict]:
             order[r["to"]],
         )
     )
+    return rows
 
-    n_text = sum(1 for m in story.matches if not m["is_quote"])
-    n_quote = len(story.matches) - n_text
-    outlets = sorted({d["source"] or "unknown" for d in docs})
-    dated = [d for d in docs if d["published_at"] is not None]
-    headline = next((d["title"] for d in docs if d["title"]), None)
-    first = _fmt_date(dated[0]["published_at"]) if dated else None
 
-    o: list[str] = [
+def _page_head(info: dict, n_shown: int, n_hidden: int) -> list[str]:
+    """The document head, the title line with the story's counts and the colour legend."""
+    title = _e(info["headline"] or "Story " + info["story_id"])
+    n_total, outlets, first = info["n_docs"], info["outlets"], info["first"]
+    return [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",
-        f"<title>{_e(headline or 'Story ' + story.story_id)} · wiretrace</title><style>{_CSS}</style></head><body>",
+        f"<title>{title} · wiretrace</title><style>{_CSS}</style></head><body>",
         "<header class='top'>",
-        f"<h1>{_e(headline or 'Story ' + story.story_id)}</h1>",
-        f"<p class='sub'>Story <code>{_e(story.story_id)}</code>: {n_total} articles"
+        f"<h1>{title}</h1>",
+        f"<p class='sub'>Story <code>{_e(info['story_id'])}</code>: {n_total} articles"
         + (
-            f" (showing the first {len(docs)}; {n_hidden} more left out: copies and later articles come last)"
+            f" (showing the first {n_shown}; {n_hidden} more left out: copies and later articles come last)"
             if n_hidden
             else ""
         )
         + f" from {len(outlets)} outlet{'s' if len(outlets) != 1 else ''}"
         + (f", first published {_e(first)}" if first else ", no publication date known")
-        + f" · {len(story.matches)} matched sentence pairs: <b>{n_text}</b> text reuse, <b>{n_quote}</b> quote reuse"
+        + f" · {info['n_text'] + info['n_quote']} matched sentence pairs: <b>{info['n_text']}</b> text reuse, "
+        f"<b>{info['n_quote']}</b> quote reuse"
         "</p>",
         "<div class='legend'><span class='s exact'>exact</span><span class='s near'>near-verbatim</span>"
         "<span class='s paraphrase'>paraphrase</span><span class='s near quote'>quotation reuse (dashed)</span>"
@@ -814,11 +836,19 @@ def _render(story: _Story, max_docs: int = 40) -> tuple[str, dict]:
         "<label><input type='checkbox' id='show-rm' checked> show removed boilerplate</label>"
         "<span>Click a coloured sentence to highlight its partners; the small letters link to them.</span></div>",
         "</header><section class='summary'>",
+    ]
+
+
+def _articles_table(view: _View) -> list[str]:
+    """The articles: outlet, date, title, sentences, originality bar, inferred source, added / dropped
+    sentences and quote reuse."""
+    label, by_id = view.label, view.by_id
+    out = [
         "<h2 class='sec'>Articles</h2><table class='articles'><tr><th></th><th>outlet</th><th>published</th>"
         "<th>title</th><th>sentences</th><th>originality (share of matchable sentences)</th>"
-        "<th>derived from</th><th>added / dropped</th><th>quote reuse</th></tr>",
+        "<th>derived from</th><th>added / dropped</th><th>quote reuse</th></tr>"
     ]
-    for d in docs:
+    for d in view.story.docs:
         inferred = d.get("inferred_source_doc_id")
         if inferred and inferred in by_id:
             derived = (
@@ -830,91 +860,132 @@ def _render(story: _Story, max_docs: int = 40) -> tuple[str, dict]:
         else:
             derived = "<span class='meta'>none inferred</span>"
         ad = f"{d['added']} / {d['dropped']}" if d.get("added") is not None else "–"
-        o.append(
+        n_sentences = (
+            d.get("n_sentences")
+            if d.get("n_sentences") is not None
+            else len(view.story.sentences.get(d["doc_id"], []))
+        )
+        out.append(
             f"<tr><td><a class='lab' href='#doc-{_e(d['doc_id'])}'>{_e(label[d['doc_id']])}</a></td>"
             f"<td>{_e(d['source'])}</td><td>{_e(_fmt_date(d['published_at']) or 'unknown')}</td>"
-            f"<td>{_e(d['title'] or '')}</td><td class='n'>{_e(d.get('n_sentences') if d.get('n_sentences') is not None else len(story.sentences.get(d['doc_id'], [])))}</td>"
+            f"<td>{_e(d['title'] or '')}</td><td class='n'>{_e(n_sentences)}</td>"
             f"<td>{_bar(d)}</td><td>{derived}</td><td class='n'>{_e(ad)}</td>"
             f"<td class='n'>{_e(d.get('n_quote_reuse') if d.get('n_quote_reuse') is not None else '–')}</td></tr>"
         )
-    o.append("</table>")
-    o.append("<h2 class='sec'>Who took what from whom</h2>")
-    o.append(_findings(docs, label, rows))
-    o.append("<div class='flex'><div>")
-    o.append(
+    out.append("</table>")
+    return out
+
+
+def _doc_link(view: _View, doc_id: str) -> str:
+    return f"<a class='lab' href='#doc-{_e(doc_id)}'>{_e(view.label[doc_id])}</a> {_e(view.by_id[doc_id]['source'])}"
+
+
+def _count_cell(v: int) -> str:
+    return f"<td class='n{' zero' if not v else ''}'>{v}</td>"
+
+
+def _pair_row_html(view: _View, r: dict) -> str:
+    """One row of the who-took-what table: source, taker (or both, direction undetermined), counts by kind,
+    the direction evidence with its basis and confidence."""
+    cls = "pair directed" if r["directed"] else "pair undetermined"
+    to = (
+        ("→ " + _doc_link(view, r["to"]))
+        if r["directed"]
+        else ("↔ " + _doc_link(view, r["to"]) + "<br><small>(direction undetermined)</small>")
+    )
+    evidence = _e(r["evidence"])
+    if r["quote_only"]:
+        evidence = "<b>quotes only</b>: " + evidence
+    elif r.get("basis") == "quote":
+        evidence = "<b>quote reuse</b>: " + evidence
+    elif r.get("basis") == "common_source":
+        evidence = "<b>siblings</b>: " + evidence
+    if r.get("confidence") is not None:
+        evidence += f" <small>(confidence {r['confidence']:.2f})</small>"
+    return (
+        f"<tr class='{cls}' data-from='{_e(view.label[r['from']])}' data-to='{_e(view.label[r['to']])}'>"
+        f"<td>{_doc_link(view, r['from'])}</td><td>{to}</td>"
+        + "".join(_count_cell(r[f"text_{k}"]) for k in KIND_ORDER)
+        + "".join(_count_cell(r[f"quote_{k}"]) for k in KIND_ORDER)
+        + f"<td class='ev'>{evidence}</td></tr>"
+    )
+
+
+def _who_took_what(view: _View, rows: list[dict]) -> list[str]:
+    """The findings in words, the table of pairs and the arc diagram."""
+    docs, label = view.story.docs, view.label
+    out = [
+        "<h2 class='sec'>Who took what from whom</h2>",
+        _findings(docs, label, rows),
+        "<div class='flex'><div>",
         "<table class='pairs'><tr><th rowspan='2'>from (source)</th><th rowspan='2'>to (taker)</th>"
         "<th colspan='3' class='grp'>text reuse</th><th colspan='3' class='grp'>quote reuse</th>"
         "<th rowspan='2'>direction evidence</th></tr><tr><th>exact</th><th>near</th><th>para.</th>"
-        "<th>exact</th><th>near</th><th>para.</th></tr>"
-    )
-
-    def num(v: int) -> str:
-        return f"<td class='n{' zero' if not v else ''}'>{v}</td>"
-
-    def lab(doc_id: str) -> str:
-        return (
-            f"<a class='lab' href='#doc-{_e(doc_id)}'>{_e(label[doc_id])}</a> {_e(by_id[doc_id]['source'])}"
-        )
-
-    for r in rows:
-        cls = "pair directed" if r["directed"] else "pair undetermined"
-        to = (
-            ("→ " + lab(r["to"]))
-            if r["directed"]
-            else ("↔ " + lab(r["to"]) + "<br><small>(direction undetermined)</small>")
-        )
-        evidence = _e(r["evidence"])
-        if r["quote_only"]:
-            evidence = "<b>quotes only</b>: " + evidence
-        elif r.get("basis") == "quote":
-            evidence = "<b>quote reuse</b>: " + evidence
-        elif r.get("basis") == "common_source":
-            evidence = "<b>siblings</b>: " + evidence
-        if r.get("confidence") is not None:
-            evidence += f" <small>(confidence {r['confidence']:.2f})</small>"
-        o.append(
-            f"<tr class='{cls}' data-from='{_e(label[r['from']])}' data-to='{_e(label[r['to']])}'>"
-            f"<td>{lab(r['from'])}</td><td>{to}</td>"
-            + "".join(num(r[f"text_{k}"]) for k in KIND_ORDER)
-            + "".join(num(r[f"quote_{k}"]) for k in KIND_ORDER)
-            + f"<td class='ev'>{evidence}</td></tr>"
-        )
+        "<th>exact</th><th>near</th><th>para.</th></tr>",
+    ]
+    out.extend(_pair_row_html(view, r) for r in rows)
     if not rows:
-        o.append("<tr><td colspan='9'>No sentence is shared between these articles.</td></tr>")
-    o.append(
+        out.append("<tr><td colspan='9'>No sentence is shared between these articles.</td></tr>")
+    out.append(
         "</table></div><div>"
         + _arc_svg(docs, label, rows)
         + "<div class='meta'>Red arrows: inferred direction, pointing to the article that took the text.<br>"
         "Dashed grey: direction undetermined. Line width: text reuse.</div></div></div>"
     )
-    o.append("</section><main class='cols'>")
+    return out
 
-    for d in docs:
+
+def _article_columns(view: _View) -> list[str]:
+    """The articles side by side: head (label, outlet, title, date, originality) and body."""
+    story = view.story
+    out: list[str] = []
+    for d in story.docs:
         doc_id = d["doc_id"]
         meta = [_e(_fmt_date(d["published_at"]) or "date unknown"), _e(doc_id)]
         if d.get("url"):
             meta.append(_e(d["url"]))
-        o.append(
+        out.append(
             f"<article class='doc' id='doc-{_e(doc_id)}'><div class='head'>"
-            f"<h3><span class='lab'>{_e(label[doc_id])}</span> {_e(d['source'])}</h3>"
+            f"<h3><span class='lab'>{_e(view.label[doc_id])}</span> {_e(d['source'])}</h3>"
         )
         if d["title"]:
-            o.append(f"<div class='title'>{_e(d['title'])}</div>")
-        o.append(f"<div class='meta'>{' · '.join(meta)}<br>{_bar(d)}</div></div><div class='body'>")
-        o.extend(
-            _render_body(d, story.sentences.get(doc_id, []), story.removed.get(doc_id, []), sentence_html)
+            out.append(f"<div class='title'>{_e(d['title'])}</div>")
+        out.append(f"<div class='meta'>{' · '.join(meta)}<br>{_bar(d)}</div></div><div class='body'>")
+        out.extend(
+            _render_body(
+                d,
+                story.sentences.get(doc_id, []),
+                story.removed.get(doc_id, []),
+                lambda s, inner: _sentence_html(view, s, inner),
+            )
         )
-        o.append("</div></article>")
-    o.append(f"</main><div id='sel' aria-live='polite'></div><script>{_JS}</script></body></html>")
+        out.append("</div></article>")
+    return out
+
+
+def _render(story: _Story, max_docs: int = 40) -> tuple[str, dict]:
+    """The page of one story and its line of the index (``info``)."""
+    n_total = len(story.docs)
+    story, n_hidden = _limit(_provenance_order(story), max_docs)
+    view = _view(story)
+    docs = story.docs
+    n_text = sum(1 for m in story.matches if not m["is_quote"])
+    dated = [d for d in docs if d["published_at"] is not None]
     info = {
         "story_id": story.story_id,
         "n_docs": n_total,
-        "outlets": outlets,
-        "first": first,
-        "headline": headline,
+        "outlets": sorted({d["source"] or "unknown" for d in docs}),
+        "first": _fmt_date(dated[0]["published_at"]) if dated else None,
+        "headline": next((d["title"] for d in docs if d["title"]), None),
         "n_text": n_text,
-        "n_quote": n_quote,
+        "n_quote": len(story.matches) - n_text,
     }
+    o = _page_head(info, len(docs), n_hidden)
+    o.extend(_articles_table(view))
+    o.extend(_who_took_what(view, _pair_rows(view)))
+    o.append("</section><main class='cols'>")
+    o.extend(_article_columns(view))
+    o.append(f"</main><div id='sel' aria-live='polite'></div><script>{_JS}</script></body></html>")
     return "\n".join(o), info
 
 

@@ -44,6 +44,11 @@ from the token before it and the first character after it:
   bullet (``•``) after whitespace starts a new sentence;
 * CJK full stops (``。！？``) always end a sentence.
 
+Each kind of candidate (paragraph break, line break, bullet, and per terminal punctuation: the plain
+"word. Next", punctuation before a lower-case word, glued punctuation, ellipsis, ``!`` / ``?``, a single
+period) is decided by its own method of ``_Splitter``; the abbreviation and initial tests are named
+functions of their own.
+
 Spans never include leading or trailing whitespace, ``text[span.start:span.end] == span.text``,
 and every non-whitespace character of the input belongs to exactly one span. The run time is
 linear in the input length (every look-around is bounded).
@@ -336,272 +341,326 @@ def _line_joins(text: str, q: int, qe: int, lo: int) -> bool:
 
 
 # --------------------------------------------------------------------------------------------
-# the splitter
+# the splitter: one pass over the candidate boundaries; each kind of candidate is decided by its own
+# small method of ``_Splitter``, which either closes the current sentence or leaves it open
+
+
+def _initial_ends_sentence(text: str, tok: str, p: int, seg: int, a: re.Match, openers: str) -> bool:
+    """A period after a single letter is an initial (J. K. Rowling) unless the letter is upper case, a
+    lower-case word (or a comma) precedes and a sentence opener follows: "you and I. Did", "got a C. I'm so
+    mad", "from A to B. I knew"."""
+    if openers or not tok.isupper():
+        return False
+    prev = _word_before(text, p, seg)
+    if not (prev[:1].islower() or prev[-1:] == ","):
+        return False
+    return tok == "I" or _next_word(text, a.end() - 1) in _STARTERS
+
+
+def _initialism_ends_sentence(text: str, a: re.Match, openers: str) -> bool:
+    """After U.S., a.m., Inc., Jr.: a boundary only before a quotation or a typical sentence opener."""
+    quoted = openers and openers[-1] in "\"“‘'"
+    return bool(quoted) or _next_word(text, a.end() - 1) in _STARTERS
+
+
+def _abbreviation_continues(text: str, seg: int, p: int, first: str) -> bool:
+    """After an abbreviation that may end a sentence: not before a dash ("MARIANNA, Fla. — It ...") nor in
+    a dateline ("SANTA ROSA, Calif. (AP) — ...", "ST. PAUL, Minn. ...")."""
+    if first in _DASHES:
+        return True
+    if p - seg <= 60:
+        head = text[seg:p]
+        if "," in head and head.rsplit(",", 1)[0].isupper():
+            return True
+    return False
+
+
+class _Splitter:
+    """The state of one pass: the current sentence start ``seg``, the current paragraph and what the
+    decisions remember (the end of the last abbreviation, the next expected list marker)."""
+
+    __slots__ = ("text", "n", "spans", "seg", "para", "used", "ps", "wrapped", "abbrev_end", "list_next")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.n = len(text)
+        self.spans: list[Span] = []
+        self.seg = _SKIP_WS.match(text).end()  # start of the current sentence, never on whitespace
+        self.para = 0  # index of the current paragraph
+        self.used = False  # whether the current paragraph has produced a span
+        self.ps = self.seg  # start of the current paragraph
+        self.wrapped: bool | None = None  # whether the current paragraph is hard-wrapped, computed on demand
+        self.abbrev_end = -1  # end of the last period that was not a boundary because of an abbreviation
+        self.list_next: str | None = (
+            None  # the marker expected next after a list item marker ("2" after "1.")
+        )
+
+    # closing sentences ----------------------------------------------------------------------------
+
+    def close(self, end: int, next_start: int) -> None:
+        """The current sentence ends at ``end`` (after its punctuation); the next starts at ``next_start``."""
+        self.spans.append(Span(self.seg, end, self.text[self.seg : end], self.para))
+        self.used = True
+        self.seg = next_start
+
+    def close_before(self, b: int) -> bool:
+        """The current sentence ends before position ``b`` (trailing whitespace trimmed); False when it is
+        all whitespace."""
+        chunk = self.text[self.seg : b].rstrip()
+        if not chunk:
+            return False
+        self.spans.append(Span(self.seg, self.seg + len(chunk), chunk, self.para))
+        self.used = True
+        return True
+
+    def abbreviation(self, e: int) -> None:
+        """The period ending at ``e`` is not a boundary because of an abbreviation (a line break right
+        after it does not end the sentence either)."""
+        self.abbrev_end = e
+
+    # line breaks and bullets ------------------------------------------------------------------------
+
+    def paragraph_break(self, p: int, m_end: int) -> None:
+        if p > self.seg:
+            self.close_before(p)
+        if self.used:
+            self.para += 1
+            self.used = False
+        self.seg = max(self.seg, _SKIP_WS.match(self.text, m_end).end())
+        self.ps = self.seg
+        self.wrapped = None
+        self.abbrev_end = -1
+        self.list_next = None
+
+    def line_break(self, p: int, m_end: int) -> None:
+        """A line break ends a sentence unless the paragraph is hard-wrapped, it follows an abbreviation
+        or the line continues the sentence (``_line_joins``)."""
+        text, seg = self.text, self.seg
+        if p <= seg:
+            return
+        if self.wrapped is None:
+            br = _PAR_BREAK.search(text, p)
+            self.wrapped = _hard_wrapped(text, self.ps, br.start() if br else self.n)
+        if self.wrapped:
+            return
+        if self.abbrev_end >= 0 and p - self.abbrev_end <= 64 and not text[self.abbrev_end : p].strip():
+            return
+        if _line_joins(text, p, m_end, seg):
+            return
+        self.close_before(p)
+        self.seg = _SKIP_WS.match(text, m_end).end()
+
+    def bullet(self, p: int) -> None:
+        """A bullet after whitespace starts a new sentence."""
+        if p > self.seg:
+            self.close_before(p)
+            self.seg = p
+
+    # terminal punctuation ---------------------------------------------------------------------------
+
+    def plain_word_period(self, p: int, e: int) -> bool:
+        """The most common case, "word. Next" after a plain word: a boundary (checked first, for speed)."""
+        text, seg = self.text, self.seg
+        lo = p - 40 if p - 40 > seg else seg
+        i = text.rfind(" ", lo, p)
+        tok = text[i + 1 if i >= 0 else lo : p]
+        if tok.isalpha() and len(tok) > 1 and p - seg > 20 and _token_class(tok) == _REGULAR:
+            self.close(e, e + 1)
+            return True
+        return False
+
+    def before_lower_word(self, p: int, e: int, ch: str) -> None:
+        """Punctuation before a lower-case word (informal text without capitals, "pepper. no place"): a
+        boundary after a period only when ``_ends_before_lower`` says so; after "!" or "?" unless a
+        capitalised token precedes ("Yahoo! in", "Huh? is")."""
+        tok = _prev_token(self.text, p, self.seg).rstrip(")")
+        if not tok:
+            return
+        if ch != ".":
+            if tok[0].isupper() and not tok.isupper():
+                return
+        elif not _ends_before_lower(tok):
+            return
+        self.close(e, _AFTER.match(self.text, e).end(1))
+
+    def glued(self, m: re.Match, p: int, e: int, ch: str, punct: str, openers: str, first: str) -> None:
+        """Punctuation glued to the next character ("government.The", "said.”We", "over.(AFP ...)"): split
+        when it looks like a missing space rather than a domain name, an initialism or an abbreviation."""
+        if not (first.isupper() or (openers and first.isalpha())):
+            return
+        text, seg = self.text, self.seg
+        closers = m.group("c")
+        if closers:
+            if closers[-1] in _QUOTE_CLOSERS:
+                self.close(e, e)
+            return
+        if p > seg and text[p - 1] in _QUOTE_CLOSERS:
+            self.close(e, e)
+            return
+        if openers or len(punct) != 1:
+            return
+        tok = _prev_token(text, p, seg)
+        if len(tok) >= 2 and tok.isalpha() and tok[-1].islower() and tok[-2].islower():
+            if ch == "." and _token_class(tok) != _REGULAR:
+                return
+            nxt = _GLUED_NEXT.match(text, e).group()
+            if len(nxt) > 1 and not any(c in nxt for c in ".@/:_") and nxt[1:2].islower():
+                self.close(e, e)
+
+    def before_lower_letter(
+        self, p: int, e: int, a: re.Match, ch: str, openers: str, closers: str, ellipsis: bool
+    ) -> None:
+        """A lower-case word after an opening bracket, or a non-ASCII lower-case letter: a period ends the
+        sentence only before a bracket after a plain word ("interactions. (credit: ...)"); "!" and "?" unless
+        a capitalised token precedes."""
+        if ellipsis or closers:
+            return
+        tok = _prev_token(self.text, p, self.seg)
+        if ch == ".":
+            if not openers or openers[-1] not in "([":
+                return
+            if not tok or _token_class(tok) != _REGULAR or len(tok) < 2:
+                return
+        elif tok[:1].isupper() and not tok.isupper():
+            return  # "Yahoo! in", "Huh? is"
+        self.close(e, a.end(1))
+
+    def ellipsis(
+        self, p: int, e: int, a: re.Match, punct: str, openers: str, closers: str, first: str
+    ) -> None:
+        """An ellipsis ends a sentence before a capital letter (not "I"), never inside brackets, before a
+        digit or before the attribution of a quotation."""
+        text, seg = self.text, self.seg
+        if p > seg and text[p - 1] in "[(":
+            return
+        if closers and closers[0] in _QUOTE_CLOSERS and _SPEECH_AFTER.match(text, e):
+            return
+        if first.isdigit():
+            return
+        if first == "I" and not openers and text[a.end() : a.end() + 1] in (" ", "’", "'"):
+            return
+        if (
+            punct.startswith(". .")
+            and punct.count(".") >= 4
+            and p > seg
+            and not text[p - 1].isspace()
+            and first.isupper()
+        ):
+            # "compounds. . . . The": the first period ends the sentence, the ellipsis opens the next one
+            self.close(p + 1, _SKIP_WS.match(text, p + 1).end())
+            return
+        self.close(e, a.end(1))
+
+    def exclamation_or_question(self, e: int, a: re.Match, openers: str, closers: str, first: str) -> None:
+        """ "!" and "?" end a sentence, except a quotation followed by its attribution ("Why?" he asked) and a
+        closing quote followed by a number in brackets."""
+        if closers:
+            if closers[0] in _QUOTE_CLOSERS and _SPEECH_AFTER.match(self.text, e):
+                return
+            if openers and first.isdigit():
+                return
+        self.close(e, a.end(1))
+
+    def period(self, p: int, e: int, a: re.Match, openers: str, closers: str, first: str) -> None:
+        """A single period: list markers, inline lists, abbreviations, initials and footnotes decide."""
+        text, seg = self.text, self.seg
+        tok = _prev_token(text, p, seg)
+        if p - seg <= 20 and _LIST_START.fullmatch(text, seg, p):
+            self.list_next = _LIST_SUCCESSOR.get(tok)  # a list marker at the start: "1.", "2.1.", "a.", "IV."
+            return
+        if tok == self.list_next and tok and p - len(tok) > seg:
+            # inline list "1. The first item 2. The second item": the next marker starts an item
+            b = p - len(tok)
+            self.close_before(b)
+            self.seg = b
+            self.list_next = _LIST_SUCCESSOR.get(tok)
+            return
+        cls = _token_class(tok) if tok else _REGULAR
+        if first.isdigit():
+            if cls != _REGULAR:
+                self.abbreviation(e)  # "No. 5", "Aug. 30", "p. 55"
+                return
+            if not closers:
+                fn = _FOOTNOTE.match(text, e)
+                if fn is not None:  # "... the end. 21 The next"
+                    self.close(fn.end(), _SKIP_WS.match(text, fn.end()).end())
+                    return
+        elif cls == _TITLE:
+            self.abbreviation(e)
+            return
+        elif cls == _INITIAL:
+            if not _initial_ends_sentence(text, tok, p, seg, a, openers):
+                self.abbreviation(e)
+                return
+        elif cls == _INITIALISM:
+            if not _initialism_ends_sentence(text, a, openers):
+                self.abbreviation(e)
+                return
+        if cls != _REGULAR and _abbreviation_continues(text, seg, p, first):
+            self.abbreviation(e)
+            return
+        self.close(e, a.end(1))
+
+    def punctuation(self, m: re.Match, p: int, ch: str) -> bool:
+        """Terminal punctuation at ``p`` (the candidate ``m``); False at the end of the text."""
+        text = self.text
+        e = m.end()
+        if e >= self.n:
+            return False
+        if e == p + 1 and ch == "." and text[e] == " " and text[e + 1 : e + 2] in _ASCII_UPPER:
+            if self.plain_word_period(p, e):
+                return True
+        if m.group("lw") is not None:
+            self.before_lower_word(p, e, ch)
+            return True
+        a = _AFTER.match(text, e)
+        space, openers, first = a.group(1), a.group(2), a.group(3)
+        if not first:
+            return True
+        punct = text[p : m.start("c")]
+        if ch in _CJK_TERM or punct[-1] in _CJK_TERM:
+            self.close(e, a.end(1))  # CJK full stops always end a sentence
+            return True
+        if not space:
+            self.glued(m, p, e, ch, punct, openers, first)
+            return True
+        closers = m.group("c")
+        ellipsis = "…" in punct or ".." in punct or " ." in punct
+        if first.islower():
+            self.before_lower_letter(p, e, a, ch, openers, closers, ellipsis)
+        elif first in _DASHES and (ellipsis or ch != "." or "!" in punct or "?" in punct):
+            pass  # "‘Huh?’ – used as ...", "are you paying attention? — you even ..."
+        elif ellipsis:
+            self.ellipsis(p, e, a, punct, openers, closers, first)
+        elif ch != "." or "!" in punct or "?" in punct:
+            self.exclamation_or_question(e, a, openers, closers, first)
+        else:
+            self.period(p, e, a, openers, closers, first)
+        return True
+
+    def run(self) -> list[Span]:
+        text = self.text
+        for m in _CANDIDATE.finditer(text):
+            p = m.start()
+            ch = text[p]
+            if ch in _LB_SET:
+                if m.group("par") is not None:
+                    self.paragraph_break(p, m.end())
+                else:
+                    self.line_break(p, m.end())
+            elif ch in _BULLET_SET:
+                self.bullet(p)
+            elif not self.punctuation(m, p, ch):
+                break
+        if self.seg < self.n:
+            chunk = text[self.seg :].rstrip()
+            if chunk:
+                self.spans.append(Span(self.seg, self.seg + len(chunk), chunk, self.para))
+        return self.spans
 
 
 def split_sentences(text: str) -> list[Span]:
     """Split ``text`` into sentences; see the module docstring for the rules."""
     if not isinstance(text, str):
         raise TypeError(f"split_sentences expects str, got {type(text).__name__}")
-    spans: list[Span] = []
-    append = spans.append
-    n = len(text)
-    seg = _SKIP_WS.match(text).end()  # start of the current sentence, never on whitespace
-    para = 0  # index of the current paragraph
-    used = False  # whether the current paragraph has produced a span
-    ps = seg  # start of the current paragraph
-    wrapped = None  # whether the current paragraph is hard-wrapped, computed on demand
-    abbrev_end = -1  # end of the last period that was not a boundary because of an abbreviation
-    list_next = None  # the marker expected next after a list item marker ("2" after "1.")
-    after_match = _AFTER.match
-
-    for m in _CANDIDATE.finditer(text):
-        p = m.start()
-        ch = text[p]
-
-        # line and paragraph breaks ----------------------------------------------------------
-        if ch in _LB_SET:
-            if m.group(4) is not None:
-                if p > seg:
-                    chunk = text[seg:p].rstrip()
-                    if chunk:
-                        append(Span(seg, seg + len(chunk), chunk, para))
-                        used = True
-                if used:
-                    para += 1
-                    used = False
-                seg = max(seg, _SKIP_WS.match(text, m.end()).end())
-                ps = seg
-                wrapped = None
-                abbrev_end = -1
-                list_next = None
-                continue
-            if p <= seg:
-                continue
-            if wrapped is None:
-                br = _PAR_BREAK.search(text, p)
-                wrapped = _hard_wrapped(text, ps, br.start() if br else n)
-            if wrapped:
-                continue
-            if abbrev_end >= 0 and p - abbrev_end <= 64 and not text[abbrev_end:p].strip():
-                continue
-            if _line_joins(text, p, m.end(), seg):
-                continue
-            chunk = text[seg:p].rstrip()
-            if chunk:
-                append(Span(seg, seg + len(chunk), chunk, para))
-                used = True
-            seg = _SKIP_WS.match(text, m.end()).end()
-            continue
-
-        # bullets ------------------------------------------------------------------------------
-        if ch in _BULLET_SET:
-            if p > seg:
-                chunk = text[seg:p].rstrip()
-                append(Span(seg, seg + len(chunk), chunk, para))
-                used = True
-                seg = p
-            continue
-
-        # terminal punctuation -----------------------------------------------------------------
-        e = m.end()
-        if e >= n:
-            break
-        if e == p + 1 and ch == "." and text[e] == " " and text[e + 1 : e + 2] in _ASCII_UPPER:
-            # fast path for the most common case, "word. Next"
-            lo = p - 40 if p - 40 > seg else seg
-            i = text.rfind(" ", lo, p)
-            tok = text[i + 1 if i >= 0 else lo : p]
-            if tok.isalpha() and len(tok) > 1 and p - seg > 20 and _token_class(tok) == _REGULAR:
-                append(Span(seg, e, text[seg:e], para))
-                used = True
-                seg = e + 1
-                continue
-        if m.group(3) is not None:
-            # "word. word" (informal text without capitals)
-            tok = _prev_token(text, p, seg).rstrip(")")
-            if not tok:
-                continue
-            if ch != ".":
-                if tok[0].isupper() and not tok.isupper():
-                    continue  # "Yahoo! in", "Huh? is"
-            elif not _ends_before_lower(tok):
-                continue
-            a = after_match(text, e)
-            append(Span(seg, e, text[seg:e], para))
-            used = True
-            seg = a.end(1)
-            continue
-        a = after_match(text, e)
-        space, openers, first = a.group(1), a.group(2), a.group(3)
-        if not first:
-            continue
-        punct = text[p : m.start("c")]
-        if ch in _CJK_TERM or punct[-1] in _CJK_TERM:
-            append(Span(seg, e, text[seg:e], para))
-            used = True
-            seg = a.end(1)
-            continue
-
-        if not space:
-            # glued to the next character: "government.The", "said.”We", "over.(AFP ...)"
-            if not (first.isupper() or (openers and first.isalpha())):
-                continue
-            closers = m.group("c")
-            if closers:
-                if closers[-1] in _QUOTE_CLOSERS:
-                    append(Span(seg, e, text[seg:e], para))
-                    used = True
-                    seg = e
-                continue
-            if p > seg and text[p - 1] in _QUOTE_CLOSERS:
-                append(Span(seg, e, text[seg:e], para))
-                used = True
-                seg = e
-                continue
-            if openers or len(punct) != 1:
-                continue
-            tok = _prev_token(text, p, seg)
-            if len(tok) >= 2 and tok.isalpha() and tok[-1].islower() and tok[-2].islower():
-                if ch == "." and _token_class(tok) != _REGULAR:
-                    continue
-                nxt = _GLUED_NEXT.match(text, e).group()
-                if len(nxt) > 1 and not any(c in nxt for c in ".@/:_") and nxt[1:2].islower():
-                    append(Span(seg, e, text[seg:e], para))
-                    used = True
-                    seg = e
-            continue
-
-        closers = m.group("c")
-        ellipsis = "…" in punct or ".." in punct or " ." in punct
-        if first.islower():
-            # a lower-case ASCII word after an opening bracket, or a non-ASCII lower-case letter
-            if ellipsis or closers:
-                continue
-            if ch == ".":
-                if not openers or openers[-1] not in "([":
-                    continue
-                # "interactions. (credit: ...)", "neutral. (http://...)"
-                tok = _prev_token(text, p, seg)
-                if not tok or _token_class(tok) != _REGULAR or len(tok) < 2:
-                    continue
-                append(Span(seg, e, text[seg:e], para))
-                used = True
-                seg = a.end(1)
-                continue
-            tok = _prev_token(text, p, seg)
-            if tok[:1].isupper() and not tok.isupper():
-                continue  # "Yahoo! in", "Huh? is"
-            append(Span(seg, e, text[seg:e], para))
-            used = True
-            seg = a.end(1)
-            continue
-        if first in _DASHES and (ellipsis or ch != "." or "!" in punct or "?" in punct):
-            continue  # "‘Huh?’ – used as ...", "are you paying attention? — you even ..."
-
-        # ellipsis
-        if ellipsis:
-            if p > seg and text[p - 1] in "[(":
-                continue
-            if closers and closers[0] in _QUOTE_CLOSERS and _SPEECH_AFTER.match(text, e):
-                continue
-            if first.isdigit():
-                continue
-            if first == "I" and not openers and text[a.end() : a.end() + 1] in (" ", "’", "'"):
-                continue
-            if (
-                punct.startswith(". .")
-                and punct.count(".") >= 4
-                and p > seg
-                and not text[p - 1].isspace()
-                and first.isupper()
-            ):
-                # "compounds. . . . The": the first period ends the sentence, the ellipsis
-                # opens the next one
-                append(Span(seg, p + 1, text[seg : p + 1], para))
-                used = True
-                seg = _SKIP_WS.match(text, p + 1).end()
-                continue
-            append(Span(seg, e, text[seg:e], para))
-            used = True
-            seg = a.end(1)
-            continue
-
-        # "!" and "?"
-        if ch != "." or "!" in punct or "?" in punct:
-            if closers:
-                if closers[0] in _QUOTE_CLOSERS and _SPEECH_AFTER.match(text, e):
-                    continue
-                if openers and first.isdigit():
-                    continue
-            append(Span(seg, e, text[seg:e], para))
-            used = True
-            seg = a.end(1)
-            continue
-
-        # a single period
-        tok = _prev_token(text, p, seg)
-        if p - seg <= 20 and _LIST_START.fullmatch(text, seg, p):
-            list_next = _LIST_SUCCESSOR.get(tok)
-            continue
-        if tok == list_next and tok and p - len(tok) > seg:
-            # inline list "1. The first item 2. The second item": the next marker starts an item
-            b = p - len(tok)
-            chunk = text[seg:b].rstrip()
-            append(Span(seg, seg + len(chunk), chunk, para))
-            used = True
-            seg = b
-            list_next = _LIST_SUCCESSOR.get(tok)
-            continue
-        cls = _token_class(tok) if tok else _REGULAR
-        if first.isdigit():
-            if cls != _REGULAR:
-                abbrev_end = e
-                continue
-            if not closers:
-                fn = _FOOTNOTE.match(text, e)
-                if fn is not None:
-                    e = fn.end()
-                    append(Span(seg, e, text[seg:e], para))
-                    used = True
-                    seg = _SKIP_WS.match(text, e).end()
-                    continue
-        elif cls == _TITLE:
-            abbrev_end = e
-            continue
-        elif cls == _INITIAL:
-            # an initial (J. K. Rowling) unless a lower-case word precedes and a sentence opener
-            # follows: "you and I. Did", "got a C. I'm so mad", "from A to B. I knew"
-            if openers or not tok.isupper():
-                abbrev_end = e
-                continue
-            prev = _word_before(text, p, seg)
-            if not (prev[:1].islower() or prev[-1:] == ","):
-                abbrev_end = e
-                continue
-            if tok != "I" and _next_word(text, a.end() - 1) not in _STARTERS:
-                abbrev_end = e
-                continue
-        elif cls == _INITIALISM:
-            quoted = openers and openers[-1] in "\"“‘'"
-            if not quoted and _next_word(text, a.end() - 1) not in _STARTERS:
-                abbrev_end = e
-                continue
-        if cls != _REGULAR:
-            if first in _DASHES:
-                abbrev_end = e
-                continue  # "MARIANNA, Fla. — It should have been ..."
-            if p - seg <= 60:
-                head = text[seg:p]
-                if "," in head and head.rsplit(",", 1)[0].isupper():
-                    abbrev_end = e
-                    continue  # a dateline: "SANTA ROSA, Calif. (AP) — ...", "ST. PAUL, Minn. ..."
-        append(Span(seg, e, text[seg:e], para))
-        used = True
-        seg = a.end(1)
-
-    if seg < n:
-        chunk = text[seg:].rstrip()
-        if chunk:
-            append(Span(seg, seg + len(chunk), chunk, para))
-    return spans
+    return _Splitter(text).run()

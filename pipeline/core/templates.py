@@ -78,9 +78,13 @@ class SourceTemplates:
         key = line_key(line)
         return key is not None and key in prof.lines
 
-    def templates_of(self, source: str) -> list[str]:
+    def fingerprint(self, source: str) -> str | None:
+        """A short hash of the template lines learned for ``source`` (None when it has none). It is part of
+        each document's clean key, so a source's documents are cleaned again when its templates change."""
         prof = self.sources.get(source)
-        return [v["example"] for v in prof.lines.values()] if prof else []
+        if prof is None or not prof.lines:
+            return None
+        return hashlib.sha256("\n".join(sorted(prof.lines)).encode()).hexdigest()[:16]
 
     def to_dict(self) -> dict:
         return {

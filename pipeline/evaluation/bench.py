@@ -26,7 +26,7 @@ from pipeline.core import warehouse
 from pipeline.core.embed import semantic_status
 from pipeline.core.overlap import OverlapConfig
 from pipeline.core.stages import stage_clean, stage_ingest, stage_overlap, stage_publish, stage_segment
-from pipeline.evaluation.common import shared_data, write_result
+from pipeline.evaluation.common import git_commit, shared_data, write_result
 
 
 def peak_rss_gib() -> float:
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         f"# Whole-pipeline benchmark ({scope})",
         "",
         f"Command: `python -m pipeline.evaluation.bench{limit_flag}"
-        f"{' --semantic' if args.semantic else ''}` (`make bench` runs the full corpus).",
+        f"{' --semantic' if args.semantic else ''}` at commit {git_commit()} (`make bench` runs the full corpus).",
         f"Machine: {platform.machine()}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}.",
         "",
         f"Documents: {n_docs}; sentences: {n_sent}; total wall time {total:.1f}s; peak RSS {peak_rss_gib():.2f} GiB.",

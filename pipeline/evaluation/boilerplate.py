@@ -30,7 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pipeline import clean_document
-from pipeline.evaluation.common import shared_data_path
+from pipeline.evaluation.common import git_commit, shared_data_path
 
 RESULTS = Path(__file__).resolve().parent / "results" / "boilerplate.md"
 TOKEN = re.compile(r"\w+")
@@ -255,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         "'originally published by' lines, editor's notes, 'Follow X on Twitter' lines); those pages score lower",
         "than trafilatura alone. Tuned on this development file only.",
         "",
-        "Command: `python -m pipeline.evaluation.boilerplate`",
+        f"Command: `python -m pipeline.evaluation.boilerplate` at commit {git_commit()}.",
         "",
     ]
     table = "\n".join(lines)

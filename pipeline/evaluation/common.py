@@ -29,14 +29,23 @@ def write_result(name: str, markdown: str) -> Path:
     return path
 
 
-def git_commit() -> str:
-    """The repository's short commit id (recorded with every result), or ``unknown``."""
+def _git(*args: str) -> str:
     try:
         return (
             subprocess.run(
-                ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+                ["git", *args], cwd=REPO, capture_output=True, text=True, check=True
             ).stdout.strip()
             or "unknown"
         )
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+def git_commit() -> str:
+    """The repository's short commit id (recorded with every result), or ``unknown``."""
+    return _git("rev-parse", "--short", "HEAD")
+
+
+def git_last_change(path: Path) -> str:
+    """The short id of the last commit that changed ``path``, or ``unknown`` (not committed, no git)."""
+    return _git("log", "-1", "--format=%h", "--", str(path))

@@ -28,7 +28,7 @@ import polars as pl
 from pipeline.core.normalize import normalize_sentence, sentence_hash
 from pipeline.core.overlap import DOCUMENTS_SCHEMA, SENTENCES_SCHEMA, compute_overlap
 from pipeline.core.segment import split_sentences
-from pipeline.evaluation.common import shared_data_path
+from pipeline.evaluation.common import git_commit, shared_data_path
 
 RESULTS = Path(__file__).resolve().parent / "results" / "overlap_scale.md"
 CORPUS = Path("corpora") / "allsides_baly2020.parquet"
@@ -152,7 +152,7 @@ def run(limit: int | None) -> str:
     out = ["# Overlap stage at scale: AllSides corpus", ""]
     out.append(
         f"Command: `python -m pipeline.evaluation.overlap_scale{' --limit ' + str(limit) if limit else ''}` "
-        f"(semantic tier off; grader: {st.get('grader')})."
+        f"at commit {git_commit()} (semantic tier off; grader: {st.get('grader')})."
     )
     out.append("")
     out.append(

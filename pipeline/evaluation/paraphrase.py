@@ -31,7 +31,7 @@ import numpy as np
 
 from pipeline.core import compare as C
 from pipeline.core.embed import load_encoder
-from pipeline.evaluation.common import shared_data_path
+from pipeline.evaluation.common import git_commit, shared_data_path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RESULTS = Path(__file__).resolve().parent / "results" / "paraphrase.md"
@@ -322,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # throughput
     t0 = time.perf_counter()
-    feats2, exact2, mt2 = C.signal_matrix(pairs)
+    C.signal_matrix(pairs)
     warm = len(pairs) / (time.perf_counter() - t0)
     t0 = time.perf_counter()
     C._analyse.cache_clear()
@@ -350,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
             f"| sentence embedding (all-MiniLM-L6-v2, CPU, 2 threads, {n_sent} sentences) | {emb_rate:,.0f} sentences/s |"
         )
     lines.append("")
-    lines.append("Command: `python -m pipeline.evaluation.paraphrase`")
+    lines.append(f"Command: `python -m pipeline.evaluation.paraphrase` at commit {git_commit()}.")
     text = "\n".join(lines) + "\n"
     print(text)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

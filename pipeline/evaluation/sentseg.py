@@ -29,7 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.core.segment import split_paragraphs, split_sentences
-from pipeline.evaluation.common import shared_data_path
+from pipeline.evaluation.common import git_commit, shared_data_path
 
 RESULTS = Path(__file__).resolve().parent / "results" / "sentseg.md"
 
@@ -246,7 +246,7 @@ def render(rows: list[dict], n_docs: str) -> str:
         "golden rules passed, throughput on one core (UTF-8 MB per CPU second over the GUM + EWT "
         "texts, best of up to three runs). Every system gets the same paragraph/line splitting first.",
         "",
-        f"Data: {n_docs}. Command: `python -m pipeline.evaluation.sentseg`.",
+        f"Data: {n_docs}. Command: `python -m pipeline.evaluation.sentseg` at commit {git_commit()}.",
         "",
         "| system | GUM P | GUM R | GUM F1 | EWT P | EWT R | EWT F1 | golden rules | MB/s |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",

@@ -1,6 +1,6 @@
 """Train and cross-validate the paraphrase verifier (``pipeline.core.verifier``) on MRPC.
 
-    python -m pipeline.evaluation.verifier --cv     # 5-fold CV (about 11 minutes a fold on 2 cores)
+    python -m pipeline.evaluation.verifier --cv     # 5-fold CV (slow: a fresh adapter is trained per fold)
     python -m pipeline.evaluation.verifier --fit    # fit on all of MRPC train, write verifier_model/
     python -m pipeline.evaluation.verifier          # rewrite the report from the saved fold predictions
 
@@ -18,7 +18,8 @@ the mean of both orders. Threshold 0.5. Two steps:
 1. intermediate training, 2 epochs on STS-B train with the similarity / 5 as a soft target, without
    its MSRpar part (4,749 pairs): MSRpar comes from the same corpus as MRPC, and 592 of its 1,000
    pairs share a sentence with MRPC train. This step reads no MRPC pair, so one run serves all folds
-   (cached in the temporary directory). It lifted the 5-fold accuracy from 0.787 to 0.813;
+   (cached in the temporary directory). It lifted the 5-fold accuracy (current figures in
+   ``results/verifier.md``);
 2. 4 epochs on the MRPC pairs, starting from the adapter and head of step 1.
 
 Needs the semantic extra and the shared data folder (``WIRETRACE_SHARED_DATA`` or ``../shared/data``);
@@ -40,6 +41,7 @@ from pipeline.core import compare as C
 from pipeline.core import verifier as V
 from pipeline.core.embed import load_encoder
 from pipeline.core.verifier import Verifier
+from pipeline.evaluation.common import git_commit, git_last_change
 from pipeline.evaluation.paraphrase import (
     FOLDS,
     SEED,
@@ -223,6 +225,7 @@ def cross_validate(folds_to_run: list[int]) -> None:
             "proba": p.tolist(),
             "pairs_per_s": rate,
             "recipe": dict(RECIPE),
+            "commit": git_commit(),
         }
         acc = float(np.mean((p >= THRESHOLD) == (y[te] == 1)))
         print(f"fold {k}: verifier accuracy {acc:.3f}, {rate:.0f} pairs/s", flush=True)
@@ -239,6 +242,10 @@ def report(pairs, y, feats, exact, counts, cache) -> None:
         "(report from the saved fold predictions in `verifier_cv.json`). Same folds as `paraphrase.md`.",
         "Recipe (see the module docstring): "
         + "; ".join(sorted({json.dumps(f.get("recipe"), sort_keys=True) for f in cache["folds"].values()})),
+        # folds trained before the commit was recorded with them: the commit that saved their predictions
+        "Fold predictions trained at commit "
+        + ", ".join(sorted({f.get("commit") or git_last_change(CV_CACHE) for f in cache["folds"].values()}))
+        + f"; report written at commit {git_commit()}.",
         "",
         "| fold | pairs | grader (rules + logistic) acc | verifier alone acc | rules + verifier acc | F1 |",
         "|---:|---:|---:|---:|---:|---:|",
