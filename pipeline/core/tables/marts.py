@@ -100,7 +100,7 @@ TABLES: tuple[Table, ...] = (
             C(
                 "probability",
                 F64,
-                "Probability that the pair states the same thing: the verifier's when it ran, else the logistic classifier's.",
+                "Probability that the pair states the same thing: the verifier's when it accepted the pair, else the logistic classifier's (a lexical paraphrase the verifier rejected keeps the classifier's; its verifier column holds the rejection).",
             ),
             C("conflict", F64, "1 when a near pair has a number or name conflict (scored below 0.85)."),
             C("is_quote", BOOL, "Either side is mostly quotation."),
