@@ -311,10 +311,14 @@ def test_dates_do_not_make_a_copy_the_source_of_text_it_lacks():
     )
     d = d.with_columns(pl.lit("time").alias("published_at_precision"))
     r = compute_overlap(d, s, encoder=None)
-    for a, b in (("c1", "c2"), ("c1", "c3"), ("c2", "c3")):
+    for a, b in (("c1", "c3"), ("c2", "c3")):
         p = _pair(r, a, b)
         assert p["in_story"] and p["direction"] == "undetermined", (a, b)
         assert "reused sentences are in it" in p["direction_evidence"]
+    # c1 and c2 each hold sentences of c3 the other lacks: c3 lies between them, neither is the other's source
+    p = _pair(r, "c1", "c2")
+    assert p["direction"] == "undetermined" and p["direction_basis"] == "intermediary"
+    assert "c3 lies between them" in p["direction_evidence"]
     assert r.document_originality["inferred_source_doc_id"].is_null().all()
 
 

@@ -124,6 +124,7 @@ UNION_MIN_CLUSTERS = 2
 UNION_MIN_COVERAGE = 0.8
 SIBLING_MIN_EXPLAINED = 0.8
 SIBLING_MAX_SHARED_CHANGES = 0.2
+TRIAD_MIN_ODD = 2
 CONFIDENCE = {"dates_time": 0.95, "dates": 0.9, "credit": 0.85, "union": 0.8}
 # how far a local clock may be from UTC (zones of inhabited places lie within about +-12 h)
 _ZONE_BEFORE = timedelta(hours=12)
@@ -243,6 +244,7 @@ class _Story:
         self._coverage: dict[tuple[str, str], float] = {}
         self._reused: dict[str, set[str]] = {}
         self._twins: dict[str, bool] = {}
+        self._odd: dict[tuple[str, str, str], int] = {}
         self.known: set[tuple[str, str]] = set()  # (source, copy) shown by dates or credit lines
         self.neighbours: dict[str, set[str]] = defaultdict(set)
         for a, b in links:
@@ -334,6 +336,44 @@ class _Story:
             f"{n_clusters} shared sentences of {{X}} taken by {len(witnesses)} other documents are missing "
             f"from {{Y}}; {coverage:.0%} of {{Y}}'s reused sentences are in {{X}}"
         )
+
+    def odd(self, m: str, x: str, y: str) -> int:
+        """Sentence clusters on which x and y agree against m: x and y hold the sentence and m does not,
+        or the x-y match is strictly stronger (exact > near > paraphrase) than both matches with m.
+
+        In a line of descent x - m - y (m copied x and y copied m, or m is the source of both, or ...)
+        x and y agree against m only by coincidence, since whatever y holds of x's it holds through m:
+        m lies between them. When each of three documents is, on some sentences, the odd one out
+        against the other two, none lies between the others: they descend from a common source that
+        is none of them.
+        """
+        key = (m, x, y) if x < y else (m, y, x)
+        n = self._odd.get(key)
+        if n is None:
+            rxy = self.link_rank.get((x, y), {})
+            rxm = self.link_rank.get((x, m), {})
+            rym = self.link_rank.get((y, m), {})
+            n = 0
+            for c, r in rxy.items():
+                if m not in self.clusters[c] or r > max(rxm.get(c, 0), rym.get(c, 0)):
+                    n += 1
+            self._odd[key] = n
+        return n
+
+    def apart(self, x: str, y: str) -> tuple[str, int, int, int] | None:
+        """A third relative z showing that x and y are not one another's source: x and y are each the
+        odd one out (:meth:`odd`) on at least ``TRIAD_MIN_ODD`` sentences of the three. If y had
+        taken its text from x, y and z could agree against x only when z took y's text (or by
+        coincidence), and then x and z could not agree against y. (z, odd x, odd y, odd z); a z that
+        is itself the odd one out too (a common source outside the three) is preferred."""
+        best = None
+        for z in sorted((self.neighbours[x] & self.neighbours[y]) - {x, y}):
+            nx, ny = self.odd(x, y, z), self.odd(y, x, z)
+            if nx >= TRIAD_MIN_ODD and ny >= TRIAD_MIN_ODD:
+                nz = self.odd(z, x, y)
+                if best is None or (nz >= TRIAD_MIN_ODD) > (best[3] >= TRIAD_MIN_ODD):
+                    best = (z, nx, ny, nz)
+        return best
 
     def siblings(self, x: str, y: str, s: str) -> tuple[bool, str]:
         sh = self.shared(x, y)
@@ -515,6 +555,30 @@ def pair_directions(
                 None,
             )
             continue
+        tri = story.apart(a, b) if (a, b) in links else None
+        if tri is not None:
+            z, na, nb, nz = tri
+            label = f"{z} ({source.get(z, '')})"
+            counts = f"A is the odd one out on {na} shared sentences, B on {nb}"
+            if nz >= TRIAD_MIN_ODD:
+                first_pass[(a, b)] = (
+                    "undetermined",
+                    "common_source",
+                    f"siblings, copies of one source that is none of them: with {label}, {counts} and "
+                    f"{z} on {nz} (held, or worded alike, by the other two), so none of the three lies "
+                    "between the other two",
+                    None,
+                )
+            else:
+                first_pass[(a, b)] = (
+                    "undetermined",
+                    "intermediary",
+                    f"neither is the other's source: with {label}, {counts} (held, or worded alike, by "
+                    f"the other two), {z} on {nz}: {z} lies between them, so the text passed through it "
+                    "(or through a common source)",
+                    None,
+                )
+            continue
         notes: list[str] = []
         sig = signals(a, b, bool(in_story), notes)
         dirs = {s[1] for s in sig}
@@ -593,23 +657,24 @@ def pair_directions(
                 if not (could_be_source(s, a) and could_be_source(s, b)):
                     continue
                 ok, ev = story.siblings(a, b, s)
-                if ok:
-                    label = f"{s} ({source.get(s, '')})"
-                    known = s in source_of[a] and s in source_of[b]
-                    res = (
-                        "undetermined",
-                        "common_source",
-                        "siblings, copies of one source: "
-                        + ev.replace("{S}", label).replace(
-                            "{ROLE}",
-                            ", the source of both"
-                            if known
-                            else ", which is not shown to derive from either: both may be copies of it",
-                        ),
-                        None,
-                        s,
-                    )
-                    break
+                if not ok:
+                    continue
+                label = f"{s} ({source.get(s, '')})"
+                known = s in source_of[a] and s in source_of[b]
+                res = (
+                    "undetermined",
+                    "common_source",
+                    "siblings, copies of one source: "
+                    + ev.replace("{S}", label).replace(
+                        "{ROLE}",
+                        ", the source of both"
+                        if known
+                        else ", which is not shown to derive from either: both may be copies of it",
+                    ),
+                    None,
+                    s,
+                )
+                break
         final[(a, b)] = res if len(res) == 5 else (*res, None)
     out = pl.DataFrame(
         [(a, b, *v) for (a, b), v in final.items()],
@@ -816,7 +881,7 @@ def inferred_sources(matches: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame
     und = dp.filter(
         (pl.col("direction") == "undetermined")
         & pl.col("in_story")
-        & ~pl.col("direction_basis").is_in(["common_source", "quote"])
+        & ~pl.col("direction_basis").is_in(["common_source", "intermediary", "quote"])
     )
     block = (
         pl.concat(
