@@ -652,7 +652,9 @@ def pair_directions(
 
     final: dict[tuple[str, str], tuple] = {}
     for (a, b), res in first_pass.items():
-        if res[1] != "quote" and (a, b) in links:
+        credited = res[0] != "undetermined" and "credit" in res[1].split("+")
+        # a copy whose text credits the other's outlet took it from that one: no common source overrides it
+        if res[1] != "quote" and (a, b) in links and not credited:
             for s in sorted((story.neighbours[a] & story.neighbours[b]) - {a, b}):
                 if not (could_be_source(s, a) and could_be_source(s, b)):
                     continue
