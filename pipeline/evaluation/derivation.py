@@ -21,11 +21,23 @@ paraphrase tier) three times: without dates, with date-only dates (``day`` preci
 timestamps (``time`` precision). Scored per run:
 
 * derived documents whose original is present: share whose inferred source is the true parent
-  (right), another document (wrong), or none (undetermined);
+  (right), another document (wrong), or none (undetermined). Only the direct parent is right: in a
+  chain A -> B -> C, naming A as C's source is wrong;
 * derived documents whose original is missing: share given a (necessarily wrong) inferred source;
-* directed document pairs: share whose direction is wrong (a copy named the source of its ancestor,
-  or a direction drawn between siblings or with an unrelated article);
+* originals given an inferred source (wrong);
+* directed document pairs: share whose direction is wrong. A direction X -> Y is right when X is an
+  ancestor of Y: its parent, or further up a chain (A -> C in A -> B -> C is right: C's text came
+  from A, through B). Every other direction is wrong: a copy named the source of its ancestor, a
+  direction drawn between two copies of one source (siblings, which both took the source's text),
+  between copies of an original missing from the corpus (they are siblings too: every direction
+  drawn there is wrong), or with an unrelated article. Wrong directions are also counted by group:
+  pairs in stories whose original is present, pairs in stories whose original is missing, pairs
+  with an unrelated article;
 * the measured precision of each direction basis (dates, credit, union), to check the confidences.
+
+Unrelated articles and originals are distinct articles of the corpus: articles whose text repeats
+another's (the same beginning) are left out, so that no pair the truth calls unrelated is in fact a
+copy.
 
 Results (figures, commit, command) go to ``pipeline/evaluation/results/derivation.md``.
 """
@@ -227,7 +239,12 @@ def generate(n_stories: int, n_noise: int, seed: int = SEED) -> tuple[list[dict]
     split = text_tools()[0]
     path = shared_data_path() / CORPUS
     df = pl.read_parquet(path, columns=["id", "outlet", "date_iso", "text", "topic"])
-    df = df.filter(pl.col("text").str.len_chars().is_between(1500, 6000)).sort("id")
+    df = (
+        df.filter(pl.col("text").str.len_chars().is_between(1500, 6000))
+        .sort("id")
+        # an article published twice in the corpus is one article: keep the first
+        .unique(subset=pl.col("text").str.slice(0, 300).str.to_lowercase(), keep="first", maintain_order=True)
+    )
     rng = random.Random(seed)
     idx = list(range(df.height))
     rng.shuffle(idx)
