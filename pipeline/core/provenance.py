@@ -46,6 +46,19 @@ documents of a story (document pairs with ``in_story``):
 * credit (``credit``): Y's text names X's outlet (e.g. "AFP", "according to Reuters") while X's text
   does not name Y's: copies credit their source. Outlet names shorter than 2 characters, ``unknown``
   and names that are not words are ignored; names of up to 5 characters must match case-sensitively.
+* the odd one out (triads): of three related versions X, Y, Z, X is the odd one out on a sentence
+  when Y and Z hold it and X does not, or when the Y-Z match is strictly stronger (exact > near >
+  paraphrase) than both matches with X: Y and Z agree against X (:meth:`_Story.odd`). Copies add,
+  trim and change text, and a copy inherits what its source holds, so in a line of descent
+  X - M - Y the two ends agree against M only by coincidence: what Y holds of X's, it holds through
+  M. When X and Y are each the odd one out on at least ``TRIAD_MIN_ODD`` (2) sentences of a triad
+  with some relative Z, neither is the other's source (if Y had copied X, Y could agree with Z
+  against X only where Z copied Y, and then X and Z could not agree against Y). When Z is the odd
+  one out too, none of the three lies between the other two: they are copies of a common source
+  that is none of them (``common_source``, typically an original missing from the corpus); else Z
+  lies between X and Y (``intermediary``): the text passed through Z, or through a common source.
+  The threshold of two sentences keeps one coincidence (two copiers making the same change) from
+  deciding.
 * siblings (``common_source``): two copies of one source share that source's text. A pair X, Y is a
   pair of siblings when a third document S related to both may be their common source (it is, by
   the rules above, the source of both, or at least derives from neither and is dated after neither;
@@ -60,26 +73,38 @@ Rules, in order (the first that applies decides a document pair's direction)
 --------------------------------------------------------------------------
 1. ``quote``: the pair shares only quotations, or is not linked into a story and shares more
    quotation than text: undetermined (quote reuse from a source outside the corpus).
-2. ``common_source``: siblings (above): undetermined, ``common_source_doc_id`` names S. No direction
-   is drawn between two copies on the strength of the source's text they share, even when dated.
-3. a pair that is not linked into a story (``in_story``: a line or two in common) is not ordered
+2. ``common_source``: siblings with a common source S in the corpus (above): undetermined,
+   ``common_source_doc_id`` names S. No direction is drawn between two copies on the strength of the
+   source's text they share, even when dated; but a credit line between the two (rule 5: one copy
+   names the other's outlet, and dates do not contradict it) outweighs it, since the copy says
+   where it took the text from. When a copy's text is as close to S as to its sibling, S is named:
+   one source explains both copies (in a chain A -> B -> C whose last copy carries nothing of the
+   middle one's changes, the text cannot tell C's source from A, and A is named).
+3. triads: a relative Z shows that neither is the other's source (above): undetermined,
+   ``common_source`` with a null ``common_source_doc_id`` (copies of a source that is none of the
+   three, and that rule 2 finds in no document of the corpus: typically an original missing from
+   it) or ``intermediary`` (Z lies between them). Dates, credit
+   and union are not consulted: an earlier copy is not the source of a later one that has readings
+   it lacks.
+4. a pair that is not linked into a story (``in_story``: a line or two in common) is not ordered
    (``none``).
-4. dates, credit and union each give a direction or nothing. When those that speak agree, that is
+5. dates, credit and union each give a direction or nothing. When those that speak agree, that is
    the direction, with every agreeing signal in the evidence and the confidence
    ``1 - prod(1 - c)`` over them (per-signal confidence, set on principle and compared with the
-   precision each basis measures on the derivation evaluation, ``pipeline/evaluation/derivation.py``:
-   dates at ``time`` precision 0.95, other dates 0.9, credit 0.85, union 0.8). When they disagree:
-   undetermined (``conflict``), the evidence names both. When none speaks: undetermined (``none``),
-   the evidence says why.
+   precision each basis measures on the derivation evaluation, ``pipeline/evaluation/derivation.py``,
+   figures in ``pipeline/evaluation/results/derivation.md``: dates at ``time`` precision 0.95, other
+   dates 0.9, credit 0.85, union 0.8). When they disagree: undetermined (``conflict``), the evidence
+   names both. When none speaks: undetermined (``none``), the evidence says why.
 
 Undetermined directions have a null confidence: no guess is presented as a finding.
 
 Derived tables
 --------------
 * document pairs: ``direction`` (``a->b``, ``b->a``, ``undetermined``), ``direction_basis`` (``dates``,
-  ``credit``, ``union`` joined by ``+`` when several agree; ``quote``, ``common_source``, ``conflict``,
-  ``none`` when undetermined), ``direction_evidence`` (text), ``direction_confidence`` (f64 or null),
-  ``common_source_doc_id``;
+  ``credit``, ``union`` joined by ``+`` when several agree; ``quote``, ``common_source``,
+  ``intermediary``, ``conflict``, ``none`` when undetermined), ``direction_evidence`` (text),
+  ``direction_confidence`` (f64 or null), ``common_source_doc_id`` (siblings: their common source,
+  null when it is not in the corpus);
 * passages inherit their document pair's direction, basis and confidence;
 * sentence clusters: the origin is the cluster's document that no other member derives from while
   every other member derives (directly or through members) from it along determined directions;
@@ -89,8 +114,8 @@ Derived tables
 * inferred source of a document: among the pairs whose direction points at it and that link it into
   a story, the strongest (3 per exact, 2 per near, 1 per paraphrase non-quote match: exact and near
   matches are stronger evidence of direct descent than rewordings, so a copy is linked to the version
-  closest to it); withheld when an undetermined pair (other than siblings or quote reuse) shares more
-  strongly;
+  closest to it); withheld when an undetermined pair (other than siblings, an intermediary or quote
+  reuse: those relations are explained) shares more strongly;
 * originality: a sentence is reused when it is matched in a document that is its document's source
   (a determined direction pointing at its document); otherwise it is original, so an origin is not
   made less original by being copied.
