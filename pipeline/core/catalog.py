@@ -313,11 +313,13 @@ TABLES.update(
                 "containment_b_in_a": "Share of b's matchable sentences matched in a.",
                 "direction": "a->b (a is the source of b), b->a, or undetermined.",
                 "direction_basis": "dates, credit, union (joined by + when several agree); when undetermined: "
-                "quote (quotations only), common_source (siblings: copies of one source), conflict or none.",
+                "quote (quotations only), common_source (siblings: copies of one source), intermediary (a third "
+                "document lies between them), conflict or none.",
                 "direction_evidence": "The evidence in words: the dates with their precision, the credit line, "
                 "the union test's counts, or why nothing is decided.",
                 "direction_confidence": "Confidence of the direction, from the agreeing signals; null when undetermined.",
-                "common_source_doc_id": "For siblings: the document that is the source of both.",
+                "common_source_doc_id": "For siblings: the document that is the source of both (null when it is not "
+                "in the corpus).",
                 "same_source": "Both documents come from the same outlet.",
                 "in_story": "The pair links its documents into one story.",
                 "relation": "reuse (the documents share aligned text) or quote (they only quote the same words).",
