@@ -40,9 +40,7 @@ documents of a story (document pairs with ``in_story``):
   covers 0.8 of the other: a full copy is the original's twin), unless the twin is shown to derive
   from X by dates or a credit line, or X is the version that twin diverges from: two or more other
   relatives match X's wording more closely (exact > near > paraphrase) on the sentences all hold,
-  and none the twin's; or X lies between the twin and the relatives of both (the odd one out, below:
-  the twin is, against X and another relative, on at least ``TRIAD_MIN_ODD`` sentences in all, and
-  X never is). Once a document is the source of two
+  and none the twin's. Once a document is the source of two
   or more others by this test and derives from none (a hub), it is also the source of a relative
   whose reused text it holds when a single witness carries text of it that the relative lacks.
 * credit (``credit``): Y's text names X's outlet (e.g. "AFP", "according to Reuters") while X's text
@@ -324,25 +322,12 @@ class _Story:
             f"closely ({n_sent} sentences), none {{Y}}'s: {{Y}} diverges from {{X}}"
         )
 
-    def lies_between(self, x: str, z: str) -> bool:
-        """Of two twins, does x lie between z and the other relatives of both: z is the odd one out
-        against x and another relative on at least ``TRIAD_MIN_ODD`` sentences in all, x never is?"""
-        odd_z = 0
-        for y in sorted((self.neighbours[x] & self.neighbours[z]) - {x, z}):
-            if self.odd(x, z, y):
-                return False
-            odd_z += self.odd(z, x, y)
-        return odd_z >= TRIAD_MIN_ODD
-
     def twins(self, x: str) -> bool:
         """Does a relative hold (nearly) the same reused text as x, with nothing telling which diverges
         from which? Then the union test cannot tell which of the two came first."""
         if x not in self._twins:
             self._twins[x] = any(
-                self.is_twin(x, z)
-                and (x, z) not in self.known
-                and not self.diverges_less(x, z)[0]
-                and not self.lies_between(x, z)
+                self.is_twin(x, z) and (x, z) not in self.known and not self.diverges_less(x, z)[0]
                 for z in sorted(self.neighbours[x])
             )
         return self._twins[x]
