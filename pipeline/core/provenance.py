@@ -53,7 +53,8 @@ documents of a story (document pairs with ``in_story``):
   X - M - Y the two ends agree against M only by coincidence: what Y holds of X's, it holds through
   M. When X and Y are each the odd one out on at least ``TRIAD_MIN_ODD`` (2) sentences of a triad
   with some relative Z, neither is the other's source (if Y had copied X, Y could agree with Z
-  against X only where Z copied Y, and then X and Z could not agree against Y). When Z is the odd
+  against X only where Z copied Y, and then X and Z could agree against Y only by coincidence, or
+  if Z drew on X as well). When Z is the odd
   one out too, none of the three lies between the other two: they are copies of a common source
   that is none of them (``common_source``, typically an original missing from the corpus); else Z
   lies between X and Y (``intermediary``): the text passed through Z, or through a common source.
