@@ -317,7 +317,7 @@ def test_dates_do_not_make_a_copy_the_source_of_text_it_lacks():
         assert "reused sentences are in it" in p["direction_evidence"]
     # c1 and c2 each hold sentences of c3 the other lacks: c3 lies between them, neither is the other's source
     p = _pair(r, "c1", "c2")
-    assert p["direction"] == "undetermined" and p["direction_basis"] == "intermediary"
+    assert p["direction"] == "undetermined" and p["direction_basis"] == "indirect"
     assert "c3 lies between them" in p["direction_evidence"]
     assert r.document_originality["inferred_source_doc_id"].is_null().all()
 
@@ -409,3 +409,26 @@ def test_a_credit_line_between_two_copies_outweighs_their_common_source():
     p = _pair(r, "c1", "c2")
     assert p["direction"] == "a->b" and p["direction_basis"] == "credit"
     assert "'Daily Planet'" in p["direction_evidence"]
+
+
+def test_a_copy_agreeing_with_an_older_version_against_an_earlier_one_did_not_take_from_it():
+    # c1 (first) edited sentences 1 and 2; c2 (second) and c3 (third) hold them as the missing original
+    # wrote them: c3 did not take its text from c1, whatever the dates and containment say; c2, older
+    # than c3, is no copy of it
+    s, e = STORY, EDITED
+    d, f = frames(
+        {
+            "c1": ("One", D(2021, 8, 1, 8), [s[0], e[1], e[2], s[3], s[4], s[5], s[6], LOCAL[0]]),
+            "c2": ("Two", D(2021, 8, 2, 8), [s[0], s[1], s[2], s[3], s[4], s[5], s[6], LOCAL[1]]),
+            "c3": ("Three", D(2021, 8, 3, 8), [s[0], s[1], s[2], s[3], s[4], s[5], LOCAL[2]]),
+        }
+    )
+    d = d.with_columns(pl.lit("time").alias("published_at_precision"))
+    r = compute_overlap(d, f, encoder=None)
+    p = _pair(r, "c1", "c3")
+    assert p["direction"] == "undetermined" and p["direction_basis"] == "indirect"
+    assert "c2 (Two)" in p["direction_evidence"] and "A was published first" in p["direction_evidence"]
+    # c2 holds everything c3 holds, in the same words, and is older: nothing speaks against it
+    q = _pair(r, "c2", "c3")
+    assert q["direction"] == "a->b" and q["direction_basis"] == "dates"
+    assert dict(r.document_originality.select("doc_id", "inferred_source_doc_id").rows())["c3"] == "c2"

@@ -313,8 +313,8 @@ TABLES.update(
                 "containment_b_in_a": "Share of b's matchable sentences matched in a.",
                 "direction": "a->b (a is the source of b), b->a, or undetermined.",
                 "direction_basis": "dates, credit, union (joined by + when several agree); when undetermined: "
-                "quote (quotations only), common_source (siblings: copies of one source), intermediary (a third "
-                "document lies between them), conflict or none.",
+                "quote (quotations only), common_source (siblings: copies of one source), indirect (a third "
+                "document explains what they share: the text did not pass directly between them), conflict or none.",
                 "direction_evidence": "The evidence in words: the dates with their precision, the credit line, "
                 "the union test's counts, or why nothing is decided.",
                 "direction_confidence": "Confidence of the direction, from the agreeing signals; null when undetermined.",

@@ -57,7 +57,7 @@ documents of a story (document pairs with ``in_story``):
   if Z drew on X as well). When Z is the odd
   one out too, none of the three lies between the other two: they are copies of a common source
   that is none of them (``common_source``, typically an original missing from the corpus); else Z
-  lies between X and Y (``intermediary``): the text passed through Z, or through a common source.
+  lies between X and Y (``indirect``): the text passed through Z, or through a common source.
   The threshold of two sentences keeps one coincidence (two copiers making the same change) from
   deciding.
 * siblings (``common_source``): two copies of one source share that source's text. A pair X, Y is a
@@ -84,7 +84,7 @@ Rules, in order (the first that applies decides a document pair's direction)
 3. triads: a relative Z shows that neither is the other's source (above): undetermined,
    ``common_source`` with a null ``common_source_doc_id`` (copies of a source that is none of the
    three, and that rule 2 finds in no document of the corpus: typically an original missing from
-   it) or ``intermediary`` (Z lies between them). Dates, credit
+   it) or ``indirect`` (Z lies between them). Dates, credit
    and union are not consulted: an earlier copy is not the source of a later one that has readings
    it lacks.
 4. a pair that is not linked into a story (``in_story``: a line or two in common) is not ordered
@@ -95,7 +95,11 @@ Rules, in order (the first that applies decides a document pair's direction)
    precision each basis measures on the derivation evaluation, ``pipeline/evaluation/derivation.py``,
    figures in ``pipeline/evaluation/results/derivation.md``: dates at ``time`` precision 0.95, other
    dates 0.9, credit 0.85, union 0.8). When they disagree: undetermined (``conflict``), the evidence
-   names both. When none speaks: undetermined (``none``), the evidence says why.
+   names both. When none speaks: undetermined (``none``), the evidence says why. A direction X -> Y
+   drawn by dates or union (not by a credit line) is withdrawn when a relative Z published before Y
+   agrees with Y against X on at least ``TRIAD_MIN_ODD`` sentences (:meth:`_Story.reverted`): Z,
+   older than Y, is not Y's copy, so Y took those sentences through Z or from a source of both, not
+   from X directly; undetermined (``indirect``), the evidence gives both.
 
 Undetermined directions have a null confidence: no guess is presented as a finding.
 
@@ -103,7 +107,7 @@ Derived tables
 --------------
 * document pairs: ``direction`` (``a->b``, ``b->a``, ``undetermined``), ``direction_basis`` (``dates``,
   ``credit``, ``union`` joined by ``+`` when several agree; ``quote``, ``common_source``,
-  ``intermediary``, ``conflict``, ``none`` when undetermined), ``direction_evidence`` (text),
+  ``indirect``, ``conflict``, ``none`` when undetermined), ``direction_evidence`` (text),
   ``direction_confidence`` (f64 or null), ``common_source_doc_id`` (siblings: their common source,
   null when it is not in the corpus);
 * passages inherit their document pair's direction, basis and confidence;
@@ -115,8 +119,8 @@ Derived tables
 * inferred source of a document: among the pairs whose direction points at it and that link it into
   a story, the strongest (3 per exact, 2 per near, 1 per paraphrase non-quote match: exact and near
   matches are stronger evidence of direct descent than rewordings, so a copy is linked to the version
-  closest to it); withheld when an undetermined pair (other than siblings, an intermediary or quote
-  reuse: those relations are explained) shares more strongly;
+  closest to it); withheld when an undetermined pair (other than siblings, an indirect relation or
+  quote reuse: those relations are explained) shares more strongly;
 * originality: a sentence is reused when it is matched in a document that is its document's source
   (a determined direction pointing at its document); otherwise it is original, so an origin is not
   made less original by being copied.
@@ -126,6 +130,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import timedelta
 
 import polars as pl
@@ -401,6 +406,18 @@ class _Story:
                     best = (z, nx, ny, nz)
         return best
 
+    def reverted(self, x: str, y: str, dated_before: Callable[[str, str], bool]) -> tuple[str, int] | None:
+        """A relative z published before y that agrees with y against x on at least ``TRIAD_MIN_ODD``
+        sentences: (z, count), or None. Then y did not take its text from x directly: z, older than y,
+        is not y's copy, so y took those sentences through z or from a source of both (had y copied
+        x, it would have had to undo x's changes exactly)."""
+        for z in sorted((self.neighbours[x] & self.neighbours[y]) - {x, y}):
+            if dated_before(z, y):
+                n = self.odd(x, y, z)
+                if n >= TRIAD_MIN_ODD:
+                    return z, n
+        return None
+
     def siblings(self, x: str, y: str, s: str) -> tuple[bool, str]:
         sh = self.shared(x, y)
         if not sh:
@@ -502,6 +519,12 @@ def pair_directions(
     }
     credits = _Credits(texts)
 
+    def dated_before(z: str, y: str) -> bool:
+        pz, py = iv.get(z), iv.get(y)
+        if not (pz and py and pz[0] is not None and py[0] is not None):
+            return False
+        return pz[3] <= py[2] and pz[2] < py[3]
+
     def signals(
         x: str, y: str, in_story: bool, notes: list[str], with_union: bool = True
     ) -> list[tuple[str, str, float, str]]:
@@ -598,7 +621,7 @@ def pair_directions(
             else:
                 first_pass[(a, b)] = (
                     "undetermined",
-                    "intermediary",
+                    "indirect",
                     f"neither is the other's source: with {label}, {counts} (held, or worded alike, by "
                     f"the other two), {z} on {nz}: {z} lies between them, so the text passed through it "
                     "(or through a common source)",
@@ -622,6 +645,21 @@ def pair_directions(
                 None,
             )
         else:
+            src, dst = (a, b) if sig[0][1] == "a->b" else (b, a)
+            veto = None if any(x[0] == "credit" for x in sig) else story.reverted(src, dst, dated_before)
+            if veto is not None:
+                z, n = veto
+                S, T = ("A", "B") if src == a else ("B", "A")
+                first_pass[(a, b)] = (
+                    "undetermined",
+                    "indirect",
+                    f"{'; '.join(x[3] for x in sig)}; but {T} did not take its text from {S} directly: on {n} "
+                    f"shared sentences {T} agrees with {z} ({source.get(z, '')}) against {S}, and {z}, "
+                    f"published before {T}, is not its copy: {T} took them through {z} or from a source of "
+                    "both",
+                    None,
+                )
+                continue
             conf = 1.0
             for s in sig:
                 conf *= 1 - s[2]
@@ -909,7 +947,7 @@ def inferred_sources(matches: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame
     und = dp.filter(
         (pl.col("direction") == "undetermined")
         & pl.col("in_story")
-        & ~pl.col("direction_basis").is_in(["common_source", "intermediary", "quote"])
+        & ~pl.col("direction_basis").is_in(["common_source", "indirect", "quote"])
     )
     block = (
         pl.concat(

@@ -177,10 +177,12 @@ def make_copy(
     local: list[str],
     source_name: str,
     source_date: datetime | None,
+    trace: dict[int, bool] | None = None,
 ) -> tuple[list[list[str]], list[str]]:
-    """A copy of an article (paragraphs of sentences) and the list of operations applied."""
+    """A copy of an article (paragraphs of sentences) and the list of operations applied; ``trace``
+    receives, for each sentence of the article the copy keeps (by position), whether it was altered."""
     ops: list[str] = []
-    flat = [(pi, s) for pi, p in enumerate(paras) for s in p]
+    flat = [(i, pi, s) for i, (pi, s) in enumerate((pi, s) for pi, p in enumerate(paras) for s in p)]
     n = len(flat)
     mode = rng.random()
     if mode < 0.4:
@@ -202,13 +204,16 @@ def make_copy(
         ops.append(f"reword{reword_share}")
     # each copier rewords in its own way: its own half of the rule table, its own sentences
     table = {k: v for k, v in SYNONYMS.items() if rng.random() < 0.5}
-    for pi, s in keep:
+    for i, pi, s in keep:
         r = rng.random()
+        t = s
         if r < reword_share:
-            s = _reword(s, rng, table)
+            t = _reword(s, rng, table)
         elif r < reword_share + edit_share:
-            s = _edit(s, rng)
-        out[pi].append(s)
+            t = _edit(s, rng)
+        if trace is not None:
+            trace[i] = t != s
+        out[pi].append(t)
     new = [out[k] for k in sorted(out)]
     if len(new) >= 3 and rng.random() < 0.3:
         i = rng.randrange(0, len(new) - 1)
@@ -258,6 +263,8 @@ def generate(n_stories: int, n_noise: int, seed: int = SEED) -> tuple[list[dict]
     shape_of: dict[str, str] = {}
     shapes = ["siblings", "siblings", "chain", "single", "missing"]
     copier = 0
+    # copies of a missing original: for each sentence of the original they keep, whether they altered it
+    kept: dict[str, dict[int, bool]] = {}
 
     def next_article():
         while True:
@@ -308,7 +315,10 @@ def generate(n_stories: int, n_noise: int, seed: int = SEED) -> tuple[list[dict]
         n_copies = 1 if shape == "single" else rng.randint(2, 4)
         for j in range(n_copies):
             copier += 1
-            cp, _ = make_copy(paras, rng, local_lines(), src, t0)
+            trace: dict[int, bool] = {}
+            cp, _ = make_copy(paras, rng, local_lines(), src, t0, trace)
+            if shape == "missing":
+                kept[f"{story}_{j}"] = trace
             tc = t0 + timedelta(hours=rng.uniform(1, 72))
             add(
                 f"{story}_{j}",
@@ -323,7 +333,13 @@ def generate(n_stories: int, n_noise: int, seed: int = SEED) -> tuple[list[dict]
         r, paras = next_article()
         t = datetime(2019, 1, 1) + timedelta(minutes=rng.randrange(0, 365 * 24 * 60))
         add(f"n{k:04d}_{r['id']}", r["outlet"], paras, t, None, f"noise{k}", "noise")
-    truth = {"parent": parent, "story": story_of, "shape": shape_of, "missing_original": set()}
+    truth = {
+        "parent": parent,
+        "story": story_of,
+        "shape": shape_of,
+        "missing_original": set(),
+        "kept": kept,
+    }
     for d, shape in shape_of.items():
         if shape == "missing":
             truth["missing_original"].add(d)
@@ -370,6 +386,16 @@ def _ancestors(doc: str, parent: dict) -> set[str]:
     return out
 
 
+def _stands_in(src: str, dst: str, kept: dict[str, dict[int, bool]]) -> bool:
+    """Two copies of a missing original: src holds every sentence of the original that dst holds, and
+    in the original's wording on all but at most one of them. As far as dst's text goes, src is the
+    original: no evidence in the two texts tells src from it."""
+    ks, kd = kept.get(src), kept.get(dst)
+    if ks is None or kd is None or not set(kd) <= set(ks):
+        return False
+    return sum(ks[i] for i in kd) <= 1
+
+
 def score(result, truth: dict) -> dict:
     parent = truth["parent"]
     orig = {r["doc_id"]: r["inferred_source_doc_id"] for r in result.document_originality.to_dicts()}
@@ -384,7 +410,7 @@ def score(result, truth: dict) -> dict:
     missing_named = sum(1 for d in missing if orig.get(d) is not None)
     # directed pairs
     per_basis: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    n_dir = n_wrong_dir = 0
+    n_dir = n_wrong_dir = n_stand_in = 0
     by_shape: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # right, wrong, undetermined
     for d in derived_present:
         s = truth["shape"][d]
@@ -404,6 +430,7 @@ def score(result, truth: dict) -> dict:
         group = "noise" if "noise" in shapes else "missing" if "missing" in shapes else "present"
         by_group[group][0] += 1
         by_group[group][1] += not ok
+        n_stand_in += (not ok) and _stands_in(src, dst, truth.get("kept", {}))
         for b in (r["direction_basis"] or "").split("+"):
             per_basis[b][0] += 1
             per_basis[b][1] += ok
@@ -426,6 +453,7 @@ def score(result, truth: dict) -> dict:
         "undetermined_story_pairs": n_undet_story,
         "per_basis": {b: (v[0], v[1] / max(v[0], 1)) for b, v in sorted(per_basis.items())},
         "by_group": {g: tuple(by_group[g]) for g in ("present", "missing", "noise")},
+        "wrong_from_stand_in": n_stand_in,
         "by_shape": dict(by_shape),
     }
 
@@ -482,6 +510,9 @@ def main(argv: list[str] | None = None) -> int:
         detail.append(
             f"\nDates `{dates}`: precision of each direction basis (pairs, share right): "
             + ", ".join(f"{b} {n} / {p:.3f}" for b, (n, p) in s["per_basis"].items())
+            + f"; wrong directions between copies of a missing original where the source copy holds all of "
+            f"the other's sentences of the original, in the original's wording on all but at most one: "
+            f"{s['wrong_from_stand_in']} of {s['by_group']['missing'][1]}"
             + "; right / wrong / undetermined source by story shape: "
             + ", ".join(f"{k} {v[0]}/{v[1]}/{v[2]}" for k, v in sorted(s["by_shape"].items()))
         )
