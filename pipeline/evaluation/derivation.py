@@ -32,7 +32,9 @@ timestamps (``time`` precision). Scored per run:
   between copies of an original missing from the corpus (they are siblings too: every direction
   drawn there is wrong), or with an unrelated article. Wrong directions are also counted by group:
   pairs in stories whose original is present, pairs in stories whose original is missing, pairs
-  with an unrelated article;
+  with an unrelated article. Of the wrong directions between copies of a missing original, those
+  whose source copy holds every sentence of the original the other copy holds, in the original's
+  wording on all but at most one, are counted apart: for them the two texts hold no evidence at all;
 * the measured precision of each direction basis (dates, credit, union), to check the confidences.
 
 Unrelated articles and originals are distinct articles of the corpus: articles whose text repeats
@@ -529,12 +531,18 @@ def main(argv: list[str] | None = None) -> int:
         "of dates or credit lines), so most of the undetermined share is there, and with date-only "
         "dates two versions a day or two apart are still not ordered. When the original is missing, "
         "copies that each changed its text in their own way are recognised as copies of a common source "
-        "outside the corpus; a copy that changed nothing of what the others hold is indistinguishable "
-        "from the original, so the earliest such copy (by dates) or the fullest (by the union test) "
-        "is taken for the source of the others: those are the wrong directions of stories whose "
-        "original is missing. In a chain whose last copy carries nothing of the middle one's changes, "
-        "the original is named as the last copy's source (counted wrong: the text holds no trace of the "
-        "middle copy). Pairs with an unrelated article come from near-duplicate articles of the corpus.",
+        "outside the corpus, and a later copy that agrees with an older one against an earlier one did "
+        "not take its text from the earlier one. The wrong directions of stories whose original is "
+        "missing are of two kinds (counted in the lines above): the source copy is, as far as the other "
+        "copy's text goes, the original itself (it holds every sentence of the original the other holds, "
+        "in the original's wording on all but at most one), which no evidence in the corpus can tell; or the source copy did alter "
+        "or drop some of it, but no third version shows which of the two changed it (a change by the "
+        "earlier copy looks like a change by the later one, copied on, unless a version older than the "
+        "later copy agrees with it), and the earlier, fuller copy is taken for the source. In a chain "
+        "whose last copy carries nothing of the middle one's changes, the original is named as the last "
+        "copy's source (counted wrong: the text holds no trace of the "
+        "middle copy). Pairs with an unrelated article would come from near-duplicates the "
+        "first 300 characters do not catch.",
         "",
         f"Run time: {time.perf_counter() - t0:.0f} s.",
     ]
