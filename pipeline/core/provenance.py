@@ -54,9 +54,8 @@ documents of a story (document pairs with ``in_story``):
   M. When X and Y are each the odd one out on at least ``TRIAD_MIN_ODD`` (2) sentences of a triad
   with some relative Z, neither is the other's source (if Y had copied X, Y could agree with Z
   against X only where Z copied Y, and then X and Z could agree against Y only by coincidence, or
-  if Z drew on X as well). When Z is the odd
-  one out too, none of the three lies between the other two: they are copies of a common source
-  that is none of them (``common_source``, typically an original missing from the corpus); else Z
+  if Z drew on X as well). When Z is the odd one out too, none of the three lies between the other
+  two: they are copies of a common source that is none of them (``common_source``, typically an original missing from the corpus); else Z
   lies between X and Y (``indirect``): the text passed through Z, or through a common source.
   The threshold of two sentences keeps one coincidence (two copiers making the same change) from
   deciding.
@@ -84,9 +83,8 @@ Rules, in order (the first that applies decides a document pair's direction)
 3. triads: a relative Z shows that neither is the other's source (above): undetermined,
    ``common_source`` with a null ``common_source_doc_id`` (copies of a source that is none of the
    three, and that rule 2 finds in no document of the corpus: typically an original missing from
-   it) or ``indirect`` (Z lies between them). Dates, credit
-   and union are not consulted: an earlier copy is not the source of a later one that has readings
-   it lacks.
+   it) or ``indirect`` (Z lies between them). Dates, credit and union are not consulted: an
+   earlier copy is not the source of a later one that has readings it lacks.
 4. a pair that is not linked into a story (``in_story``: a line or two in common) is not ordered
    (``none``).
 5. dates, credit and union each give a direction or nothing. When those that speak agree, that is
@@ -395,7 +393,8 @@ class _Story:
         """A third relative z showing that x and y are not one another's source: x and y are each the
         odd one out (:meth:`odd`) on at least ``TRIAD_MIN_ODD`` sentences of the three. If y had
         taken its text from x, y and z could agree against x only when z took y's text (or by
-        coincidence), and then x and z could not agree against y. (z, odd x, odd y, odd z); a z that
+        coincidence), and then x and z could agree against y only by coincidence (or if z drew on x
+        as well). (z, odd x, odd y, odd z); a z that
         is itself the odd one out too (a common source outside the three) is preferred."""
         best = None
         for z in sorted((self.neighbours[x] & self.neighbours[y]) - {x, y}):
