@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.core.overlap import compute_overlap
 from pipeline.core.provenance import date_intervals, reuse_only
-from tests.test_overlap import STORY, UNRELATED, _pair, frames
+from tests.test_overlap import EDITED, STORY, UNRELATED, _pair, frames
 
 # ------------------------------------------------------------------------------------------ dates
 
@@ -311,10 +311,14 @@ def test_dates_do_not_make_a_copy_the_source_of_text_it_lacks():
     )
     d = d.with_columns(pl.lit("time").alias("published_at_precision"))
     r = compute_overlap(d, s, encoder=None)
-    for a, b in (("c1", "c2"), ("c1", "c3"), ("c2", "c3")):
+    for a, b in (("c1", "c3"), ("c2", "c3")):
         p = _pair(r, a, b)
         assert p["in_story"] and p["direction"] == "undetermined", (a, b)
         assert "reused sentences are in it" in p["direction_evidence"]
+    # c1 and c2 each hold sentences of c3 the other lacks: c3 lies between them, neither is the other's source
+    p = _pair(r, "c1", "c2")
+    assert p["direction"] == "undetermined" and p["direction_basis"] == "indirect"
+    assert "c3 lies between them" in p["direction_evidence"]
     assert r.document_originality["inferred_source_doc_id"].is_null().all()
 
 
@@ -340,3 +344,91 @@ def test_sample_with_the_default_semantic_tier(tmp_path, encoder):
         test_sample_report_says_what_the_tables_say(con)
     finally:
         con.close()
+
+
+# ------------------------------------------------------------------------------------------ triads
+
+
+def test_copies_of_a_source_outside_the_corpus_are_not_ordered_by_dates():
+    # three dated copies of a story missing from the corpus, each with its own edits: on some sentences
+    # each is the odd one out against the other two, so none lies between the others and none is the
+    # source of another, whatever the dates say
+    s, e = STORY, EDITED
+    d, f = frames(
+        {
+            "c1": ("One", D(2021, 8, 1, 8), [s[0], e[1], e[2], s[3], s[4], s[5], LOCAL[0]]),
+            "c2": ("Two", D(2021, 8, 2, 8), [s[0], s[1], s[2], e[3], e[4], s[5], LOCAL[1]]),
+            "c3": ("Three", D(2021, 8, 3, 8), [e[0], s[1], s[2], s[3], s[4], e[5], LOCAL[2]]),
+        }
+    )
+    d = d.with_columns(pl.lit("time").alias("published_at_precision"))
+    r = compute_overlap(d, f, encoder=None)
+    for a, b in (("c1", "c2"), ("c1", "c3"), ("c2", "c3")):
+        p = _pair(r, a, b)
+        assert p["in_story"] and p["direction"] == "undetermined", (a, b)
+        assert p["direction_basis"] == "common_source" and p["common_source_doc_id"] is None
+        assert "none of the three lies between the other two" in p["direction_evidence"]
+        assert p["direction_confidence"] is None
+    assert r.document_originality["inferred_source_doc_id"].is_null().all()
+
+
+def test_a_copy_of_the_original_is_its_source_when_the_same_edits_pass_on():
+    # the same three versions with the original present: it is the odd one out nowhere, so it lies
+    # between its copies and is their source; the copies are siblings
+    s, e = STORY, EDITED
+    d, f = frames(
+        {
+            "w": ("Wire", D(2021, 7, 31, 8), s[:6] + s[6:8]),
+            "c1": ("One", D(2021, 8, 1, 8), [s[0], e[1], e[2], s[3], s[4], s[5], LOCAL[0]]),
+            "c2": ("Two", D(2021, 8, 2, 8), [s[0], s[1], s[2], e[3], e[4], s[5], LOCAL[1]]),
+        }
+    )
+    d = d.with_columns(pl.lit("time").alias("published_at_precision"))
+    r = compute_overlap(d, f, encoder=None)
+    assert _pair(r, "c1", "w")["direction"] == "b->a" and _pair(r, "c2", "w")["direction"] == "b->a"
+    p = _pair(r, "c1", "c2")
+    assert p["direction"] == "undetermined" and p["common_source_doc_id"] == "w"
+    src = dict(r.document_originality.select("doc_id", "inferred_source_doc_id").rows())
+    assert src == {"w": None, "c1": "w", "c2": "w"}
+
+
+def test_a_credit_line_between_two_copies_outweighs_their_common_source():
+    # c2 took c1's text, which is also the wire's, and says where it took it from
+    d, f = frames(
+        {
+            "w": ("Wire", None, STORY),
+            "c1": ("Daily Planet", None, STORY[:5] + LOCAL[:1]),
+            "c2": (
+                "Blog",
+                None,
+                STORY[:4] + ["This story was first published by the Daily Planet on its website."],
+            ),
+        }
+    )
+    r = compute_overlap(d, f, encoder=None)
+    p = _pair(r, "c1", "c2")
+    assert p["direction"] == "a->b" and p["direction_basis"] == "credit"
+    assert "'Daily Planet'" in p["direction_evidence"]
+
+
+def test_a_copy_agreeing_with_an_older_version_against_an_earlier_one_did_not_take_from_it():
+    # c1 (first) edited sentences 1 and 2; c2 (second) and c3 (third) hold them as the missing original
+    # wrote them: c3 did not take its text from c1, whatever the dates and containment say; c2, older
+    # than c3, is no copy of it
+    s, e = STORY, EDITED
+    d, f = frames(
+        {
+            "c1": ("One", D(2021, 8, 1, 8), [s[0], e[1], e[2], s[3], s[4], s[5], s[6], LOCAL[0]]),
+            "c2": ("Two", D(2021, 8, 2, 8), [s[0], s[1], s[2], s[3], s[4], s[5], s[6], LOCAL[1]]),
+            "c3": ("Three", D(2021, 8, 3, 8), [s[0], s[1], s[2], s[3], s[4], s[5], LOCAL[2]]),
+        }
+    )
+    d = d.with_columns(pl.lit("time").alias("published_at_precision"))
+    r = compute_overlap(d, f, encoder=None)
+    p = _pair(r, "c1", "c3")
+    assert p["direction"] == "undetermined" and p["direction_basis"] == "indirect"
+    assert "c2 (Two)" in p["direction_evidence"] and "A was published first" in p["direction_evidence"]
+    # c2 holds everything c3 holds, in the same words, and is older: nothing speaks against it
+    q = _pair(r, "c2", "c3")
+    assert q["direction"] == "a->b" and q["direction_basis"] == "dates"
+    assert dict(r.document_originality.select("doc_id", "inferred_source_doc_id").rows())["c3"] == "c2"

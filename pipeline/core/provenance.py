@@ -46,6 +46,19 @@ documents of a story (document pairs with ``in_story``):
 * credit (``credit``): Y's text names X's outlet (e.g. "AFP", "according to Reuters") while X's text
   does not name Y's: copies credit their source. Outlet names shorter than 2 characters, ``unknown``
   and names that are not words are ignored; names of up to 5 characters must match case-sensitively.
+* the odd one out (triads): of three related versions X, Y, Z, X is the odd one out on a sentence
+  when Y and Z hold it and X does not, or when the Y-Z match is strictly stronger (exact > near >
+  paraphrase) than both matches with X: Y and Z agree against X (:meth:`_Story.odd`). Copies add,
+  trim and change text, and a copy inherits what its source holds, so in a line of descent
+  X - M - Y the two ends agree against M only by coincidence: what Y holds of X's, it holds through
+  M. When X and Y are each the odd one out on at least ``TRIAD_MIN_ODD`` (2) sentences of a triad
+  with some relative Z, neither is the other's source (if Y had copied X, Y could agree with Z
+  against X only where Z copied Y, and then X and Z could agree against Y only by coincidence, or
+  if Z drew on X as well). When Z is the odd one out too, none of the three lies between the other
+  two: they are copies of a common source that is none of them (``common_source``, typically an original missing from the corpus); else Z
+  lies between X and Y (``indirect``): the text passed through Z, or through a common source.
+  The threshold of two sentences keeps one coincidence (two copiers making the same change) from
+  deciding.
 * siblings (``common_source``): two copies of one source share that source's text. A pair X, Y is a
   pair of siblings when a third document S related to both may be their common source (it is, by
   the rules above, the source of both, or at least derives from neither and is dated after neither;
@@ -60,26 +73,41 @@ Rules, in order (the first that applies decides a document pair's direction)
 --------------------------------------------------------------------------
 1. ``quote``: the pair shares only quotations, or is not linked into a story and shares more
    quotation than text: undetermined (quote reuse from a source outside the corpus).
-2. ``common_source``: siblings (above): undetermined, ``common_source_doc_id`` names S. No direction
-   is drawn between two copies on the strength of the source's text they share, even when dated.
-3. a pair that is not linked into a story (``in_story``: a line or two in common) is not ordered
+2. ``common_source``: siblings with a common source S in the corpus (above): undetermined,
+   ``common_source_doc_id`` names S. No direction is drawn between two copies on the strength of the
+   source's text they share, even when dated; but a credit line between the two (rule 5: one copy
+   names the other's outlet, and dates do not contradict it) outweighs it, since the copy says
+   where it took the text from. When a copy's text is as close to S as to its sibling, S is named:
+   one source explains both copies (in a chain A -> B -> C whose last copy carries nothing of the
+   middle one's changes, the text cannot tell C's source from A, and A is named).
+3. triads: a relative Z shows that neither is the other's source (above): undetermined,
+   ``common_source`` with a null ``common_source_doc_id`` (copies of a source that is none of the
+   three, and that rule 2 finds in no document of the corpus: typically an original missing from
+   it) or ``indirect`` (Z lies between them). Dates, credit and union are not consulted: an
+   earlier copy is not the source of a later one that has readings it lacks.
+4. a pair that is not linked into a story (``in_story``: a line or two in common) is not ordered
    (``none``).
-4. dates, credit and union each give a direction or nothing. When those that speak agree, that is
+5. dates, credit and union each give a direction or nothing. When those that speak agree, that is
    the direction, with every agreeing signal in the evidence and the confidence
    ``1 - prod(1 - c)`` over them (per-signal confidence, set on principle and compared with the
-   precision each basis measures on the derivation evaluation, ``pipeline/evaluation/derivation.py``:
-   dates at ``time`` precision 0.95, other dates 0.9, credit 0.85, union 0.8). When they disagree:
-   undetermined (``conflict``), the evidence names both. When none speaks: undetermined (``none``),
-   the evidence says why.
+   precision each basis measures on the derivation evaluation, ``pipeline/evaluation/derivation.py``,
+   figures in ``pipeline/evaluation/results/derivation.md``: dates at ``time`` precision 0.95, other
+   dates 0.9, credit 0.85, union 0.8). When they disagree: undetermined (``conflict``), the evidence
+   names both. When none speaks: undetermined (``none``), the evidence says why. A direction X -> Y
+   drawn by dates or union (not by a credit line) is withdrawn when a relative Z published before Y
+   agrees with Y against X on at least ``TRIAD_MIN_ODD`` sentences (:meth:`_Story.reverted`): Z,
+   older than Y, is not Y's copy, so Y took those sentences through Z or from a source of both, not
+   from X directly; undetermined (``indirect``), the evidence gives both.
 
 Undetermined directions have a null confidence: no guess is presented as a finding.
 
 Derived tables
 --------------
 * document pairs: ``direction`` (``a->b``, ``b->a``, ``undetermined``), ``direction_basis`` (``dates``,
-  ``credit``, ``union`` joined by ``+`` when several agree; ``quote``, ``common_source``, ``conflict``,
-  ``none`` when undetermined), ``direction_evidence`` (text), ``direction_confidence`` (f64 or null),
-  ``common_source_doc_id``;
+  ``credit``, ``union`` joined by ``+`` when several agree; ``quote``, ``common_source``,
+  ``indirect``, ``conflict``, ``none`` when undetermined), ``direction_evidence`` (text),
+  ``direction_confidence`` (f64 or null), ``common_source_doc_id`` (siblings: their common source,
+  null when it is not in the corpus);
 * passages inherit their document pair's direction, basis and confidence;
 * sentence clusters: the origin is the cluster's document that no other member derives from while
   every other member derives (directly or through members) from it along determined directions;
@@ -89,8 +117,8 @@ Derived tables
 * inferred source of a document: among the pairs whose direction points at it and that link it into
   a story, the strongest (3 per exact, 2 per near, 1 per paraphrase non-quote match: exact and near
   matches are stronger evidence of direct descent than rewordings, so a copy is linked to the version
-  closest to it); withheld when an undetermined pair (other than siblings or quote reuse) shares more
-  strongly;
+  closest to it); withheld when an undetermined pair (other than siblings, an indirect relation or
+  quote reuse: those relations are explained) shares more strongly;
 * originality: a sentence is reused when it is matched in a document that is its document's source
   (a determined direction pointing at its document); otherwise it is original, so an origin is not
   made less original by being copied.
@@ -100,6 +128,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import timedelta
 
 import polars as pl
@@ -124,6 +153,7 @@ UNION_MIN_CLUSTERS = 2
 UNION_MIN_COVERAGE = 0.8
 SIBLING_MIN_EXPLAINED = 0.8
 SIBLING_MAX_SHARED_CHANGES = 0.2
+TRIAD_MIN_ODD = 2
 CONFIDENCE = {"dates_time": 0.95, "dates": 0.9, "credit": 0.85, "union": 0.8}
 # how far a local clock may be from UTC (zones of inhabited places lie within about +-12 h)
 _ZONE_BEFORE = timedelta(hours=12)
@@ -243,6 +273,7 @@ class _Story:
         self._coverage: dict[tuple[str, str], float] = {}
         self._reused: dict[str, set[str]] = {}
         self._twins: dict[str, bool] = {}
+        self._odd: dict[tuple[str, str, str], int] = {}
         self.known: set[tuple[str, str]] = set()  # (source, copy) shown by dates or credit lines
         self.neighbours: dict[str, set[str]] = defaultdict(set)
         for a, b in links:
@@ -334,6 +365,57 @@ class _Story:
             f"{n_clusters} shared sentences of {{X}} taken by {len(witnesses)} other documents are missing "
             f"from {{Y}}; {coverage:.0%} of {{Y}}'s reused sentences are in {{X}}"
         )
+
+    def odd(self, m: str, x: str, y: str) -> int:
+        """Sentence clusters on which x and y agree against m: x and y hold the sentence and m does not,
+        or the x-y match is strictly stronger (exact > near > paraphrase) than both matches with m.
+
+        In a line of descent x - m - y (m copied x and y copied m, or m is the source of both, or ...)
+        x and y agree against m only by coincidence, since whatever y holds of x's it holds through m:
+        m lies between them. When each of three documents is, on some sentences, the odd one out
+        against the other two, none lies between the others: they descend from a common source that
+        is none of them.
+        """
+        key = (m, x, y) if x < y else (m, y, x)
+        n = self._odd.get(key)
+        if n is None:
+            rxy = self.link_rank.get((x, y), {})
+            rxm = self.link_rank.get((x, m), {})
+            rym = self.link_rank.get((y, m), {})
+            n = 0
+            for c, r in rxy.items():
+                if m not in self.clusters[c] or r > max(rxm.get(c, 0), rym.get(c, 0)):
+                    n += 1
+            self._odd[key] = n
+        return n
+
+    def apart(self, x: str, y: str) -> tuple[str, int, int, int] | None:
+        """A third relative z showing that x and y are not one another's source: x and y are each the
+        odd one out (:meth:`odd`) on at least ``TRIAD_MIN_ODD`` sentences of the three. If y had
+        taken its text from x, y and z could agree against x only when z took y's text (or by
+        coincidence), and then x and z could agree against y only by coincidence (or if z drew on x
+        as well). (z, odd x, odd y, odd z); a z that
+        is itself the odd one out too (a common source outside the three) is preferred."""
+        best = None
+        for z in sorted((self.neighbours[x] & self.neighbours[y]) - {x, y}):
+            nx, ny = self.odd(x, y, z), self.odd(y, x, z)
+            if nx >= TRIAD_MIN_ODD and ny >= TRIAD_MIN_ODD:
+                nz = self.odd(z, x, y)
+                if best is None or (nz >= TRIAD_MIN_ODD) > (best[3] >= TRIAD_MIN_ODD):
+                    best = (z, nx, ny, nz)
+        return best
+
+    def reverted(self, x: str, y: str, dated_before: Callable[[str, str], bool]) -> tuple[str, int] | None:
+        """A relative z published before y that agrees with y against x on at least ``TRIAD_MIN_ODD``
+        sentences: (z, count), or None. Then y did not take its text from x directly: z, older than y,
+        is not y's copy, so y took those sentences through z or from a source of both (had y copied
+        x, it would have had to undo x's changes exactly)."""
+        for z in sorted((self.neighbours[x] & self.neighbours[y]) - {x, y}):
+            if dated_before(z, y):
+                n = self.odd(x, y, z)
+                if n >= TRIAD_MIN_ODD:
+                    return z, n
+        return None
 
     def siblings(self, x: str, y: str, s: str) -> tuple[bool, str]:
         sh = self.shared(x, y)
@@ -436,6 +518,12 @@ def pair_directions(
     }
     credits = _Credits(texts)
 
+    def dated_before(z: str, y: str) -> bool:
+        pz, py = iv.get(z), iv.get(y)
+        if not (pz and py and pz[0] is not None and py[0] is not None):
+            return False
+        return pz[3] <= py[2] and pz[2] < py[3]
+
     def signals(
         x: str, y: str, in_story: bool, notes: list[str], with_union: bool = True
     ) -> list[tuple[str, str, float, str]]:
@@ -515,6 +603,30 @@ def pair_directions(
                 None,
             )
             continue
+        tri = story.apart(a, b) if (a, b) in links else None
+        if tri is not None:
+            z, na, nb, nz = tri
+            label = f"{z} ({source.get(z, '')})"
+            counts = f"A is the odd one out on {na} shared sentences, B on {nb}"
+            if nz >= TRIAD_MIN_ODD:
+                first_pass[(a, b)] = (
+                    "undetermined",
+                    "common_source",
+                    f"siblings, copies of one source that is none of them: with {label}, {counts} and "
+                    f"{z} on {nz} (held, or worded alike, by the other two), so none of the three lies "
+                    "between the other two",
+                    None,
+                )
+            else:
+                first_pass[(a, b)] = (
+                    "undetermined",
+                    "indirect",
+                    f"neither is the other's source: with {label}, {counts} (held, or worded alike, by "
+                    f"the other two), {z} on {nz}: {z} lies between them, so the text passed through it "
+                    "(or through a common source)",
+                    None,
+                )
+            continue
         notes: list[str] = []
         sig = signals(a, b, bool(in_story), notes)
         dirs = {s[1] for s in sig}
@@ -532,6 +644,21 @@ def pair_directions(
                 None,
             )
         else:
+            src, dst = (a, b) if sig[0][1] == "a->b" else (b, a)
+            veto = None if any(x[0] == "credit" for x in sig) else story.reverted(src, dst, dated_before)
+            if veto is not None:
+                z, n = veto
+                S, T = ("A", "B") if src == a else ("B", "A")
+                first_pass[(a, b)] = (
+                    "undetermined",
+                    "indirect",
+                    f"{'; '.join(x[3] for x in sig)}; but {T} did not take its text from {S} directly: on {n} "
+                    f"shared sentences {T} agrees with {z} ({source.get(z, '')}) against {S}, and {z}, "
+                    f"published before {T}, is not its copy: {T} took them through {z} or from a source of "
+                    "both",
+                    None,
+                )
+                continue
             conf = 1.0
             for s in sig:
                 conf *= 1 - s[2]
@@ -588,28 +715,31 @@ def pair_directions(
 
     final: dict[tuple[str, str], tuple] = {}
     for (a, b), res in first_pass.items():
-        if res[1] != "quote" and (a, b) in links:
+        credited = res[0] != "undetermined" and "credit" in res[1].split("+")
+        # a copy whose text credits the other's outlet took it from that one: no common source overrides it
+        if res[1] != "quote" and (a, b) in links and not credited:
             for s in sorted((story.neighbours[a] & story.neighbours[b]) - {a, b}):
                 if not (could_be_source(s, a) and could_be_source(s, b)):
                     continue
                 ok, ev = story.siblings(a, b, s)
-                if ok:
-                    label = f"{s} ({source.get(s, '')})"
-                    known = s in source_of[a] and s in source_of[b]
-                    res = (
-                        "undetermined",
-                        "common_source",
-                        "siblings, copies of one source: "
-                        + ev.replace("{S}", label).replace(
-                            "{ROLE}",
-                            ", the source of both"
-                            if known
-                            else ", which is not shown to derive from either: both may be copies of it",
-                        ),
-                        None,
-                        s,
-                    )
-                    break
+                if not ok:
+                    continue
+                label = f"{s} ({source.get(s, '')})"
+                known = s in source_of[a] and s in source_of[b]
+                res = (
+                    "undetermined",
+                    "common_source",
+                    "siblings, copies of one source: "
+                    + ev.replace("{S}", label).replace(
+                        "{ROLE}",
+                        ", the source of both"
+                        if known
+                        else ", which is not shown to derive from either: both may be copies of it",
+                    ),
+                    None,
+                    s,
+                )
+                break
         final[(a, b)] = res if len(res) == 5 else (*res, None)
     out = pl.DataFrame(
         [(a, b, *v) for (a, b), v in final.items()],
@@ -816,7 +946,7 @@ def inferred_sources(matches: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame
     und = dp.filter(
         (pl.col("direction") == "undetermined")
         & pl.col("in_story")
-        & ~pl.col("direction_basis").is_in(["common_source", "quote"])
+        & ~pl.col("direction_basis").is_in(["common_source", "indirect", "quote"])
     )
     block = (
         pl.concat(

@@ -615,6 +615,11 @@ def _findings(docs: list[dict], label: dict[str, str], rows: list[dict]) -> str:
                 f"{name[r['from']]} and {name[r['to']]} are copies of one source, "
                 f"{name[r['common_source']]}: what they share came from it, not from each other."
             )
+        elif not r["directed"] and r.get("basis") == "common_source":
+            items.append(
+                f"{name[r['from']]} and {name[r['to']]} are copies of one source that is not among these "
+                "articles: what they share came from it, not from each other."
+            )
     undetermined = [r for r in rows if not r["directed"] and r.get("basis") != "common_source"]
     if undetermined:
         quote = sum(1 for r in undetermined if r["quote_only"] or r.get("basis") == "quote")

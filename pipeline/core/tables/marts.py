@@ -211,7 +211,7 @@ TABLES: tuple[Table, ...] = (
             C(
                 "direction_basis",
                 STR,
-                "dates, credit, union (joined by + when several agree); when undetermined: quote (quotations only), common_source (siblings: copies of one source), conflict or none.",
+                "dates, credit, union (joined by + when several agree); when undetermined: quote (quotations only), common_source (siblings: copies of one source), indirect (a third document explains what they share: the text did not pass directly between them), conflict or none.",
             ),
             C(
                 "direction_evidence",
@@ -223,7 +223,11 @@ TABLES: tuple[Table, ...] = (
                 F64,
                 "Confidence of the direction, from the agreeing signals; null when undetermined.",
             ),
-            C("common_source_doc_id", STR, "For siblings: the document that is the source of both."),
+            C(
+                "common_source_doc_id",
+                STR,
+                "For siblings: the document that is the source of both (null when it is not in the corpus).",
+            ),
             C("same_source", BOOL, "Both documents come from the same outlet."),
             C("in_story", BOOL, "The pair links its documents into one story."),
             C(

@@ -1,0 +1,67 @@
+"""The derivation evaluation's scoring rules (the generator needs the shared corpus; the scorer does not)."""
+
+from types import SimpleNamespace
+
+import polars as pl
+
+from pipeline.evaluation.derivation import score
+
+
+def _result(sources: dict, directed: list[tuple[str, str, str]]):
+    pairs = [
+        {
+            "doc_id_a": min(x, y),
+            "doc_id_b": max(x, y),
+            "direction": "a->b" if x < y else "b->a",
+            "direction_basis": basis,
+            "in_story": True,
+        }
+        for x, y, basis in directed
+    ]
+    return SimpleNamespace(
+        document_originality=pl.DataFrame(
+            {"doc_id": list(sources), "inferred_source_doc_id": list(sources.values())},
+            schema={"doc_id": pl.String, "inferred_source_doc_id": pl.String},
+        ),
+        document_pairs=pl.DataFrame(pairs),
+    )
+
+
+TRUTH = {
+    # chain a -> b -> c; original o with siblings s1, s2; m1, m2 copies of an original missing from the corpus
+    "parent": {"a": None, "b": "a", "c": "b", "o": None, "s1": "o", "s2": "o", "m1": None, "m2": None},
+    "shape": {
+        "a": "chain",
+        "b": "chain",
+        "c": "chain",
+        "o": "siblings",
+        "s1": "siblings",
+        "s2": "siblings",
+        "m1": "missing",
+        "m2": "missing",
+    },
+    "missing_original": {"m1", "m2"},
+}
+
+
+def test_only_the_direct_parent_is_the_right_source_but_any_ancestor_gives_a_right_direction():
+    r = _result(
+        {"a": None, "b": "a", "c": "a", "o": None, "s1": "o", "s2": None, "m1": None, "m2": None},
+        [("a", "b", "dates"), ("a", "c", "dates"), ("o", "s1", "union")],
+    )
+    s = score(r, TRUTH)
+    assert s["derived_present"] == 4
+    assert (s["right"], s["wrong"], s["undetermined"]) == (0.5, 0.25, 0.25)
+    assert s["wrong_directions"] == 0 and s["directed_pairs"] == 3
+
+
+def test_directions_between_siblings_and_between_copies_of_a_missing_original_are_wrong():
+    r = _result(
+        {"a": None, "b": "a", "c": "b", "o": None, "s1": "o", "s2": "s1", "m1": None, "m2": "m1"},
+        [("s1", "s2", "dates"), ("m1", "m2", "dates"), ("c", "b", "union")],
+    )
+    s = score(r, TRUTH)
+    assert s["wrong_directions"] == 3 and s["wrong_direction_share"] == 1.0
+    assert s["by_group"]["missing"] == (1, 1) and s["by_group"]["present"] == (2, 2)
+    assert s["missing_given_a_source"] == 1
+    assert s["per_basis"]["dates"] == (2, 0.0)
