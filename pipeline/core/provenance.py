@@ -130,6 +130,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import timedelta
+from typing import NamedTuple
 
 import polars as pl
 
@@ -483,10 +484,359 @@ def _fmt_time(t, precision: str | None) -> str:
 # ------------------------------------------------------------------------------------------ pairs
 
 
+class Verdict(NamedTuple):
+    """What the rules decide about a document pair: its :data:`PAIR_COLUMNS`, in that order."""
+
+    direction: str
+    basis: str
+    evidence: str
+    confidence: float | None = None
+    common_source: str | None = None
+
+
+def _undetermined(basis: str, evidence: str, common_source: str | None = None) -> Verdict:
+    return Verdict("undetermined", basis, evidence, None, common_source)
+
+
+class Signal(NamedTuple):
+    """What one kind of evidence says about a pair X, Y (``direction`` ``a->b``: X is the source)."""
+
+    basis: str
+    direction: str
+    confidence: float
+    evidence: str
+
+
+class _Pairs:
+    """The pairs, what the rules read about them (the story's sentence clusters, publication times,
+    outlets, credit lines) and ``verdicts``: one per pair, set and revised by :data:`PAIR_RULES`."""
+
+    def __init__(self, pairs: pl.DataFrame, matches: pl.DataFrame, docs: pl.DataFrame, sents: pl.DataFrame):
+        self.rows = pairs.select(
+            "doc_id_a", "doc_id_b", "quote_only", "in_story", "n_quote", "n_nonquote"
+        ).rows()
+        self.links = {
+            (a, b)
+            for a, b in pairs.filter(pl.col("in_story") & ~pl.col("quote_only"))
+            .select("doc_id_a", "doc_id_b")
+            .rows()
+        }
+        self.story = _Story(reuse_only(matches).filter(~pl.col("is_quote")), self.links)
+        self.iv = {
+            r[0]: r[1:]
+            for r in date_intervals(docs).select("doc_id", "published_at", "precision", "t_lo", "t_hi").rows()
+        }
+        self.source = dict(docs.select("doc_id", "source").rows())
+        involved = {d for pair in self.links for d in pair}  # credit lines are read only within stories
+        texts = {
+            d: t
+            for d, t in sents.filter(pl.col("doc_id").is_in(list(involved)))
+            .group_by("doc_id")
+            .agg(pl.col("text").str.join(" "))
+            .rows()
+        }
+        self.credits = _Credits(texts)
+        self.verdicts: dict[tuple[str, str], Verdict] = {}
+        # what dates and credit lines alone tell: a twin shown to derive from x does not block x's union test
+        for a, b in sorted(self.links):
+            pre = {s.direction for s in self.signals(a, b, [], ("dates", "credit"))}
+            if len(pre) == 1:
+                self.story.known.add((a, b) if pre == {"a->b"} else (b, a))
+
+    def undecided(self) -> list[tuple]:
+        """The pairs (rows) no rule has decided yet."""
+        return [r for r in self.rows if (r[0], r[1]) not in self.verdicts]
+
+    def dated(self, x: str) -> tuple | None:
+        """(published_at, precision, t_lo, t_hi) of a dated document, else None."""
+        p = self.iv.get(x)
+        return p if p and p[0] is not None else None
+
+    def dated_before(self, z: str, y: str) -> bool:
+        """z's publication interval ends before or where y's begins (equal instants are not ordered)."""
+        pz, py = self.dated(z), self.dated(y)
+        return bool(pz and py) and pz[3] <= py[2] and pz[2] < py[3]
+
+    def signals(self, x: str, y: str, notes: list[str], kinds=None) -> list[Signal]:
+        """The :data:`SIGNALS` (or those named in ``kinds``) that speak about x vs y, in their order."""
+        out = []
+        for name, signal in SIGNALS.items():
+            if kinds is None or name in kinds:
+                s = signal(self, x, y, notes)
+                if s is not None:
+                    out.append(s)
+        return out
+
+    def sources(self) -> dict[str, set[str]]:
+        """doc -> the documents the verdicts so far make its source."""
+        source_of: dict[str, set[str]] = defaultdict(set)
+        for (a, b), v in self.verdicts.items():
+            if v.direction == "a->b":
+                source_of[b].add(a)
+            elif v.direction == "b->a":
+                source_of[a].add(b)
+        return source_of
+
+
+# ----------------------------------------------------------------------- the signals of rule 4
+
+
+def _dates_signal(ctx: _Pairs, x: str, y: str, notes: list[str]) -> Signal | None:
+    """X was published first, and at least ``UNION_MIN_COVERAGE`` of Y's reused sentences are in X."""
+    px, py = ctx.dated(x), ctx.dated(y)
+    if not (px and py):
+        return None
+    first = "a->b" if ctx.dated_before(x, y) else "b->a" if ctx.dated_before(y, x) else None
+    if first is None:
+        return None
+    earlier, later = (x, y) if first == "a->b" else (y, x)
+    cov = ctx.story.coverage(later, earlier)
+    if cov < UNION_MIN_COVERAGE:
+        # the later text holds reused text the earlier one lacks: it took it elsewhere, so the
+        # earlier is not shown to be its source (e.g. two copies of a source missing from the corpus)
+        notes.append(
+            f"dates put {'A' if first == 'a->b' else 'B'} first, but only {cov:.0%} of the later "
+            "text's reused sentences are in it"
+        )
+        return None
+    precise = px[1] == "time" and py[1] == "time"
+    return Signal(
+        "dates",
+        first,
+        CONFIDENCE["dates_time" if precise else "dates"],
+        f"dates: A {_fmt_time(px[0], px[1])}, B {_fmt_time(py[0], py[1])}: "
+        f"{'A' if first == 'a->b' else 'B'} was published first",
+    )
+
+
+def _credit_signal(ctx: _Pairs, x: str, y: str, notes: list[str]) -> Signal | None:
+    """Y's text names X's outlet while X's text does not name Y's."""
+    sx, sy = ctx.source.get(x, ""), ctx.source.get(y, "")
+    if sx == sy:
+        return None
+    x_names_y = ctx.credits.names(x, sy)
+    y_names_x = ctx.credits.names(y, sx)
+    if y_names_x == x_names_y:
+        return None
+    who, whom, name = ("B", "A", sx) if y_names_x else ("A", "B", sy)
+    return Signal(
+        "credit",
+        "a->b" if y_names_x else "b->a",
+        CONFIDENCE["credit"],
+        f"credit: {who}'s text names {whom}'s outlet '{name}', not the reverse",
+    )
+
+
+def _union_signal(ctx: _Pairs, x: str, y: str, notes: list[str]) -> Signal | None:
+    """X holds the union of what its relatives share and Y does not (:meth:`_Story.union_over`)."""
+    ux, ev_x = ctx.story.union_over(x, y)
+    uy, ev_y = ctx.story.union_over(y, x)
+    if ux == uy:
+        return None
+    ev = ev_x.format(X="A", Y="B") if ux else ev_y.format(X="B", Y="A")
+    return Signal("union", "a->b" if ux else "b->a", CONFIDENCE["union"], "union: " + ev)
+
+
+# the signals of rule 4, in the order they are read (and named in a pair's basis and evidence)
+SIGNALS: dict[str, Callable[[_Pairs, str, str, list[str]], Signal | None]] = {
+    "dates": _dates_signal,
+    "credit": _credit_signal,
+    "union": _union_signal,
+}
+
+
+# ----------------------------------------------------------------------- the rules, in order
+
+
+def _rule_quote(ctx: _Pairs) -> None:
+    """Rule 1: quotations only, or no story and more quotation than text: quote reuse."""
+    for a, b, quote_only, in_story, n_quote, n_nonquote in ctx.undecided():
+        if quote_only or (not in_story and (n_quote or 0) > (n_nonquote or 0)):
+            shares = (
+                "only quotations" if quote_only else f"more quotation ({n_quote}) than text ({n_nonquote})"
+            )
+            ctx.verdicts[(a, b)] = _undetermined(
+                "quote",
+                f"quote reuse: the pair shares {shares}, words of a speaker from a source outside the corpus; "
+                "no evidence of copying",
+            )
+
+
+def _rule_triads(ctx: _Pairs) -> None:
+    """Rule 2: a third relative shows that neither is the other's source (:meth:`_Story.apart`)."""
+    for a, b, *_ in ctx.undecided():
+        tri = ctx.story.apart(a, b) if (a, b) in ctx.links else None
+        if tri is None:
+            continue
+        z, na, nb, nz = tri
+        label = f"{z} ({ctx.source.get(z, '')})"
+        counts = f"A is the odd one out on {na} shared sentences, B on {nb}"
+        if nz >= TRIAD_MIN_ODD:
+            ctx.verdicts[(a, b)] = _undetermined(
+                "common_source",
+                f"siblings, copies of one source that is none of them: with {label}, {counts} and "
+                f"{z} on {nz} (held, or worded alike, by the other two), so none of the three lies "
+                "between the other two",
+            )
+        else:
+            ctx.verdicts[(a, b)] = _undetermined(
+                "indirect",
+                f"neither is the other's source: with {label}, {counts} (held, or worded alike, by "
+                f"the other two), {z} on {nz}: {z} lies between them, so the text passed through it "
+                "(or through a common source)",
+            )
+
+
+def _rule_no_story(ctx: _Pairs) -> None:
+    """Rule 3: a pair not linked into a story is not ordered."""
+    for a, b, _quote_only, in_story, *_ in ctx.undecided():
+        if not in_story:  # a line or two in common is no story: nothing to order
+            ctx.verdicts[(a, b)] = _undetermined(
+                "none", "the pair shares too little to be one story: not ordered"
+            )
+
+
+def _rule_signals(ctx: _Pairs) -> None:
+    """Rule 4: dates, credit and union; the direction those that speak agree on, else undetermined."""
+    for a, b, *_ in ctx.undecided():
+        notes: list[str] = []
+        sig = ctx.signals(a, b, notes)
+        if not sig:
+            why = "; ".join(notes or ["dates do not order them"]) + "; text does not decide"
+            ctx.verdicts[(a, b)] = _undetermined("none", why)
+        elif len({s.direction for s in sig}) > 1:
+            ctx.verdicts[(a, b)] = _undetermined(
+                "conflict", "conflicting evidence: " + "; ".join(f"{s.evidence} ({s.direction})" for s in sig)
+            )
+        else:
+            conf = 1.0
+            for s in sig:
+                conf *= 1 - s.confidence
+            ctx.verdicts[(a, b)] = Verdict(
+                sig[0].direction,
+                "+".join(s.basis for s in sig),
+                "; ".join(s.evidence for s in sig),
+                round(1 - conf, 3),
+            )
+
+
+def _rule_indirect(ctx: _Pairs) -> None:
+    """Rule 5: a direction not drawn by a credit line is withdrawn when an older relative agrees with
+    the copy against the source (:meth:`_Story.reverted`)."""
+    for (a, b), v in list(ctx.verdicts.items()):
+        if v.direction == "undetermined" or "credit" in v.basis.split("+"):
+            continue
+        src, dst = (a, b) if v.direction == "a->b" else (b, a)
+        veto = ctx.story.reverted(src, dst, ctx.dated_before)
+        if veto is None:
+            continue
+        z, n = veto
+        S, T = ("A", "B") if src == a else ("B", "A")
+        ctx.verdicts[(a, b)] = _undetermined(
+            "indirect",
+            f"{v.evidence}; but {T} did not take its text from {S} directly: on {n} "
+            f"shared sentences {T} agrees with {z} ({ctx.source.get(z, '')}) against {S}, and {z}, "
+            f"published before {T}, is not its copy: {T} took them through {z} or from a source of "
+            "both",
+        )
+
+
+def _rule_hub(ctx: _Pairs) -> None:
+    """Rule 6: a hub (the source of two or more documents by the union test, derived from none) is
+    also the source of a relative whose reused text it holds, when one covered relative carries text
+    of the hub that this relative lacks."""
+    source_of = ctx.sources()
+    union_children: dict[str, int] = defaultdict(int)
+    for (a, b), v in ctx.verdicts.items():
+        if v.direction in ("a->b", "b->a") and "union" in v.basis.split("+"):
+            union_children[a if v.direction == "a->b" else b] += 1
+    hubs = {h for h, n in union_children.items() if n >= 2 and not source_of[h]}
+    for (a, b), v in list(ctx.verdicts.items()):
+        if v.basis != "none" or (a, b) not in ctx.links:
+            continue
+        for hub, other in ((a, b), (b, a)):
+            if hub not in hubs:
+                continue
+            ok, ev = ctx.story.union_over(hub, other, min_witnesses=1)
+            if ok:
+                x, y = ("A", "B") if hub == a else ("B", "A")
+                ctx.verdicts[(a, b)] = Verdict(
+                    "a->b" if hub == a else "b->a",
+                    "union",
+                    f"union: {x} is the source of {union_children[hub]} other documents by the union test; "
+                    + ev.format(X=x, Y=y),
+                    CONFIDENCE["union"],
+                )
+                break
+
+
+def _rule_siblings(ctx: _Pairs) -> None:
+    """Rule 7: two copies of one source are not ordered by the source's text they share. A possible
+    common source is a relative of both that is their source, or at least not derived from either
+    and not published after either (by date intervals). A credit line between the two outweighs it."""
+    source_of = ctx.sources()
+
+    def could_be_source(s: str, x: str) -> bool:
+        if s in source_of[x]:
+            return True
+        if x in source_of[s]:
+            return False
+        ps, px = ctx.dated(s), ctx.dated(x)
+        if ps and px:
+            return not (px[3] <= ps[2] and px[2] < ps[3])  # s is not dated after x
+        return True
+
+    for (a, b), v in list(ctx.verdicts.items()):
+        credited = v.direction != "undetermined" and "credit" in v.basis.split("+")
+        # a copy whose text credits the other's outlet took it from that one: no common source overrides it
+        if v.basis == "quote" or (a, b) not in ctx.links or credited:
+            continue
+        story = ctx.story
+        for s in sorted((story.neighbours[a] & story.neighbours[b]) - {a, b}):
+            if not (could_be_source(s, a) and could_be_source(s, b)):
+                continue
+            ok, ev = story.siblings(a, b, s)
+            if not ok:
+                continue
+            known = s in source_of[a] and s in source_of[b]
+            role = (
+                ", the source of both"
+                if known
+                else ", which is not shown to derive from either: both may be copies of it"
+            )
+            label = f"{s} ({ctx.source.get(s, '')})"
+            ctx.verdicts[(a, b)] = _undetermined(
+                "common_source",
+                "siblings, copies of one source: " + ev.replace("{S}", label).replace("{ROLE}", role),
+                s,
+            )
+            break
+
+
+class PairRule(NamedTuple):
+    """A direction rule: its name (as listed in the module docstring) and what it does to the verdicts."""
+
+    name: str
+    apply: Callable[[_Pairs], None]
+
+
+# the direction rules in the order they are applied; the module docstring lists them in this order
+PAIR_RULES: tuple[PairRule, ...] = (
+    PairRule("quote", _rule_quote),
+    PairRule("triads", _rule_triads),
+    PairRule("no_story", _rule_no_story),
+    PairRule("signals", _rule_signals),
+    PairRule("indirect", _rule_indirect),
+    PairRule("hub", _rule_hub),
+    PairRule("siblings", _rule_siblings),
+)
+
+
 def pair_directions(
     pairs: pl.DataFrame, matches: pl.DataFrame, docs: pl.DataFrame, sents: pl.DataFrame
 ) -> pl.DataFrame:
-    """Add :data:`PAIR_COLUMNS` to ``pairs`` (see the module docstring for the rules and their order).
+    """Add :data:`PAIR_COLUMNS` to ``pairs``: :data:`PAIR_RULES` applied in turn (see the module
+    docstring for the rules and their order).
 
     ``pairs``: ``doc_id_a``, ``doc_id_b``, ``quote_only``, ``in_story``, ``n_quote``, ``n_nonquote``;
     ``matches``: sentence matches (``sentence_id_a/b``, ``doc_id_a/b``, ``kind``, ``is_quote``);
@@ -495,254 +845,11 @@ def pair_directions(
     """
     if pairs.height == 0:
         return pairs.with_columns([pl.lit(None, dtype=t).alias(c) for c, t in PAIR_COLUMNS.items()])
-    m = reuse_only(matches).filter(~pl.col("is_quote"))
-    links = {
-        (a, b)
-        for a, b in pairs.filter(pl.col("in_story") & ~pl.col("quote_only"))
-        .select("doc_id_a", "doc_id_b")
-        .rows()
-    }
-    story = _Story(m, links)
-    iv = {
-        r[0]: r[1:]
-        for r in date_intervals(docs).select("doc_id", "published_at", "precision", "t_lo", "t_hi").rows()
-    }
-    source = dict(docs.select("doc_id", "source").rows())
-    involved = {d for pair in links for d in pair}  # credit lines are read only within stories
-    texts = {
-        d: t
-        for d, t in sents.filter(pl.col("doc_id").is_in(list(involved)))
-        .group_by("doc_id")
-        .agg(pl.col("text").str.join(" "))
-        .rows()
-    }
-    credits = _Credits(texts)
-
-    def dated_before(z: str, y: str) -> bool:
-        pz, py = iv.get(z), iv.get(y)
-        if not (pz and py and pz[0] is not None and py[0] is not None):
-            return False
-        return pz[3] <= py[2] and pz[2] < py[3]
-
-    def signals(
-        x: str, y: str, in_story: bool, notes: list[str], with_union: bool = True
-    ) -> list[tuple[str, str, float, str]]:
-        """(basis, direction, confidence, evidence) of each signal that speaks about x vs y."""
-        out = []
-        if not in_story:  # a line or two in common is no story: nothing to order
-            return out
-        px, py = iv.get(x), iv.get(y)
-        if px and py and px[0] is not None and py[0] is not None:
-            before_x = px[3] <= py[2] and px[2] < py[3]  # equal instants are not ordered
-            before_y = py[3] <= px[2] and py[2] < px[3]
-            first = "a->b" if before_x else "b->a" if before_y else None
-            if first:
-                earlier, later = (x, y) if first == "a->b" else (y, x)
-                cov = story.coverage(later, earlier)
-            if first and cov < UNION_MIN_COVERAGE:
-                # the later text holds reused text the earlier one lacks: it took it elsewhere, so the
-                # earlier is not shown to be its source (e.g. two copies of a source missing from the corpus)
-                notes.append(
-                    f"dates put {'A' if first == 'a->b' else 'B'} first, but only {cov:.0%} of the later "
-                    "text's reused sentences are in it"
-                )
-            elif first:
-                precise = px[1] == "time" and py[1] == "time"
-                out.append(
-                    (
-                        "dates",
-                        first,
-                        CONFIDENCE["dates_time" if precise else "dates"],
-                        f"dates: A {_fmt_time(px[0], px[1])}, B {_fmt_time(py[0], py[1])}: "
-                        f"{'A' if first == 'a->b' else 'B'} was published first",
-                    )
-                )
-        sx, sy = source.get(x, ""), source.get(y, "")
-        if sx != sy:
-            x_names_y = credits.names(x, sy)
-            y_names_x = credits.names(y, sx)
-            if y_names_x != x_names_y:
-                who, whom, name = ("B", "A", sx) if y_names_x else ("A", "B", sy)
-                out.append(
-                    (
-                        "credit",
-                        "a->b" if y_names_x else "b->a",
-                        CONFIDENCE["credit"],
-                        f"credit: {who}'s text names {whom}'s outlet '{name}', not the reverse",
-                    )
-                )
-        if not with_union:
-            return out
-        ux, ev_x = story.union_over(x, y)
-        uy, ev_y = story.union_over(y, x)
-        if ux != uy:
-            ev = ev_x.format(X="A", Y="B") if ux else ev_y.format(X="B", Y="A")
-            out.append(("union", "a->b" if ux else "b->a", CONFIDENCE["union"], "union: " + ev))
-        return out
-
-    # what dates and credit lines alone tell: a twin shown to derive from x does not block x's union test
-    for a, b in sorted(links):
-        pre = {sig[1] for sig in signals(a, b, True, [], with_union=False)}
-        if len(pre) == 1:
-            story.known.add((a, b) if pre == {"a->b"} else (b, a))
-
-    rows = pairs.select("doc_id_a", "doc_id_b", "quote_only", "in_story", "n_quote", "n_nonquote").rows()
-    first_pass: dict[tuple[str, str], tuple] = {}
-    for a, b, quote_only, in_story, n_quote, n_nonquote in rows:
-        if quote_only or (not in_story and (n_quote or 0) > (n_nonquote or 0)):
-            first_pass[(a, b)] = (
-                "undetermined",
-                "quote",
-                "quote reuse: the pair shares "
-                + (
-                    "only quotations"
-                    if quote_only
-                    else f"more quotation ({n_quote}) than text ({n_nonquote})"
-                )
-                + ", words of a speaker from a source outside the corpus; no evidence of copying",
-                None,
-            )
-            continue
-        tri = story.apart(a, b) if (a, b) in links else None
-        if tri is not None:
-            z, na, nb, nz = tri
-            label = f"{z} ({source.get(z, '')})"
-            counts = f"A is the odd one out on {na} shared sentences, B on {nb}"
-            if nz >= TRIAD_MIN_ODD:
-                first_pass[(a, b)] = (
-                    "undetermined",
-                    "common_source",
-                    f"siblings, copies of one source that is none of them: with {label}, {counts} and "
-                    f"{z} on {nz} (held, or worded alike, by the other two), so none of the three lies "
-                    "between the other two",
-                    None,
-                )
-            else:
-                first_pass[(a, b)] = (
-                    "undetermined",
-                    "indirect",
-                    f"neither is the other's source: with {label}, {counts} (held, or worded alike, by "
-                    f"the other two), {z} on {nz}: {z} lies between them, so the text passed through it "
-                    "(or through a common source)",
-                    None,
-                )
-            continue
-        notes: list[str] = []
-        sig = signals(a, b, bool(in_story), notes)
-        dirs = {s[1] for s in sig}
-        if not sig:
-            if not in_story:
-                why = "the pair shares too little to be one story: not ordered"
-            else:
-                why = "; ".join(notes or ["dates do not order them"]) + "; text does not decide"
-            first_pass[(a, b)] = ("undetermined", "none", why, None)
-        elif len(dirs) > 1:
-            first_pass[(a, b)] = (
-                "undetermined",
-                "conflict",
-                "conflicting evidence: " + "; ".join(f"{s[3]} ({s[1]})" for s in sig),
-                None,
-            )
-        else:
-            src, dst = (a, b) if sig[0][1] == "a->b" else (b, a)
-            veto = None if any(x[0] == "credit" for x in sig) else story.reverted(src, dst, dated_before)
-            if veto is not None:
-                z, n = veto
-                S, T = ("A", "B") if src == a else ("B", "A")
-                first_pass[(a, b)] = (
-                    "undetermined",
-                    "indirect",
-                    f"{'; '.join(x[3] for x in sig)}; but {T} did not take its text from {S} directly: on {n} "
-                    f"shared sentences {T} agrees with {z} ({source.get(z, '')}) against {S}, and {z}, "
-                    f"published before {T}, is not its copy: {T} took them through {z} or from a source of "
-                    "both",
-                    None,
-                )
-                continue
-            conf = 1.0
-            for s in sig:
-                conf *= 1 - s[2]
-            first_pass[(a, b)] = (
-                sig[0][1],
-                "+".join(s[0] for s in sig),
-                "; ".join(s[3] for s in sig),
-                round(1 - conf, 3),
-            )
-
-    # a hub (the source of two or more documents by the union test, derived from none) is also the
-    # source of a relative whose reused text it holds, when one covered relative carries text of the hub
-    # that this relative lacks
-    source_of: dict[str, set[str]] = defaultdict(set)  # doc -> documents determined to be its source
-    union_children: dict[str, int] = defaultdict(int)
-    for (a, b), (d, basis, *_rest) in first_pass.items():
-        if d == "a->b":
-            source_of[b].add(a)
-        elif d == "b->a":
-            source_of[a].add(b)
-        if d in ("a->b", "b->a") and "union" in basis.split("+"):
-            union_children[a if d == "a->b" else b] += 1
-    hubs = {h for h, n in union_children.items() if n >= 2 and not source_of[h]}
-    for (a, b), res in list(first_pass.items()):
-        if res[1] != "none" or (a, b) not in links:
-            continue
-        for hub, other in ((a, b), (b, a)):
-            if hub in hubs:
-                ok, ev = story.union_over(hub, other, min_witnesses=1)
-                if ok:
-                    x, y = ("A", "B") if hub == a else ("B", "A")
-                    first_pass[(a, b)] = (
-                        "a->b" if hub == a else "b->a",
-                        "union",
-                        f"union: {x} is the source of {union_children[hub]} other documents by the union test; "
-                        + ev.format(X=x, Y=y),
-                        CONFIDENCE["union"],
-                    )
-                    source_of[other].add(hub)
-                    break
-
-    # siblings: two copies of one source are not ordered by the source's text they share. A possible
-    # common source is a relative of both that is their source, or at least not derived from either
-    # and not published after either (by date intervals)
-    def could_be_source(s: str, x: str) -> bool:
-        if s in source_of[x]:
-            return True
-        if x in source_of[s]:
-            return False
-        ps, px = iv.get(s), iv.get(x)
-        if ps and px and ps[0] is not None and px[0] is not None:
-            return not (px[3] <= ps[2] and px[2] < ps[3])  # s is not dated after x
-        return True
-
-    final: dict[tuple[str, str], tuple] = {}
-    for (a, b), res in first_pass.items():
-        credited = res[0] != "undetermined" and "credit" in res[1].split("+")
-        # a copy whose text credits the other's outlet took it from that one: no common source overrides it
-        if res[1] != "quote" and (a, b) in links and not credited:
-            for s in sorted((story.neighbours[a] & story.neighbours[b]) - {a, b}):
-                if not (could_be_source(s, a) and could_be_source(s, b)):
-                    continue
-                ok, ev = story.siblings(a, b, s)
-                if not ok:
-                    continue
-                label = f"{s} ({source.get(s, '')})"
-                known = s in source_of[a] and s in source_of[b]
-                res = (
-                    "undetermined",
-                    "common_source",
-                    "siblings, copies of one source: "
-                    + ev.replace("{S}", label).replace(
-                        "{ROLE}",
-                        ", the source of both"
-                        if known
-                        else ", which is not shown to derive from either: both may be copies of it",
-                    ),
-                    None,
-                    s,
-                )
-                break
-        final[(a, b)] = res if len(res) == 5 else (*res, None)
+    ctx = _Pairs(pairs, matches, docs, sents)
+    for rule in PAIR_RULES:
+        rule.apply(ctx)
     out = pl.DataFrame(
-        [(a, b, *v) for (a, b), v in final.items()],
+        [(a, b, *v) for (a, b), v in ctx.verdicts.items()],
         schema={"doc_id_a": pl.String, "doc_id_b": pl.String, **PAIR_COLUMNS},
         orient="row",
     )
