@@ -1,14 +1,32 @@
 """Provenance: direction, evidence and confidence of reuse, with and without dates."""
 
+import re
 from datetime import datetime as D
 
 import duckdb
 import polars as pl
 import pytest
 
+from pipeline.core import provenance
 from pipeline.core.overlap import compute_overlap
 from pipeline.core.provenance import date_intervals, reuse_only
 from tests.test_overlap import EDITED, STORY, UNRELATED, _pair, frames
+
+# ------------------------------------------------------------------------------------------ rules
+
+
+def test_the_documented_direction_rules_are_the_rules_applied_in_that_order():
+    section = provenance.__doc__.split("Rules, in order")[1].split("Undetermined directions")[0]
+    documented = re.findall(r"^(\d+)\. ``(\w+)``", section, flags=re.MULTILINE)
+    assert [int(n) for n, _ in documented] == list(range(1, len(provenance.PAIR_RULES) + 1))
+    assert [name for _, name in documented] == [rule.name for rule in provenance.PAIR_RULES]
+    # each rule's own docstring gives its place in the list
+    for i, rule in enumerate(provenance.PAIR_RULES, start=1):
+        assert rule.apply.__doc__.startswith(f"Rule {i}: "), rule.name
+    # the signals of the ``signals`` rule, in the order they are read
+    listed = re.search(r"``signals``: (.+?) \(``SIGNALS``", section).group(1)
+    assert re.split(r", | and ", listed) == list(provenance.SIGNALS)
+
 
 # ------------------------------------------------------------------------------------------ dates
 

@@ -42,7 +42,8 @@ documents of a story (document pairs with ``in_story``):
   relatives match X's wording more closely (exact > near > paraphrase) on the sentences all hold,
   and none the twin's. Once a document is the source of two
   or more others by this test and derives from none (a hub), it is also the source of a relative
-  whose reused text it holds when a single witness carries text of it that the relative lacks.
+  whose reused text it holds when a single witness carries text of it that the relative lacks (rule
+  6 below, for pairs the other evidence leaves undetermined).
 * credit (``credit``): Y's text names X's outlet (e.g. "AFP", "according to Reuters") while X's text
   does not name Y's: copies credit their source. Outlet names shorter than 2 characters, ``unknown``
   and names that are not words are ignored; names of up to 5 characters must match case-sensitively.
@@ -61,7 +62,7 @@ documents of a story (document pairs with ``in_story``):
   deciding.
 * siblings (``common_source``): two copies of one source share that source's text. A pair X, Y is a
   pair of siblings when a third document S related to both may be their common source (it is, by
-  the rules above, the source of both, or at least derives from neither and is dated after neither;
+  rules 1 to 6 below, the source of both, or at least derives from neither and is dated after neither;
   the evidence says which), at least
   ``SIBLING_MIN_EXPLAINED`` (0.8) of the sentence clusters X and Y share are also held by S, and
   neither is closer to the other than to S: fewer than 2 (and at most 20%) of their shared clusters
@@ -69,35 +70,48 @@ documents of a story (document pairs with ``in_story``):
   hold, X-Y matches are strictly stronger (exact > near > paraphrase) than both X-S and Y-S matches
   for at most 20% of them.
 
-Rules, in order (the first that applies decides a document pair's direction)
---------------------------------------------------------------------------
+Rules, in order (``PAIR_RULES``, applied in turn by ``pair_directions``)
+-----------------------------------------------------------------------
+Rules 1 to 4 decide the pairs no earlier rule has decided (the first that applies decides); every
+pair is decided by rule 4 at the latest. Rules 5 to 7 need what the earlier rules decided for all
+pairs and revise it where they say so.
+
 1. ``quote``: the pair shares only quotations, or is not linked into a story and shares more
-   quotation than text: undetermined (quote reuse from a source outside the corpus).
-2. ``common_source``: siblings with a common source S in the corpus (above): undetermined,
-   ``common_source_doc_id`` names S. No direction is drawn between two copies on the strength of the
-   source's text they share, even when dated; but a credit line between the two (rule 5: one copy
-   names the other's outlet, and dates do not contradict it) outweighs it, since the copy says
-   where it took the text from. When a copy's text is as close to S as to its sibling, S is named:
-   one source explains both copies (in a chain A -> B -> C whose last copy carries nothing of the
-   middle one's changes, the text cannot tell C's source from A, and A is named).
-3. triads: a relative Z shows that neither is the other's source (above): undetermined,
+   quotation than text: undetermined (quote reuse from a source outside the corpus). No later rule
+   changes it.
+2. ``triads``: a relative Z shows that neither is the other's source (above): undetermined,
    ``common_source`` with a null ``common_source_doc_id`` (copies of a source that is none of the
-   three, and that rule 2 finds in no document of the corpus: typically an original missing from
+   three, and that rule 7 finds in no document of the corpus: typically an original missing from
    it) or ``indirect`` (Z lies between them). Dates, credit and union are not consulted: an
    earlier copy is not the source of a later one that has readings it lacks.
-4. a pair that is not linked into a story (``in_story``: a line or two in common) is not ordered
-   (``none``).
-5. dates, credit and union each give a direction or nothing. When those that speak agree, that is
-   the direction, with every agreeing signal in the evidence and the confidence
-   ``1 - prod(1 - c)`` over them (per-signal confidence, set on principle and compared with the
-   precision each basis measures on the derivation evaluation, ``pipeline/evaluation/derivation.py``,
-   figures in ``pipeline/evaluation/results/derivation.md``: dates at ``time`` precision 0.95, other
-   dates 0.9, credit 0.85, union 0.8). When they disagree: undetermined (``conflict``), the evidence
-   names both. When none speaks: undetermined (``none``), the evidence says why. A direction X -> Y
-   drawn by dates or union (not by a credit line) is withdrawn when a relative Z published before Y
-   agrees with Y against X on at least ``TRIAD_MIN_ODD`` sentences (:meth:`_Story.reverted`): Z,
-   older than Y, is not Y's copy, so Y took those sentences through Z or from a source of both, not
-   from X directly; undetermined (``indirect``), the evidence gives both.
+3. ``no_story``: a pair that is not linked into a story (``in_story``: a line or two in common) is
+   not ordered (``none``).
+4. ``signals``: dates, credit and union (``SIGNALS``, read in that order) each give a direction or
+   nothing. When those that speak agree, that is the direction, with every agreeing signal in the
+   evidence and the confidence ``1 - prod(1 - c)`` over them (per-signal confidence, set on
+   principle and compared with the precision each basis measures on the derivation evaluation,
+   ``pipeline/evaluation/derivation.py``, figures in ``pipeline/evaluation/results/derivation.md``:
+   dates at ``time`` precision 0.95, other dates 0.9, credit 0.85, union 0.8). When they disagree:
+   undetermined (``conflict``), the evidence names both. When none speaks: undetermined (``none``),
+   the evidence says why.
+5. ``indirect``: a direction X -> Y drawn by dates or union (not by a credit line) is withdrawn when
+   a relative Z published before Y agrees with Y against X on at least ``TRIAD_MIN_ODD`` sentences
+   (:meth:`_Story.reverted`): Z, older than Y, is not Y's copy, so Y took those sentences through Z
+   or from a source of both, not from X directly; undetermined (``indirect``), the evidence gives
+   both.
+6. ``hub``: a pair of the story left undetermined for want of evidence (``none``) is directed from
+   a hub (the source of two or more documents by the union test of rule 4, derived from none) to
+   its relative when the hub holds the relative's reused text and a single witness carries text of
+   the hub that the relative lacks (``union``, see above).
+7. ``siblings``: siblings with a common source S in the corpus (above; whether S is the source of
+   both, or derives from either, is read from rules 1 to 6): undetermined, ``common_source``,
+   ``common_source_doc_id`` names S. This replaces what rules 2 to 6 decided: no direction is drawn
+   between two copies on the strength of the source's text they share, even when dated; but a
+   credit line between the two (rule 4: one copy names the other's outlet, and dates do not
+   contradict it) outweighs it, since the copy says where it took the text from. When a copy's text
+   is as close to S as to its sibling, S is named: one source explains both copies (in a chain
+   A -> B -> C whose last copy carries nothing of the middle one's changes, the text cannot tell C's
+   source from A, and A is named).
 
 Undetermined directions have a null confidence: no guess is presented as a finding.
 
