@@ -903,49 +903,52 @@ def _directed(pairs: pl.DataFrame) -> dict[str, dict[str, tuple[float, str]]]:
     return out
 
 
-def cluster_origins(clusters: pl.DataFrame, matches: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
-    """Replace the origin columns of ``clusters`` by the provenance model's (see module docstring)."""
-    keep = [c for c in clusters.columns if c not in CLUSTER_COLUMNS]
-    if clusters.height == 0:
-        return clusters.select(keep).with_columns(
-            [pl.lit(None, dtype=t).alias(c) for c, t in CLUSTER_COLUMNS.items()]
-        )
+def _reach(cand: str, docs: set[str], edges: dict[str, dict[str, tuple[float, str]]]):
+    """The members of ``docs`` reached from ``cand`` along determined directions inside the cluster:
+    (member -> the lowest confidence on its path, the bases met on the way)."""
+    conf = {cand: 1.0}
+    bases: set[str] = set()
+    frontier = [cand]
+    while frontier:
+        nxt = []
+        for u in frontier:
+            for v, (c, basis) in edges[u].items():
+                if v in docs and v not in conf:
+                    conf[v] = min(conf[u], c if c is not None else 0.0)
+                    bases.update((basis or "").split("+"))
+                    nxt.append(v)
+        frontier = nxt
+    return conf, bases
+
+
+def _origin_document(
+    docs: set[str], edges: dict[str, dict[str, tuple[float, str]]]
+) -> tuple[str, str, float] | None:
+    """(origin doc, basis, confidence) of a cluster's documents: the first (by doc id) that no other
+    member derives from and from which every other member is reached; None when there is none."""
+    for cand in sorted(docs):
+        if any(cand in edges[o] for o in docs if o != cand):
+            continue
+        conf, bases = _reach(cand, docs, edges)
+        if set(conf) == docs:
+            return cand, "+".join(sorted(b for b in bases if b)), min(conf[d] for d in docs if d != cand)
+    return None
+
+
+def _cluster_origin_sentences(clusters: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
+    """``cluster_id``, ``origin_sentence_id`` (the origin document's first sentence in the cluster),
+    ``origin_basis``, ``origin_confidence`` of each cluster with an origin document."""
     edges = _directed(pairs)
-    rows = clusters.select("cluster_id", "sentence_id", "doc_id").rows()
     members: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for cid, sid, doc in rows:
+    for cid, sid, doc in clusters.select("cluster_id", "sentence_id", "doc_id").rows():
         members[cid].append((sid, doc))
     origin: dict[str, tuple[str, str, float]] = {}
     for cid, mem in members.items():
-        docs = {d for _, d in mem}
-        best = None
-        for cand in sorted(docs):
-            if any(cand in edges[o] for o in docs if o != cand):
-                continue
-            # reach every other member along determined directions inside the cluster
-            conf = {cand: 1.0}
-            bases: set[str] = set()
-            frontier = [cand]
-            while frontier:
-                nxt = []
-                for u in frontier:
-                    for v, (c, basis) in edges[u].items():
-                        if v in docs and v not in conf:
-                            conf[v] = min(conf[u], c if c is not None else 0.0)
-                            bases.update((basis or "").split("+"))
-                            nxt.append(v)
-                frontier = nxt
-            if set(conf) == docs:
-                best = (
-                    cand,
-                    "+".join(sorted(b for b in bases if b)),
-                    min(conf[d] for d in docs if d != cand),
-                )
-                break
+        best = _origin_document({d for _, d in mem}, edges)
         if best is not None:
             sid = min(s for s, d in mem if d == best[0])
             origin[cid] = (sid, best[1], best[2])
-    o = pl.DataFrame(
+    return pl.DataFrame(
         [(c, *v) for c, v in origin.items()],
         schema={
             "cluster_id": pl.String,
@@ -955,52 +958,85 @@ def cluster_origins(clusters: pl.DataFrame, matches: pl.DataFrame, pairs: pl.Dat
         },
         orient="row",
     )
-    c = clusters.select(keep).join(o, on="cluster_id", how="left", maintain_order="left")
-    m = reuse_only(matches)
-    direct = pl.concat(
-        [
-            m.select(
-                pl.col("sentence_id_a").alias("_o"), pl.col("sentence_id_b").alias("sentence_id"), "kind"
-            ),
-            m.select(
-                pl.col("sentence_id_b").alias("_o"), pl.col("sentence_id_a").alias("sentence_id"), "kind"
-            ),
-        ]
-    ).unique(["_o", "sentence_id"], keep="first")
-    quoted = (
+
+
+def _direct_kinds(m: pl.DataFrame) -> pl.DataFrame:
+    """``_o``, ``sentence_id``, ``_kind``: the kind of the match between two sentences, both ways."""
+    return (
+        pl.concat(
+            [
+                m.select(
+                    pl.col("sentence_id_a").alias("_o"), pl.col("sentence_id_b").alias("sentence_id"), "kind"
+                ),
+                m.select(
+                    pl.col("sentence_id_b").alias("_o"), pl.col("sentence_id_a").alias("sentence_id"), "kind"
+                ),
+            ]
+        )
+        .unique(["_o", "sentence_id"], keep="first")
+        .rename({"kind": "_kind"})
+    )
+
+
+def _all_quote(m: pl.DataFrame, clusters: pl.DataFrame) -> pl.DataFrame:
+    """``cluster_id``, ``_all_quote``: every match of the cluster is a quotation."""
+    return (
         m.select(pl.col("sentence_id_a").alias("sentence_id"), "is_quote")
         .join(clusters.select("sentence_id", "cluster_id"), on="sentence_id")
         .group_by("cluster_id")
         .agg(pl.col("is_quote").all().alias("_all_quote"))
     )
-    c = c.join(quoted, on="cluster_id", how="left", maintain_order="left")
-    c = c.join(
-        direct.rename({"kind": "_kind"}),
-        left_on=["origin_sentence_id", "sentence_id"],
-        right_on=["_o", "sentence_id"],
-        how="left",
-        maintain_order="left",
-    )
+
+
+# the origin status of a cluster's sentence: inferred (the cluster has an origin), else quotation when
+# every match of the cluster is quotation, else undetermined
+_ORIGIN_STATUS = (
+    pl.when(pl.col("origin_sentence_id").is_not_null())
+    .then(pl.lit("inferred"))
+    .when(pl.col("_all_quote").fill_null(False))
+    .then(pl.lit("quotation"))
+    .otherwise(pl.lit("undetermined"))
+    .alias("origin_status")
+)
+# how a sentence relates to its cluster's origin: the origin itself, the kind of its match with the
+# origin sentence, else indirect (through other members); null without an origin
+_KIND_TO_ORIGIN = (
+    pl.when(pl.col("origin_sentence_id").is_null())
+    .then(pl.lit(None, dtype=pl.String))
+    .when(pl.col("is_origin"))
+    .then(pl.lit("origin"))
+    .when(pl.col("_kind").is_not_null())
+    .then(pl.col("_kind"))
+    .otherwise(pl.lit("indirect"))
+    .alias("kind_to_origin")
+)
+
+
+def cluster_origins(clusters: pl.DataFrame, matches: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
+    """Replace the origin columns of ``clusters`` by the provenance model's (see module docstring):
+    the origin sentence of each cluster, then each sentence's origin status and kind of match to it."""
+    keep = [c for c in clusters.columns if c not in CLUSTER_COLUMNS]
+    if clusters.height == 0:
+        return clusters.select(keep).with_columns(
+            [pl.lit(None, dtype=t).alias(c) for c, t in CLUSTER_COLUMNS.items()]
+        )
+    m = reuse_only(matches)
     return (
-        c.with_columns(
-            (pl.col("sentence_id") == pl.col("origin_sentence_id")).fill_null(False).alias("is_origin"),
-            pl.when(pl.col("origin_sentence_id").is_not_null())
-            .then(pl.lit("inferred"))
-            .when(pl.col("_all_quote").fill_null(False))
-            .then(pl.lit("quotation"))
-            .otherwise(pl.lit("undetermined"))
-            .alias("origin_status"),
+        clusters.select(keep)
+        .join(_cluster_origin_sentences(clusters, pairs), on="cluster_id", how="left", maintain_order="left")
+        .join(_all_quote(m, clusters), on="cluster_id", how="left", maintain_order="left")
+        .join(
+            _direct_kinds(m),
+            left_on=["origin_sentence_id", "sentence_id"],
+            right_on=["_o", "sentence_id"],
+            how="left",
+            maintain_order="left",
         )
         .with_columns(
-            pl.when(pl.col("origin_sentence_id").is_null())
-            .then(pl.lit(None, dtype=pl.String))
-            .when(pl.col("is_origin"))
-            .then(pl.lit("origin"))
-            .when(pl.col("_kind").is_not_null())
-            .then(pl.col("_kind"))
-            .otherwise(pl.lit("indirect"))
-            .alias("kind_to_origin")
+            (pl.col("sentence_id") == pl.col("origin_sentence_id")).fill_null(False).alias("is_origin"),
+            _ORIGIN_STATUS,
         )
+        .with_columns(_KIND_TO_ORIGIN)
         .select(*keep, *CLUSTER_COLUMNS)
     )
 
