@@ -158,6 +158,8 @@ __all__ = [
     "cluster_origins",
     "inferred_sources",
     "reused_sentences",
+    "PAIR_RULES",
+    "SIGNALS",
     "PAIR_COLUMNS",
     "PASSAGE_COLUMNS",
     "CLUSTER_COLUMNS",
@@ -571,7 +573,7 @@ class _Pairs:
         pz, py = self.dated(z), self.dated(y)
         return bool(pz and py) and pz[3] <= py[2] and pz[2] < py[3]
 
-    def signals(self, x: str, y: str, notes: list[str], kinds=None) -> list[Signal]:
+    def signals(self, x: str, y: str, notes: list[str], kinds: tuple[str, ...] | None = None) -> list[Signal]:
         """The :data:`SIGNALS` (or those named in ``kinds``) that speak about x vs y, in their order."""
         out = []
         for name, signal in SIGNALS.items():
@@ -789,6 +791,7 @@ def _rule_siblings(ctx: _Pairs) -> None:
     common source is a relative of both that is their source, or at least not derived from either
     and not published after either (by date intervals). A credit line between the two outweighs it."""
     source_of = ctx.sources()
+    story = ctx.story
 
     def could_be_source(s: str, x: str) -> bool:
         if s in source_of[x]:
@@ -805,7 +808,6 @@ def _rule_siblings(ctx: _Pairs) -> None:
         # a copy whose text credits the other's outlet took it from that one: no common source overrides it
         if v.basis == "quote" or (a, b) not in ctx.links or credited:
             continue
-        story = ctx.story
         for s in sorted((story.neighbours[a] & story.neighbours[b]) - {a, b}):
             if not (could_be_source(s, a) and could_be_source(s, b)):
                 continue
