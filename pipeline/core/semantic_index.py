@@ -1,0 +1,309 @@
+"""Semantic candidates without a cap: static embeddings, random-hyperplane band keys, time windows.
+
+The semantic tier cannot embed every sentence of a large corpus with MiniLM, nor compare every pair of
+sentences. This module finds the sentence pairs worth grading with a fast static encoder
+(:mod:`pipeline.core.static_encoder`) and locality-sensitive hashing, as functions of frames to frames
+with no hidden state, so the steps can be persisted as tables, updated batch by batch and run on another
+engine unchanged.
+
+**What a candidate is.** A pair of distinct texts ``(hid_a, hid_b)`` (``hid_a < hid_b``) is a candidate
+exactly when all of these hold:
+
+1. they share at least one band key (below);
+2. their *quantised cosine* is at least ``IndexConfig.min_cosine``;
+3. some occurrence of the one and some occurrence of the other lie in different documents whose
+   publication days differ by at most ``window_days``; an occurrence without a usable date (undated
+   document) is compared with occurrences of any date, since no window can rule a pair out.
+
+Each condition depends on the two texts and their occurrences alone, never on the other documents or
+on the order they arrive in. Hence the set of candidates of a corpus is the union of the candidates of
+its batches as long as each batch is searched against everything indexed so far
+(:func:`candidates` with ``touched``): an index updated as documents arrive gives the candidates of
+one built on the union, and the result is the same, sorted, run after run.
+
+**Exact arithmetic.** Each unit vector is quantised to int8 (``round(127 x)``) once. The hyperplanes
+are small integers (a seeded normal sample times 16, rounded), so every projection and every dot
+product is a sum of integers below 2^24: float32 sums them exactly whatever the BLAS kernel, thread
+count or batch size, and a sign or a threshold never flips between runs or machines.
+
+**Band keys.** ``bands`` groups of ``bits`` hyperplanes; a text's key in band ``b`` is ``b`` and the
+``bits`` signs of its projections. Two texts at angle ``t`` agree on a bit with probability
+``1 - t / pi``, so they share some band key with probability ``1 - (1 - (1 - t/pi)^bits)^bands``:
+pairs above the threshold almost always collide, most unrelated pairs never do, and only colliding
+pairs have their cosine computed.
+
+Why band keys and not a graph index (usearch, hnswlib, faiss HNSW): a graph's neighbours depend on the
+order of insertion and, when built with threads, on timing; a top-k answer depends on every other
+vector in the index. A threshold test on colliding pairs is order-independent by construction, its
+postings are plain rows ``(band, key, hid)`` that a database can store and join, and an update costs
+the new rows only.
+
+Frames (``hid``: Int64 id of a normalised sentence text; ``doc``: document id; ``day``: Int32 days since
+1970-01-01, null when undated):
+
+* :func:`embed` ``(hid, text)`` -> ``(hid, emb: Array[Int8, dim])``
+* :func:`signatures` ``(hid, emb)`` -> ``(hid, band: Int16, key: Int64)``, one row per text and band
+* :func:`postings` ``(hid, doc, day)`` -> ``(hid, day, doc_key: Int64)``: occurrences collapsed per
+  text and day (``doc_key`` -1 when several documents hold the text that day)
+* :func:`candidates` ``(signatures, postings, emb[, touched])`` -> ``(hid_a, hid_b, cosine)``
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+__all__ = [
+    "CANDIDATE_SCHEMA",
+    "IndexConfig",
+    "candidates",
+    "embed",
+    "hyperplanes",
+    "postings",
+    "quantise",
+    "quantised_cosine",
+    "signatures",
+]
+
+QUANT = 127
+PLANE_SCALE = 16
+CANDIDATE_SCHEMA = {"hid_a": pl.Int64, "hid_b": pl.Int64, "cosine": pl.Float64}
+SIGNATURE_SCHEMA = {"hid": pl.Int64, "band": pl.Int16, "key": pl.Int64}
+POSTING_SCHEMA = {"hid": pl.Int64, "day": pl.Int32, "doc_key": pl.Int64}
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """Parameters of the candidate search (see the module docstring).
+
+    ``min_cosine`` is on the static encoder's cosine (not MiniLM's); the default was chosen on the
+    paraphrase development data (``pipeline/evaluation/results/semantic_candidates.md``)."""
+
+    bands: int = 24
+    bits: int = 10
+    seed: int = 20_240_611
+    min_cosine: float = 0.70
+    window_days: int = 7
+    chunk_pairs: int = 2_000_000
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.bits <= 24:
+            raise ValueError(f"bits must be in 1..24, got {self.bits}")
+        if not 1 <= self.bands <= 4096:
+            raise ValueError(f"bands must be in 1..4096, got {self.bands}")
+        if self.bands << self.bits >= 1 << 30:
+            raise ValueError("bands x 2^bits must stay below 2^30 (keys are packed with the day)")
+        if self.window_days < 0:
+            raise ValueError(f"window_days must be >= 0, got {self.window_days}")
+
+
+def quantise(vectors: np.ndarray) -> np.ndarray:
+    """int8 ``round(127 x)`` of unit vectors (clipped to [-127, 127])."""
+    v = np.asarray(vectors, dtype=np.float32)
+    return np.clip(np.rint(v * QUANT), -QUANT, QUANT).astype(np.int8)
+
+
+def quantised_cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise cosine of two int8 matrices, computed exactly in integers."""
+    a32 = a.astype(np.int32)
+    b32 = b.astype(np.int32)
+    dot = np.einsum("ij,ij->i", a32, b32).astype(np.float64)
+    na = np.einsum("ij,ij->i", a32, a32).astype(np.float64)
+    nb = np.einsum("ij,ij->i", b32, b32).astype(np.float64)
+    den = np.sqrt(na * nb)
+    return np.divide(dot, den, out=np.zeros_like(dot), where=den > 0)
+
+
+def hyperplanes(dim: int, cfg: IndexConfig) -> np.ndarray:
+    """``(bands * bits, dim)`` integer-valued float32 hyperplanes from ``cfg.seed`` (|value| <= 127)."""
+    rng = np.random.default_rng(cfg.seed)
+    p = np.rint(rng.standard_normal((cfg.bands * cfg.bits, dim)) * PLANE_SCALE)
+    return np.clip(p, -QUANT, QUANT).astype(np.float32)
+
+
+def _emb_matrix(emb: pl.DataFrame) -> np.ndarray:
+    if emb.height == 0:
+        return np.zeros((0, 0), dtype=np.int8)
+    return np.ascontiguousarray(emb["emb"].to_numpy(), dtype=np.int8)
+
+
+def embed(texts: pl.DataFrame, encoder: Any, batch_size: int = 8192) -> pl.DataFrame:
+    """``(hid, text)`` -> ``(hid, emb)`` sorted by ``hid``: the quantised static embedding of each
+    distinct ``hid`` (the first text of a ``hid`` in ``text`` order stands for it)."""
+    uniq = texts.select(pl.col("hid").cast(pl.Int64), pl.col("text").cast(pl.String))
+    uniq = uniq.sort("hid", "text").unique("hid", keep="first", maintain_order=True)
+    dim = int(encoder.dim)
+    q = quantise(encoder.encode(uniq["text"].to_list(), batch_size=batch_size)).reshape(-1, dim)
+    return pl.DataFrame({"hid": uniq["hid"], "emb": pl.Series("emb", q, dtype=pl.Array(pl.Int8, dim))})
+
+
+def signatures(emb: pl.DataFrame, cfg: IndexConfig, chunk: int = 65_536) -> pl.DataFrame:
+    """``(hid, emb)`` -> ``(hid, band, key)``: one band key per text and band, sorted."""
+    if emb.height == 0:
+        return pl.DataFrame(schema=SIGNATURE_SCHEMA)
+    q = _emb_matrix(emb)
+    planes = hyperplanes(q.shape[1], cfg)
+    weights = (1 << np.arange(cfg.bits, dtype=np.int64))[None, None, :]
+    keys = np.empty((len(q), cfg.bands), dtype=np.int64)
+    for lo in range(0, len(q), chunk):
+        proj = q[lo : lo + chunk].astype(np.float32) @ planes.T  # integer sums < 2^24: exact
+        bits = (proj > 0).reshape(-1, cfg.bands, cfg.bits)
+        keys[lo : lo + chunk] = (bits * weights).sum(axis=2)
+    band = np.arange(cfg.bands, dtype=np.int64)
+    keys = keys + (band << cfg.bits)[None, :]  # the band is part of the key
+    hid = emb["hid"].to_numpy().astype(np.int64)
+    return pl.DataFrame(
+        {
+            "hid": np.repeat(hid, cfg.bands),
+            "band": np.tile(band.astype(np.int16), len(hid)),
+            "key": keys.reshape(-1),
+        },
+        schema=SIGNATURE_SCHEMA,
+    ).sort("band", "key", "hid")
+
+
+def postings(occurrences: pl.DataFrame) -> pl.DataFrame:
+    """``(hid, doc, day)`` -> ``(hid, day, doc_key)``: one row per text and publication day (null day:
+    undated); ``doc_key`` identifies the one document holding the text that day, -1 when several do.
+    ``doc_key`` is a stable hash of the document id, used only to tell documents apart."""
+    occ = occurrences.select(
+        pl.col("hid").cast(pl.Int64), pl.col("doc").cast(pl.String), pl.col("day").cast(pl.Int32)
+    ).unique()
+    out = occ.group_by("hid", "day").agg(
+        pl.col("doc").n_unique().alias("n"), pl.col("doc").min().alias("doc")
+    )
+    out = out.with_columns(
+        pl.when(pl.col("n") == 1)
+        .then(pl.col("doc").map_batches(_stable_doc_key, return_dtype=pl.Int64))
+        .otherwise(pl.lit(-1, pl.Int64))
+        .alias("doc_key")
+    )
+    return out.select("hid", "day", "doc_key").sort("hid", "day", nulls_last=True)
+
+
+def _stable_doc_key(s: pl.Series) -> pl.Series:
+    import hashlib
+
+    vals = [
+        int.from_bytes(hashlib.blake2b(x.encode("utf-8"), digest_size=7).digest(), "big") if x else 0
+        for x in s.to_list()
+    ]
+    return pl.Series(s.name, vals, dtype=pl.Int64)
+
+
+def _pairs_in_band(
+    key: np.ndarray, day: np.ndarray, dated: np.ndarray, window: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (i, j), i < j in the (key, day)-sorted postings of one band, sharing the key and
+    within the window (an undated posting pairs with every posting of its key)."""
+    n = len(key)
+    if n < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    # dated postings: sorted by (key, day); partners j in (i, end_i) with day_j <= day_i + window
+    comp = (key << 32) + np.where(dated, day.astype(np.int64) + (1 << 31), 0)
+    end = np.searchsorted(comp, comp + window, side="right")
+    same_key_end = np.searchsorted(key, key, side="right")
+    end = np.minimum(end, same_key_end)
+    # undated postings come first within their key (comp has 0 as day part) and pair with all of it
+    end = np.where(dated, end, same_key_end)
+    start = np.arange(n, dtype=np.int64) + 1
+    cnt = np.maximum(end - start, 0)
+    total = int(cnt.sum())
+    if total == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    i = np.repeat(np.arange(n, dtype=np.int64), cnt)
+    offs = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    j = np.repeat(start, cnt) + offs
+    return i, j
+
+
+def candidates(
+    sigs: pl.DataFrame,
+    posts: pl.DataFrame,
+    emb: pl.DataFrame,
+    cfg: IndexConfig,
+    touched: pl.DataFrame | pl.Series | None = None,
+) -> pl.DataFrame:
+    """Candidate text pairs ``(hid_a, hid_b, cosine)``, sorted, as defined in the module docstring.
+
+    ``touched`` (a frame or series of ``hid``): when given, only pairs with at least one touched text
+    (new, or with a new occurrence) are returned: the increment of a batch against the whole index.
+    ``sigs``, ``posts`` and ``emb`` must cover every text of the index, touched or not."""
+    if sigs.height == 0 or posts.height == 0:
+        return pl.DataFrame(schema=CANDIDATE_SCHEMA)
+    touched_set = None
+    if touched is not None:
+        t = touched["hid"] if isinstance(touched, pl.DataFrame) else touched
+        touched_set = pl.DataFrame({"hid": t.cast(pl.Int64)}).unique()
+        if touched_set.height == 0:
+            return pl.DataFrame(schema=CANDIDATE_SCHEMA)
+        # only band keys holding a touched text can give a new pair
+        hot = sigs.join(touched_set, on="hid", how="semi").select("key").unique()
+        sigs = sigs.join(hot, on="key", how="semi")
+    emb_sorted = emb.sort("hid")
+    mat = _emb_matrix(emb_sorted)
+    hid_sorted = emb_sorted["hid"].to_numpy()
+    touched_arr = None if touched_set is None else np.sort(touched_set["hid"].to_numpy())
+    found: list[pl.DataFrame] = []
+    for part in sigs.partition_by("band", maintain_order=True):
+        rows = (
+            part.select("hid", "key")
+            .join(posts, on="hid", how="inner")
+            .with_columns(pl.col("day").is_not_null().alias("dated"))
+            .sort("key", "dated", "day", "hid", "doc_key", nulls_last=False)
+        )
+        found.extend(_band_candidates(rows, cfg, mat, hid_sorted, touched_arr))
+    if not found:
+        return pl.DataFrame(schema=CANDIDATE_SCHEMA)
+    return pl.concat(found).unique(["hid_a", "hid_b"]).sort("hid_a", "hid_b")
+
+
+def _band_candidates(
+    rows: pl.DataFrame,
+    cfg: IndexConfig,
+    mat: np.ndarray,
+    hid_sorted: np.ndarray,
+    touched: np.ndarray | None,
+) -> list[pl.DataFrame]:
+    key = rows["key"].to_numpy()
+    dated = rows["dated"].to_numpy()
+    day = rows["day"].fill_null(0).to_numpy()
+    hid = rows["hid"].to_numpy()
+    doc = rows["doc_key"].to_numpy()
+    i, j = _pairs_in_band(key, day, dated, cfg.window_days)
+    out: list[pl.DataFrame] = []
+    for lo in range(0, len(i), cfg.chunk_pairs):
+        a = hid[i[lo : lo + cfg.chunk_pairs]]
+        b = hid[j[lo : lo + cfg.chunk_pairs]]
+        da = doc[i[lo : lo + cfg.chunk_pairs]]
+        db = doc[j[lo : lo + cfg.chunk_pairs]]
+        ok = (a != b) & ((da == -1) | (db == -1) | (da != db))
+        if touched is not None:
+            ok &= _isin_sorted(a, touched) | _isin_sorted(b, touched)
+        a, b = a[ok], b[ok]
+        if len(a) == 0:
+            continue
+        lo_h, hi_h = np.minimum(a, b), np.maximum(a, b)
+        pair = np.unique(np.stack([lo_h, hi_h], axis=1), axis=0)
+        ra = np.searchsorted(hid_sorted, pair[:, 0])
+        rb = np.searchsorted(hid_sorted, pair[:, 1])
+        cos = quantised_cosine(mat[ra], mat[rb])
+        keep = cos >= cfg.min_cosine
+        if keep.any():
+            out.append(
+                pl.DataFrame(
+                    {"hid_a": pair[keep, 0], "hid_b": pair[keep, 1], "cosine": cos[keep]},
+                    schema=CANDIDATE_SCHEMA,
+                )
+            )
+    return out
+
+
+def _isin_sorted(x: np.ndarray, sorted_ref: np.ndarray) -> np.ndarray:
+    if len(sorted_ref) == 0:
+        return np.zeros(len(x), dtype=bool)
+    pos = np.clip(np.searchsorted(sorted_ref, x), 0, len(sorted_ref) - 1)
+    return sorted_ref[pos] == x

@@ -1,0 +1,172 @@
+"""Semantic candidate search: exact definition, determinism, order independence, increments, recall."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from pipeline.core import semantic_index as S
+
+DIM = 64
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def _corpus(seed: int = 0, n_groups: int = 60):
+    """Groups of texts: a base vector and rewordings at cosine ~0.9 (true pairs), plus unrelated
+    texts. Returns (emb frame, occurrences frame, set of true pairs)."""
+    rng = np.random.default_rng(seed)
+    vecs, hids, occ = [], [], []
+    truth: set[tuple[int, int]] = set()
+    hid = 1000
+    for g in range(n_groups):
+        base = _unit(rng.standard_normal(DIM))
+        members = []
+        for k in range(3):
+            noise = _unit(rng.standard_normal(DIM))
+            noise = _unit(noise - (noise @ base) * base)
+            v = 0.95 * base + np.sqrt(1 - 0.95**2) * noise  # cosine to base 0.95, to each other ~0.9
+            vecs.append(v)
+            hids.append(hid)
+            day = 18_000 + g * 30 + k  # same story within three days
+            occ.append({"hid": hid, "doc": f"d{g}-{k}", "day": day})
+            members.append(hid)
+            hid += 7
+        for a in members:
+            for b in members:
+                if a < b:
+                    truth.add((a, b))
+    for _ in range(200):  # unrelated texts
+        vecs.append(_unit(rng.standard_normal(DIM)))
+        hids.append(hid)
+        occ.append({"hid": hid, "doc": f"u{hid}", "day": 18_000 + int(rng.integers(0, 2000))})
+        hid += 7
+    emb = pl.DataFrame(
+        {"hid": hids, "emb": pl.Series("emb", S.quantise(np.array(vecs)), dtype=pl.Array(pl.Int8, DIM))}
+    )
+    return emb, pl.DataFrame(occ, schema={"hid": pl.Int64, "doc": pl.String, "day": pl.Int32}), truth
+
+
+CFG = S.IndexConfig(bands=24, bits=8, min_cosine=0.8, window_days=7)
+
+
+def _run(emb, occ, cfg=CFG, touched=None):
+    return S.candidates(S.signatures(emb, cfg), S.postings(occ), emb, cfg, touched=touched)
+
+
+def _brute(emb, occ, cfg):
+    """The definition, pair by pair (without the band-key condition)."""
+    q = emb["emb"].to_numpy().astype(np.int32)
+    hid = emb["hid"].to_list()
+    o = occ.to_dicts()
+    by = {}
+    for r in o:
+        by.setdefault(r["hid"], []).append(r)
+    out = set()
+    for x in range(len(hid)):
+        for y in range(x + 1, len(hid)):
+            c = S.quantised_cosine(q[x : x + 1], q[y : y + 1])[0]
+            if c < cfg.min_cosine:
+                continue
+            ok = any(
+                ra["doc"] != rb["doc"]
+                and (ra["day"] is None or rb["day"] is None or abs(ra["day"] - rb["day"]) <= cfg.window_days)
+                for ra in by[hid[x]]
+                for rb in by[hid[y]]
+            )
+            if ok:
+                out.add((min(hid[x], hid[y]), max(hid[x], hid[y])))
+    return out
+
+
+def test_recall_on_constructed_rewordings_and_no_unrelated_pairs():
+    emb, occ, truth = _corpus()
+    got = _run(emb, occ)
+    pairs = set(zip(got["hid_a"].to_list(), got["hid_b"].to_list(), strict=True))
+    assert len(truth & pairs) / len(truth) >= 0.97
+    assert pairs <= _brute(emb, occ, CFG)  # never a pair outside the definition
+    assert got["cosine"].min() >= CFG.min_cosine
+    assert got.columns == ["hid_a", "hid_b", "cosine"] and (got["hid_a"] < got["hid_b"]).all()
+
+
+def test_time_window_and_same_document_rules():
+    emb, occ, truth = _corpus(n_groups=3)
+    a, b = sorted(truth)[0]
+    # the same pair published 30 days apart: outside the window
+    far = occ.with_columns(pl.when(pl.col("hid") == b).then(pl.col("day") + 30).otherwise("day").alias("day"))
+    got = _run(emb, far)
+    assert (a, b) not in set(zip(got["hid_a"], got["hid_b"], strict=True))
+    # undated: compared with any date
+    undated = far.with_columns(pl.when(pl.col("hid") == b).then(None).otherwise("day").alias("day"))
+    got = _run(emb, undated)
+    assert (a, b) in set(zip(got["hid_a"], got["hid_b"], strict=True))
+    # both texts only in one and the same document: not a candidate
+    same = occ.with_columns(pl.when(pl.col("hid") == b).then(pl.lit("d0-0")).otherwise("doc").alias("doc"))
+    same = same.with_columns(pl.when(pl.col("hid") == a).then(pl.lit("d0-0")).otherwise("doc").alias("doc"))
+    got = _run(emb, same)
+    assert (a, b) not in set(zip(got["hid_a"], got["hid_b"], strict=True))
+
+
+def test_deterministic_and_independent_of_row_order():
+    emb, occ, _ = _corpus(seed=3)
+    ref = _run(emb, occ)
+    assert ref.height > 0
+    shuffled = _run(
+        emb.sample(fraction=1.0, shuffle=True, seed=5), occ.sample(fraction=1.0, shuffle=True, seed=9)
+    )
+    assert shuffled.equals(ref)
+    assert _run(emb, occ).equals(ref)
+
+
+@pytest.mark.parametrize("split", [(0.9,), (0.5, 0.75)])
+def test_increments_give_the_candidates_of_the_union(split):
+    emb, occ, _ = _corpus(seed=4)
+    ref = _run(emb, occ)
+    docs = occ["doc"].unique().sort().sample(fraction=1.0, shuffle=True, seed=1).to_list()
+    cuts = [0, *[int(f * len(docs)) for f in split], len(docs)]
+    got: list[pl.DataFrame] = []
+    seen = pl.DataFrame(schema=occ.schema)
+    for lo, hi in zip(cuts, cuts[1:], strict=False):
+        batch = occ.filter(pl.col("doc").is_in(docs[lo:hi]))
+        seen = pl.concat([seen, batch])
+        idx = emb.join(seen.select("hid").unique(), on="hid", how="semi")
+        got.append(_run(idx, seen, touched=batch.select("hid").unique()))
+    union = pl.concat(got).unique(["hid_a", "hid_b"]).sort("hid_a", "hid_b")
+    assert union.equals(ref)
+
+
+def test_a_new_occurrence_of_an_old_text_is_a_touch():
+    emb, occ, truth = _corpus(n_groups=2)
+    a, b = sorted(truth)[0]
+    moved = occ.with_columns(
+        pl.when(pl.col("hid") == b).then(pl.col("day") + 100).otherwise("day").alias("day")
+    )
+    assert (a, b) not in set(zip(*_run(emb, moved)[["hid_a", "hid_b"]].get_columns(), strict=True))
+    # b now also appears in a new document on a's day: the pair appears in the increment
+    extra = pl.DataFrame({"hid": [b], "doc": ["new"], "day": [occ.filter(pl.col("hid") == a)["day"][0]]})
+    extra = extra.cast({"day": pl.Int32})
+    inc = _run(emb, pl.concat([moved, extra]), touched=extra.select("hid"))
+    assert (a, b) in set(zip(inc["hid_a"], inc["hid_b"], strict=True))
+
+
+def test_quantised_arithmetic_is_exact_whatever_the_batch():
+    rng = np.random.default_rng(7)
+    q = S.quantise(_unit(rng.standard_normal((500, 256))))
+    planes = S.hyperplanes(256, S.IndexConfig())
+    full = q.astype(np.float32) @ planes.T
+    one = np.stack([q[i : i + 1].astype(np.float32) @ planes.T for i in (0, 17, 499)])[:, 0]
+    assert np.array_equal(full[[0, 17, 499]], one)
+    assert np.array_equal(full, np.rint(full))  # integer sums, no rounding
+
+
+def test_empty_inputs():
+    cfg = S.IndexConfig()
+    empty_emb = pl.DataFrame(schema={"hid": pl.Int64, "emb": pl.Array(pl.Int8, DIM)})
+    assert S.signatures(empty_emb, cfg).height == 0
+    occ = pl.DataFrame(schema={"hid": pl.Int64, "doc": pl.String, "day": pl.Int32})
+    assert S.candidates(S.signatures(empty_emb, cfg), S.postings(occ), empty_emb, cfg).height == 0
+    with pytest.raises(ValueError):
+        S.IndexConfig(bits=0)
