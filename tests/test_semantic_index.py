@@ -51,6 +51,8 @@ def _corpus(seed: int = 0, n_groups: int = 60):
 
 
 CFG = S.IndexConfig(bands=24, bits=8, min_cosine=0.8, window_days=7)
+LSH = S.IndexConfig(bands=24, bits=8, min_cosine=0.8, window_days=7, exact_window=False)
+MODES = pytest.mark.parametrize("cfg", [CFG, LSH], ids=["exact-window", "band-keys-only"])
 
 
 def _run(emb, occ, cfg=CFG, touched=None):
@@ -82,31 +84,37 @@ def _brute(emb, occ, cfg):
     return out
 
 
-def test_recall_on_constructed_rewordings_and_no_unrelated_pairs():
+@MODES
+def test_recall_on_constructed_rewordings_and_no_unrelated_pairs(cfg):
     emb, occ, truth = _corpus()
-    got = _run(emb, occ)
+    got = _run(emb, occ, cfg)
     pairs = set(zip(got["hid_a"].to_list(), got["hid_b"].to_list(), strict=True))
     assert len(truth & pairs) / len(truth) >= 0.97
-    assert pairs <= _brute(emb, occ, CFG)  # never a pair outside the definition
-    assert got["cosine"].min() >= CFG.min_cosine
+    brute = _brute(emb, occ, cfg)
+    if cfg.exact_window:  # every document dated: the exhaustive window search is the definition
+        assert pairs == brute
+    else:
+        assert pairs <= brute  # never a pair outside the definition
+    assert got["cosine"].min() >= cfg.min_cosine
     assert got.columns == ["hid_a", "hid_b", "cosine"] and (got["hid_a"] < got["hid_b"]).all()
 
 
-def test_time_window_and_same_document_rules():
+@MODES
+def test_time_window_and_same_document_rules(cfg):
     emb, occ, truth = _corpus(n_groups=3)
     a, b = sorted(truth)[0]
     # the same pair published 30 days apart: outside the window
     far = occ.with_columns(pl.when(pl.col("hid") == b).then(pl.col("day") + 30).otherwise("day").alias("day"))
-    got = _run(emb, far)
+    got = _run(emb, far, cfg)
     assert (a, b) not in set(zip(got["hid_a"], got["hid_b"], strict=True))
     # undated: compared with any date
     undated = far.with_columns(pl.when(pl.col("hid") == b).then(None).otherwise("day").alias("day"))
-    got = _run(emb, undated)
+    got = _run(emb, undated, cfg)
     assert (a, b) in set(zip(got["hid_a"], got["hid_b"], strict=True))
     # both texts only in one and the same document: not a candidate
     same = occ.with_columns(pl.when(pl.col("hid") == b).then(pl.lit("d0-0")).otherwise("doc").alias("doc"))
     same = same.with_columns(pl.when(pl.col("hid") == a).then(pl.lit("d0-0")).otherwise("doc").alias("doc"))
-    got = _run(emb, same)
+    got = _run(emb, same, cfg)
     assert (a, b) not in set(zip(got["hid_a"], got["hid_b"], strict=True))
 
 
@@ -121,10 +129,13 @@ def test_deterministic_and_independent_of_row_order():
     assert _run(emb, occ).equals(ref)
 
 
+@MODES
 @pytest.mark.parametrize("split", [(0.9,), (0.5, 0.75)])
-def test_increments_give_the_candidates_of_the_union(split):
+def test_increments_give_the_candidates_of_the_union(split, cfg):
     emb, occ, _ = _corpus(seed=4)
-    ref = _run(emb, occ)
+    # a few undated occurrences: their pairs come from the band keys in either mode
+    occ = occ.with_columns(pl.when(pl.col("hid") % 5 == 0).then(None).otherwise("day").alias("day"))
+    ref = _run(emb, occ, cfg)
     docs = occ["doc"].unique().sort().sample(fraction=1.0, shuffle=True, seed=1).to_list()
     cuts = [0, *[int(f * len(docs)) for f in split], len(docs)]
     got: list[pl.DataFrame] = []
@@ -133,22 +144,23 @@ def test_increments_give_the_candidates_of_the_union(split):
         batch = occ.filter(pl.col("doc").is_in(docs[lo:hi]))
         seen = pl.concat([seen, batch])
         idx = emb.join(seen.select("hid").unique(), on="hid", how="semi")
-        got.append(_run(idx, seen, touched=batch.select("hid").unique()))
+        got.append(_run(idx, seen, cfg, touched=batch.select("hid").unique()))
     union = pl.concat(got).unique(["hid_a", "hid_b"]).sort("hid_a", "hid_b")
     assert union.equals(ref)
 
 
-def test_a_new_occurrence_of_an_old_text_is_a_touch():
+@MODES
+def test_a_new_occurrence_of_an_old_text_is_a_touch(cfg):
     emb, occ, truth = _corpus(n_groups=2)
     a, b = sorted(truth)[0]
     moved = occ.with_columns(
         pl.when(pl.col("hid") == b).then(pl.col("day") + 100).otherwise("day").alias("day")
     )
-    assert (a, b) not in set(zip(*_run(emb, moved)[["hid_a", "hid_b"]].get_columns(), strict=True))
+    assert (a, b) not in set(zip(*_run(emb, moved, cfg)[["hid_a", "hid_b"]].get_columns(), strict=True))
     # b now also appears in a new document on a's day: the pair appears in the increment
     extra = pl.DataFrame({"hid": [b], "doc": ["new"], "day": [occ.filter(pl.col("hid") == a)["day"][0]]})
     extra = extra.cast({"day": pl.Int32})
-    inc = _run(emb, pl.concat([moved, extra]), touched=extra.select("hid"))
+    inc = _run(emb, pl.concat([moved, extra]), cfg, touched=extra.select("hid"))
     assert (a, b) in set(zip(inc["hid_a"], inc["hid_b"], strict=True))
 
 

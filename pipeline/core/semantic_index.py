@@ -85,9 +85,11 @@ class IndexConfig:
     bands: int = 24
     bits: int = 10
     seed: int = 20_240_611
-    min_cosine: float = 0.70
+    min_cosine: float = 0.45
     window_days: int = 7
+    exact_window: bool = True
     chunk_pairs: int = 2_000_000
+    chunk_rows: int = 2048
 
     def __post_init__(self) -> None:
         if not 1 <= self.bits <= 24:
@@ -248,6 +250,8 @@ def candidates(
     hid_sorted = emb_sorted["hid"].to_numpy()
     touched_arr = None if touched_set is None else np.sort(touched_set["hid"].to_numpy())
     found: list[pl.DataFrame] = []
+    if cfg.exact_window:
+        found.extend(_window_candidates(posts, cfg, mat, hid_sorted, touched_arr))
     for part in sigs.partition_by("band", maintain_order=True):
         rows = (
             part.select("hid", "key")
@@ -255,10 +259,70 @@ def candidates(
             .with_columns(pl.col("day").is_not_null().alias("dated"))
             .sort("key", "dated", "day", "hid", "doc_key", nulls_last=False)
         )
+        if cfg.exact_window:  # band keys serve only the pairs with an undated side
+            undated_keys = rows.filter(~pl.col("dated")).select("key").unique()
+            rows = rows.join(undated_keys, on="key", how="semi")
         found.extend(_band_candidates(rows, cfg, mat, hid_sorted, touched_arr))
     if not found:
         return pl.DataFrame(schema=CANDIDATE_SCHEMA)
     return pl.concat(found).unique(["hid_a", "hid_b"]).sort("hid_a", "hid_b")
+
+
+def _window_candidates(
+    posts: pl.DataFrame,
+    cfg: IndexConfig,
+    mat: np.ndarray,
+    hid_sorted: np.ndarray,
+    touched: np.ndarray | None,
+) -> list[pl.DataFrame]:
+    """Dated pairs by exhaustive search within the window: for each publication day, the texts of that
+    day against those of the next ``window_days`` days (with ``touched``: the touched texts of the day
+    against every text within ``window_days`` either side). Integer dot products, exact."""
+    dated = posts.filter(pl.col("day").is_not_null()).sort("day", "hid", "doc_key")
+    if dated.height < 2:
+        return []
+    day = dated["day"].to_numpy().astype(np.int64)
+    hid = dated["hid"].to_numpy()
+    doc = dated["doc_key"].to_numpy()
+    row = np.searchsorted(hid_sorted, hid)
+    vec = mat[row].astype(np.float32)
+    norm = np.sqrt(np.einsum("ij,ij->i", vec, vec, dtype=np.float64))
+    is_touched = np.ones(len(hid), bool) if touched is None else _isin_sorted(hid, touched)
+    days, first = np.unique(day, return_index=True)
+    bounds = np.append(first, len(day))
+    out: list[pl.DataFrame] = []
+    for k, d in enumerate(days):
+        q_idx = np.arange(bounds[k], bounds[k + 1])
+        q_idx = q_idx[is_touched[q_idx]]
+        if len(q_idx) == 0:
+            continue
+        lo_day = d if touched is None else d - cfg.window_days
+        b_lo = int(np.searchsorted(day, lo_day, side="left"))
+        b_hi = int(np.searchsorted(day, d + cfg.window_days, side="right"))
+        b_idx = np.arange(b_lo, b_hi)
+        vb, nb = vec[b_lo:b_hi], norm[b_lo:b_hi]
+        for lo in range(0, len(q_idx), cfg.chunk_rows):
+            qi = q_idx[lo : lo + cfg.chunk_rows]
+            dots = vec[qi] @ vb.T  # sums of integers below 2^24: exact
+            rhs = (cfg.min_cosine * norm[qi])[:, None] * nb[None, :] - 1.0  # margin; exact test below
+            ii, jj = np.nonzero(dots >= rhs)
+            a, b = qi[ii], b_idx[jj]
+            ok = (hid[a] != hid[b]) & ((doc[a] == -1) | (doc[b] == -1) | (doc[a] != doc[b]))
+            if touched is None:
+                ok &= b > a  # each pair once: later postings only
+            a, b = a[ok], b[ok]
+            if len(a) == 0:
+                continue
+            cos = quantised_cosine(mat[row[a]], mat[row[b]])
+            keep = cos >= cfg.min_cosine
+            ha, hb = hid[a][keep], hid[b][keep]
+            out.append(
+                pl.DataFrame(
+                    {"hid_a": np.minimum(ha, hb), "hid_b": np.maximum(ha, hb), "cosine": cos[keep]},
+                    schema=CANDIDATE_SCHEMA,
+                ).unique(["hid_a", "hid_b"])
+            )
+    return out
 
 
 def _band_candidates(
@@ -274,6 +338,9 @@ def _band_candidates(
     hid = rows["hid"].to_numpy()
     doc = rows["doc_key"].to_numpy()
     i, j = _pairs_in_band(key, day, dated, cfg.window_days)
+    if cfg.exact_window and len(i):
+        undated_side = ~dated[i] | ~dated[j]
+        i, j = i[undated_side], j[undated_side]
     out: list[pl.DataFrame] = []
     for lo in range(0, len(i), cfg.chunk_pairs):
         a = hid[i[lo : lo + cfg.chunk_pairs]]

@@ -67,6 +67,9 @@ MAX_PIECES = 256  # MiniLM's max_seq_length: word pieces beyond it are ignored, 
 REMOVE_PATTERN = r"\[unused\d+\]"
 BUILD_BATCH = 1024
 ENCODE_CHUNK = 8192
+#: the mean direction of news sentences in the static space (built by
+#: ``python -m pipeline.evaluation.build_static_centre`` from the AllSides corpus, committed: 256 numbers)
+CENTRE_PATH = Path(__file__).resolve().parent / "static_centre.json"
 
 _lock = threading.Lock()
 _cached: dict[str, tuple[StaticEncoder | None, str]] = {}
@@ -210,9 +213,17 @@ class StaticEncoder:
 
     name = "all-MiniLM-L6-v2 static (distilled)"
 
-    def __init__(self, table: np.ndarray, tokenizer, meta: dict[str, str], path: Path | None = None):
+    def __init__(
+        self,
+        table: np.ndarray,
+        tokenizer,
+        meta: dict[str, str],
+        path: Path | None = None,
+        centre: np.ndarray | None = None,
+    ):
         self.table = np.ascontiguousarray(table, dtype=np.float32)
         self.dim = int(self.table.shape[1])
+        self.centre = None if centre is None else np.asarray(centre, dtype=np.float32).reshape(self.dim)
         self.meta = dict(meta)
         self.path = path
         self._tok = tokenizer
@@ -234,12 +245,18 @@ class StaticEncoder:
             )
         if meta.get("tokenizer_sha256") != _sha256(source / "tokenizer.json"):
             raise ValueError(f"{path.name} was distilled for another tokenizer than the installed model's")
-        return cls(table, Tokenizer.from_file(str(source / "tokenizer.json")), meta, path)
+        return cls(table, Tokenizer.from_file(str(source / "tokenizer.json")), meta, path, _load_centre(meta))
 
     def piece_ids(self, texts: Sequence[str]) -> list[list[int]]:
         return [e.ids for e in self._tok.encode_batch(list(texts), add_special_tokens=False)]
 
-    def encode(self, texts: Sequence[str], batch_size: int = ENCODE_CHUNK) -> np.ndarray:
+    def encode(
+        self, texts: Sequence[str], batch_size: int = ENCODE_CHUNK, centred: bool = False
+    ) -> np.ndarray:
+        """Unit vectors, one row per text. ``centred``: the shipped mean direction of news sentences
+        (``self.centre``) is subtracted before scaling to unit length, which removes what every
+        sentence shares and makes the cosine separate related from unrelated sentences far better
+        (see ``pipeline/evaluation/results/semantic_candidates.md``); without a centre it is a no-op."""
         from scipy.sparse import csr_matrix
 
         texts = list(texts)
@@ -256,11 +273,26 @@ class StaticEncoder:
             data = np.ones(len(cols), dtype=np.float32)
             m = csr_matrix((data, cols, indptr), shape=(len(ids), self.table.shape[0]))
             summed = np.asarray(m @ self.table, dtype=np.float32)
+            if centred and self.centre is not None:
+                norm = np.sqrt(np.einsum("ij,ij->i", summed, summed))
+                empty = norm == 0
+                summed[~empty] /= norm[~empty, None]
+                summed[~empty] -= self.centre
             norm = np.sqrt(np.einsum("ij,ij->i", summed, summed))
             ok = norm > 0
             summed[ok] /= norm[ok, None]
             out[lo : lo + len(ids)] = summed
         return out
+
+
+def _load_centre(meta: dict[str, str]) -> np.ndarray | None:
+    """The committed centre when it was computed for this recipe and number of dimensions."""
+    if not CENTRE_PATH.is_file():
+        return None
+    data = json.loads(CENTRE_PATH.read_text(encoding="utf-8"))
+    if data.get("recipe_version") != meta.get("recipe_version") or str(data.get("dims")) != meta.get("dims"):
+        return None
+    return np.asarray(data["centre"], dtype=np.float32)
 
 
 def static_status(path: Path | None = None) -> tuple[bool, str]:
