@@ -42,7 +42,7 @@ Frames (``hid``: Int64 id of a normalised sentence text; ``doc``: document id; `
 1970-01-01, null when undated):
 
 * :func:`embed` ``(hid, text)`` -> ``(hid, emb: Array[Int8, dim])``
-* :func:`signatures` ``(hid, emb)`` -> ``(hid, band: Int16, key: Int64)``, one row per text and band
+* :func:`signatures` ``(hid, emb)`` -> ``(hid, band: Int16, key: Int32)``, one row per text and band
 * :func:`postings` ``(hid, doc, day)`` -> ``(hid, day, doc_key: Int64)``: occurrences collapsed per
   text and day (``doc_key`` -1 when several documents hold the text that day)
 * :func:`candidates` ``(signatures, postings, emb[, touched])`` -> ``(hid_a, hid_b, cosine)``
@@ -71,7 +71,7 @@ __all__ = [
 QUANT = 127
 PLANE_SCALE = 16
 CANDIDATE_SCHEMA = {"hid_a": pl.Int64, "hid_b": pl.Int64, "cosine": pl.Float64}
-SIGNATURE_SCHEMA = {"hid": pl.Int64, "band": pl.Int16, "key": pl.Int64}
+SIGNATURE_SCHEMA = {"hid": pl.Int64, "band": pl.Int16, "key": pl.Int32}
 POSTING_SCHEMA = {"hid": pl.Int64, "day": pl.Int32, "doc_key": pl.Int64}
 
 
@@ -82,8 +82,8 @@ class IndexConfig:
     ``min_cosine`` is on the static encoder's cosine (not MiniLM's); the default was chosen on the
     paraphrase development data (``pipeline/evaluation/results/semantic_candidates.md``)."""
 
-    bands: int = 24
-    bits: int = 10
+    bands: int = 32
+    bits: int = 16
     seed: int = 20_240_611
     min_cosine: float = 0.45
     window_days: int = 7
@@ -133,12 +133,19 @@ def _emb_matrix(emb: pl.DataFrame) -> np.ndarray:
 
 
 def embed(texts: pl.DataFrame, encoder: Any, batch_size: int = 8192) -> pl.DataFrame:
-    """``(hid, text)`` -> ``(hid, emb)`` sorted by ``hid``: the quantised static embedding of each
-    distinct ``hid`` (the first text of a ``hid`` in ``text`` order stands for it)."""
+    """``(hid, text)`` -> ``(hid, emb)`` sorted by ``hid``: the quantised embedding of each distinct
+    ``hid`` (centred when the encoder has a centre, as the static encoder has). Pass the *normalised*
+    text of the ``hid`` so that the embedding is a function of the ``hid`` alone; when several texts
+    share a ``hid`` the smallest stands for it."""
     uniq = texts.select(pl.col("hid").cast(pl.Int64), pl.col("text").cast(pl.String))
     uniq = uniq.sort("hid", "text").unique("hid", keep="first", maintain_order=True)
     dim = int(encoder.dim)
-    q = quantise(encoder.encode(uniq["text"].to_list(), batch_size=batch_size)).reshape(-1, dim)
+    texts_list = uniq["text"].to_list()
+    if getattr(encoder, "centre", None) is not None:  # the static encoder: centred vectors
+        vecs = encoder.encode(texts_list, batch_size=batch_size, centred=True)
+    else:
+        vecs = encoder.encode(texts_list, batch_size=batch_size)
+    q = quantise(vecs).reshape(-1, dim)
     return pl.DataFrame({"hid": uniq["hid"], "emb": pl.Series("emb", q, dtype=pl.Array(pl.Int8, dim))})
 
 
@@ -161,7 +168,7 @@ def signatures(emb: pl.DataFrame, cfg: IndexConfig, chunk: int = 65_536) -> pl.D
         {
             "hid": np.repeat(hid, cfg.bands),
             "band": np.tile(band.astype(np.int16), len(hid)),
-            "key": keys.reshape(-1),
+            "key": keys.reshape(-1).astype(np.int32),
         },
         schema=SIGNATURE_SCHEMA,
     ).sort("band", "key", "hid")
@@ -249,10 +256,17 @@ def candidates(
     mat = _emb_matrix(emb_sorted)
     hid_sorted = emb_sorted["hid"].to_numpy()
     touched_arr = None if touched_set is None else np.sort(touched_set["hid"].to_numpy())
-    found: list[pl.DataFrame] = []
+    sq = np.einsum("ij,ij->i", mat, mat, dtype=np.int64)  # squared norms, exact
+    found: list[np.ndarray] = []
     if cfg.exact_window:
-        found.extend(_window_candidates(posts, cfg, mat, hid_sorted, touched_arr))
-    for part in sigs.partition_by("band", maintain_order=True):
+        found.extend(_window_candidates(posts, cfg, mat, sq, hid_sorted, touched_arr))
+    band_pairs: list[np.ndarray] = []
+    if not sigs["band"].is_sorted():
+        sigs = sigs.sort("band", "key", "hid")
+    band_col = sigs["band"].to_numpy()
+    edges = np.flatnonzero(np.diff(band_col)) + 1
+    for lo, hi in zip(np.r_[0, edges], np.r_[edges, len(band_col)], strict=True):
+        part = sigs.slice(int(lo), int(hi - lo))  # one band, zero-copy
         rows = (
             part.select("hid", "key")
             .join(posts, on="hid", how="inner")
@@ -262,19 +276,46 @@ def candidates(
         if cfg.exact_window:  # band keys serve only the pairs with an undated side
             undated_keys = rows.filter(~pl.col("dated")).select("key").unique()
             rows = rows.join(undated_keys, on="key", how="semi")
-        found.extend(_band_candidates(rows, cfg, mat, hid_sorted, touched_arr))
-    if not found:
-        return pl.DataFrame(schema=CANDIDATE_SCHEMA)
-    return pl.concat(found).unique(["hid_a", "hid_b"]).sort("hid_a", "hid_b")
+        band_pairs.append(_band_pairs(rows, cfg, hid_sorted, touched_arr))
+    if band_pairs:
+        packed = np.unique(np.concatenate(band_pairs))
+        for lo in range(0, len(packed), cfg.chunk_pairs):
+            chunk = packed[lo : lo + cfg.chunk_pairs]
+            ra, rb = chunk >> 32, chunk & 0xFFFFFFFF
+            dots = np.einsum("ij,ij->i", mat[ra], mat[rb], dtype=np.int64)
+            cos = _cosine(dots, sq[ra], sq[rb])
+            keep = cos >= cfg.min_cosine
+            found.append((chunk[keep], cos[keep]))
+    packed = np.concatenate([f[0] for f in found]) if found else np.zeros(0, np.int64)
+    cos = np.concatenate([f[1] for f in found]) if found else np.zeros(0)
+    packed, first = np.unique(packed, return_index=True)
+    return pl.DataFrame(
+        {"hid_a": hid_sorted[packed >> 32], "hid_b": hid_sorted[packed & 0xFFFFFFFF], "cosine": cos[first]},
+        schema=CANDIDATE_SCHEMA,
+    ).sort("hid_a", "hid_b")
+
+
+def _cosine(dots: np.ndarray, sq_a: np.ndarray, sq_b: np.ndarray) -> np.ndarray:
+    """Cosine from exact integer dot products and squared norms (float64, deterministic)."""
+    den = np.sqrt(sq_a.astype(np.float64) * sq_b.astype(np.float64))
+    d = dots.astype(np.float64)
+    return np.divide(d, den, out=np.zeros_like(d), where=den > 0)
+
+
+def _pack(ra: np.ndarray, rb: np.ndarray) -> np.ndarray:
+    """Row pairs as one int64, smaller row first (rows of the hid-sorted embedding matrix)."""
+    lo, hi = np.minimum(ra, rb).astype(np.int64), np.maximum(ra, rb).astype(np.int64)
+    return (lo << 32) | hi
 
 
 def _window_candidates(
     posts: pl.DataFrame,
     cfg: IndexConfig,
     mat: np.ndarray,
+    sq: np.ndarray,
     hid_sorted: np.ndarray,
     touched: np.ndarray | None,
-) -> list[pl.DataFrame]:
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Dated pairs by exhaustive search within the window: for each publication day, the texts of that
     day against those of the next ``window_days`` days (with ``touched``: the touched texts of the day
     against every text within ``window_days`` either side). Integer dot products, exact."""
@@ -282,15 +323,13 @@ def _window_candidates(
     if dated.height < 2:
         return []
     day = dated["day"].to_numpy().astype(np.int64)
-    hid = dated["hid"].to_numpy()
+    row = np.searchsorted(hid_sorted, dated["hid"].to_numpy())
     doc = dated["doc_key"].to_numpy()
-    row = np.searchsorted(hid_sorted, hid)
-    vec = mat[row].astype(np.float32)
-    norm = np.sqrt(np.einsum("ij,ij->i", vec, vec, dtype=np.float64))
-    is_touched = np.ones(len(hid), bool) if touched is None else _isin_sorted(hid, touched)
+    is_touched = np.ones(len(row), bool) if touched is None else _isin_sorted(hid_sorted[row], touched)
+    norm = np.sqrt(sq[row].astype(np.float64))
     days, first = np.unique(day, return_index=True)
     bounds = np.append(first, len(day))
-    out: list[pl.DataFrame] = []
+    out: list[tuple[np.ndarray, np.ndarray]] = []
     for k, d in enumerate(days):
         q_idx = np.arange(bounds[k], bounds[k + 1])
         q_idx = q_idx[is_touched[q_idx]]
@@ -299,74 +338,47 @@ def _window_candidates(
         lo_day = d if touched is None else d - cfg.window_days
         b_lo = int(np.searchsorted(day, lo_day, side="left"))
         b_hi = int(np.searchsorted(day, d + cfg.window_days, side="right"))
-        b_idx = np.arange(b_lo, b_hi)
-        vb, nb = vec[b_lo:b_hi], norm[b_lo:b_hi]
+        vb = mat[row[b_lo:b_hi]].astype(np.float32)
+        nb = norm[b_lo:b_hi]
         for lo in range(0, len(q_idx), cfg.chunk_rows):
             qi = q_idx[lo : lo + cfg.chunk_rows]
-            dots = vec[qi] @ vb.T  # sums of integers below 2^24: exact
+            dots = mat[row[qi]].astype(np.float32) @ vb.T  # sums of integers below 2^24: exact
             rhs = (cfg.min_cosine * norm[qi])[:, None] * nb[None, :] - 1.0  # margin; exact test below
             ii, jj = np.nonzero(dots >= rhs)
-            a, b = qi[ii], b_idx[jj]
-            ok = (hid[a] != hid[b]) & ((doc[a] == -1) | (doc[b] == -1) | (doc[a] != doc[b]))
+            a, b = qi[ii], b_lo + jj
+            ok = (row[a] != row[b]) & ((doc[a] == -1) | (doc[b] == -1) | (doc[a] != doc[b]))
             if touched is None:
                 ok &= b > a  # each pair once: later postings only
-            a, b = a[ok], b[ok]
-            if len(a) == 0:
+            if not ok.any():
                 continue
-            cos = quantised_cosine(mat[row[a]], mat[row[b]])
+            a, b, dt = a[ok], b[ok], dots[ii[ok], jj[ok]].astype(np.int64)
+            cos = _cosine(dt, sq[row[a]], sq[row[b]])
             keep = cos >= cfg.min_cosine
-            ha, hb = hid[a][keep], hid[b][keep]
-            out.append(
-                pl.DataFrame(
-                    {"hid_a": np.minimum(ha, hb), "hid_b": np.maximum(ha, hb), "cosine": cos[keep]},
-                    schema=CANDIDATE_SCHEMA,
-                ).unique(["hid_a", "hid_b"])
-            )
+            out.append((_pack(row[a][keep], row[b][keep]), cos[keep]))
     return out
 
 
-def _band_candidates(
-    rows: pl.DataFrame,
-    cfg: IndexConfig,
-    mat: np.ndarray,
-    hid_sorted: np.ndarray,
-    touched: np.ndarray | None,
-) -> list[pl.DataFrame]:
-    key = rows["key"].to_numpy()
+def _band_pairs(
+    rows: pl.DataFrame, cfg: IndexConfig, hid_sorted: np.ndarray, touched: np.ndarray | None
+) -> np.ndarray:
+    """Packed row pairs of one band's postings that share a key (see :func:`_pairs_in_band`)."""
+    key = rows["key"].to_numpy().astype(np.int64)
     dated = rows["dated"].to_numpy()
     day = rows["day"].fill_null(0).to_numpy()
-    hid = rows["hid"].to_numpy()
+    row = np.searchsorted(hid_sorted, rows["hid"].to_numpy())
     doc = rows["doc_key"].to_numpy()
     i, j = _pairs_in_band(key, day, dated, cfg.window_days)
-    if cfg.exact_window and len(i):
-        undated_side = ~dated[i] | ~dated[j]
-        i, j = i[undated_side], j[undated_side]
-    out: list[pl.DataFrame] = []
+    out: list[np.ndarray] = []
     for lo in range(0, len(i), cfg.chunk_pairs):
-        a = hid[i[lo : lo + cfg.chunk_pairs]]
-        b = hid[j[lo : lo + cfg.chunk_pairs]]
-        da = doc[i[lo : lo + cfg.chunk_pairs]]
-        db = doc[j[lo : lo + cfg.chunk_pairs]]
-        ok = (a != b) & ((da == -1) | (db == -1) | (da != db))
+        a, b = i[lo : lo + cfg.chunk_pairs], j[lo : lo + cfg.chunk_pairs]
+        ok = (row[a] != row[b]) & ((doc[a] == -1) | (doc[b] == -1) | (doc[a] != doc[b]))
+        if cfg.exact_window:
+            ok &= ~dated[a] | ~dated[b]
         if touched is not None:
-            ok &= _isin_sorted(a, touched) | _isin_sorted(b, touched)
-        a, b = a[ok], b[ok]
-        if len(a) == 0:
-            continue
-        lo_h, hi_h = np.minimum(a, b), np.maximum(a, b)
-        pair = np.unique(np.stack([lo_h, hi_h], axis=1), axis=0)
-        ra = np.searchsorted(hid_sorted, pair[:, 0])
-        rb = np.searchsorted(hid_sorted, pair[:, 1])
-        cos = quantised_cosine(mat[ra], mat[rb])
-        keep = cos >= cfg.min_cosine
-        if keep.any():
-            out.append(
-                pl.DataFrame(
-                    {"hid_a": pair[keep, 0], "hid_b": pair[keep, 1], "cosine": cos[keep]},
-                    schema=CANDIDATE_SCHEMA,
-                )
-            )
-    return out
+            ok &= _isin_sorted(hid_sorted[row[a]], touched) | _isin_sorted(hid_sorted[row[b]], touched)
+        if ok.any():
+            out.append(np.unique(_pack(row[a[ok]], row[b[ok]])))
+    return np.unique(np.concatenate(out)) if out else np.zeros(0, np.int64)
 
 
 def _isin_sorted(x: np.ndarray, sorted_ref: np.ndarray) -> np.ndarray:
