@@ -182,3 +182,44 @@ def test_empty_inputs():
     assert S.candidates(S.signatures(empty_emb, cfg), S.postings(occ), empty_emb, cfg).height == 0
     with pytest.raises(ValueError):
         S.IndexConfig(bits=0)
+
+
+class _VecEncoder:
+    """A stand-in encoder for the index helpers: each text is a vector written as numbers."""
+
+    dim = DIM
+
+    def encode(self, texts, batch_size=0):
+        return np.array([[float(x) for x in t.split()] for t in texts], dtype=np.float32).reshape(-1, DIM)
+
+
+def _sentences(emb, occ):
+    vec = {h: v for h, v in zip(emb["hid"].to_list(), emb["emb"].to_numpy() / 127.0, strict=True)}
+    return occ.with_columns(
+        pl.col("hid")
+        .map_elements(lambda h: " ".join(f"{x:.4f}" for x in vec[h]), return_dtype=pl.String)
+        .alias("text")
+    ).select("hid", "text", "doc", "day")
+
+
+@pytest.mark.parametrize("order_seed", [1, 2, 3])
+def test_index_updated_batch_by_batch_equals_the_index_of_the_union(order_seed):
+    emb, occ, _ = _corpus(seed=6, n_groups=20)
+    occ = occ.with_columns(pl.when(pl.col("hid") % 9 == 0).then(None).otherwise("day").alias("day"))
+    # the same text in a second document of another day: postings of an old text change
+    occ = pl.concat([occ, occ.head(5).with_columns(pl.lit("again").alias("doc"), pl.col("day") + 1)])
+    sent = _sentences(emb, occ)
+    enc = _VecEncoder()
+    full = S.build_index(sent, enc, CFG)
+    ref = S.candidates(full["signatures"], full["postings"], full["emb"], CFG)
+    assert ref.height > 0
+    docs = sent["doc"].unique().sort().sample(fraction=1.0, shuffle=True, seed=order_seed).to_list()
+    parts = [docs[: len(docs) // 3], docs[len(docs) // 3 : len(docs) // 2], docs[len(docs) // 2 :]]
+    index = S.build_index(sent.filter(pl.col("doc").is_in(parts[0])), enc, CFG)
+    found = [S.candidates(index["signatures"], index["postings"], index["emb"], CFG)]
+    for part in parts[1:]:
+        index, touched = S.update_index(index, sent.filter(pl.col("doc").is_in(part)), enc, CFG)
+        found.append(S.candidates(index["signatures"], index["postings"], index["emb"], CFG, touched=touched))
+    for name in ("emb", "signatures", "postings"):
+        assert index[name].equals(full[name]), name
+    assert pl.concat(found).unique(["hid_a", "hid_b"]).sort("hid_a", "hid_b").equals(ref)

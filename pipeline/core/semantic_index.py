@@ -46,6 +46,12 @@ Frames (``hid``: Int64 id of a normalised sentence text; ``doc``: document id; `
 * :func:`postings` ``(hid, doc, day)`` -> ``(hid, day, doc_key: Int64)``: occurrences collapsed per
   text and day (``doc_key`` -1 when several documents hold the text that day)
 * :func:`candidates` ``(signatures, postings, emb[, touched])`` -> ``(hid_a, hid_b, cosine)``
+* :func:`build_index` / :func:`update_index`: the three frames of an index from sentences
+  ``(hid, text, doc, day)``, and their update by a batch (which returns the touched texts)
+
+``hid`` must be stable across runs and batches (for example the 64-bit ``norm_hash`` of the sentence
+as a signed integer; a per-run row number is not), and ``text`` the normalised sentence, so that a
+text's embedding is a function of its ``hid``.
 """
 
 from __future__ import annotations
@@ -59,13 +65,16 @@ import polars as pl
 __all__ = [
     "CANDIDATE_SCHEMA",
     "IndexConfig",
+    "build_index",
     "candidates",
     "embed",
+    "merge_postings",
     "hyperplanes",
     "postings",
     "quantise",
     "quantised_cosine",
     "signatures",
+    "update_index",
 ]
 
 QUANT = 127
@@ -177,20 +186,62 @@ def signatures(emb: pl.DataFrame, cfg: IndexConfig, chunk: int = 65_536) -> pl.D
 def postings(occurrences: pl.DataFrame) -> pl.DataFrame:
     """``(hid, doc, day)`` -> ``(hid, day, doc_key)``: one row per text and publication day (null day:
     undated); ``doc_key`` identifies the one document holding the text that day, -1 when several do.
-    ``doc_key`` is a stable hash of the document id, used only to tell documents apart."""
+    ``doc_key`` is a stable hash of the document id (56 bits), used only to tell documents apart."""
     occ = occurrences.select(
         pl.col("hid").cast(pl.Int64), pl.col("doc").cast(pl.String), pl.col("day").cast(pl.Int32)
     ).unique()
-    out = occ.group_by("hid", "day").agg(
-        pl.col("doc").n_unique().alias("n"), pl.col("doc").min().alias("doc")
+    keyed = occ.with_columns(
+        pl.col("doc").map_batches(_stable_doc_key, return_dtype=pl.Int64).alias("doc_key")
+    )
+    return _collapse(keyed.select("hid", "day", "doc_key"))
+
+
+def merge_postings(old: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
+    """Postings of the union of two sets of occurrences, from the postings of each."""
+    return _collapse(pl.concat([old.select(POSTING_SCHEMA.keys()), new.select(POSTING_SCHEMA.keys())]))
+
+
+def _collapse(keyed: pl.DataFrame) -> pl.DataFrame:
+    out = keyed.group_by("hid", "day").agg(
+        pl.col("doc_key").n_unique().alias("n"),
+        pl.col("doc_key").min().alias("first"),
     )
     out = out.with_columns(
-        pl.when(pl.col("n") == 1)
-        .then(pl.col("doc").map_batches(_stable_doc_key, return_dtype=pl.Int64))
+        pl.when((pl.col("n") == 1) & (pl.col("first") >= 0))
+        .then(pl.col("first"))
         .otherwise(pl.lit(-1, pl.Int64))
         .alias("doc_key")
     )
-    return out.select("hid", "day", "doc_key").sort("hid", "day", nulls_last=True)
+    return out.select("hid", "day", "doc_key").cast(POSTING_SCHEMA).sort("hid", "day", nulls_last=True)
+
+
+def build_index(sentences: pl.DataFrame, encoder: Any, cfg: IndexConfig) -> dict[str, pl.DataFrame]:
+    """The index of a set of sentences ``(hid, text, doc, day)``: ``{"emb", "signatures", "postings"}``
+    (the three frames to persist; ``text`` should be the normalised sentence of ``hid``)."""
+    emb = embed(sentences.select("hid", "text"), encoder)
+    return {
+        "emb": emb,
+        "signatures": signatures(emb, cfg),
+        "postings": postings(sentences.select("hid", "doc", "day")),
+    }
+
+
+def update_index(
+    index: dict[str, pl.DataFrame], sentences: pl.DataFrame, encoder: Any, cfg: IndexConfig
+) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+    """Add a batch of sentences ``(hid, text, doc, day)`` to an index: only texts not yet indexed are
+    embedded and keyed. Returns the new index (equal to :func:`build_index` of the union) and the
+    touched texts ``(hid)`` (new texts and texts with a new occurrence), to pass to :func:`candidates`."""
+    new_posts = postings(sentences.select("hid", "doc", "day"))
+    merged = merge_postings(index["postings"], new_posts)
+    # touched: a (hid, day, doc_key) row that was not there before
+    touched = merged.join(index["postings"], on=["hid", "day", "doc_key"], how="anti", nulls_equal=True)
+    touched = touched.select("hid").unique().sort("hid")
+    fresh = sentences.select("hid", "text").join(index["emb"].select("hid"), on="hid", how="anti")
+    emb_new = embed(fresh, encoder)
+    emb = pl.concat([index["emb"], emb_new]).sort("hid")
+    sigs = pl.concat([index["signatures"], signatures(emb_new, cfg)]).sort("band", "key", "hid")
+    return {"emb": emb, "signatures": sigs, "postings": merged}, touched
 
 
 def _stable_doc_key(s: pl.Series) -> pl.Series:
