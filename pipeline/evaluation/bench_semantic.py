@@ -335,15 +335,27 @@ def scale(args: argparse.Namespace) -> int:
     _load_static()
     cfg = SI.IndexConfig()
     results = []
+    # one process per fraction (its own peak memory); --parallel starts them together (shorter, but
+    # they then share the CPUs: wall times grow, CPU seconds and memory do not)
+    procs = []
     for f in args.fractions:
         cmd = [sys.executable, "-m", "pipeline.evaluation.bench_semantic", "_one", str(f)]
-        t0 = time.perf_counter()
-        out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, check=False)
-        if out.returncode != 0:
-            print(out.stderr, file=sys.stderr)
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+        procs.append((p, time.perf_counter()))
+        if not args.parallel:
+            procs[-1] = (p, procs[-1][1], *p.communicate(), time.perf_counter())
+    for item in procs:
+        if args.parallel:
+            p, t0 = item
+            out, err = p.communicate()
+            t1 = time.perf_counter()
+        else:
+            p, t0, out, err, t1 = item
+        if p.returncode != 0:
+            print(err, file=sys.stderr)
             return 1
-        r = json.loads(out.stdout.strip().splitlines()[-1])
-        r["seconds_total"] = round(time.perf_counter() - t0, 1)
+        r = json.loads(out.strip().splitlines()[-1])
+        r["seconds_total"] = round(t1 - t0, 1)
         print(json.dumps(r), flush=True)
         results.append(r)
     cols = [
@@ -369,7 +381,8 @@ def scale(args: argparse.Namespace) -> int:
     lines = [
         "# Semantic candidates on the benchmark corpus: static encoding, band keys, search",
         "",
-        f"Command: `python -m pipeline.evaluation.bench_semantic scale --fractions {' '.join(map(str, args.fractions))}` "
+        f"Command: `python -m pipeline.evaluation.bench_semantic scale --fractions {' '.join(map(str, args.fractions))}"
+        f"{' --parallel' if args.parallel else ''}` "
         f"at commit {git_commit()}; each fraction is a seeded sample of the 37,554 AllSides articles, run in "
         f"its own process. {os.cpu_count()} CPUs shared with other jobs while it ran: times are upper bounds.",
         "",
@@ -399,6 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     s = sub.add_parser("scale", help="encoding, band keys and search on fractions of the corpus")
     s.add_argument("--fractions", type=float, nargs="+", default=[0.25, 0.5, 1.0])
+    s.add_argument("--parallel", action="store_true", help="run the fractions at the same time")
     one = sub.add_parser("_one", help=argparse.SUPPRESS)
     one.add_argument("fraction", type=float)
     args = ap.parse_args(argv)
