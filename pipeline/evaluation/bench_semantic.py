@@ -1,8 +1,9 @@
 """Static encoder and semantic candidate search: quality against MiniLM, and cost on the whole corpus.
 
     python -m pipeline.evaluation.bench_semantic quality          # results/semantic_candidates.md
-    python -m pipeline.evaluation.bench_semantic scale [--fractions 0.25 0.5 1.0]
+    python -m pipeline.evaluation.bench_semantic scale [--fractions 0.25 0.5 1.0] [--parallel]
                                                                   # results/bench_semantic.md
+    python -m pipeline.evaluation.bench_semantic lsh              # results/semantic_lsh.md
 
 ``quality`` scores the static encoder (``pipeline.core.static_encoder``) as a *candidate scorer* next to
 all-MiniLM-L6-v2, on the cosine of sentence pairs:
@@ -248,6 +249,52 @@ def _week_table(data: Path, static, minilm) -> list[str]:
     return out
 
 
+def lsh(args: argparse.Namespace) -> int:
+    """Band keys against the exhaustive search on a week of the corpus (no MiniLM needed)."""
+    data = shared_data()
+    if data is None or not (data / CORPUS).is_file():
+        print("bench_semantic lsh skipped: the benchmark corpus is not in the shared data folder")
+        return 2
+    static = _load_static()
+    texts, docs = _week(data)
+    uniq = sorted(set(_norm(texts)))
+    n = len(uniq)
+    emb = SI.embed(pl.DataFrame({"hid": np.arange(n, dtype=np.int64), "text": uniq}), static)
+    q = emb["emb"].to_numpy().astype(np.float32)
+    sq = np.einsum("ij,ij->i", q, q)
+    cos = (q @ q.T) / np.sqrt(np.outer(sq, sq))
+    iu = np.triu_indices(n, 1)
+    lines = [
+        "# Band keys (random-hyperplane LSH) against the exhaustive window search",
+        "",
+        f"Command: `python -m pipeline.evaluation.bench_semantic lsh` at commit {git_commit()}. A week of the "
+        f"benchmark corpus (2020-06-01..07): {n} distinct normalised sentences of >= {MIN_WORDS} words, all "
+        "inside one window, so the exhaustive search finds every pair above the threshold; band keys find "
+        "the pairs that also share a key. Checked = pairs sharing a key (their cosine is computed).",
+        "",
+        "| static cosine >= t | pairs (exhaustive) | bits x bands | recall of the band keys | checked per text |",
+        "|---|---|---|---|---|",
+    ]
+    for t in (0.45, 0.55, 0.65):
+        truth = cos[iu] >= t
+        for bits, bands in ((8, 32), (10, 32), (12, 64), (16, 32)):
+            cfg = SI.IndexConfig(bits=bits, bands=bands)
+            sig = SI.signatures(emb, cfg)
+            keys = sig.sort("hid", "band")["key"].to_numpy().reshape(n, bands)
+            shared = np.zeros(len(iu[0]), dtype=bool)
+            for b in range(bands):
+                shared |= keys[iu[0], b] == keys[iu[1], b]
+            lines.append(
+                f"| {t:.2f} | {int(truth.sum()):,} | {bits} x {bands} | {np.mean(shared[truth]):.3f} | "
+                f"{2 * shared.sum() / n:.0f} |"
+            )
+    lines.append("")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    write_result("semantic_lsh", text)
+    return 0
+
+
 # ------------------------------------------------------------------------------------------ scale
 
 
@@ -413,6 +460,7 @@ def main(argv: list[str] | None = None) -> int:
     s = sub.add_parser("scale", help="encoding, band keys and search on fractions of the corpus")
     s.add_argument("--fractions", type=float, nargs="+", default=[0.25, 0.5, 1.0])
     s.add_argument("--parallel", action="store_true", help="run the fractions at the same time")
+    sub.add_parser("lsh", help="band keys against the exhaustive search on a week of the corpus")
     one = sub.add_parser("_one", help=argparse.SUPPRESS)
     one.add_argument("fraction", type=float)
     args = ap.parse_args(argv)
@@ -420,6 +468,8 @@ def main(argv: list[str] | None = None) -> int:
         return quality(args)
     if args.cmd == "scale":
         return scale(args)
+    if args.cmd == "lsh":
+        return lsh(args)
     print(json.dumps(run_fraction(args.fraction, SI.IndexConfig())))
     return 0
 
