@@ -344,12 +344,14 @@ def run_fraction(fraction: float, cfg: SI.IndexConfig, seed: int = 7) -> dict[st
     res["texts"] = texts.height
     res["undated_share"] = round(float(occ["day"].null_count()) / max(1, occ.height), 4)
     res["seconds_split_normalise"] = round(time.perf_counter() - t0, 1)
+    res["peak_after_split_gib"] = round(_peak_gib(), 2)
 
     encoder = _load_static()
     t0, c0 = time.perf_counter(), time.process_time()
     emb = SI.embed(texts, encoder)
     res["seconds_encode"] = round(time.perf_counter() - t0, 1)
     res["cpu_encode"] = round(time.process_time() - c0, 1)
+    res["peak_after_encode_gib"] = round(_peak_gib(), 2)
     res["encode_rate"] = round(texts.height / max(1e-9, res["seconds_encode"]))
     del texts
     t0, c0 = time.perf_counter(), time.process_time()
@@ -357,12 +359,14 @@ def run_fraction(fraction: float, cfg: SI.IndexConfig, seed: int = 7) -> dict[st
     posts = SI.postings(occ)
     res["seconds_keys_postings"] = round(time.perf_counter() - t0, 1)
     res["cpu_keys_postings"] = round(time.process_time() - c0, 1)
+    res["peak_after_keys_gib"] = round(_peak_gib(), 2)
     res["postings"] = posts.height
     res["signature_rows"] = sigs.height
     t0, c0 = time.perf_counter(), time.process_time()
     cand = SI.candidates(sigs, posts, emb, cfg)
     res["seconds_search"] = round(time.perf_counter() - t0, 1)
     res["cpu_search"] = round(time.process_time() - c0, 1)
+    res["peak_after_search_gib"] = round(_peak_gib(), 2)
     undated = posts.filter(pl.col("day").is_null()).select("hid").unique()
     res["candidates_with_undated_text"] = cand.filter(
         pl.col("hid_a").is_in(undated["hid"].implode()) | pl.col("hid_b").is_in(undated["hid"].implode())
@@ -421,6 +425,9 @@ def scale(args: argparse.Namespace) -> int:
         ("candidates", "candidate pairs"),
         ("candidates_per_text", "per text"),
         ("candidates_with_undated_text", "with an undated text"),
+        ("peak_after_split_gib", "peak after split GiB"),
+        ("peak_after_encode_gib", "after encode"),
+        ("peak_after_keys_gib", "after keys"),
         ("peak_rss_gib", "peak RSS GiB"),
         ("seconds_total", "process s"),
         ("load_average_1min", "load avg at end"),
