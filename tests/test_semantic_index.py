@@ -50,13 +50,28 @@ def _corpus(seed: int = 0, n_groups: int = 60):
     return emb, pl.DataFrame(occ, schema={"hid": pl.Int64, "doc": pl.String, "day": pl.Int32}), truth
 
 
-CFG = S.IndexConfig(bands=24, bits=8, min_cosine=0.8, window_days=7)
+CFG = S.IndexConfig(bands=24, bits=8, min_cosine=0.8, window_days=7, undated="band_keys")
 LSH = S.IndexConfig(bands=24, bits=8, min_cosine=0.8, window_days=7, exact_window=False)
 MODES = pytest.mark.parametrize("cfg", [CFG, LSH], ids=["exact-window", "band-keys-only"])
 
 
 def _run(emb, occ, cfg=CFG, touched=None):
-    return S.candidates(S.signatures(emb, cfg), S.postings(occ), emb, cfg, touched=touched)
+    sigs = S.signatures(emb, cfg) if cfg.uses_band_keys else None
+    return S.candidates(sigs, S.postings(occ), emb, cfg, touched=touched)
+
+
+def test_undated_documents_are_skipped_by_default_and_band_keys_are_then_not_needed():
+    emb, occ, truth = _corpus(n_groups=3)
+    a, b = sorted(truth)[0]
+    cfg = S.IndexConfig(bands=24, bits=8, min_cosine=0.8)
+    assert cfg.undated == "skip" and not cfg.uses_band_keys
+    ref = _run(emb, occ, cfg)
+    assert (a, b) in set(zip(ref["hid_a"], ref["hid_b"], strict=True))
+    undated = occ.with_columns(pl.when(pl.col("hid") == b).then(None).otherwise("day").alias("day"))
+    got = S.candidates(None, S.postings(undated), emb, cfg)
+    assert not ((got["hid_a"] == b) | (got["hid_b"] == b)).any()
+    with pytest.raises(ValueError):
+        S.candidates(None, S.postings(occ), emb, CFG)
 
 
 def _brute(emb, occ, cfg):

@@ -9,11 +9,19 @@ engine unchanged.
 **What a candidate is.** A pair of distinct texts ``(hid_a, hid_b)`` (``hid_a < hid_b``) is a candidate
 exactly when all of these hold:
 
-1. they share at least one band key (below);
+1. (only where band keys are used, see below) they share at least one band key;
 2. their *quantised cosine* is at least ``IndexConfig.min_cosine``;
 3. some occurrence of the one and some occurrence of the other lie in different documents whose
-   publication days differ by at most ``window_days``; an occurrence without a usable date (undated
-   document) is compared with occurrences of any date, since no window can rule a pair out.
+   publication days differ by at most ``window_days``.
+
+How they are found: dated pairs by an exhaustive search within the window (``exact_window``, the
+default: every pair of the definition, no approximation); band keys (below) are the alternative for
+everything (``exact_window=False``). Undated documents (no usable publication day) need a rule, since no
+window bounds their partners: ``undated="skip"`` (default) gives them no corpus-wide candidates (the
+semantic step keeps searching them only within document pairs that other evidence already links);
+``undated="band_keys"`` compares their occurrences with occurrences of any date that share a band key
+(condition 1), an approximate search whose cost grows with the square of the corpus and whose recall
+at useful thresholds is low (``pipeline/evaluation/results/semantic_lsh.md``, ``bench_semantic.md``).
 
 Each condition depends on the two texts and their occurrences alone, never on the other documents or
 on the order they arrive in. Hence the set of candidates of a corpus is the union of the candidates of
@@ -97,6 +105,7 @@ class IndexConfig:
     min_cosine: float = 0.45
     window_days: int = 7
     exact_window: bool = True
+    undated: str = "skip"
     chunk_pairs: int = 2_000_000
     chunk_rows: int = 2048
 
@@ -105,10 +114,17 @@ class IndexConfig:
             raise ValueError(f"bits must be in 1..24, got {self.bits}")
         if not 1 <= self.bands <= 4096:
             raise ValueError(f"bands must be in 1..4096, got {self.bands}")
+        if self.undated not in ("skip", "band_keys"):
+            raise ValueError(f"undated must be 'skip' or 'band_keys', got {self.undated!r}")
         if self.bands << self.bits >= 1 << 30:
             raise ValueError("bands x 2^bits must stay below 2^30 (keys are packed with the day)")
         if self.window_days < 0:
             raise ValueError(f"window_days must be >= 0, got {self.window_days}")
+
+    @property
+    def uses_band_keys(self) -> bool:
+        """Whether :func:`candidates` needs the band keys (``signatures``)."""
+        return not self.exact_window or self.undated == "band_keys"
 
 
 def quantise(vectors: np.ndarray) -> np.ndarray:
@@ -217,11 +233,12 @@ def _collapse(keyed: pl.DataFrame) -> pl.DataFrame:
 
 def build_index(sentences: pl.DataFrame, encoder: Any, cfg: IndexConfig) -> dict[str, pl.DataFrame]:
     """The index of a set of sentences ``(hid, text, doc, day)``: ``{"emb", "signatures", "postings"}``
-    (the three frames to persist; ``text`` should be the normalised sentence of ``hid``)."""
+    (the three frames to persist; ``text`` should be the normalised sentence of ``hid``; the
+    signatures are empty when the configuration uses no band keys)."""
     emb = embed(sentences.select("hid", "text"), encoder)
     return {
         "emb": emb,
-        "signatures": signatures(emb, cfg),
+        "signatures": signatures(emb, cfg) if cfg.uses_band_keys else pl.DataFrame(schema=SIGNATURE_SCHEMA),
         "postings": postings(sentences.select("hid", "doc", "day")),
     }
 
@@ -240,7 +257,8 @@ def update_index(
     fresh = sentences.select("hid", "text").join(index["emb"].select("hid"), on="hid", how="anti")
     emb_new = embed(fresh, encoder)
     emb = pl.concat([index["emb"], emb_new]).sort("hid")
-    sigs = pl.concat([index["signatures"], signatures(emb_new, cfg)]).sort("band", "key", "hid")
+    new_sigs = signatures(emb_new, cfg) if cfg.uses_band_keys else pl.DataFrame(schema=SIGNATURE_SCHEMA)
+    sigs = pl.concat([index["signatures"], new_sigs]).sort("band", "key", "hid")
     return {"emb": emb, "signatures": sigs, "postings": merged}, touched
 
 
@@ -281,7 +299,7 @@ def _pairs_in_band(
 
 
 def candidates(
-    sigs: pl.DataFrame,
+    sigs: pl.DataFrame | None,
     posts: pl.DataFrame,
     emb: pl.DataFrame,
     cfg: IndexConfig,
@@ -291,8 +309,13 @@ def candidates(
 
     ``touched`` (a frame or series of ``hid``): when given, only pairs with at least one touched text
     (new, or with a new occurrence) are returned: the increment of a batch against the whole index.
-    ``sigs``, ``posts`` and ``emb`` must cover every text of the index, touched or not."""
-    if sigs.height == 0 or posts.height == 0:
+    ``sigs``, ``posts`` and ``emb`` must cover every text of the index, touched or not; ``sigs`` may be
+    ``None`` when the configuration uses no band keys (``cfg.uses_band_keys`` false)."""
+    if cfg.uses_band_keys and sigs is None:
+        raise ValueError("this configuration needs the band keys (signatures)")
+    if not cfg.uses_band_keys:
+        sigs = pl.DataFrame(schema=SIGNATURE_SCHEMA)
+    if emb.height == 0 or posts.height == 0:
         return pl.DataFrame(schema=CANDIDATE_SCHEMA)
     touched_set = None
     if touched is not None:
@@ -312,11 +335,11 @@ def candidates(
     if cfg.exact_window:
         found.extend(_window_candidates(posts, cfg, mat, sq, hid_sorted, touched_arr))
     band_pairs: list[np.ndarray] = []
-    if not sigs["band"].is_sorted():
+    if sigs.height and not sigs["band"].is_sorted():
         sigs = sigs.sort("band", "key", "hid")
     band_col = sigs["band"].to_numpy()
     edges = np.flatnonzero(np.diff(band_col)) + 1
-    for lo, hi in zip(np.r_[0, edges], np.r_[edges, len(band_col)], strict=True):
+    for lo, hi in zip(np.r_[0, edges], np.r_[edges, len(band_col)], strict=True) if sigs.height else ():
         part = sigs.slice(int(lo), int(hi - lo))  # one band, zero-copy
         rows = (
             part.select("hid", "key")

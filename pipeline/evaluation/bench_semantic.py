@@ -355,13 +355,13 @@ def run_fraction(fraction: float, cfg: SI.IndexConfig, seed: int = 7) -> dict[st
     res["encode_rate"] = round(texts.height / max(1e-9, res["seconds_encode"]))
     del texts
     t0, c0 = time.perf_counter(), time.process_time()
-    sigs = SI.signatures(emb, cfg)
+    sigs = SI.signatures(emb, cfg) if cfg.uses_band_keys else None
     posts = SI.postings(occ)
     res["seconds_keys_postings"] = round(time.perf_counter() - t0, 1)
     res["cpu_keys_postings"] = round(time.process_time() - c0, 1)
     res["peak_after_keys_gib"] = round(_peak_gib(), 2)
     res["postings"] = posts.height
-    res["signature_rows"] = sigs.height
+    res["signature_rows"] = 0 if sigs is None else sigs.height
     t0, c0 = time.perf_counter(), time.process_time()
     cand = SI.candidates(sigs, posts, emb, cfg)
     res["seconds_search"] = round(time.perf_counter() - t0, 1)
@@ -384,13 +384,21 @@ def scale(args: argparse.Namespace) -> int:
         print("bench_semantic scale skipped: ../shared/data/corpora/allsides_baly2020.parquet not found")
         return 2
     _load_static()
-    cfg = SI.IndexConfig()
+    cfg = SI.IndexConfig(undated=args.undated)
     results = []
     # one process per fraction (its own peak memory); --parallel starts them together (shorter, but
     # they then share the CPUs: wall times grow, CPU seconds and memory do not)
     procs = []
     for f in args.fractions:
-        cmd = [sys.executable, "-m", "pipeline.evaluation.bench_semantic", "_one", str(f)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pipeline.evaluation.bench_semantic",
+            "_one",
+            str(f),
+            "--undated",
+            args.undated,
+        ]
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
         procs.append((p, time.perf_counter()))
         if not args.parallel:
@@ -436,12 +444,14 @@ def scale(args: argparse.Namespace) -> int:
         "# Semantic candidates on the benchmark corpus: static encoding, band keys, search",
         "",
         f"Command: `python -m pipeline.evaluation.bench_semantic scale --fractions {' '.join(map(str, args.fractions))}"
-        f"{' --parallel' if args.parallel else ''}` "
+        f"{' --parallel' if args.parallel else ''} --undated {args.undated}` "
         f"at commit {git_commit()}; each fraction is a seeded sample of the 37,554 AllSides articles, run in "
         f"its own process. {os.cpu_count()} CPUs shared with other jobs while it ran: times are upper bounds.",
         "",
-        f"Index: {cfg.bands} bands x {cfg.bits} bits, static cosine >= {cfg.min_cosine}, publication days within "
-        f"{cfg.window_days} (undated documents against any date), sentences of at least {MIN_WORDS} normalised words.",
+        f"Index: static cosine >= {cfg.min_cosine}, exhaustive search within {cfg.window_days} publication days "
+        f"for dated documents; undated documents: {cfg.undated}"
+        f"{f' ({cfg.bands} bands x {cfg.bits} bits)' if cfg.uses_band_keys else ''}; sentences of at least "
+        f"{MIN_WORDS} normalised words.",
         "",
         "| " + " | ".join(c[1] for c in cols) + " |",
         "|" + "---|" * len(cols),
@@ -467,9 +477,13 @@ def main(argv: list[str] | None = None) -> int:
     s = sub.add_parser("scale", help="encoding, band keys and search on fractions of the corpus")
     s.add_argument("--fractions", type=float, nargs="+", default=[0.25, 0.5, 1.0])
     s.add_argument("--parallel", action="store_true", help="run the fractions at the same time")
+    s.add_argument(
+        "--undated", choices=["skip", "band_keys"], default="skip", help="rule for undated documents"
+    )
     sub.add_parser("lsh", help="band keys against the exhaustive search on a week of the corpus")
     one = sub.add_parser("_one", help=argparse.SUPPRESS)
     one.add_argument("fraction", type=float)
+    one.add_argument("--undated", choices=["skip", "band_keys"], default="skip")
     args = ap.parse_args(argv)
     if args.cmd == "quality":
         return quality(args)
@@ -477,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
         return scale(args)
     if args.cmd == "lsh":
         return lsh(args)
-    print(json.dumps(run_fraction(args.fraction, SI.IndexConfig())))
+    print(json.dumps(run_fraction(args.fraction, SI.IndexConfig(undated=args.undated))))
     return 0
 
 
