@@ -165,12 +165,14 @@ def embed(texts: pl.DataFrame, encoder: Any, batch_size: int = 8192) -> pl.DataF
     uniq = texts.select(pl.col("hid").cast(pl.Int64), pl.col("text").cast(pl.String))
     uniq = uniq.sort("hid", "text").unique("hid", keep="first", maintain_order=True)
     dim = int(encoder.dim)
-    texts_list = uniq["text"].to_list()
-    if getattr(encoder, "centre", None) is not None:  # the static encoder: centred vectors
-        vecs = encoder.encode(texts_list, batch_size=batch_size, centred=True)
-    else:
-        vecs = encoder.encode(texts_list, batch_size=batch_size)
-    q = quantise(vecs).reshape(-1, dim)
+    centred = getattr(encoder, "centre", None) is not None  # the static encoder: centred vectors
+    q = np.zeros((uniq.height, dim), dtype=np.int8)
+    step = max(1, int(batch_size))
+    # chunk by chunk (an encoding depends on its text alone): memory stays that of the int8 result
+    for lo in range(0, uniq.height, step):
+        chunk = uniq["text"].slice(lo, step).to_list()
+        vecs = encoder.encode(chunk, batch_size=step, centred=True) if centred else encoder.encode(chunk)
+        q[lo : lo + len(chunk)] = quantise(vecs).reshape(-1, dim)
     return pl.DataFrame({"hid": uniq["hid"], "emb": pl.Series("emb", q, dtype=pl.Array(pl.Int8, dim))})
 
 
