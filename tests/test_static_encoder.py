@@ -84,7 +84,8 @@ def test_default_path_follows_the_environment(tmp_path, monkeypatch):
     assert f"v{SE.RECIPE_VERSION}" in SE.default_path().name
 
 
-def test_similar_sentences_score_higher_than_unrelated_ones():
+def test_similar_sentences_score_higher_than_unrelated_ones(monkeypatch):
+    monkeypatch.setenv("WIRETRACE_SEMANTIC", "1")  # the test session turns the tier off by default
     enc, reason = SE.load_static_encoder()
     if enc is None:
         pytest.skip(reason)
@@ -96,3 +97,23 @@ def test_similar_sentences_score_higher_than_unrelated_ones():
         ]
     )
     assert v[0] @ v[1] > 0.8 > v[0] @ v[2]
+    c = enc.encode(
+        [
+            "Taliban fighters entered the Panjshir valley on Sunday.",
+            "On Sunday, Taliban militants moved into the Panjshir valley.",
+            "Stock markets rose sharply after the central bank cut rates.",
+        ],
+        centred=True,
+    )
+    assert enc.centre is not None and abs(np.linalg.norm(c[0]) - 1) < 1e-5
+    assert c[0] @ c[1] > 0.5 > 0.2 > c[0] @ c[2]  # centring pushes unrelated news sentences apart
+
+
+def test_committed_centre_matches_the_recipe():
+    data = json.loads(SE.CENTRE_PATH.read_text(encoding="utf-8"))
+    assert data["recipe_version"] == SE.RECIPE_VERSION  # a new recipe needs a new centre
+    assert data["dims"] == SE.DIMS == len(data["centre"])
+    assert 0.3 < float(np.linalg.norm(data["centre"])) < 1.0  # the shared component of news sentences
+    # the encoder uses it only for its own recipe and size
+    assert SE._load_centre({"recipe_version": SE.RECIPE_VERSION, "dims": str(SE.DIMS)}) is not None
+    assert SE._load_centre({"recipe_version": "0", "dims": str(SE.DIMS)}) is None
