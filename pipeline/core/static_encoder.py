@@ -54,6 +54,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.core.embed import model_path
+
 __all__ = [
     "RECIPE_VERSION",
     "StaticEncoder",
@@ -102,8 +104,6 @@ def _sha256(path: Path) -> str:
 
 
 def _source_dir() -> Path:
-    from pipeline.core.embed import model_path
-
     return model_path()
 
 

@@ -50,6 +50,10 @@ import numpy as np
 import polars as pl
 
 from pipeline.core import semantic_index as SI
+from pipeline.core.embed import load_encoder
+from pipeline.core.normalize import normalize_sentence, sentence_hash
+from pipeline.core.segment import split_sentences
+from pipeline.core.static_encoder import load_static_encoder
 from pipeline.evaluation.common import REPO, git_commit, shared_data, write_result
 
 CORPUS = Path("corpora") / "allsides_baly2020.parquet"
@@ -63,8 +67,6 @@ def _peak_gib() -> float:
 
 
 def _load_static():
-    from pipeline.core.static_encoder import load_static_encoder
-
     enc, reason = load_static_encoder()
     if enc is None:
         raise SystemExit(f"bench_semantic: {reason}")
@@ -72,8 +74,6 @@ def _load_static():
 
 
 def _norm(texts: list[str]) -> list[str]:
-    from pipeline.core.normalize import normalize_sentence
-
     return [normalize_sentence(t) for t in texts]
 
 
@@ -104,8 +104,6 @@ def _seed_pairs() -> dict[str, list[tuple[str, str]]]:
 
 
 def _week(data: Path) -> tuple[list[str], list[int]]:
-    from pipeline.core.segment import split_sentences
-
     df = pl.read_parquet(data / CORPUS, columns=["id", "date_iso", "text"])
     df = df.with_columns(pl.col("date_iso").str.to_date(strict=False).alias("d"))
     df = df.filter(pl.col("d").is_between(pl.date(2020, 6, 1), pl.date(2020, 6, 7))).sort("id")
@@ -120,8 +118,6 @@ def _week(data: Path) -> tuple[list[str], list[int]]:
 
 
 def quality(args: argparse.Namespace) -> int:
-    from pipeline.core.embed import load_encoder
-
     data = shared_data()
     mrpc_path = data / "eval" / "paraphrase" / "mrpc_train.jsonl" if data else None
     if mrpc_path is None or not mrpc_path.is_file():
@@ -306,9 +302,6 @@ def _stable_int64(hexes: pl.Series) -> pl.Series:
 
 def run_fraction(fraction: float, cfg: SI.IndexConfig, seed: int = 7) -> dict[str, Any]:
     """One measurement (meant to run in its own process): see the module docstring."""
-    from pipeline.core.normalize import normalize_sentence, sentence_hash
-    from pipeline.core.segment import split_sentences
-
     data = shared_data()
     assert data is not None
     res: dict[str, Any] = {"fraction": fraction}
