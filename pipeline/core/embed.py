@@ -127,3 +127,28 @@ def load_encoder() -> tuple[Encoder | None, str]:
         if _cached is None:
             _cached = _load()
         return _cached
+
+
+def piece_outputs(ids: np.ndarray, cls_id: int, sep_id: int, threads: int, batch: int = 1024) -> np.ndarray:
+    """MiniLM's transformer output for each word-piece id alone: the sequence ``[SEP] id [CLS]`` (the
+    order model2vec found to work best), the mean of its three output vectors; float32 ``(n, 384)``.
+    The first step of the static encoder's distillation (``pipeline.core.static_encoder``); offline."""
+    import torch
+    import transformers
+    from transformers import AutoModel
+
+    transformers.utils.logging.disable_progress_bar()  # no "Loading weights" bar on stderr
+    torch.set_num_threads(max(1, int(threads)))
+    model = AutoModel.from_pretrained(str(model_path()), local_files_only=True)
+    model.eval()
+    out = np.empty((len(ids), model.config.hidden_size), dtype=np.float32)
+    with torch.inference_mode():
+        for lo in range(0, len(ids), batch):
+            chunk = torch.as_tensor(ids[lo : lo + batch], dtype=torch.long)
+            n = len(chunk)
+            seq = torch.stack([torch.full((n,), sep_id), chunk, torch.full((n,), cls_id)], dim=1)
+            hidden = model(
+                input_ids=seq, attention_mask=torch.ones_like(seq), token_type_ids=torch.zeros_like(seq)
+            ).last_hidden_state
+            out[lo : lo + n] = hidden.mean(dim=1).numpy()
+    return out
