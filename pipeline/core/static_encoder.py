@@ -25,13 +25,13 @@ this module, computed from AllSides articles by ``python -m pipeline.evaluation.
 and scales to unit length again: static vectors share a large common component, and without it the
 cosine separates related from unrelated sentences far worse (the candidate search uses centred vectors).
 
-Where the table lives: it is built, not committed (about 15 MB). ``make install`` runs
-``python -m pipeline.core.static_encoder build --if-missing``, which writes it to
+Where the table lives: it is built, not committed (about 15 MB).
+``python -m pipeline.core.static_encoder build --if-missing`` writes it to
 ``default_path()``: ``WIRETRACE_STATIC_MODEL`` when set, else
 ``$XDG_CACHE_HOME/wiretrace/`` (``~/.cache/wiretrace/`` by default) under a name that carries the recipe
 version and the number of dimensions. The build takes about a minute on two cores (torch and the
 ``semantic`` extra are needed only then, through ``pipeline.core.embed.piece_outputs``); encoding needs
-numpy, scipy and tokenizers. When
+numpy, scipy and tokenizers (the semantic extra). When
 the file is absent or does not match the installed tokenizer, :func:`load_static_encoder` returns
 ``None`` with the reason and the semantic step keeps its MiniLM-only behaviour.
 
@@ -55,6 +55,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.config import settings
 from pipeline.core.embed import model_path, piece_outputs
 
 __all__ = [
@@ -83,15 +84,15 @@ _cached: dict[str, tuple[StaticEncoder | None, str]] = {}
 
 
 def _disabled() -> bool:
-    return os.environ.get("WIRETRACE_SEMANTIC", "").strip().lower() in {"0", "false", "no", "off"}
+    return not settings().semantic
 
 
 def default_path(dims: int = DIMS) -> Path:
     """Where the distilled table is built and looked for: ``WIRETRACE_STATIC_MODEL`` when set, else
     ``minilm-static-v<recipe>-<dims>d.bin`` in ``$XDG_CACHE_HOME/wiretrace`` (``~/.cache``)."""
-    env = os.environ.get("WIRETRACE_STATIC_MODEL", "").strip()
-    if env:
-        return Path(env)
+    chosen = settings().static_model
+    if chosen is not None:
+        return Path(chosen)
     base = os.environ.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
     return Path(base) / "wiretrace" / f"minilm-static-v{RECIPE_VERSION}-{dims}d.bin"
 
@@ -178,7 +179,7 @@ def build_static_model(
     keep = np.array([i for i in range(limit) if by_id[i] and not drop.fullmatch(by_id[i])], dtype=np.int64)
     if len(keep) <= dims:
         raise ValueError(f"{len(keep)} pieces kept: need more than dims={dims} for the PCA")
-    threads = threads or int(os.environ.get("WIRETRACE_TORCH_THREADS", "2") or 2)
+    threads = threads or settings().torch_threads
     t0 = time.perf_counter()
     cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     if cls_id is None or sep_id is None:
