@@ -7,8 +7,8 @@ import pytest
 
 from pipeline.core import tables, warehouse
 from pipeline.core.compare import FULL_FEATURES
+from pipeline.core.overlap import DOCUMENTS_SCHEMA, SENTENCES_SCHEMA, compute_overlap
 from pipeline.core.overlap import TABLES as OVERLAP_RESULT_TABLES
-from pipeline.core.overlap import compute_overlap
 from pipeline.core.stages import DOCUMENTS_SQL, SENTENCES_SQL
 from pipeline.definitions import defs
 
@@ -102,22 +102,8 @@ def test_the_published_warehouse_matches_the_registry(sample_warehouse):
 
 def _overlap_frames(con: duckdb.DuckDBPyConnection | None) -> dict[str, pl.DataFrame]:
     if con is None:  # an empty corpus
-        documents = pl.DataFrame(
-            schema={"doc_id": pl.String, "source": pl.String, "published_at": tables.model.TS}
-        )
-        sentences = pl.DataFrame(
-            schema={
-                "sentence_id": pl.String,
-                "doc_id": pl.String,
-                "index": pl.Int64,
-                "start": pl.Int64,
-                "end": pl.Int64,
-                "text": pl.String,
-                "norm": pl.String,
-                "norm_hash": pl.String,
-                "n_tokens": pl.Int64,
-            }
-        )
+        documents = pl.DataFrame(schema=DOCUMENTS_SCHEMA)
+        sentences = pl.DataFrame(schema=SENTENCES_SCHEMA)
     else:
         documents, sentences = con.sql(DOCUMENTS_SQL).pl(), con.sql(SENTENCES_SQL).pl()
     return compute_overlap(documents, sentences, encoder=None).tables()
