@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-__all__ = ["Column", "Table", "View", "sql_type", "STR", "I32", "I64", "F64", "BOOL", "TS", "STRS"]
+__all__ = ["Column", "Table", "View", "sql_type", "STR", "I32", "I64", "F64", "BOOL", "TS", "STRS", "BYTES"]
 
 # the polars types the warehouse uses, by short name (the registry's declarations read as a table)
 STR = pl.String
@@ -20,6 +20,7 @@ F64 = pl.Float64
 BOOL = pl.Boolean
 TS = pl.Datetime("us")  # naive UTC
 STRS = pl.List(pl.String)
+BYTES = pl.Binary
 
 #: polars type -> DuckDB type (what DuckDB creates from an Arrow frame of that type)
 SQL_TYPES: list[tuple[pl.DataType, str]] = [
@@ -30,6 +31,7 @@ SQL_TYPES: list[tuple[pl.DataType, str]] = [
     (BOOL, "BOOLEAN"),
     (TS, "TIMESTAMP"),
     (STRS, "VARCHAR[]"),
+    (BYTES, "BLOB"),
 ]
 
 
