@@ -190,7 +190,13 @@ class OverlapStore:
         found = (
             pl.DataFrame({"norm_hash": norm_hashes})
             .with_row_index("pos")
-            .join(self.signatures.select("norm_hash", "signature"), on="norm_hash", how="left")
+            .join(
+                self.signatures.filter(pl.col("signature_key") == self.signature_key).select(
+                    "norm_hash", "signature"
+                ),
+                on="norm_hash",
+                how="left",
+            )
             .sort("pos")
         )
         have = found["signature"].is_not_null().to_numpy()

@@ -1,0 +1,167 @@
+"""The overlap stage computes nothing twice: stored signatures and grades give the same tables as a
+fresh computation, batches give the tables of one run on their union, and a run with nothing new skips
+the overlap and publish steps."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from pipeline.core import stages, warehouse
+from pipeline.core.overlap import OverlapConfig, compute_overlap
+from pipeline.core.overlap.store import OverlapStore
+from pipeline.core.run import run_pipeline
+from pipeline.core.tables import OVERLAP_TABLES
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+
+
+def _inputs(wh: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    con = duckdb.connect(str(wh / warehouse.WORK_DB_NAME), read_only=True)
+    try:
+        return con.sql(stages.DOCUMENTS_SQL).pl(), con.sql(stages.SENTENCES_SQL).pl()
+    finally:
+        con.close()
+
+
+def _marts(db: Path) -> dict[str, pl.DataFrame]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {name: con.sql(f"SELECT * FROM marts.{name}").pl() for name in OVERLAP_TABLES}
+    finally:
+        con.close()
+
+
+def _assert_same_tables(got: dict[str, pl.DataFrame], want: dict[str, pl.DataFrame]) -> None:
+    assert got.keys() == want.keys()
+    for name in want:
+        assert got[name].schema == want[name].schema, name
+        assert got[name].equals(want[name], null_equal=True), name
+
+
+def test_stored_values_give_the_tables_of_a_fresh_computation(sample_warehouse):
+    docs, sents = _inputs(sample_warehouse)
+    cfg = OverlapConfig()
+    fresh = compute_overlap(docs, sents, config=cfg, encoder=None)
+
+    first = OverlapStore.for_run(cfg, None)
+    filled = compute_overlap(docs, sents, config=cfg, encoder=None, store=first)
+    _assert_same_tables(filled.tables(), fresh.tables())
+    rows = first.new_rows()
+    assert rows["minhash_signatures"].height == fresh.stats["n_distinct_matchable"]
+    assert rows["graded_pairs"].height == fresh.stats["graded_pairs"] > 0
+    assert first.stats()["reused"] == {"signatures": 0, "grades": 0}
+
+    # everything stored: nothing computed, same tables
+    full = OverlapStore.for_run(cfg, None)
+    full.signatures, full.grades = rows["minhash_signatures"], rows["graded_pairs"]
+    reused = compute_overlap(docs, sents, config=cfg, encoder=None, store=full)
+    _assert_same_tables(reused.tables(), fresh.tables())
+    assert full.stats()["computed"] == {"signatures": 0, "grades": 0}
+    assert full.stats()["reused"]["grades"] == fresh.stats["graded_pairs"]
+    assert full.new_rows()["graded_pairs"].height == 0
+
+    # half of each stored: the other half computed, same tables
+    half = OverlapStore.for_run(cfg, None)
+    half.signatures = rows["minhash_signatures"].gather_every(2)
+    half.grades = rows["graded_pairs"].gather_every(2)
+    mixed = compute_overlap(docs, sents, config=cfg, encoder=None, store=half)
+    _assert_same_tables(mixed.tables(), fresh.tables())
+    assert half.stats()["computed"]["grades"] == rows["graded_pairs"].height - half.grades.height
+
+
+def test_values_stored_under_other_settings_are_not_reused(sample_warehouse):
+    docs, sents = _inputs(sample_warehouse)
+    first = OverlapStore.for_run(OverlapConfig(), None)
+    compute_overlap(docs, sents, config=OverlapConfig(), encoder=None, store=first)
+    rows = first.new_rows()
+    cfg = OverlapConfig(num_perm=64, lsh_bands=16, max_grade_chars=100)
+    other = OverlapStore.for_run(cfg, None)
+    assert other.signature_key != first.signature_key
+    assert other.grade_keys["lexical"] != first.grade_keys["lexical"]
+    other.signatures, other.grades = rows["minhash_signatures"], rows["graded_pairs"]
+    got = compute_overlap(docs, sents, config=cfg, encoder=None, store=other)
+    assert other.stats()["reused"] == {"signatures": 0, "grades": 0}
+    _assert_same_tables(got.tables(), compute_overlap(docs, sents, config=cfg, encoder=None).tables())
+
+
+def _landing(root: Path, files: list[str]) -> Path:
+    landing = root / "landing"
+    landing.mkdir(parents=True, exist_ok=True)
+    shutil.copy(SAMPLE / "manifest.csv", landing / "manifest.csv")
+    for name in files:
+        shutil.copy(SAMPLE / name, landing / name)
+    return landing
+
+
+@pytest.mark.parametrize("first", [["000", "001", "002"], ["003", "004"], ["001"]])
+def test_batches_publish_the_tables_of_one_run_on_their_union(tmp_path, first):
+    names = sorted(p.name for p in SAMPLE.glob("*.txt"))
+    batch_1 = [n for n in names if n[:3] in first]
+    once = tmp_path / "once"
+    run_pipeline(_landing(once, names), once / "wh", encoder=None)
+
+    inc = tmp_path / "inc"
+    run_pipeline(_landing(inc, batch_1), inc / "wh", encoder=None)
+    results = run_pipeline(_landing(inc, names), inc / "wh", encoder=None)
+    overlap = next(r for r in results if r.stage == "overlap")
+    assert overlap.extra["skipped"] is False
+    assert overlap.extra["store"]["reused"]["signatures"] > 0
+
+    _assert_same_tables(
+        _marts(inc / "wh" / warehouse.ANALYST_DB_NAME), _marts(once / "wh" / warehouse.ANALYST_DB_NAME)
+    )
+
+
+def test_a_run_with_nothing_new_skips_overlap_and_publish(tmp_path):
+    landing = _landing(tmp_path, sorted(p.name for p in SAMPLE.glob("*.txt")))
+    wh = tmp_path / "wh"
+    first = {r.stage: r for r in run_pipeline(landing, wh, encoder=None)}
+    assert first["overlap"].extra["skipped"] is False and first["publish"].extra["skipped"] is False
+    published = wh / warehouse.ANALYST_DB_NAME
+    before = published.stat()
+
+    again = {r.stage: r for r in run_pipeline(landing, wh, encoder=None)}
+    assert again["overlap"].extra["skipped"] is True
+    assert any("overlap skipped" in n for n in again["overlap"].notes)
+    assert again["overlap"].counts == first["overlap"].counts
+    assert again["publish"].extra["skipped"] is True
+    assert any("publish skipped" in n for n in again["publish"].notes)
+    after = published.stat()
+    assert (after.st_ino, after.st_mtime_ns, after.st_size) == (
+        before.st_ino,
+        before.st_mtime_ns,
+        before.st_size,
+    )
+
+    # other settings: the overlap stage works again; the same marts, so publish still has nothing to do
+    con = warehouse.connect(wh / warehouse.WORK_DB_NAME)
+    try:
+        res = stages.stage_overlap(con, encoder=None, config=OverlapConfig(min_tokens=6))
+        assert res.extra["skipped"] is False
+        assert stages.stage_publish(con, published).extra["skipped"] is False  # min_tokens changes the flags
+        assert (
+            stages.stage_overlap(con, encoder=None, config=OverlapConfig(min_tokens=6)).extra["skipped"]
+            is True
+        )
+    finally:
+        con.close()
+
+
+def test_a_new_document_or_a_missing_published_file_is_not_skipped(tmp_path):
+    names = sorted(p.name for p in SAMPLE.glob("*.txt"))
+    landing = _landing(tmp_path, names[:4])
+    wh = tmp_path / "wh"
+    run_pipeline(landing, wh, encoder=None)
+    _landing(tmp_path, names)
+    res = {r.stage: r for r in run_pipeline(landing, wh, encoder=None)}
+    assert res["overlap"].extra["skipped"] is False and res["publish"].extra["skipped"] is False
+    (wh / warehouse.ANALYST_DB_NAME).unlink()
+    res = {r.stage: r for r in run_pipeline(landing, wh, encoder=None)}
+    assert res["overlap"].extra["skipped"] is True
+    assert res["publish"].extra["skipped"] is False
+    assert (wh / warehouse.ANALYST_DB_NAME).is_file()
