@@ -4,6 +4,7 @@ the overlap and publish steps."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -131,6 +132,12 @@ def test_a_run_with_nothing_new_skips_overlap_and_publish(tmp_path):
     assert again["overlap"].counts == first["overlap"].counts
     assert again["publish"].extra["skipped"] is True
     assert any("publish skipped" in n for n in again["publish"].notes)
+    con = duckdb.connect(str(wh / warehouse.WORK_DB_NAME), read_only=True)
+    try:
+        tiers = con.sql("SELECT tiers FROM meta.runs ORDER BY started_at DESC LIMIT 1").fetchall()[0][0]
+    finally:
+        con.close()
+    assert json.loads(tiers)["minhash"].startswith("not run: inputs, settings, code and models unchanged")
     after = published.stat()
     assert (after.st_ino, after.st_mtime_ns, after.st_size) == (
         before.st_ino,
