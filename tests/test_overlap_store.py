@@ -172,3 +172,36 @@ def test_a_new_document_or_a_missing_published_file_is_not_skipped(tmp_path):
     assert res["overlap"].extra["skipped"] is True
     assert res["publish"].extra["skipped"] is False
     assert (wh / warehouse.ANALYST_DB_NAME).is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("splits", [(0.9, 0.1), (0.5, 0.25, 0.25)])
+def test_benchmark_batches_publish_the_tables_of_one_run(tmp_path, shared_data, splits):
+    """2,000 benchmark articles landed in batches: the published marts are those a fresh computation
+    (no store) gives on the same working database, and, for a 90/10 split, those of one run on all
+    the articles. (With more batches the clean stage's per-outlet templates, learned from the
+    documents of each batch, can clean a few documents differently from one run on the union, so the
+    sentences themselves differ; the overlap store is not involved.)"""
+    corpus = shared_data / "corpora" / "allsides_baly2020.parquet"
+    if not corpus.is_file():
+        pytest.skip(f"{corpus.name} not found")
+    articles = pl.read_parquet(corpus).head(2000)
+    inc_landing = tmp_path / "inc"
+    inc_landing.mkdir()
+    lo = 0
+    for i, share in enumerate(splits):
+        hi = articles.height if i == len(splits) - 1 else lo + round(share * articles.height)
+        articles.slice(lo, hi - lo).write_parquet(inc_landing / f"part{i}.parquet")
+        results = {r.stage: r for r in run_pipeline(inc_landing, tmp_path / "wh_inc", encoder=None)}
+        lo = hi
+    assert results["overlap"].extra["store"]["reused"]["grades"] > 0
+    published = _marts(tmp_path / "wh_inc" / warehouse.ANALYST_DB_NAME)
+    docs, sents = _inputs(tmp_path / "wh_inc")
+    fresh = compute_overlap(docs, sents, config=OverlapConfig(), encoder=None).tables()
+    _assert_same_tables(published, fresh)
+    if len(splits) == 2:
+        once_landing = tmp_path / "once"
+        once_landing.mkdir()
+        articles.write_parquet(once_landing / "all.parquet")
+        run_pipeline(once_landing, tmp_path / "wh_once", encoder=None)
+        _assert_same_tables(published, _marts(tmp_path / "wh_once" / warehouse.ANALYST_DB_NAME))
