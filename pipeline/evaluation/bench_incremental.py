@@ -53,6 +53,8 @@ def run_stages(wh: Path, landing: Path, encoder, reuse: bool) -> dict:
                 out["notes"] += [n for n in res.notes if "skipped" in n]
             if name == "overlap":
                 out["store"] = res.extra.get("store")
+                timings = res.extra.get("timings") or {}
+                out["slowest"] = sorted(timings.items(), key=lambda kv: -kv[1])[:4]
                 out["sentence_matches"] = res.counts.get("sentence_matches")
     finally:
         con.close()
@@ -120,8 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         lines += [
             f"## {n} articles",
             "",
-            "| run | total (s) | % of full run | ingest | clean | segment | overlap | publish | matches | store (reused / computed) | skipped |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+            "| run | total (s) | % of full run | ingest | clean | segment | overlap | publish | matches | store (reused / computed) | slowest overlap steps (s) | skipped |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
         ]
         for label, r in rows:
             s = r["seconds"]
@@ -130,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             lines.append(
                 f"| {label} | {r['total']} | {100 * r['total'] / full:.1f}% | {s['ingest']} | {s['clean']} | "
                 f"{s['segment']} | {s['overlap']} | {s['publish']} | {r['sentence_matches']} | {store_txt} | "
-                f"{'; '.join(r['notes'])} |"
+                f"{', '.join(f'{k} {v}' for k, v in r.get('slowest') or [])} | {'; '.join(r['notes'])} |"
             )
             print(label, r, flush=True)
         lines.append("")

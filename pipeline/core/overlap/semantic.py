@@ -104,7 +104,8 @@ def semantic_tier(
     statistics to record (``semantic_focus_pairs``, ``semantic``, ``verifier``, ...).
 
     ``raw``: every raw match so far; ``m2``: the lexical paraphrase matches among them; ``matches_1``:
-    the exact and near ones; ``graded_keys``: hash pairs graded already (not graded again)."""
+    the exact and near ones; ``graded_keys``: hash pairs graded already (not graded again); ``store``:
+    grades stored by earlier runs (see ``grading.grade``)."""
     elig, hashes, doc_rank = index
     stats: dict[str, Any] = {}
     with clock.step("semantic_focus"):
