@@ -13,6 +13,7 @@ TABLES: tuple[Table, ...] = (
         "MinHash signatures of the distinct normalised sentences, reused by the next overlap run (working database only).",
         key=("signature_key", "norm_hash"),
         since=3,
+        published=False,
         columns=(
             C(
                 "signature_key",
@@ -29,6 +30,7 @@ TABLES: tuple[Table, ...] = (
         "Grader results of candidate sentence pairs (before the cross-encoder verifier), reused by the next overlap run (working database only).",
         key=("grade_key", "pair_key"),
         since=3,
+        published=False,
         columns=(
             C(
                 "grade_key",

@@ -68,7 +68,8 @@ class Table:
     migrations (with its key as PRIMARY KEY, for incremental inserts); False when a stage replaces it
     whole from a frame (the overlap marts), its key then documented and used for row order only.
     ``since``: the schema version that created it (DDL tables; 0 for the version table itself, created
-    before any migration). ``example``: a query for the docs.
+    before any migration). ``example``: a query for the docs. ``published``: False for the working
+    database's own tables (schema ``cache``), which the publish step does not copy.
     """
 
     name: str
@@ -78,6 +79,7 @@ class Table:
     ddl: bool = True
     since: int = 1
     example: str | None = None
+    published: bool = True
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]
