@@ -31,6 +31,11 @@ document pairs and paraphrase blocking (rare words are rare corpus-wide), embedd
 and every table built from the matches (clusters, passages, document pairs, provenance,
 originality, stories: connected components and per-document shares that one new match can change).
 
+Limits: stored rows are never pruned (texts of forgotten documents and rows under old fingerprints
+stay until the working database is rebuilt); the stage reads every stored signature of the run's key
+into memory (``num_perm`` x 4 bytes per distinct sentence, as much again as the signature matrix the
+run builds anyway), and looks grades up by key in memory.
+
 Skipping: :func:`inputs_fingerprint` names the stage's inputs (documents and sentences, settings,
 code and models); when it equals the one stored after the last successful run (``meta.overlap_state``)
 the stage computes nothing and keeps the marts (see ``stage_overlap``)."""
