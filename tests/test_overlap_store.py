@@ -205,3 +205,43 @@ def test_benchmark_batches_publish_the_tables_of_one_run(tmp_path, shared_data, 
         articles.write_parquet(once_landing / "all.parquet")
         run_pipeline(once_landing, tmp_path / "wh_once", encoder=None)
         _assert_same_tables(published, _marts(tmp_path / "wh_once" / warehouse.ANALYST_DB_NAME))
+
+
+class _HashEncoder:
+    """A deterministic stand-in encoder: unit vectors of hashed word counts."""
+
+    fingerprint = "hash-encoder-v1"
+
+    def encode(self, texts):
+        import numpy as np
+
+        out = np.zeros((len(texts), 64), dtype=np.float32)
+        for i, t in enumerate(texts):
+            for w in t.lower().split():
+                out[i, sum(w.encode()) % 64] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms == 0, 1.0, norms)
+
+
+def test_grades_with_an_encoder_are_stored_under_its_fingerprint(sample_warehouse):
+    docs, sents = _inputs(sample_warehouse)
+    cfg = OverlapConfig(verifier=False)
+    enc = _HashEncoder()
+    fresh = compute_overlap(docs, sents, config=cfg, encoder=enc)
+    first = OverlapStore.for_run(cfg, enc)
+    assert set(first.grade_keys) == {"lexical", "given:hash-encoder-v1"}
+    _assert_same_tables(
+        compute_overlap(docs, sents, config=cfg, encoder=enc, store=first).tables(), fresh.tables()
+    )
+    rows = first.new_rows()["graded_pairs"]
+    assert fresh.stats["semantic"]["ran"] is True
+    assert set(rows["grade_key"]) == set(first.grade_keys.values())  # lexical and semantic grades stored
+    again = OverlapStore.for_run(cfg, enc)
+    again.signatures, again.grades = first.new_rows()["minhash_signatures"], rows
+    _assert_same_tables(
+        compute_overlap(docs, sents, config=cfg, encoder=enc, store=again).tables(), fresh.tables()
+    )
+    assert again.stats()["computed"] == {"signatures": 0, "grades": 0}
+    # an encoder without a fingerprint: its grades are neither stored nor reused
+    anonymous = type("Anon", (), {"encode": _HashEncoder.encode})()
+    assert set(OverlapStore.for_run(cfg, anonymous).grade_keys) == {"lexical"}
