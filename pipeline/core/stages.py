@@ -670,8 +670,7 @@ def _save_state(con: duckdb.DuckDBPyConnection, stage: str, fingerprint: str | N
         con.execute("DELETE FROM meta.stage_state WHERE stage = ?", [stage])
         return
     con.execute(
-        "INSERT OR REPLACE INTO meta.stage_state (stage, fingerprint, updated_at) VALUES (?, ?, ?)",
-        [stage, fingerprint, _now()],
+        "INSERT OR REPLACE INTO meta.stage_state (stage, fingerprint) VALUES (?, ?)", [stage, fingerprint]
     )
 
 

@@ -53,6 +53,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from pipeline.core import embed
 from pipeline.core.overlap.config import OverlapConfig
 
 #: the stored rows' columns (as declared in the table registry, ``pipeline.core.tables.cache``)
@@ -114,8 +115,6 @@ def encoder_fingerprint(encoder: Any) -> str | None:
     if encoder is None or encoder is False:
         return "lexical"
     if encoder == "auto":
-        from pipeline.core import embed
-
         pkgs = (embed.MODEL_PACKAGE, "sentence-transformers", "torch", "transformers")
         return "auto:" + ",".join(f"{p}={_version(p)}" for p in pkgs)
     fp = getattr(encoder, "fingerprint", None)

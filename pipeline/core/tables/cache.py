@@ -4,7 +4,7 @@ overlap and publish steps (``meta.stage_state``). See ``pipeline.core.overlap.st
 
 from __future__ import annotations
 
-from pipeline.core.tables.model import BYTES, F64, STR, TS, Table
+from pipeline.core.tables.model import BYTES, F64, STR, Table
 from pipeline.core.tables.model import Column as C
 
 TABLES: tuple[Table, ...] = (
@@ -54,7 +54,6 @@ TABLES: tuple[Table, ...] = (
         columns=(
             C("stage", STR, "overlap or publish (key)."),
             C("fingerprint", STR, "Digest of the step's inputs (data, settings, code and models)."),
-            C("updated_at", TS, "When the step last did its work (UTC)."),
         ),
     ),
 )
