@@ -739,7 +739,9 @@ def stage_overlap(
     store = None
     if reuse:
         store = OverlapStore.for_run(cfg, encoder)
+        t_read = time.perf_counter()
         _load_store(con, store)
+        t_read = time.perf_counter() - t_read
     result = compute_overlap(
         documents, sentences, config=cfg, encoder=encoder, progress=progress, store=store
     )
@@ -748,6 +750,7 @@ def stage_overlap(
     for name, frame in result.tables().items():
         warehouse.replace_table(con, f"marts.{name}", frame)
         res.counts[name] = frame.height
+    t_store = time.perf_counter()
     if store is not None:
         new = store.new_rows()
         store.signatures = store.grades = None  # type: ignore[assignment]
@@ -755,6 +758,9 @@ def stage_overlap(
         warehouse.insert_new(con, "cache.graded_pairs", new["graded_pairs"])
         _save_state(con, "overlap", fingerprint)
     res.extra = dict(result.stats) | {"skipped": False}
+    if store is not None:
+        res.extra["store"]["seconds_read"] = round(t_read, 3)
+        res.extra["store"]["seconds_written"] = round(time.perf_counter() - t_store, 3)
     sem = result.stats.get("semantic") or {}
     if not sem.get("embeddings"):
         res.notes.append(
