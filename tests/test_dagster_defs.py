@@ -31,6 +31,8 @@ def test_asset_graph_groups_and_keys():
         "marts/document_pairs": "overlap",
         "marts/document_originality": "overlap",
         "marts/stories": "overlap",
+        "cache/minhash_signatures": "overlap",
+        "cache/graded_pairs": "overlap",
         "publish/analyst_warehouse": "publish",
         "publish/reuse_reports": "publish",
     }

@@ -76,6 +76,9 @@ def test_the_published_warehouse_matches_the_registry(sample_warehouse):
     con = duckdb.connect(str(sample_warehouse / "wiretrace.duckdb"), read_only=True)
     try:
         for name, t in tables.TABLES.items():
+            if not t.published:
+                assert _columns(con, name) == [], name  # the working database's own tables stay there
+                continue
             assert [(c, typ) for c, typ, _ in _columns(con, name)] == [
                 (c.name, c.sql_type) for c in t.columns
             ], name

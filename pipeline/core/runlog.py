@@ -41,6 +41,11 @@ class RunRecord:
 def tiers_from_overlap(extra: dict | None) -> dict[str, str]:
     """Which matching tiers ran, and why not, from the overlap stage's statistics."""
     extra = extra or {}
+    if extra.get("skipped"):
+        return {
+            t: f"not run: {extra.get('reason')}"
+            for t in ("exact", "minhash", "blocked", "semantic", "verifier")
+        }
     tiers = {"exact": "ran", "minhash": "ran", "blocked": "ran"}
     sem = extra.get("semantic") or {}
     tiers["semantic"] = "ran" if sem.get("ran") else f"not run: {sem.get('reason') or 'off'}"

@@ -38,7 +38,9 @@ from pipeline.core import tables, warehouse
 from pipeline.core.clean import clean_document
 from pipeline.core.ingest import IngestConfig, iter_ingest, scan_landing
 from pipeline.core.normalize import normalize_sentence, sentence_hash
-from pipeline.core.overlap import compute_overlap
+from pipeline.core.overlap import OverlapConfig, compute_overlap
+from pipeline.core.overlap.models import semantic_wanted
+from pipeline.core.overlap.store import OverlapStore, encoder_fingerprint, inputs_fingerprint
 from pipeline.core.parallel import STATE, pool
 from pipeline.core.segment import split_sentences
 from pipeline.core.templates import learn_templates
@@ -649,18 +651,116 @@ WHERE c.status = 'ok' ORDER BY s.doc_id, s.sentence_index
 """
 
 
+def _inputs_digest(con: duckdb.DuckDBPyConnection) -> str:
+    """A digest of the overlap stage's input rows (documents and sentences, any order)."""
+    parts = []
+    for sql in (DOCUMENTS_SQL, SENTENCES_SQL):
+        n, h = con.sql(f"SELECT count(*), bit_xor(hash(q)) FROM ({sql}) q").fetchall()[0]
+        parts.append(f"{n}:{h}")
+    return ";".join(parts)
+
+
+def _stored_state(con: duckdb.DuckDBPyConnection, stage: str) -> str | None:
+    row = con.execute("SELECT fingerprint FROM meta.stage_state WHERE stage = ?", [stage]).fetchall()
+    return row[0][0] if row else None
+
+
+def _save_state(con: duckdb.DuckDBPyConnection, stage: str, fingerprint: str | None) -> None:
+    if fingerprint is None:
+        con.execute("DELETE FROM meta.stage_state WHERE stage = ?", [stage])
+        return
+    con.execute(
+        "INSERT OR REPLACE INTO meta.stage_state (stage, fingerprint) VALUES (?, ?)", [stage, fingerprint]
+    )
+
+
+def _existing_tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
+    rows = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = ? AND database_name = current_database()",
+        [schema],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _load_store(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None:
+    """Fill ``store`` with the rows stored under its keys."""
+    store.signatures = con.sql(
+        "SELECT signature_key, norm_hash, signature FROM cache.minhash_signatures WHERE signature_key = ?",
+        params=[store.signature_key],
+    ).pl()
+    keys = sorted(store.grade_keys.values())
+    store.grades = con.sql(
+        "SELECT grade_key, pair_key, norm_hash_a, norm_hash_b, kind, score, signals FROM cache.graded_pairs "
+        "WHERE list_contains(?, grade_key)",
+        params=[keys],
+    ).pl()
+
+
 def stage_overlap(
-    con: duckdb.DuckDBPyConnection, progress: Progress = _noop, encoder="auto", config=None
+    con: duckdb.DuckDBPyConnection,
+    progress: Progress = _noop,
+    encoder="auto",
+    config=None,
+    reuse: bool = True,
 ) -> StageResult:
+    """Compute the overlap marts (``compute_overlap``) from the current documents and sentences.
+
+    With ``reuse`` (the default) the stage skips its work when its inputs, settings, code and models
+    are those of its last successful run (``meta.stage_state``; the marts are kept), and otherwise
+    reuses the MinHash signatures and grades stored by earlier runs (``cache.*``) and stores the new
+    ones (see ``pipeline.core.overlap.store``). ``reuse=False`` computes everything and stores nothing."""
     t0 = time.perf_counter()
+    warehouse.ensure_schema(con)
+    cfg = config or OverlapConfig()
+    res = StageResult("overlap")
+    fingerprint = None
+    if reuse:
+        enc_fp = encoder_fingerprint(encoder)
+        if encoder == "auto" and enc_fp is not None:
+            enc_fp += "|" + semantic_wanted(encoder)[1]
+        fingerprint = inputs_fingerprint(_inputs_digest(con), cfg, enc_fp)
+        marts = _existing_tables(con, "marts")
+        if (
+            fingerprint is not None
+            and fingerprint == _stored_state(con, "overlap")
+            and all(name in marts for name in tables.OVERLAP_TABLES)
+        ):
+            for name in tables.OVERLAP_TABLES:
+                res.counts[name] = con.sql(f"SELECT count(*) FROM marts.{name}").fetchall()[0][0]
+            res.extra = {
+                "skipped": True,
+                "reason": "inputs, settings, code and models unchanged since the last run",
+            }
+            res.notes.append("overlap skipped: nothing changed since its last run (the marts are kept)")
+            res.seconds = time.perf_counter() - t0
+            return res
     documents = con.sql(DOCUMENTS_SQL).pl()
     sentences = con.sql(SENTENCES_SQL).pl()
-    result = compute_overlap(documents, sentences, config=config, encoder=encoder, progress=progress)
-    res = StageResult("overlap")
+    store = None
+    if reuse:
+        store = OverlapStore.for_run(cfg, encoder)
+        t_read = time.perf_counter()
+        _load_store(con, store)
+        t_read = time.perf_counter() - t_read
+    result = compute_overlap(
+        documents, sentences, config=cfg, encoder=encoder, progress=progress, store=store
+    )
+    del documents, sentences
+    _save_state(con, "overlap", None)  # the marts change now: no skip until they are all written
     for name, frame in result.tables().items():
         warehouse.replace_table(con, f"marts.{name}", frame)
         res.counts[name] = frame.height
-    res.extra = dict(result.stats)
+    t_store = time.perf_counter()
+    if store is not None:
+        new = store.new_rows()
+        store.signatures = store.grades = None  # type: ignore[assignment]
+        warehouse.insert_new(con, "cache.minhash_signatures", new["minhash_signatures"])
+        warehouse.insert_new(con, "cache.graded_pairs", new["graded_pairs"])
+        _save_state(con, "overlap", fingerprint)
+    res.extra = dict(result.stats) | {"skipped": False}
+    if store is not None:
+        res.extra["store"]["seconds_read"] = round(t_read, 3)
+        res.extra["store"]["seconds_written"] = round(time.perf_counter() - t_store, 3)
     sem = result.stats.get("semantic") or {}
     if not sem.get("embeddings"):
         res.notes.append(
@@ -679,10 +779,48 @@ def stage_overlap(
 # -------------------------------------------------------------------------------------------- publish
 
 
-def stage_publish(con: duckdb.DuckDBPyConnection, analyst_path: Path) -> StageResult:
+#: tables left out of the publish fingerprint: the run log (a run that changes nothing is published
+#: with the next run that does) and the fingerprints themselves
+_UNFINGERPRINTED = ("meta.runs", "meta.stage_state")
+
+
+def publish_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
+    """A digest of every table ``warehouse.publish`` copies (rows in any order), except ``_UNFINGERPRINTED``."""
+    rows = con.sql(
+        "SELECT schema_name, table_name FROM duckdb_tables() "
+        "WHERE database_name = current_database() AND schema_name IN ('raw','staging','marts','meta') "
+        "ORDER BY 1, 2"
+    ).fetchall()
+    parts = []
+    for schema, table in rows:
+        if f"{schema}.{table}" in _UNFINGERPRINTED:
+            continue
+        n, h = con.sql(f'SELECT count(*), bit_xor(hash(t)) FROM "{schema}"."{table}" t').fetchall()[0]
+        cols = con.execute(
+            "SELECT string_agg(column_name || ' ' || data_type, ',' ORDER BY column_index) FROM duckdb_columns() "
+            "WHERE schema_name = ? AND table_name = ? AND database_name = current_database()",
+            [schema, table],
+        ).fetchall()[0][0]
+        parts.append(f"{schema}.{table}({cols}):{n}:{h}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def stage_publish(con: duckdb.DuckDBPyConnection, analyst_path: Path, reuse: bool = True) -> StageResult:
+    """Publish the working database (``warehouse.publish``). With ``reuse``, nothing is written when the
+    analysts' file exists and the tables it copies are unchanged since the last publish
+    (``publish_fingerprint``): readers keep their file untouched."""
     t0 = time.perf_counter()
+    warehouse.ensure_schema(con)
+    fingerprint = publish_fingerprint(con)
+    if reuse and Path(analyst_path).is_file() and fingerprint == _stored_state(con, "publish"):
+        res = StageResult("publish", extra={"skipped": True})
+        res.notes.append("publish skipped: the published tables are unchanged since the last publish")
+        res.seconds = time.perf_counter() - t0
+        return res
+    _save_state(con, "publish", None)
     con.execute("CHECKPOINT")
     counts = warehouse.publish(con, analyst_path, finalize=tables.finalize_published)
-    res = StageResult("publish", counts)
+    _save_state(con, "publish", fingerprint)
+    res = StageResult("publish", counts, extra={"skipped": False})
     res.seconds = time.perf_counter() - t0
     return res

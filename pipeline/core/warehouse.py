@@ -9,7 +9,8 @@ Two files live in the warehouse folder:
 
 Schemas: ``raw`` (what came in), ``staging`` (clean text, removed spans, sentences), ``marts``
 (overlap results and analyst views), ``meta`` (schema version, run log ``meta.runs``). All four are
-published.
+published; ``cache`` (the values the overlap stage keeps between runs, see
+``pipeline.core.overlap.store``) stays in the working database.
 
 The tables, their columns and keys are declared once, in the registry ``pipeline.core.tables``; the
 migration steps (``MIGRATIONS``) are generated from it, and ``ensure_schema`` applies the steps newer than

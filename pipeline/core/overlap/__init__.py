@@ -146,7 +146,8 @@ Stats
 ``grader``; ``semantic`` = {``ran``, ``reason``, ``candidates``, ``embeddings``}; ``verifier`` =
 {``ran``, ``reason``, ``pairs``}; with the semantic tier ``semantic_focus_pairs``,
 ``semantic_replaced_lexical`` (lexical paraphrase grades replaced by semantic ones) and
-``semantic_verifier_rejected_kept``; ``rows`` per table; ``matches_by_kind`` (reuse and quote
+``semantic_verifier_rejected_kept``; with a store, ``store`` = {``reused``, ``computed``} (signatures
+and grades); ``rows`` per table; ``matches_by_kind`` (reuse and quote
 matches); ``matches_by_relation``; ``timings`` (seconds per step); ``seconds_total``; ``config``.
 
 Steps
@@ -170,7 +171,24 @@ docstring gives its rules:
   encoder and verifier);
 * ``clusters``, ``passages``, ``pairs`` (document pairs), ``originality``, ``stories``: the tables,
   with the provenance model of ``pipeline.core.provenance``;
+* ``store``: index upkeep, the values kept between runs (below);
 * ``config`` (settings, result), ``schemas`` (every frame's columns), ``common`` (shared helpers).
+
+Incremental runs
+----------------
+``compute_overlap(..., store=OverlapStore)`` reuses values computed by earlier runs and collects the
+ones it computes; the stage (``pipeline.core.stages.stage_overlap``) reads the store from the working
+database and writes the new rows back, so the steps stay functions of frames to frames. Stored: the
+MinHash signature of each distinct normalised sentence (``cache.minhash_signatures``) and the grader's
+result for each pair of graded texts (``cache.graded_pairs``), each under a fingerprint of everything it
+depends on; the tables are byte-identical with or without the store. Not stored, recomputed by every
+run with something new: flags (corpus-wide counts), the index, LSH banding, candidate document pairs
+and blocking (rare words are rare corpus-wide), embeddings, the verifier (its budget is per run), and
+every table built from the matches (connected components and per-document shares that one new match
+can change). The next step, updating only the derived rows the new matches touch, starts from the
+stored grades and signatures. A run whose inputs, settings, code and models are unchanged
+(``store.inputs_fingerprint``, kept in ``meta.stage_state``) skips the stage; ``store``'s module
+docstring gives the details.
 
 Document-level evidence (``pipeline.core.evidence``): every match gets a ``relation`` (reuse, quote,
 stock, same_fact); only ``reuse`` and ``quote`` matches feed clusters, passages, document pairs,

@@ -17,6 +17,7 @@ import rensa
 
 from pipeline.core.overlap.common import Clock, split_tokens
 from pipeline.core.overlap.config import OverlapConfig
+from pipeline.core.overlap.store import OverlapStore
 
 _C1 = np.uint64(0x9E3779B97F4A7C15)
 _C2 = np.uint64(0xC2B2AE3D27D4EB4F)
@@ -93,6 +94,23 @@ def minhash_signatures(norms: pl.Series, cfg: OverlapConfig, clock: Clock) -> np
         )
         sig[lo:hi] = np.asarray(mat.to_rows(), dtype=np.uint32)
         clock.report("minhash", hi, n)
+    return sig
+
+
+def signatures(
+    hashes: pl.DataFrame, cfg: OverlapConfig, clock: Clock, store: OverlapStore | None = None
+) -> np.ndarray:
+    """The MinHash signatures of the distinct normalised texts ``hashes`` (row = hid): those ``store``
+    holds are reused, the others computed (and added to ``store``)."""
+    if store is None:
+        return minhash_signatures(hashes["rep_norm"], cfg, clock)
+    have, stored, todo = store.split_signatures(hashes["norm_hash"], cfg.num_perm)
+    sig = np.empty((hashes.height, cfg.num_perm), dtype=np.uint32)
+    sig[have] = stored
+    if len(todo):
+        new = minhash_signatures(hashes["rep_norm"].gather(todo), cfg, clock)
+        sig[todo] = new
+        store.add_signatures(hashes["norm_hash"].gather(todo), new)
     return sig
 
 

@@ -19,6 +19,7 @@ from pipeline.core.overlap.common import Clock, empty
 from pipeline.core.overlap.config import KIND_RANK, OverlapConfig
 from pipeline.core.overlap.models import VerifierRun, encode
 from pipeline.core.overlap.schemas import GRADED_SCHEMA, signal_order
+from pipeline.core.overlap.store import OverlapStore, pair_keys
 
 #: the grader, as named in the statistics
 GRADER = "pipeline.core.compare.grade_pairs"
@@ -74,6 +75,43 @@ def _grade_batches(
             scores.append(float(r.score))
             sigs.append(r.signals)
         clock.report(step, hi, n)
+    return kinds, scores, sigs
+
+
+def _grade_with_store(
+    ia: np.ndarray,
+    ib: np.ndarray,
+    hashes: pl.DataFrame,
+    text_list: list[str],
+    vecs: Embeddings | None,
+    enc: Any,
+    cfg: OverlapConfig,
+    clock: Clock,
+    step: str,
+    store: OverlapStore,
+) -> tuple[list[str], list[float], list[dict[str, float]]]:
+    """``_grade_batches`` for the pairs ``store`` has no grade of; the stored grades for the others."""
+    enc_fp = "lexical" if enc is None else store.encoder_fp
+    keys = pair_keys([text_list[a] for a in ia], [text_list[b] for b in ib])
+    stored = store.stored_grades(enc_fp, keys) if enc_fp is not None else {}
+    todo = np.asarray([i for i, k in enumerate(keys) if k not in stored], dtype=np.intp)
+    new = _grade_batches(ia[todo], ib[todo], text_list, vecs, cfg, clock, step) if len(todo) else ([], [], [])
+    norm_hash = hashes.sort("hid")["norm_hash"]
+    store.add_grades(
+        enc_fp or "",
+        [keys[i] for i in todo],
+        norm_hash.gather(ia[todo]).to_list(),
+        norm_hash.gather(ib[todo]).to_list(),
+        *new,
+    )
+    kinds: list[str] = [""] * len(keys)
+    scores: list[float] = [0.0] * len(keys)
+    sigs: list[dict[str, float]] = [{}] * len(keys)
+    for i, k in enumerate(keys):
+        if k in stored:
+            kinds[i], scores[i], sigs[i] = stored[k]
+    for j, i in enumerate(todo.tolist()):
+        kinds[i], scores[i], sigs[i] = new[0][j], new[1][j], new[2][j]
     return kinds, scores, sigs
 
 
@@ -145,6 +183,7 @@ def grade(
     signal_cols: list[str],
     verifier_run: VerifierRun | None = None,
     keep_none: bool = False,
+    store: OverlapStore | None = None,
 ) -> tuple[pl.DataFrame, list[str]]:
     """Grade candidate hash pairs; keep exact/near/paraphrase results (and ``none`` with
     ``keep_none``) with their signals, one Float64 column per signal graded so far (``signal_cols``,
@@ -152,14 +191,18 @@ def grade(
 
     ``enc``: the encoder whose embeddings join the grade (None: lexical signals only);
     ``verifier_run``: the cross-encoder verifier re-grades the pairs the rules leave to the classifier
-    while its budget allows (only with ``enc``)."""
+    while its budget allows (only with ``enc``); ``store``: grades stored by earlier runs are reused
+    (the verifier still runs on them) and the grades computed here added to it."""
     if cand.height == 0:
         return empty(GRADED_SCHEMA), signal_cols
     text_list, cut = _grading_texts(hashes, cfg)
     ia = cand["hid_a"].to_numpy()
     ib = cand["hid_b"].to_numpy()
     vecs = _pair_embeddings(enc, ia, ib, text_list, clock) if enc is not None else None
-    kinds, scores, sigs = _grade_batches(ia, ib, text_list, vecs, cfg, clock, step)
+    if store is None:
+        kinds, scores, sigs = _grade_batches(ia, ib, text_list, vecs, cfg, clock, step)
+    else:
+        kinds, scores, sigs = _grade_with_store(ia, ib, hashes, text_list, vecs, enc, cfg, clock, step, store)
     if verifier_run is not None and verifier_run.verifier is not None and vecs is not None:
         verify(ia, ib, text_list, vecs, kinds, scores, sigs, verifier_run, cfg, clock)
     signal_cols = extend_signal_cols(signal_cols, sigs)

@@ -14,7 +14,7 @@ import polars as pl
 from pipeline.core import provenance
 from pipeline.core.kinds import MATCH_KINDS
 from pipeline.core.overlap.candidates_exact import exact_pairs, exact_rows
-from pipeline.core.overlap.candidates_minhash import minhash_candidates, minhash_signatures
+from pipeline.core.overlap.candidates_minhash import minhash_candidates, signatures
 from pipeline.core.overlap.candidates_paraphrase import (
     candidate_doc_pairs,
     dedupe_candidates,
@@ -35,6 +35,7 @@ from pipeline.core.overlap.pairs import document_pairs, with_pair_evidence
 from pipeline.core.overlap.passages import passages as build_passages
 from pipeline.core.overlap.schemas import CLUSTER_OUT_SCHEMA, PASSAGE_OUT_SCHEMA
 from pipeline.core.overlap.semantic import semantic_tier
+from pipeline.core.overlap.store import OverlapStore
 from pipeline.core.overlap.stories import stories as build_stories
 from pipeline.core.progress import Progress
 
@@ -64,7 +65,12 @@ def _flag_counts(flags: pl.DataFrame) -> dict[str, int]:
 
 
 def _lexical_tiers(
-    docs: pl.DataFrame, flags: pl.DataFrame, index: SentenceIndex, cfg: OverlapConfig, clock: Clock
+    docs: pl.DataFrame,
+    flags: pl.DataFrame,
+    index: SentenceIndex,
+    cfg: OverlapConfig,
+    clock: Clock,
+    store: OverlapStore | None = None,
 ) -> tuple[LexicalMatches, dict[str, Any]]:
     """Exact and MinHash candidates, templates, then blocked paraphrase candidates, all graded."""
     elig, hashes, doc_rank = index
@@ -74,7 +80,7 @@ def _lexical_tiers(
         exact = exact_pairs(elig, cfg)
     stats["candidates_exact_sentence_pairs"] = exact.height
     with clock.step("minhash"):
-        sig = minhash_signatures(hashes["rep_norm"], cfg, clock)
+        sig = signatures(hashes, cfg, clock, store)
     with clock.step("lsh"):
         near_cand, stats["candidates_lsh"] = minhash_candidates(sig, elig, cfg, clock)
     del sig
@@ -86,7 +92,7 @@ def _lexical_tiers(
         "pairs": 0,
     }
     with clock.step("grade_near"):
-        graded_near, signal_cols = grade(near_cand, hashes, None, cfg, clock, "grade_near", [])
+        graded_near, signal_cols = grade(near_cand, hashes, None, cfg, clock, "grade_near", [], store=store)
 
     # ---- templates: common families of near-identical sentences leave every tier
     with clock.step("templates"):
@@ -110,7 +116,9 @@ def _lexical_tiers(
         )
     stats["candidates_paraphrase"] = para_cand.height
     with clock.step("grade_paraphrase"):
-        graded_para, signal_cols = grade(para_cand, hashes, None, cfg, clock, "grade_paraphrase", signal_cols)
+        graded_para, signal_cols = grade(
+            para_cand, hashes, None, cfg, clock, "grade_paraphrase", signal_cols, store=store
+        )
     with clock.step("expand_paraphrase"):
         m2 = expand(graded_para, elig, cfg, restrict=doc_pairs)
     stats["graded_pairs"] = near_cand.height + para_cand.height
@@ -180,12 +188,14 @@ def compute_overlap(
     config: OverlapConfig | None = None,
     encoder: Any = "auto",
     progress: Progress | None = None,
+    store: OverlapStore | None = None,
 ) -> OverlapResult:
     """Find the sentences, passages and documents shared across the corpus (see ``pipeline.core.overlap``).
 
     ``encoder``: ``"auto"`` (the bundled model when installed and not disabled), None (lexical tiers
     only) or an object with ``encode(texts) -> unit vectors``; ``progress(step, done, total)``: optional
-    progress callback."""
+    progress callback; ``store``: values stored by earlier runs, reused, and receiving the values this
+    run computes (see ``store.OverlapStore``; the outputs are the same with or without it)."""
     cfg = config or OverlapConfig()
     clock = Clock(progress)
     stats: dict[str, Any] = {"config": asdict(cfg)}
@@ -204,7 +214,7 @@ def compute_overlap(
     index = build_index(docs, sents, flags)
     stats.update(n_matchable=index.elig.height, n_distinct_matchable=index.hashes.height)
 
-    lexical, lexical_stats = _lexical_tiers(docs, flags, index, cfg, clock)
+    lexical, lexical_stats = _lexical_tiers(docs, flags, index, cfg, clock, store)
     stats.update(lexical_stats)
     raw = pl.concat([lexical.matches_1, lexical.m2], how="diagonal_relaxed")
     signal_cols = lexical.signal_cols
@@ -222,6 +232,7 @@ def compute_overlap(
             signal_cols,
             cfg,
             clock,
+            store,
         )
         stats.update(semantic_stats)
     flags, elig = lexical.flags, lexical.index.elig
@@ -229,6 +240,8 @@ def compute_overlap(
 
     result = _tables(raw, wanted, docs, sents, flags, elig, cfg, clock)
     result.stats = stats | _table_stats(result)
+    if store is not None:
+        result.stats["store"] = store.stats()
     result.stats["timings"] = clock.timings
     result.stats["seconds_total"] = round(time.perf_counter() - t_all, 3)
     return result

@@ -19,6 +19,7 @@ from pipeline.core.overlap.grading import grade
 from pipeline.core.overlap.index import SentenceIndex
 from pipeline.core.overlap.matches import doc_sizes, expand, finalise_matches, relations
 from pipeline.core.overlap.models import CachedEncoder, load_encoder, load_verifier
+from pipeline.core.overlap.store import OverlapStore
 
 
 def _in_focus(frame: pl.DataFrame, elig: pl.DataFrame, focus: pl.DataFrame) -> pl.DataFrame:
@@ -97,12 +98,14 @@ def semantic_tier(
     signal_cols: list[str],
     cfg: OverlapConfig,
     clock: Clock,
+    store: OverlapStore | None = None,
 ) -> tuple[pl.DataFrame, list[str], dict[str, Any]]:
     """The raw matches with the semantic tier's grades in the focus pairs, the signal columns and the
     statistics to record (``semantic_focus_pairs``, ``semantic``, ``verifier``, ...).
 
     ``raw``: every raw match so far; ``m2``: the lexical paraphrase matches among them; ``matches_1``:
-    the exact and near ones; ``graded_keys``: hash pairs graded already (not graded again)."""
+    the exact and near ones; ``graded_keys``: hash pairs graded already (not graded again); ``store``:
+    grades stored by earlier runs (see ``grading.grade``)."""
     elig, hashes, doc_rank = index
     stats: dict[str, Any] = {}
     with clock.step("semantic_focus"):
@@ -138,7 +141,16 @@ def semantic_tier(
     }
     with clock.step("grade_semantic"):
         graded, signal_cols = grade(
-            cand, hashes, enc, cfg, clock, "grade_semantic", signal_cols, verifier_run, keep_none=True
+            cand,
+            hashes,
+            enc,
+            cfg,
+            clock,
+            "grade_semantic",
+            signal_cols,
+            verifier_run,
+            keep_none=True,
+            store=store,
         )
         m3 = expand(graded, elig, cfg, restrict=focus)
     keep_m2, accepted, rejected, n_replaced = _replace_lexical_grades(m2, m3, near, elig, focus)

@@ -2,7 +2,8 @@
 
 Each table is declared with its name, description, key and columns (name, polars type, meaning; for
 tables created by DDL also NOT NULL, a default and the schema version that added it), in the modules
-of this package by schema (``raw``, ``staging``, ``meta``, ``marts``); the analyst views with their SQL
+of this package by schema (``raw``, ``staging``, ``meta``, ``marts``; ``cache``: the overlap stage's
+stored values and ``meta.stage_state``, working database only); the analyst views with their SQL
 in ``views``. Everything else is generated from these declarations:
 
 * the DuckDB DDL and its migrations (``migrations()``, applied by ``warehouse.ensure_schema``);
@@ -23,7 +24,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from pipeline.core.tables import marts, meta, raw, staging, views
+from pipeline.core.tables import cache, marts, meta, raw, staging, views
 from pipeline.core.tables.model import Column, Table, View, sql_type
 from pipeline.core.tables.views import BEST_DATE_SQL, BEST_PRECISION_SQL
 
@@ -46,7 +47,9 @@ __all__ = [
 ]
 
 #: every table, by name, in the order the docs list them
-TABLES: dict[str, Table] = {t.name: t for t in (*raw.TABLES, *staging.TABLES, *meta.TABLES, *marts.TABLES)}
+TABLES: dict[str, Table] = {
+    t.name: t for t in (*raw.TABLES, *staging.TABLES, *meta.TABLES, *marts.TABLES, *cache.TABLES)
+}
 #: every analyst view, by name, in creation order
 VIEWS: dict[str, View] = {v.name: v for v in views.VIEWS}
 #: the tables the overlap stage writes (marts, replaced whole), by short name, in their order
@@ -98,6 +101,11 @@ def migrations() -> list[tuple[int, list[str]]]:
     steps = []
     for version in versions:
         statements = [f"CREATE SCHEMA IF NOT EXISTS {s}" for s in _SCHEMAS] if version == 1 else []
+        # a schema first used by this step's new tables (``meta`` always exists)
+        statements += [
+            f"CREATE SCHEMA IF NOT EXISTS {s}"
+            for s in sorted({t.schema for t in ddl if t.since == version} - {"meta", *_SCHEMAS})
+        ]
         for t in ddl:  # new columns of existing tables first, then new tables
             if t.since < version:
                 statements += [

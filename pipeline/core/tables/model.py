@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-__all__ = ["Column", "Table", "View", "sql_type", "STR", "I32", "I64", "F64", "BOOL", "TS", "STRS"]
+__all__ = ["Column", "Table", "View", "sql_type", "STR", "I32", "I64", "F64", "BOOL", "TS", "STRS", "BYTES"]
 
 # the polars types the warehouse uses, by short name (the registry's declarations read as a table)
 STR = pl.String
@@ -20,6 +20,7 @@ F64 = pl.Float64
 BOOL = pl.Boolean
 TS = pl.Datetime("us")  # naive UTC
 STRS = pl.List(pl.String)
+BYTES = pl.Binary
 
 #: polars type -> DuckDB type (what DuckDB creates from an Arrow frame of that type)
 SQL_TYPES: list[tuple[pl.DataType, str]] = [
@@ -30,6 +31,7 @@ SQL_TYPES: list[tuple[pl.DataType, str]] = [
     (BOOL, "BOOLEAN"),
     (TS, "TIMESTAMP"),
     (STRS, "VARCHAR[]"),
+    (BYTES, "BLOB"),
 ]
 
 
@@ -66,7 +68,8 @@ class Table:
     migrations (with its key as PRIMARY KEY, for incremental inserts); False when a stage replaces it
     whole from a frame (the overlap marts), its key then documented and used for row order only.
     ``since``: the schema version that created it (DDL tables; 0 for the version table itself, created
-    before any migration). ``example``: a query for the docs.
+    before any migration). ``example``: a query for the docs. ``published``: False for the working
+    database's own tables (schema ``cache``), which the publish step does not copy.
     """
 
     name: str
@@ -76,6 +79,7 @@ class Table:
     ddl: bool = True
     since: int = 1
     example: str | None = None
+    published: bool = True
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]

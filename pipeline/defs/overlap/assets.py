@@ -10,10 +10,15 @@ from pipeline.defs.segment.assets import SENTENCES
 from pipeline.defs.util import md_preview, stage_progress, table_spec
 
 OVERLAP_KEYS = {name: dg.AssetKey(["marts", name]) for name in tables.OVERLAP_TABLES}
+#: the values the stage keeps between runs (working database only; see pipeline.core.overlap.store)
+STORE_KEYS = {
+    name: dg.AssetKey(name.split(".")) for name in ("cache.minhash_signatures", "cache.graded_pairs")
+}
 
 
 @dg.multi_asset(
-    specs=[table_spec(key, f"marts.{name}", deps=[SENTENCES]) for name, key in OVERLAP_KEYS.items()],
+    specs=[table_spec(key, f"marts.{name}", deps=[SENTENCES]) for name, key in OVERLAP_KEYS.items()]
+    + [table_spec(key, name, deps=[SENTENCES]) for name, key in STORE_KEYS.items()],
     name="overlap",
     group_name="overlap",
     retry_policy=RETRY,
@@ -44,3 +49,14 @@ def overlap(context: dg.AssetExecutionContext, wiretrace: WiretraceResource):
             if name == "document_pairs":
                 metadata["preview"] = md_preview(con, "SELECT * FROM marts.document_pairs")
             yield dg.MaterializeResult(asset_key=key, metadata=metadata)
+        store = res.extra.get("store") or {}
+        for name, key in STORE_KEYS.items():
+            value = "signatures" if name.endswith("signatures") else "grades"
+            yield dg.MaterializeResult(
+                asset_key=key,
+                metadata={
+                    "rows": con.sql(f"SELECT count(*) FROM {name}").fetchall()[0][0],
+                    "reused": (store.get("reused") or {}).get(value, 0),
+                    "computed": (store.get("computed") or {}).get(value, 0),
+                },
+            )

@@ -24,6 +24,8 @@ def analyst_warehouse(
 ) -> dg.MaterializeResult:
     with wiretrace.connect() as con:
         res = stage_publish(con, wiretrace.analyst_db)
+    for note in res.notes:  # shown by ``wiretrace run`` under the step
+        context.log.warning(note)
     context.log.info(f"published {wiretrace.analyst_db}: {res.counts}")
     lines = ["| table | rows |", "|---|---|"] + [f"| {k} | {v} |" for k, v in res.counts.items()]
     return dg.MaterializeResult(
@@ -31,5 +33,6 @@ def analyst_warehouse(
             "path": dg.MetadataValue.path(str(wiretrace.analyst_db)),
             "tables": dg.MetadataValue.md("\n".join(lines)),
             "seconds": round(res.seconds, 2),
+            "skipped": bool(res.extra.get("skipped")),
         }
     )

@@ -1,0 +1,288 @@
+"""Index upkeep: what the overlap stage keeps between runs so that nothing is computed twice.
+
+The steps stay functions of frames to frames: the stage (``pipeline.core.stages.stage_overlap``) reads
+the stored rows from the working database into an :class:`OverlapStore`, passes it to
+``compute_overlap``, and writes the rows the run added (``OverlapStore.new_rows()``) back. No module
+keeps state between calls.
+
+Stored (tables ``cache.minhash_signatures`` and ``cache.graded_pairs`` of the working database; never
+published):
+
+* MinHash signatures, one per distinct normalised text (``norm_hash``) and ``signature_key``: the
+  fingerprint of everything a signature depends on (the shingling and MinHash code, the polars and
+  rensa versions whose hash functions it uses, ``num_perm``, ``minhash_seed``, ``max_shingle_tokens``).
+* Grader results (kind, score, signals, before the cross-encoder verifier), one per pair of graded
+  texts (``pair_key``: a digest of the two texts exactly as graded, i.e. cut to ``max_grade_chars``;
+  the texts graded for a normalised text are those of its first sentence, which a new document can
+  change, so the key is the texts and not their ``norm_hash``) and ``grade_key``: the fingerprint of
+  the grader (its code and model), ``max_grade_chars`` and the encoder whose embeddings join the grade
+  (``lexical`` without one).
+
+A value read from the store is the value the step would compute (same inputs, same code), so the
+outputs are byte-identical whether a value was stored or computed; a changed fingerprint makes the
+stored rows invisible (they are left in place for a later run with the old settings) and the values
+are computed again. The verifier's grades are not stored: whether a pair is verified depends on the
+run's budget (``verifier_max_pairs``), so it runs on every candidate as in a run without a store.
+
+Recomputed on every run, over the whole corpus: the flags (``is_common`` counts documents per outlet
+and across outlets, so one new document can change any sentence's flag), the index, the exact tier,
+LSH banding of all signatures (a bucket's members change when a sentence joins it), candidate
+document pairs and paraphrase blocking (rare words are rare corpus-wide), embeddings, the verifier,
+and every table built from the matches (clusters, passages, document pairs, provenance,
+originality, stories: connected components and per-document shares that one new match can change).
+
+Limits: stored rows are never pruned (texts of forgotten documents and rows under old fingerprints
+stay until the working database is rebuilt); the stage reads every stored signature of the run's key
+into memory (``num_perm`` x 4 bytes per distinct sentence, as much again as the signature matrix the
+run builds anyway), and looks grades up by key in memory.
+
+Skipping: :func:`inputs_fingerprint` names the stage's inputs (documents and sentences, settings,
+code and models); when it equals the one stored after the last successful run (``meta.overlap_state``)
+the stage computes nothing and keeps the marts (see ``stage_overlap``)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from pipeline.core import embed
+from pipeline.core.overlap.config import OverlapConfig
+
+#: the stored rows' columns (as declared in the table registry, ``pipeline.core.tables.cache``)
+SIGNATURE_SCHEMA = {"signature_key": pl.String, "norm_hash": pl.String, "signature": pl.Binary}
+GRADE_SCHEMA = {
+    "grade_key": pl.String,
+    "pair_key": pl.String,
+    "norm_hash_a": pl.String,
+    "norm_hash_b": pl.String,
+    "kind": pl.String,
+    "score": pl.Float64,
+    "signals": pl.String,
+}
+
+_CORE = Path(__file__).resolve().parent.parent
+
+
+def _digest(*parts: str) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for p in parts:
+        h.update(p.encode("utf-8"))
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "absent"
+
+
+@lru_cache(maxsize=8)
+def _files_digest(*relative: str) -> str:
+    """Digest of the files (and every file under the folders) ``relative`` to ``pipeline/core``."""
+    h = hashlib.blake2b(digest_size=16)
+    for rel in relative:
+        path = _CORE / rel
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for f in files:
+            if "__pycache__" in f.parts:
+                continue
+            h.update(str(f.relative_to(_CORE)).encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def code_fingerprint() -> str:
+    """Every file of ``pipeline/core`` (code and bundled models) and the versions of the libraries
+    whose functions shape the overlap stage's output."""
+    libs = ",".join(f"{p}={_version(p)}" for p in ("polars", "numpy", "rensa", "scipy"))
+    return _digest(_files_digest("."), libs)
+
+
+def encoder_fingerprint(encoder: Any) -> str | None:
+    """``lexical`` without an encoder; the bundled model's package and library versions for
+    ``"auto"``; an encoder's own ``fingerprint`` attribute; None for an encoder without one (its
+    grades are then never stored and a run with it never skipped)."""
+    if encoder is None or encoder is False:
+        return "lexical"
+    if encoder == "auto":
+        pkgs = (embed.MODEL_PACKAGE, "sentence-transformers", "torch", "transformers")
+        return "auto:" + ",".join(f"{p}={_version(p)}" for p in pkgs)
+    fp = getattr(encoder, "fingerprint", None)
+    return f"given:{fp}" if isinstance(fp, str) and fp else None
+
+
+def signature_key(cfg: OverlapConfig) -> str:
+    """Fingerprint of the MinHash signatures' inputs other than the text."""
+    return _digest(
+        "minhash",
+        _files_digest("overlap/candidates_minhash.py", "overlap/common.py"),
+        f"polars={_version('polars')},rensa={_version('rensa')},numpy={_version('numpy')}",
+        f"{cfg.num_perm},{cfg.minhash_seed},{cfg.max_shingle_tokens}",
+    )
+
+
+def grade_key(cfg: OverlapConfig, encoder_fp: str) -> str:
+    """Fingerprint of a grade's inputs other than the two texts."""
+    return _digest(
+        "grade",
+        _files_digest("compare.py", "compare_model.json", "overlap/grading.py"),
+        f"numpy={_version('numpy')}",
+        str(cfg.max_grade_chars),
+        encoder_fp,
+    )
+
+
+def inputs_fingerprint(inputs_digest: str, cfg: OverlapConfig, encoder_fp: str | None) -> str | None:
+    """The fingerprint of one overlap run: its documents and sentences (``inputs_digest``, computed by
+    the stage), every setting, the code and the encoder; None when the encoder cannot be named."""
+    if encoder_fp is None:
+        return None
+    settings = json.dumps(asdict(cfg), sort_keys=True, default=str)
+    return _digest("overlap", inputs_digest, settings, code_fingerprint(), encoder_fp)
+
+
+def pair_keys(texts_a: list[str], texts_b: list[str]) -> list[str]:
+    """One key per pair of graded texts (in the order graded: a then b)."""
+    return [_digest(a, b) for a, b in zip(texts_a, texts_b, strict=True)]
+
+
+@dataclass
+class OverlapStore:
+    """Stored values for one run, and the values the run adds.
+
+    ``signatures``: rows of ``SIGNATURE_SCHEMA`` whose ``signature_key`` is this run's;
+    ``grades``: rows of ``GRADE_SCHEMA`` whose ``grade_key`` is one of ``grade_keys`` (by encoder
+    fingerprint: ``lexical`` and, with the semantic tier, the encoder's). The steps read them through
+    the methods below and append what they computed to ``added_*``; ``new_rows()`` gives the rows to
+    insert. ``hits`` and ``computed`` count, per kind of value, what was reused and what computed."""
+
+    signature_key: str
+    grade_keys: dict[str, str]
+    encoder_fp: str | None = None
+    signatures: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SIGNATURE_SCHEMA))
+    grades: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=GRADE_SCHEMA))
+    added_signatures: list[pl.DataFrame] = field(default_factory=list)
+    added_grades: list[pl.DataFrame] = field(default_factory=list)
+    hits: dict[str, int] = field(default_factory=lambda: {"signatures": 0, "grades": 0})
+    computed: dict[str, int] = field(default_factory=lambda: {"signatures": 0, "grades": 0})
+
+    @classmethod
+    def for_run(cls, cfg: OverlapConfig, encoder: Any) -> OverlapStore:
+        """An empty store with this run's keys (the stage fills ``signatures`` and ``grades``)."""
+        keys = {"lexical": grade_key(cfg, "lexical")}
+        enc_fp = encoder_fingerprint(encoder)
+        if enc_fp is not None and enc_fp != "lexical":
+            keys[enc_fp] = grade_key(cfg, enc_fp)
+        return cls(signature_key(cfg), keys, enc_fp)
+
+    # ---- signatures
+    def split_signatures(
+        self, norm_hashes: pl.Series, num_perm: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For each position of ``norm_hashes``: whether a signature is stored, the stored
+        signatures' rows (n_hits, num_perm) for those positions, and the positions to compute."""
+        found = (
+            pl.DataFrame({"norm_hash": norm_hashes})
+            .with_row_index("pos")
+            .join(
+                self.signatures.filter(pl.col("signature_key") == self.signature_key).select(
+                    "norm_hash", "signature"
+                ),
+                on="norm_hash",
+                how="left",
+            )
+            .sort("pos")
+        )
+        have = found["signature"].is_not_null().to_numpy()
+        hit_bytes = found.filter(pl.col("signature").is_not_null())["signature"].to_list()
+        sig = (
+            np.frombuffer(b"".join(hit_bytes), dtype="<u4").reshape(len(hit_bytes), num_perm)
+            if hit_bytes
+            else np.zeros((0, num_perm), dtype=np.uint32)
+        )
+        self.hits["signatures"] += len(hit_bytes)
+        return have, sig, np.flatnonzero(~have)
+
+    def add_signatures(self, norm_hashes: pl.Series, sig: np.ndarray) -> None:
+        self.computed["signatures"] += len(norm_hashes)
+        if not len(norm_hashes):
+            return
+        blobs = [row.astype("<u4").tobytes() for row in sig]
+        self.added_signatures.append(
+            pl.DataFrame(
+                {"signature_key": self.signature_key, "norm_hash": norm_hashes, "signature": blobs},
+                schema=SIGNATURE_SCHEMA,
+            )
+        )
+
+    # ---- grades
+    def stored_grades(self, enc_fp: str, keys: list[str]) -> dict[str, tuple[str, float, dict[str, float]]]:
+        """The stored grades of these pair keys for the encoder ``enc_fp``: key -> (kind, score, signals)."""
+        gk = self.grade_keys.get(enc_fp)
+        if gk is None or self.grades.height == 0 or not keys:
+            return {}
+        found = self.grades.filter(pl.col("grade_key") == gk).join(
+            pl.DataFrame({"pair_key": keys}, schema={"pair_key": pl.String}).unique(), on="pair_key"
+        )
+        out = {
+            k: (kind, score, json.loads(sig))
+            for k, kind, score, sig in found.select("pair_key", "kind", "score", "signals").iter_rows()
+        }
+        self.hits["grades"] += sum(1 for k in keys if k in out)
+        return out
+
+    def add_grades(
+        self,
+        enc_fp: str,
+        keys: list[str],
+        hash_a: list[str],
+        hash_b: list[str],
+        kinds: list[str],
+        scores: list[float],
+        sigs: list[dict[str, float]],
+    ) -> None:
+        self.computed["grades"] += len(keys)
+        gk = self.grade_keys.get(enc_fp)
+        if gk is None or not keys:
+            return
+        self.added_grades.append(
+            pl.DataFrame(
+                {
+                    "grade_key": gk,
+                    "pair_key": keys,
+                    "norm_hash_a": hash_a,
+                    "norm_hash_b": hash_b,
+                    "kind": kinds,
+                    "score": scores,
+                    "signals": [json.dumps(s) for s in sigs],
+                },
+                schema=GRADE_SCHEMA,
+            )
+        )
+
+    def new_rows(self) -> dict[str, pl.DataFrame]:
+        """The rows this run computed, by table: ``minhash_signatures`` and ``graded_pairs``."""
+        sigs = (
+            pl.concat(self.added_signatures).unique("norm_hash", keep="first", maintain_order=True)
+            if self.added_signatures
+            else pl.DataFrame(schema=SIGNATURE_SCHEMA)
+        )
+        grades = (
+            pl.concat(self.added_grades).unique(["grade_key", "pair_key"], keep="first", maintain_order=True)
+            if self.added_grades
+            else pl.DataFrame(schema=GRADE_SCHEMA)
+        )
+        return {"minhash_signatures": sigs, "graded_pairs": grades}
+
+    def stats(self) -> dict[str, Any]:
+        return {"reused": dict(self.hits), "computed": dict(self.computed)}

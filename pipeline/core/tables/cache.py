@@ -1,0 +1,59 @@
+"""Tables the overlap stage keeps between runs so that it computes nothing twice (schema ``cache``,
+working database only, never published), and the fingerprints that let a run with nothing new skip the
+overlap and publish steps (``meta.stage_state``). See ``pipeline.core.overlap.store``."""
+
+from __future__ import annotations
+
+from pipeline.core.tables.model import BYTES, F64, STR, Table
+from pipeline.core.tables.model import Column as C
+
+TABLES: tuple[Table, ...] = (
+    Table(
+        "cache.minhash_signatures",
+        "MinHash signatures of the distinct normalised sentences, reused by the next overlap run (working database only).",
+        key=("signature_key", "norm_hash"),
+        since=3,
+        published=False,
+        columns=(
+            C(
+                "signature_key",
+                STR,
+                "Fingerprint of the signature's inputs other than the text (code, library versions, num_perm, seed, shingle limit); rows of another key are ignored.",
+                not_null=True,
+            ),
+            C("norm_hash", STR, "The normalised sentence (staging.sentences.norm_hash).", not_null=True),
+            C("signature", BYTES, "num_perm little-endian uint32 MinHash values."),
+        ),
+    ),
+    Table(
+        "cache.graded_pairs",
+        "Grader results of candidate sentence pairs (before the cross-encoder verifier), reused by the next overlap run (working database only).",
+        key=("grade_key", "pair_key"),
+        since=3,
+        published=False,
+        columns=(
+            C(
+                "grade_key",
+                STR,
+                "Fingerprint of the grade's inputs other than the texts (grader code and model, max_grade_chars, the encoder or 'lexical'); rows of another key are ignored.",
+                not_null=True,
+            ),
+            C("pair_key", STR, "Digest of the two texts exactly as graded (a then b).", not_null=True),
+            C("norm_hash_a", STR, "Normalised sentence of side a when it was graded."),
+            C("norm_hash_b", STR, "Normalised sentence of side b when it was graded."),
+            C("kind", STR, "exact / near / paraphrase / none."),
+            C("score", F64, "The grader's score."),
+            C("signals", STR, "JSON object: the grader's signals."),
+        ),
+    ),
+    Table(
+        "meta.stage_state",
+        "Fingerprint of the inputs of the last successful overlap run and of the last publish: a run whose fingerprint is unchanged skips the step.",
+        key=("stage",),
+        since=3,
+        columns=(
+            C("stage", STR, "overlap or publish (key)."),
+            C("fingerprint", STR, "Digest of the step's inputs (data, settings, code and models)."),
+        ),
+    ),
+)
