@@ -152,6 +152,7 @@ from pipeline.core.kinds import KIND_RANK
 
 __all__ = [
     "reuse_only",
+    "kind_to_origin",
     "date_intervals",
     "pair_directions",
     "passage_directions",
@@ -1000,18 +1001,21 @@ _ORIGIN_STATUS = (
     .otherwise(pl.lit("undetermined"))
     .alias("origin_status")
 )
-# how a sentence relates to its cluster's origin: the origin itself, the kind of its match with the
-# origin sentence, else indirect (through other members); null without an origin
-_KIND_TO_ORIGIN = (
-    pl.when(pl.col("origin_sentence_id").is_null())
-    .then(pl.lit(None, dtype=pl.String))
-    .when(pl.col("is_origin"))
-    .then(pl.lit("origin"))
-    .when(pl.col("_kind").is_not_null())
-    .then(pl.col("_kind"))
-    .otherwise(pl.lit("indirect"))
-    .alias("kind_to_origin")
-)
+
+
+def kind_to_origin(kind_column: str) -> pl.Expr:
+    """How a sentence relates to its cluster's origin: the origin itself, the kind of its match with the
+    origin sentence (``kind_column``), else indirect (through other members); null without an origin."""
+    return (
+        pl.when(pl.col("origin_sentence_id").is_null())
+        .then(pl.lit(None, dtype=pl.String))
+        .when(pl.col("is_origin"))
+        .then(pl.lit("origin"))
+        .when(pl.col(kind_column).is_not_null())
+        .then(pl.col(kind_column))
+        .otherwise(pl.lit("indirect"))
+        .alias("kind_to_origin")
+    )
 
 
 def cluster_origins(clusters: pl.DataFrame, matches: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
@@ -1038,7 +1042,7 @@ def cluster_origins(clusters: pl.DataFrame, matches: pl.DataFrame, pairs: pl.Dat
             (pl.col("sentence_id") == pl.col("origin_sentence_id")).fill_null(False).alias("is_origin"),
             _ORIGIN_STATUS,
         )
-        .with_columns(_KIND_TO_ORIGIN)
+        .with_columns(kind_to_origin("_kind"))
         .select(*keep, *CLUSTER_COLUMNS)
     )
 

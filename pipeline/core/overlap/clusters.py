@@ -9,6 +9,7 @@ import polars as pl
 
 from pipeline.core.overlap.common import components, empty, node_ids, stable_ids
 from pipeline.core.overlap.schemas import CLUSTER_SCHEMA
+from pipeline.core.provenance import kind_to_origin
 
 
 def _components_of(matches: pl.DataFrame, sents: pl.DataFrame) -> pl.DataFrame:
@@ -78,16 +79,7 @@ def _kind_to_origin(c: pl.DataFrame, matches: pl.DataFrame) -> pl.DataFrame:
         .then(pl.lit("undetermined"))
         .otherwise(pl.lit("dated"))
         .alias("origin_status"),
-    ).with_columns(
-        pl.when(pl.col("origin_sentence_id").is_null())
-        .then(pl.lit(None, dtype=pl.String))
-        .when(pl.col("is_origin"))
-        .then(pl.lit("origin"))
-        .when(pl.col("kind").is_not_null())
-        .then(pl.col("kind"))
-        .otherwise(pl.lit("indirect"))
-        .alias("kind_to_origin")
-    )
+    ).with_columns(kind_to_origin("kind"))
 
 
 def clusters(matches: pl.DataFrame, sents: pl.DataFrame) -> pl.DataFrame:

@@ -53,20 +53,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from pipeline.core import embed
+from pipeline.core import embed, tables
 from pipeline.core.overlap.config import OverlapConfig
 
-#: the stored rows' columns (as declared in the table registry, ``pipeline.core.tables.cache``)
-SIGNATURE_SCHEMA = {"signature_key": pl.String, "norm_hash": pl.String, "signature": pl.Binary}
-GRADE_SCHEMA = {
-    "grade_key": pl.String,
-    "pair_key": pl.String,
-    "norm_hash_a": pl.String,
-    "norm_hash_b": pl.String,
-    "kind": pl.String,
-    "score": pl.Float64,
-    "signals": pl.String,
-}
+#: the stored rows' columns, as the table registry (``pipeline.core.tables.cache``) declares them
+SIGNATURE_SCHEMA = tables.polars_schema("cache.minhash_signatures")
+GRADE_SCHEMA = tables.polars_schema("cache.graded_pairs")
 
 _CORE = Path(__file__).resolve().parent.parent
 
