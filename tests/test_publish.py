@@ -1,5 +1,6 @@
 """Analysts never block runs: the published file is swapped in atomically under open readers."""
 
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -9,7 +10,7 @@ import pytest
 
 from pipeline.core import warehouse
 from pipeline.core.run import run_pipeline
-from pipeline.core.stages import stage_ingest, stage_publish
+from pipeline.core.stages import forget, stage_ingest, stage_overlap, stage_publish
 
 READER = textwrap.dedent(
     """
@@ -69,3 +70,93 @@ def test_open_reader_never_blocks_a_run_and_keeps_its_snapshot(tmp_path, sample_
     fresh = duckdb.connect(str(analyst), read_only=True)
     assert fresh.sql("SELECT count(*) FROM raw.documents").fetchall()[0][0] == 5
     fresh.close()
+
+
+def _published_state(path) -> dict:
+    """Every published table's columns and rows (sorted), the tables' and columns' comments and the views."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        out = {}
+        for schema, table in con.sql(
+            "SELECT schema_name, table_name FROM duckdb_tables() ORDER BY 1, 2"
+        ).fetchall():
+            cols = con.execute(
+                "SELECT column_name, data_type, comment FROM duckdb_columns() "
+                "WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
+                [schema, table],
+            ).fetchall()
+            rows = con.sql(f'SELECT * FROM "{schema}"."{table}"').fetchall()
+            out[f"{schema}.{table}"] = (cols, sorted(map(repr, rows)))
+        out["comments"] = con.sql(
+            "SELECT schema_name, table_name, comment FROM duckdb_tables() ORDER BY 1, 2"
+        ).fetchall()
+        out["views"] = con.sql(
+            "SELECT schema_name, view_name, sql, comment FROM duckdb_views() WHERE NOT internal ORDER BY 1, 2"
+        ).fetchall()
+        return out
+    finally:
+        con.close()
+
+
+def test_an_update_writes_only_changes_and_equals_a_whole_publish(tmp_path, sample_landing):
+    """After the first publish, each publish copies the published file and writes only the changed rows of
+    the changed tables; the result equals a file written whole from the same working database, through
+    added documents and forgotten ones."""
+    wh = tmp_path / "wh"
+    files = sorted(sample_landing.glob("*.txt"))
+    first = run_pipeline(sample_landing, wh, files=files[:3], encoder=None)
+    assert first[-1].extra["whole_file"] is True
+
+    def check_against_whole(res):
+        assert res.extra["skipped"] is False and res.extra["whole_file"] is False
+        assert res.extra["rows_written"] > 0
+        # a whole file from a copy of the working database (its publish state stays as it is)
+        for suffix in ("", ".wal"):
+            src = wh / f"work.duckdb{suffix}"
+            dst = tmp_path / f"copy.duckdb{suffix}"
+            dst.unlink(missing_ok=True)
+            if src.exists():
+                shutil.copyfile(src, dst)
+        con = warehouse.connect(tmp_path / "copy.duckdb")
+        try:
+            whole = stage_publish(con, tmp_path / "whole.duckdb", whole=True)
+        finally:
+            con.close()
+        assert whole.extra["whole_file"] is True
+        # the run log and the stage state are rewritten on every publish: compare the analysts' tables
+        a, b = _published_state(wh / "wiretrace.duckdb"), _published_state(tmp_path / "whole.duckdb")
+        for name in ("meta.stage_state",):
+            a.pop(name), b.pop(name)
+        assert a.keys() == b.keys()
+        for name in a:
+            assert a[name] == b[name], name
+
+    second = run_pipeline(sample_landing, wh, encoder=None)
+    publish = second[-1]
+    # the raw files of the first batch are untouched: a table of them is not rewritten whole
+    assert "raw.documents" in publish.extra["tables_written"]
+    check_against_whole(publish)
+
+    con = warehouse.connect(wh / "work.duckdb")
+    try:
+        assert forget(con, [files[0].name])[files[0].name] == 1
+        stage_overlap(con, encoder=None)
+        check_against_whole(stage_publish(con, wh / "wiretrace.duckdb"))
+        # nothing changed since: nothing is written
+        assert stage_publish(con, wh / "wiretrace.duckdb").extra["skipped"] is True
+    finally:
+        con.close()
+
+
+def test_a_published_file_changed_by_hand_is_written_whole(tmp_path, sample_landing):
+    wh = tmp_path / "wh"
+    files = sorted(sample_landing.glob("*.txt"))
+    run_pipeline(sample_landing, wh, files=files[:2], encoder=None)
+    pub = duckdb.connect(str(wh / "wiretrace.duckdb"))
+    pub.execute("DELETE FROM raw.documents")  # an analyst writing to the published file
+    pub.close()
+    res = run_pipeline(sample_landing, wh, encoder=None)[-1]
+    assert res.extra["whole_file"] is True
+    check = duckdb.connect(str(wh / "wiretrace.duckdb"), read_only=True)
+    assert check.sql("SELECT count(*) FROM raw.documents").fetchall()[0][0] == 5
+    check.close()

@@ -784,14 +784,15 @@ def stage_overlap(
 _UNFINGERPRINTED = ("meta.runs", "meta.stage_state")
 
 
-def publish_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
-    """A digest of every table ``warehouse.publish`` copies (rows in any order), except ``_UNFINGERPRINTED``."""
+def table_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """A digest per table ``warehouse.publish`` copies (its columns and rows, in any order), except
+    ``_UNFINGERPRINTED``."""
     rows = con.sql(
         "SELECT schema_name, table_name FROM duckdb_tables() "
         "WHERE database_name = current_database() AND schema_name IN ('raw','staging','marts','meta') "
         "ORDER BY 1, 2"
     ).fetchall()
-    parts = []
+    out = {}
     for schema, table in rows:
         if f"{schema}.{table}" in _UNFINGERPRINTED:
             continue
@@ -801,26 +802,68 @@ def publish_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
             "WHERE schema_name = ? AND table_name = ? AND database_name = current_database()",
             [schema, table],
         ).fetchall()[0][0]
-        parts.append(f"{schema}.{table}({cols}):{n}:{h}")
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+        out[f"{schema}.{table}"] = f"{schema}.{table}({cols}):{n}:{h}"
+    return out
 
 
-def stage_publish(con: duckdb.DuckDBPyConnection, analyst_path: Path, reuse: bool = True) -> StageResult:
+def publish_fingerprint(con: duckdb.DuckDBPyConnection, per_table: dict[str, str] | None = None) -> str:
+    """A digest of every table ``warehouse.publish`` copies (rows in any order), except ``_UNFINGERPRINTED``."""
+    parts = per_table if per_table is not None else table_fingerprints(con)
+    return hashlib.sha256("\n".join(parts[k] for k in sorted(parts)).encode()).hexdigest()
+
+
+def _file_identity(path: Path) -> str:
+    """The analysts' file's path, size and modification time: a file changed by anyone but the publish
+    step, or another file, is written whole again."""
+    st = Path(path).stat()
+    return f"{Path(path).resolve()}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def stage_publish(
+    con: duckdb.DuckDBPyConnection, analyst_path: Path, reuse: bool = True, whole: bool = False
+) -> StageResult:
     """Publish the working database (``warehouse.publish``). With ``reuse``, nothing is written when the
     analysts' file exists and the tables it copies are unchanged since the last publish
-    (``publish_fingerprint``): readers keep their file untouched."""
+    (``publish_fingerprint``): readers keep their file untouched. Otherwise, when the analysts' file is
+    the one the last publish wrote, only the tables whose fingerprint changed are written, and of those
+    only their changed rows; ``whole`` (or ``reuse=False``) writes the whole file."""
     t0 = time.perf_counter()
     warehouse.ensure_schema(con)
-    fingerprint = publish_fingerprint(con)
-    if reuse and Path(analyst_path).is_file() and fingerprint == _stored_state(con, "publish"):
+    per_table = table_fingerprints(con)
+    fingerprint = publish_fingerprint(con, per_table)
+    exists = Path(analyst_path).is_file()
+    last = _stored_state(con, "publish_tables")
+    last = json.loads(last) if last else {}
+    # the file the last publish wrote, untouched since
+    ours = exists and last.get("file") == _file_identity(analyst_path)
+    if reuse and not whole and ours and fingerprint == _stored_state(con, "publish"):
         res = StageResult("publish", extra={"skipped": True})
         res.notes.append("publish skipped: the published tables are unchanged since the last publish")
         res.seconds = time.perf_counter() - t0
         return res
+    changed = None
+    if reuse and not whole and ours:
+        before = last.get("tables", {})
+        # the run log and the stage state are not fingerprinted: always written
+        changed = sorted({k for k, v in per_table.items() if before.get(k) != v} | set(_UNFINGERPRINTED))
     _save_state(con, "publish", None)
+    _save_state(con, "publish_tables", None)
     con.execute("CHECKPOINT")
-    counts = warehouse.publish(con, analyst_path, finalize=tables.finalize_published)
+    counts = warehouse.publish(con, analyst_path, finalize=tables.finalize_published, changed=changed)
+    changed_rows = counts.pop("publish_changed_rows")
     _save_state(con, "publish", fingerprint)
-    res = StageResult("publish", counts, extra={"skipped": False})
+    _save_state(
+        con,
+        "publish_tables",
+        json.dumps({"file": _file_identity(analyst_path), "tables": per_table}, sort_keys=True),
+    )
+    extra = {"skipped": False, "whole_file": changed is None}
+    if changed is not None:
+        extra.update(tables_written=[t for t in changed if t in counts], rows_written=changed_rows)
+    res = StageResult("publish", counts, extra=extra)
+    if changed is not None:
+        res.notes.append(
+            f"publish: {len(changed)} changed table(s) updated in place of a copy, {changed_rows} row(s) written or deleted"
+        )
     res.seconds = time.perf_counter() - t0
     return res

@@ -3,9 +3,10 @@
 Two files live in the warehouse folder:
 
 * ``work.duckdb``: written only by the pipeline (one writer at a time);
-* ``wiretrace.duckdb``: the analysts' copy. ``publish`` writes a complete new file next to it and swaps it
-  in with ``os.replace``, so a notebook holding the old file open keeps reading a consistent snapshot and
-  never blocks a run.
+* ``wiretrace.duckdb``: the analysts' copy. ``publish`` writes a new file next to it and swaps it in with
+  ``os.replace``, so a notebook holding the old file open keeps reading a consistent snapshot and never
+  blocks a run. After the first publish, the new file is a copy of the published one in which only the
+  changed rows of the changed tables are written (``publish(changed=...)``).
 
 Schemas: ``raw`` (what came in), ``staging`` (clean text, removed spans, sentences), ``marts``
 (overlap results and analyst views), ``meta`` (schema version, run log ``meta.runs``). All four are
@@ -20,6 +21,7 @@ the version stored in ``meta.schema_version``.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -158,43 +160,117 @@ def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def publish(con: duckdb.DuckDBPyConnection, analyst_path: str | Path, finalize=None) -> dict[str, int]:
-    """Copy every raw/staging/marts/meta table of the working database into a new file and swap it in.
+def _published_tables(con: duckdb.DuckDBPyConnection, database: str) -> list[tuple[str, str]]:
+    return con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() "
+        "WHERE database_name = ? AND schema_name IN ('raw','staging','marts','meta') ORDER BY 1, 2",
+        [database],
+    ).fetchall()
 
-    ``finalize(new_con)`` runs on the new file before the swap (views, comments). Returns row counts.
-    """
+
+def _columns(con: duckdb.DuckDBPyConnection, database: str, schema: str, table: str) -> list[tuple[str, str]]:
+    return con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() "
+        "WHERE database_name = ? AND schema_name = ? AND table_name = ? ORDER BY column_index",
+        [database, schema, table],
+    ).fetchall()
+
+
+def _update_table(con: duckdb.DuckDBPyConnection, schema: str, table: str, key: list[str]) -> int | None:
+    """Bring ``publish_target.schema.table`` (same columns as the working table) to the working table's rows
+    by ``key``, comparing a hash of each row: published rows whose key is gone or whose row changed are
+    deleted, working rows whose key is new or whose row changed are inserted. Returns the rows deleted
+    plus inserted, or None when the key turns out not to identify rows (the caller writes the table
+    whole)."""
+    src, dst = f'"{schema}"."{table}"', f'publish_target."{schema}"."{table}"'
+    cols = ", ".join(f'"{c}"' for c in key)
+    on = " AND ".join(f'd."{c}" = g."{c}"' for c in key)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _pub_dst AS SELECT {cols}, hash(t) AS _h FROM {dst} t")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _pub_src AS SELECT {cols}, hash(t) AS _h FROM {src} t")
+    try:
+        gone = con.execute(
+            f"DELETE FROM {dst} AS d USING (SELECT {cols} FROM _pub_dst ANTI JOIN _pub_src USING ({cols}, _h)) g "
+            f"WHERE {on}"
+        ).fetchall()[0][0]
+        added = con.execute(
+            f"INSERT INTO {dst} SELECT t.* FROM {src} t SEMI JOIN "
+            f"(SELECT {cols} FROM _pub_src ANTI JOIN _pub_dst USING ({cols}, _h)) g USING ({cols}) ORDER BY {cols}"
+        ).fetchall()[0][0]
+        n_src = con.sql(f"SELECT count(*) FROM {src}").fetchall()[0][0]
+        n_dst = con.sql(f"SELECT count(*) FROM {dst}").fetchall()[0][0]
+    finally:
+        con.execute("DROP TABLE IF EXISTS _pub_dst")
+        con.execute("DROP TABLE IF EXISTS _pub_src")
+    if n_src != n_dst:
+        return None
+    return int(gone) + int(added)
+
+
+def publish(
+    con: duckdb.DuckDBPyConnection,
+    analyst_path: str | Path,
+    finalize=None,
+    changed: Iterable[str] | None = None,
+) -> dict[str, int]:
+    """Write the analysts' file from every raw/staging/marts/meta table of the working database, into a
+    new file that is swapped in with ``os.replace`` (open readers keep their snapshot).
+
+    Without ``changed`` (or when the analysts' file does not exist) the new file is written whole, each
+    table sorted by its key. With ``changed`` (names ``schema.table``), the new file starts as a copy of the
+    published one and only those tables are written: a table with a key and the same columns gets only
+    its changed rows (rows no longer in the working table deleted, new or changed rows appended); any
+    other changed table is written whole. The caller vouches that the tables not in ``changed`` are
+    unchanged since the published file was written (``pipeline.core.stages.stage_publish`` keeps their
+    fingerprints). ``finalize(new_con)`` runs on the new file before the swap (views, comments). Returns
+    row counts of every table, and under ``"publish_changed_rows"`` the rows written or deleted (-1 for a
+    whole file)."""
     analyst_path = Path(analyst_path)
     analyst_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = analyst_path.with_name(f".{analyst_path.name}.{os.getpid()}.tmp")
     for leftover in (tmp, Path(str(tmp) + ".wal")):
         if leftover.exists():
             leftover.unlink()
-    tables = con.sql(
-        "SELECT schema_name, table_name FROM duckdb_tables() "
-        "WHERE database_name = current_database() AND schema_name IN ('raw','staging','marts','meta') "
-        "ORDER BY 1, 2"
-    ).fetchall()
-    keys = {
-        (r[0], r[1]): r[2]
-        for r in con.sql(
-            "SELECT schema_name, table_name, array_to_string(constraint_column_names, ',') "
-            "FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY' AND database_name = current_database()"
-        ).fetchall()
-    }
+    work_db = con.sql("SELECT current_database()").fetchall()[0][0]
+    tables_ = _published_tables(con, work_db)
+    # the registry's keys (the overlap marts are written whole by their stage, without constraints)
+    keys = {tuple(name.split(".", 1)): ",".join(t.key) for name, t in tables.TABLES.items() if t.key}
+    incremental = changed is not None and analyst_path.is_file()
+    todo = set(changed or ())
+    if incremental:
+        shutil.copyfile(analyst_path, tmp)
     # the path is ours (not user data); ATTACH takes no parameters, so it is quoted as a SQL string
     con.execute(f"ATTACH {_sql_string(str(tmp))} AS publish_target")
     counts: dict[str, int] = {}
+    changed_rows = 0
     try:
-        for schema, table in tables:
-            con.execute(f'CREATE SCHEMA IF NOT EXISTS publish_target."{schema}"')
-            order = keys.get((schema, table))
-            order_sql = " ORDER BY " + ", ".join(f'"{c}"' for c in order.split(",")) if order else ""
-            con.execute(
-                f'CREATE TABLE publish_target."{schema}"."{table}" AS SELECT * FROM "{schema}"."{table}"{order_sql}'
+        present = set(_published_tables(con, "publish_target"))
+        for schema, table in sorted(present - set(tables_)):
+            con.execute(f'DROP TABLE publish_target."{schema}"."{table}"')
+        for schema, table in tables_:
+            name = f"{schema}.{table}"
+            key = keys.get((schema, table))
+            same_columns = (schema, table) in present and _columns(con, work_db, schema, table) == _columns(
+                con, "publish_target", schema, table
             )
-            counts[f"{schema}.{table}"] = con.sql(f'SELECT count(*) FROM "{schema}"."{table}"').fetchall()[0][
-                0
-            ]
+            if incremental and same_columns and name not in todo:
+                pass  # unchanged since the published file was written
+            elif (
+                incremental
+                and same_columns
+                and key
+                and (n := _update_table(con, schema, table, key.split(","))) is not None
+            ):
+                changed_rows += n
+            else:
+                con.execute(f'CREATE SCHEMA IF NOT EXISTS publish_target."{schema}"')
+                con.execute(f'DROP TABLE IF EXISTS publish_target."{schema}"."{table}"')
+                order_sql = " ORDER BY " + ", ".join(f'"{c}"' for c in key.split(",")) if key else ""
+                con.execute(
+                    f'CREATE TABLE publish_target."{schema}"."{table}" AS SELECT * FROM "{schema}"."{table}"{order_sql}'
+                )
+                if incremental:
+                    changed_rows += con.sql(f'SELECT count(*) FROM "{schema}"."{table}"').fetchall()[0][0]
+            counts[name] = con.sql(f'SELECT count(*) FROM "{schema}"."{table}"').fetchall()[0][0]
     finally:
         con.execute("DETACH publish_target")
     if finalize is not None:
@@ -205,4 +281,5 @@ def publish(con: duckdb.DuckDBPyConnection, analyst_path: str | Path, finalize=N
         finally:
             new.close()
     os.replace(tmp, analyst_path)
+    counts["publish_changed_rows"] = changed_rows if incremental else -1
     return counts
