@@ -450,3 +450,87 @@ def test_a_copy_agreeing_with_an_older_version_against_an_earlier_one_did_not_ta
     q = _pair(r, "c2", "c3")
     assert q["direction"] == "a->b" and q["direction_basis"] == "dates"
     assert dict(r.document_originality.select("doc_id", "inferred_source_doc_id").rows())["c3"] == "c2"
+
+
+# ------------------------------------------------------------------------------------------ speakers' words
+
+SPEECH = [
+    "We are going to rebuild every bridge and every road in this state before the end of the decade.",
+    "Nobody who works two jobs to feed a family should be left behind by the people they elected.",
+    "The money is there, the plans are drawn, and the only thing missing is the will of this legislature.",
+    "I have talked to farmers, to nurses and to truck drivers, and they all tell me the same thing.",
+    "So tonight I am asking you to send me that bill, and I will sign it the very same day.",
+]
+
+
+def _speech_corpus(with_quoting_outlet: bool):
+    """A transcript of a speech (dated first), a later blog post that prints four of its lines without
+    quotation marks, and optionally a report that quotes three of those lines."""
+    spec = {
+        "transcript": (
+            "Transcripts",
+            D(2021, 8, 1),
+            ["Full text of the governor's address:"] + SPEECH + LOCAL[:1],
+        ),
+        "blog": ("Blog", D(2021, 8, 5), LOCAL[1:2] + SPEECH[:4] + LOCAL[2:3]),
+    }
+    if with_quoting_outlet:
+        spec["report"] = (
+            "Gazette",
+            D(2021, 8, 2),
+            [f"“{SPEECH[0][:-1]},” the governor said.", f"“{SPEECH[1][:-1]},” she added."]
+            + [f"“{SPEECH[2][:-1]},” she said."]
+            + LOCAL[3:5],
+        )
+    d, s = frames(spec)
+    d = d.with_columns(pl.lit("day").alias("published_at_precision"))
+    return compute_overlap(d, s, encoder=None)
+
+
+def test_lines_a_speaker_said_are_no_evidence_of_order_even_printed_without_quotation_marks():
+    # without an outlet quoting them, the lines look like the transcript's own text: dates order the pair
+    p = _pair(_speech_corpus(False), "blog", "transcript")
+    assert p["direction"] == "b->a" and p["direction_basis"] == "dates"
+    # once another outlet prints three of them in quotation marks they are the governor's words, a
+    # source outside the corpus: the transcript's earlier date does not make it the blog's source
+    r = _speech_corpus(True)
+    p = _pair(r, "blog", "transcript")
+    assert p["direction"] == "undetermined" and p["direction_basis"] == "quote"
+    assert (
+        "words of speakers" in p["direction_evidence"]
+        and "quoted by another outlet" in p["direction_evidence"]
+    )
+    assert p["direction_confidence"] is None
+    assert dict(r.document_originality.select("doc_id", "inferred_source_doc_id").rows())["blog"] is None
+
+
+# ------------------------------------------------------------------------------------------ organisations
+
+NEWSLETTER = [
+    "Good morning and welcome to Fox News First, the newsletter that starts your day with the headlines.",
+    "Not signed up yet for Fox News First and its daily digest of the top stories of the morning?",
+    "Fox News First is compiled by the morning desk of our newsroom in New York every weekday.",
+    "Thank you for making us your first choice in the morning, and see you in your inbox tomorrow.",
+]
+
+
+def test_two_outlets_of_one_organisation_naming_it_is_no_credit_line():
+    assert provenance.same_organisation("Fox News", "Fox Online News")
+    assert provenance.same_organisation("ABC News (Online)", "ABC News")
+    assert not provenance.same_organisation("Fox News", "CNN")
+    assert not provenance.same_organisation("The Hill", "The Atlantic")
+    # two editions of one organisation's newsletter share its template, which names the organisation:
+    # one outlet label is "Fox News", so the other's text "names" it, but that says nothing of copying
+    d, s = frames(
+        {
+            "monday": ("Fox Online News", None, NEWSLETTER[:2] + STORY[:2] + NEWSLETTER[2:]),
+            "tuesday": ("Fox News", None, NEWSLETTER[:2] + UNRELATED[:2] + NEWSLETTER[2:]),
+        }
+    )
+    p = _pair(compute_overlap(d, s, encoder=None), "monday", "tuesday")
+    assert p["in_story"] and p["direction"] == "undetermined"
+    assert "credit" not in p["direction_evidence"]
+    # the same texts under two outlets of different organisations: the naming is a credit line again
+    d = d.with_columns(pl.Series("source", ["Daily Planet", "Fox News"]))
+    p = _pair(compute_overlap(d, s, encoder=None), "monday", "tuesday")
+    assert p["direction"] == "b->a" and p["direction_basis"] == "credit"

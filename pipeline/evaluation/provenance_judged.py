@@ -20,7 +20,9 @@ reuse pairs whose direction rests on a credit line (``credit``: any basis naming
 pairs left undetermined (``undetermined``: ``common_source``, ``indirect``, ``conflict``, ``none``).
 Each item keeps small excerpts only (titles, outlets, dates, URLs, sizes, up to six shared sentence
 pairs, credit lines), the direction reported when it was drawn, and the corpus ids of both documents
-and of their relatives in the story (the documents the direction rules consult).
+and of their relatives (the documents the direction rules consult: their relatives in the story and
+the other holders of the lines they share). Drawing again into an existing file keeps the judgments
+already made for the same pairs.
 
 ``report`` re-scores the judged items against the current pipeline: it runs the pipeline (lexical
 tiers, as the full-corpus benchmark) on the judged documents and their relatives taken from the corpus
@@ -160,6 +162,19 @@ def _neighbours(con, doc_id: str) -> list[str]:
     return [r[0] for r in rows]
 
 
+def _cluster_docs(con, a: str, b: str) -> set[str]:
+    """The documents holding a sentence of the sentence clusters a and b share (other outlets quoting
+    or copying the same lines: the rules read whether a line is quoted elsewhere)."""
+    rows = con.execute(
+        """SELECT DISTINCT c2.doc_id FROM marts.sentence_matches m
+           JOIN marts.sentence_clusters c1 ON c1.sentence_id = m.sentence_id_a
+           JOIN marts.sentence_clusters c2 ON c2.cluster_id = c1.cluster_id
+           WHERE m.doc_id_a = ? AND m.doc_id_b = ? ORDER BY 1 LIMIT ?""",
+        [a, b, MAX_RELATIVES],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
 def _item(con, row: dict) -> dict:
     a, b = row["doc_id_a"], row["doc_id_b"]
     meta = {
@@ -177,7 +192,14 @@ def _item(con, row: dict) -> dict:
            ORDER BY m.index_a LIMIT ?""",
         [a, b, MAX_SHARED],
     ).fetchall()
-    rel = sorted(set(_neighbours(con, a)[:MAX_RELATIVES]) | set(_neighbours(con, b)[:MAX_RELATIVES]) - {a, b})
+    rel = sorted(
+        (
+            set(_neighbours(con, a)[:MAX_RELATIVES])
+            | set(_neighbours(con, b)[:MAX_RELATIVES])
+            | _cluster_docs(con, a, b)
+        )
+        - {a, b}
+    )
     ext = dict(
         con.execute(
             "SELECT doc_id, external_id FROM raw.documents WHERE list_contains(?, doc_id)", [rel]
@@ -265,6 +287,14 @@ def cmd_sample(args: argparse.Namespace) -> int:
         print(f"no published warehouse at {db}")
         return 1
     items, counts = draw_items(db, args.seed, args.per_basis, args.undetermined)
+    out = Path(args.out) if args.out else DATA
+    if out.is_file():  # drawn again (e.g. with more context): the judgments already made are kept
+        _, old = load_judged(out)
+        judged = {(i["doc_id_a"], i["doc_id_b"]): i for i in old if i.get("truth")}
+        for i in items:
+            j = judged.get((i["doc_id_a"], i["doc_id_b"]))
+            if j is not None:
+                i.update(truth=j["truth"], note=j["note"], label=label(j["truth"], i["sampled"]["direction"]))
     fidelity = None
     if shared_data() is not None:  # how well the report's sub-corpus run stands for the full corpus
         with tempfile.TemporaryDirectory(prefix="wiretrace-provenance-") as tmp:
@@ -273,7 +303,6 @@ def cmd_sample(args: argparse.Namespace) -> int:
             found.get((i["doc_id_a"], i["doc_id_b"]), (None,))[0] == i["sampled"]["direction"] for i in items
         )
         fidelity = {**run, "same_direction": same, "pairs": len(items)}
-    out = Path(args.out) if args.out else DATA
     out.parent.mkdir(parents=True, exist_ok=True)
     header = {
         "item": "header",
@@ -390,8 +419,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     judged = [i for i in items if i.get("truth") in TRUTHS]
     if len(judged) < len(items):
         print(f"{len(items) - len(judged)} of {len(items)} items are not judged yet")
-    sampled = {(i["doc_id_a"], i["doc_id_b"]): (i["sampled"]["direction"], i["sampled"]["basis"]) for i in items}
-    sources: list[tuple[str, dict, str]] = [("as drawn (commit " + head.get("commit", "?") + ")", sampled, "")]
+    sampled = {
+        (i["doc_id_a"], i["doc_id_b"]): (i["sampled"]["direction"], i["sampled"]["basis"]) for i in items
+    }
+    sources: list[tuple[str, dict, str]] = [
+        ("as drawn (commit " + head.get("commit", "?") + ")", sampled, "")
+    ]
     if args.warehouse:
         found = _directions_from(Path(args.warehouse) / "wiretrace.duckdb", items)
         sources.append((f"full-corpus warehouse (commit {git_commit()})", found, ""))
