@@ -534,3 +534,45 @@ def test_two_outlets_of_one_organisation_naming_it_is_no_credit_line():
     d = d.with_columns(pl.Series("source", ["Daily Planet", "Fox News"]))
     p = _pair(compute_overlap(d, s, encoder=None), "monday", "tuesday")
     assert p["direction"] == "b->a" and p["direction_basis"] == "credit"
+
+
+def _transcript(labelled: bool) -> list[str]:
+    host = "AMY GOODMAN: " if labelled else ""
+    guest = "GOVERNOR JANE ROE: " if labelled else ""
+    return [
+        f"{host}We turn now to the governor, who spoke to us from the state capital this morning.",
+        f"{guest}{SPEECH[0]}",
+        *SPEECH[1:4],
+        f"{host}Governor, thank you so much for joining us on the program today.",
+    ]
+
+
+def test_a_transcript_printed_elsewhere_without_its_speaker_labels_is_the_speakers_words():
+    def run(labelled: bool, copy_keeps_labels: bool = False):
+        copy = _transcript(True)[:5] if copy_keeps_labels else SPEECH[:4]
+        d, s = frames(
+            {
+                "transcript": ("Radio Hour", D(2021, 8, 1), _transcript(labelled) + LOCAL[:1]),
+                "article": ("Blog", D(2021, 8, 5), LOCAL[1:2] + copy + LOCAL[2:3]),
+            }
+        )
+        d = d.with_columns(pl.lit("day").alias("published_at_precision"))
+        return _pair(compute_overlap(d, s, encoder=None), "article", "transcript")
+
+    # the governor's lines in a transcript (speaker labels) and unlabelled in a later article: her words
+    p = run(labelled=True)
+    assert p["direction"] == "undetermined" and p["direction_basis"] == "quote"
+    assert "printed unquoted" in p["direction_evidence"]
+    # the same text without speaker labels is the first page's own text: the dates order the pair
+    assert run(labelled=False)["direction"] == "b->a"
+    # a copy of the transcript itself, labels and all, took it from the transcript
+    p = run(labelled=True, copy_keeps_labels=True)
+    assert p["direction"] == "b->a" and p["direction_basis"] == "dates"
+    assert (
+        provenance.speaker_turns(
+            pl.DataFrame(
+                {"sentence_id": ["x:0"], "doc_id": ["x"], "index": [0], "text": ["UPDATE: more soon."]}
+            )
+        )
+        == set()
+    )

@@ -11,9 +11,11 @@ Only reuse counts: when ``sentence_matches`` has a ``relation`` column, only row
 not reuse). Quotations
 (``is_quote``) are never evidence of direction: two outlets quoting one speaker took the words from the
 speaker, a source outside the corpus. A speaker's words are a quotation wherever they are printed: a
-sentence cluster (over all reuse matches) one of whose matches is a quotation is a quotation cluster,
-and its sentences are no evidence either, also where an outlet prints them without quotation marks (a
-tweet embedded, a transcript, a speech text: unmarked speech; :func:`_speech_sentences`). A pair shares
+sentence cluster (over all reuse matches) one of whose matches is a quotation, or a transcript turn
+(a line after a speaker label such as "AMY GOODMAN:", :func:`speaker_turns`) matched in a page that is
+no transcript, is a quotation cluster, and its sentences are no evidence either, also where an outlet
+prints them without quotation marks (a tweet embedded, a transcript, a speech text: unmarked speech;
+:func:`_speech_sentences`). A pair shares
 mostly the words of speakers (:meth:`_Pairs.spoken`) when at least ``SPEECH_MIN_UNMARKED`` (a third)
 of its matches outside quotations are unmarked speech and quotations and unmarked speech make up at
 least ``SPEECH_MIN_SHARE`` (0.5) of its matches (the other lines are then likely parts of the same
@@ -472,10 +474,42 @@ class _Story:
         )
 
 
-def _speech_sentences(m: pl.DataFrame) -> set[str]:
+_SPEAKER_LABEL = re.compile(r"^((?:[A-Z][A-Z.'’-]*\s+){1,4}[A-Z][A-Z.'’-]+):\s")
+
+
+def speaker_turns(sents: pl.DataFrame) -> set[str]:
+    """The sentences of transcript turns: in a document with at least two distinct speaker labels (a
+    line opening with a name of two to five words in capitals and a colon, "AMY GOODMAN:", "PRESIDENT
+    DONALD TRUMP:", not a one-word kicker such as "UPDATE:" or "POLL:": a transcript or an excerpt of
+    one), each labelled sentence and those after it up to the next label; the last label's turn is its
+    own sentence (what follows may be the page's own text again). Needs ``sentence_id``, ``doc_id``,
+    ``index`` and ``text``."""
+    if not {"sentence_id", "index"} <= set(sents.columns) or sents.height == 0:
+        return set()
+    lab = sents.filter(pl.col("text").str.contains(_SPEAKER_LABEL.pattern)).with_columns(
+        pl.col("text").str.extract(_SPEAKER_LABEL.pattern, 1).alias("_label")
+    )
+    spans = (
+        lab.group_by("doc_id")
+        .agg(
+            pl.col("_label").n_unique().alias("n"),
+            pl.col("index").min().alias("lo"),
+            pl.col("index").max().alias("hi"),
+        )
+        .filter(pl.col("n") >= 2)
+    )
+    if spans.height == 0:
+        return set()
+    # every sentence from the first label to the last one, inclusive, is inside some turn
+    inside = sents.join(spans, on="doc_id").filter(pl.col("index").is_between(pl.col("lo"), pl.col("hi")))
+    return set(inside["sentence_id"].to_list())
+
+
+def _speech_sentences(m: pl.DataFrame, turns: set[str] = frozenset()) -> set[str]:
     """The sentences of quotation clusters: sentence clusters (over all reuse matches) one of whose
-    matches is a quotation. A speaker's words are a quotation wherever they are printed, also where an
-    outlet prints them without quotation marks (a tweet embedded, a speech or a transcript)."""
+    matches is a quotation, or a transcript turn (:func:`speaker_turns`) matched outside a transcript. A speaker's words are a
+    quotation wherever they are printed, also where an outlet prints them without quotation marks (a
+    tweet embedded, a speech or a transcript)."""
     parent: dict[str, str] = {}
 
     def find(x: str) -> str:
@@ -487,11 +521,29 @@ def _speech_sentences(m: pl.DataFrame) -> set[str]:
         return root
 
     rows = m.select("sentence_id_a", "sentence_id_b", "is_quote").rows()
+    # the documents holding transcript turns: a copy of a transcript is one too
+    turn_docs = {
+        d
+        for sa, sb, da, db in m.select("sentence_id_a", "sentence_id_b", "doc_id_a", "doc_id_b").rows()
+        for s_, d in ((sa, da), (sb, db))
+        if s_ in turns
+    }
+    docs_of = {
+        s_: d
+        for sa, sb, da, db in m.select("sentence_id_a", "sentence_id_b", "doc_id_a", "doc_id_b").rows()
+        for s_, d in ((sa, da), (sb, db))
+    }
     for sa, sb, _q in rows:
         ra, rb = find(sa), find(sb)
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
-    quoted = {find(sa) for sa, _sb, q in rows if q}
+    # a transcript turn printed in a page that is no transcript (quoted, or as plain text) is the
+    # speaker's words; a copy of the transcript itself is a transcript too
+    quoted = {find(sa) for sa, _sb, q in rows if q} | {
+        find(sa)
+        for sa, sb, _q in rows
+        if (sa in turns and docs_of[sb] not in turn_docs) or (sb in turns and docs_of[sa] not in turn_docs)
+    }
     return {x for sa, sb, _q in rows for x in (sa, sb) if find(x) in quoted}
 
 
@@ -601,7 +653,7 @@ class _Pairs:
             .rows()
         }
         reuse = reuse_only(matches)
-        speech = _speech_sentences(reuse)
+        speech = _speech_sentences(reuse, speaker_turns(sents))
         # the text evidence: reuse that is neither a quotation nor a sentence some outlet quotes
         self.story = _Story(
             reuse.filter(~pl.col("is_quote") & ~pl.col("sentence_id_a").is_in(list(speech))), self.links
