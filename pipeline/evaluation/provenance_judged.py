@@ -84,7 +84,8 @@ import polars as pl
 from pipeline.evaluation.common import git_commit, shared_data, write_result
 
 CORPUS = Path("corpora") / "allsides_baly2020.parquet"
-DATA = Path(__file__).resolve().parent / "data" / "provenance_judged.jsonl"
+DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA = DATA_DIR / "provenance_judged.jsonl"  # the development sample; others: provenance_judged_<name>.jsonl
 STRATA = ("credit", "dates", "dates+union", "union", "undetermined")
 TRUTHS = ("a->b", "b->a", "common", "unknown")
 MAX_SHARED = 6
@@ -243,7 +244,9 @@ def _item(con, row: dict) -> dict:
     }
 
 
-def draw_items(db: Path, seed: int, per_basis: int, undetermined: int) -> tuple[list[dict], dict]:
+def draw_items(
+    db: Path, seed: int, per_basis: int, undetermined: int, exclude: frozenset = frozenset()
+) -> tuple[list[dict], dict]:
     con = duckdb.connect(str(db), read_only=True)
     cur = con.execute(
         """SELECT doc_id_a, doc_id_b, source_a, source_b, n_matchable_a, n_matchable_b, n_shared_a,
@@ -254,7 +257,7 @@ def draw_items(db: Path, seed: int, per_basis: int, undetermined: int) -> tuple[
            ORDER BY doc_id_a, doc_id_b"""
     )
     names = [d[0] for d in cur.description]
-    pairs = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    pairs = [dict(zip(names, r, strict=True)) for r in cur.fetchall() if (r[0], r[1]) not in exclude]
     rng = random.Random(seed)
     by: dict[str, list[dict]] = defaultdict(list)
     for r in pairs:
@@ -286,8 +289,16 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if not db.is_file():
         print(f"no published warehouse at {db}")
         return 1
-    items, counts = draw_items(db, args.seed, args.per_basis, args.undetermined)
     out = Path(args.out) if args.out else DATA
+    # pairs of the other judged samples are not drawn again
+    exclude = frozenset(
+        (i["doc_id_a"], i["doc_id_b"])
+        for f in sample_files()
+        if f.resolve() != out.resolve()
+        for i in load_judged(f)[1]
+    )
+    items, counts = draw_items(db, args.seed, args.per_basis, args.undetermined, exclude)
+    counts["excluded_already_judged"] = len(exclude)
     if out.is_file():  # drawn again (e.g. with more context): the judgments already made are kept
         _, old = load_judged(out)
         judged = {(i["doc_id_a"], i["doc_id_b"]): i for i in old if i.get("truth")}
@@ -307,11 +318,13 @@ def cmd_sample(args: argparse.Namespace) -> int:
     header = {
         "item": "header",
         "seed": args.seed,
+        "role": args.role,
         "per_basis": args.per_basis,
         "undetermined": args.undetermined,
         "commit": git_commit(),
         "command": f"python -m pipeline.evaluation.provenance_judged sample --warehouse DIR --seed {args.seed} "
-        f"--per-basis {args.per_basis} --undetermined {args.undetermined}",
+        f"--per-basis {args.per_basis} --undetermined {args.undetermined} --role {args.role}"
+        + (f" --out {out.relative_to(DATA_DIR.parents[2])}" if args.out else ""),
         "warehouse": "the full corpus (37,554 articles), lexical tiers (python -m pipeline.evaluation.bench)",
         "counts": counts,
         "sub_corpus_run": fidelity,
@@ -326,6 +339,11 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------------------ report
+
+
+def sample_files() -> list[Path]:
+    """The judged samples kept in the repo: the development sample first, then the others by name."""
+    return sorted(DATA_DIR.glob("provenance_judged*.jsonl"), key=lambda f: (f != DATA, f.name))
 
 
 def load_judged(path: Path = DATA) -> tuple[dict, list[dict]]:
@@ -468,17 +486,12 @@ def _wrong(items: list[dict], found: dict) -> list[str]:
     return ["", "| item | outlets a / b | reported | judged | note |", "|---:|---|---|---|---|", *out]
 
 
-def cmd_report(args: argparse.Namespace) -> int:
-    if not DATA.is_file():
-        print(f"no judged sample at {DATA}")
-        return 0
-    head, items = load_judged()
+def _report_sample(path: Path, args: argparse.Namespace) -> list[str]:
+    """The report section of one judged sample file."""
+    head, items = load_judged(path)
     judged = [i for i in items if i.get("truth") in TRUTHS]
     if len(judged) < len(items):
-        print(f"{len(items) - len(judged)} of {len(items)} items are not judged yet")
-    if shared_data() is None and not args.warehouse:
-        print("shared data not found: set WIRETRACE_SHARED_DATA or place it at ../shared/data; skipped")
-        return 0
+        print(f"{path.name}: {len(items) - len(judged)} of {len(items)} items are not judged yet")
     sampled = {
         (i["doc_id_a"], i["doc_id_b"]): (i["sampled"]["direction"], i["sampled"]["basis"]) for i in items
     }
@@ -506,21 +519,19 @@ def cmd_report(args: argparse.Namespace) -> int:
                 f"{fid.get('pairs', '?')} pairs.",
             )
         )
-    cmd = "python -m pipeline.evaluation.provenance_judged report" + (
-        " --warehouse DIR" if args.warehouse else ""
-    )
     truths = defaultdict(int)
     for i in judged:
         truths[(i["stratum"], i["truth"])] += 1
     weights = _weights(head, items)
+    role = head.get("role", "development")
     out = [
-        "# Directions on real news (judged sample)",
         "",
-        f"Command: `{cmd}` (commit {git_commit()}). Sample: `pipeline/evaluation/data/provenance_judged.jsonl`, "
-        f"drawn by `{head.get('command', '?')}` at commit {head.get('commit', '?')} from {head.get('warehouse', '?')}; "
-        f"{len(items)} cross-outlet document pairs that link a story ({len(judged)} judged), stratified by the "
-        "basis of their direction when drawn; criterion in the script's docstring. Pairs in the full corpus "
-        f"when drawn, by stratum: {json.dumps(head.get('counts', {}))}.",
+        f"# Sample `{path.name}` ({role})",
+        "",
+        f"Drawn by `{head.get('command', '?')}` at commit {head.get('commit', '?')} from "
+        f"{head.get('warehouse', '?')}; {len(items)} cross-outlet document pairs that link a story "
+        f"({len(judged)} judged), stratified by the basis of their direction when drawn. Pairs in the "
+        f"corpus when drawn, by stratum: {json.dumps(head.get('counts', {}))}.",
         "",
         "Judged truth by stratum at drawing: "
         + "; ".join(
@@ -529,9 +540,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         )
         + ".",
         "",
-        "The sample is development data: it was read before the rules were last changed, and the changes "
-        "answer what it showed (the words of speakers printed without quotation marks, outlets of one "
-        "organisation); figures after the change are therefore optimistic for pairs not in it.",
+        "A development sample was read before the rules were last changed, and the changes answer what "
+        "it showed: figures after the change are optimistic for pairs not in it. A test sample was drawn "
+        "and judged after the last change."
+        if role == "development"
+        else "Drawn and judged after the last change to the rules, from the pairs no other sample holds.",
     ]
     for name, found, note in sources:
         rows = score(items, found)
@@ -547,12 +560,37 @@ def cmd_report(args: argparse.Namespace) -> int:
             f"Undetermined: {und.get('n', 0)} of {n_all} pairs; of them a reader sees a direction in "
             f"{und.get('N', 0)} (missed), a common source in {und.get('Y', 0)}, nothing decisive in {und.get('U', 0)}.",
             "",
-            f"Weighted by stratum size (an estimate for all {sum(weights.values()):.0f} cross-outlet story pairs "
-            f"of the corpus): precision of directions {wp:.2f}, share of pairs directed {wd:.2f}.",
+            f"Weighted by stratum size (an estimate for the {sum(weights.values()):.0f} cross-outlet story pairs "
+            f"the sample was drawn from): precision of directions {wp:.2f}, share of pairs directed {wd:.2f}.",
             "",
             "Wrong (N):",
             *_wrong(items, found),
         ]
+    return out
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    files = sample_files()
+    if not files:
+        print(f"no judged sample in {DATA_DIR}")
+        return 0
+    if shared_data() is None and not args.warehouse:
+        print("shared data not found: set WIRETRACE_SHARED_DATA or place it at ../shared/data; skipped")
+        return 0
+    cmd = "python -m pipeline.evaluation.provenance_judged report" + (
+        " --warehouse DIR" if args.warehouse else ""
+    )
+    out = [
+        "# Directions on real news (judged samples)",
+        "",
+        f"Command: `{cmd}` (commit {git_commit()}). Samples: `pipeline/evaluation/data/provenance_judged*.jsonl`, "
+        "pairs of the AllSides corpus (dates are days only) read by the criterion in the script's docstring. "
+        "For each sample: the directions as drawn, and the directions the current rules give (a sub-corpus "
+        "run of the judged pairs and their relatives; with `--warehouse`, also those of a full-corpus "
+        "warehouse).",
+    ]
+    for f in files:
+        out += _report_sample(f, args)
     path = write_result("provenance_judged", "\n".join(out) + "\n")
     print("\n".join(out))
     print(f"written to {path}")
@@ -568,6 +606,12 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--per-basis", type=int, default=30)
     s.add_argument("--undetermined", type=int, default=20)
     s.add_argument("--out", default=None)
+    s.add_argument(
+        "--role",
+        choices=("development", "test"),
+        default="test",
+        help="development: read while the rules were changed; test: drawn and judged after the last change",
+    )
     s.set_defaults(func=cmd_sample)
     r = sub.add_parser("report", help="re-score the judged sample against the current pipeline")
     r.add_argument("--warehouse", default=None, help="read directions from this warehouse instead")
