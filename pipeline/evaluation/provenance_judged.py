@@ -324,7 +324,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         "commit": git_commit(),
         "command": f"python -m pipeline.evaluation.provenance_judged sample --warehouse DIR --seed {args.seed} "
         f"--per-basis {args.per_basis} --undetermined {args.undetermined} --role {args.role}"
-        + (f" --out {out.relative_to(DATA_DIR.parents[2])}" if args.out else ""),
+        + (f" --out {out.resolve().relative_to(DATA_DIR.parents[2])}" if args.out else ""),
         "warehouse": "the full corpus (37,554 articles), lexical tiers (python -m pipeline.evaluation.bench)",
         "counts": counts,
         "sub_corpus_run": fidelity,
