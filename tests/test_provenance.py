@@ -576,3 +576,51 @@ def test_a_transcript_printed_elsewhere_without_its_speaker_labels_is_the_speake
         )
         == set()
     )
+
+
+# ------------------------------------------------------------------------------------------ judged samples
+
+
+def test_judged_direction_samples_are_complete_small_and_consistent():
+    from pipeline.evaluation import provenance_judged as pj
+
+    files = pj.sample_files()
+    assert files and files[0] == pj.DATA
+    roles = set()
+    for f in files:
+        head, items = pj.load_judged(f)
+        roles.add(head["role"])
+        assert items and head["counts"] and head["commit"]
+        for i in items:
+            # every item judged by the criterion, its label the truth compared with the direction drawn
+            assert i["truth"] in pj.TRUTHS and i["note"], (f.name, i["doc_id_a"], i["doc_id_b"])
+            assert i["label"] == pj.label(i["truth"], i["sampled"]["direction"])
+            assert i["stratum"] == pj.stratum(i["sampled"]["direction"], i["sampled"]["basis"])
+            # small excerpts only, never whole articles
+            assert len(i["shared"]) <= pj.MAX_SHARED
+            assert all(len(c) <= 300 for side in "ab" for c in i[f"credit_lines_{side}"])
+            assert "text" not in i
+        # a pair is judged in one sample only
+        assert len({(i["doc_id_a"], i["doc_id_b"]) for i in items}) == len(items)
+    assert roles == {"development", "test"}
+    pairs = [(i["doc_id_a"], i["doc_id_b"]) for f in files for i in pj.load_judged(f)[1]]
+    assert len(set(pairs)) == len(pairs)
+
+
+def test_labels_compare_the_judged_truth_with_the_direction_reported():
+    from pipeline.evaluation.provenance_judged import label, weighted_precision
+
+    assert label("a->b", "a->b") == "Y" and label("b->a", "a->b") == "N"
+    # a direction between two copies of one source is wrong; leaving it undetermined is right
+    assert label("common", "b->a") == "N" and label("common", "undetermined") == "Y"
+    # a direction a reader sees and the rules leave undetermined is a miss; unknown truth is no evidence
+    assert label("a->b", "undetermined") == "N" and label("unknown", "a->b") == "U"
+    assert label(None, "a->b") is None
+    items = [
+        {"doc_id_a": "x", "doc_id_b": "y", "truth": "a->b"},
+        {"doc_id_a": "x", "doc_id_b": "z", "truth": "common"},
+    ]
+    found = {("x", "y"): ("a->b", "dates"), ("x", "z"): ("b->a", "credit")}
+    # the wrong item stands for three times as many pairs as the right one
+    p, share = weighted_precision(items, found, {("x", "y"): 1.0, ("x", "z"): 3.0})
+    assert p == pytest.approx(0.25) and share == 1.0

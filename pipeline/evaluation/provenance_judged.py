@@ -526,7 +526,7 @@ def _report_sample(path: Path, args: argparse.Namespace) -> list[str]:
     role = head.get("role", "development")
     out = [
         "",
-        f"# Sample `{path.name}` ({role})",
+        f"## Sample `{path.name}` ({role})",
         "",
         f"Drawn by `{head.get('command', '?')}` at commit {head.get('commit', '?')} from "
         f"{head.get('warehouse', '?')}; {len(items)} cross-outlet document pairs that link a story "
@@ -551,7 +551,7 @@ def _report_sample(path: Path, args: argparse.Namespace) -> list[str]:
         und = rows.get("undetermined", {})
         n_all = rows.get("all", {}).get("n", 0)
         wp, wd = weighted_precision(items, found, weights)
-        out += ["", f"## Directions {name}", ""]
+        out += ["", f"### Directions {name}", ""]
         if note:
             out += [note, ""]
         out += _fmt_rows(rows)
