@@ -81,6 +81,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipeline.core.run import run_pipeline
 from pipeline.evaluation.common import git_commit, shared_data, write_result
 
 CORPUS = Path("corpora") / "allsides_baly2020.parquet"
@@ -367,8 +368,6 @@ def _directions_from(db: Path, items: list[dict]) -> dict[tuple[str, str], tuple
 
 def rerun(items: list[dict], workdir: Path) -> tuple[dict[tuple[str, str], tuple[str, str]], dict]:
     """Run the pipeline (lexical tiers) on the judged documents and their relatives; their directions."""
-    from pipeline.core.run import run_pipeline
-
     ids = {i[f"corpus_id_{s}"] for i in items for s in "ab"} | {r for i in items for r in i["relatives"]}
     corpus = pl.read_parquet(shared_data() / CORPUS).filter(pl.col("id").is_in(sorted(ids))).sort("id")
     landing, wh = workdir / "landing", workdir / "warehouse"
