@@ -36,8 +36,8 @@ reused text the earlier one lacks took it elsewhere, so the earlier is not shown
 exactly midnight is taken as a date only (``day``) and any other value as ``time``. Implausible dates
 never reach this module: ingest flags them and leaves ``published_at`` null.
 
-Textual evidence (works without dates), over the sentence clusters of non-quote reuse between the
-documents of a story (document pairs with ``in_story``):
+Textual evidence (works without dates), over the sentence clusters of non-quote reuse (outside
+quotation clusters) between the documents of a story (document pairs with ``in_story``):
 
 * union (``union``): X holds the union of what its relatives share. X is taken as the source of Y when
   at least ``UNION_MIN_WITNESSES`` (2) other relatives of X each carry sentences of X that Y lacks (at
