@@ -450,3 +450,177 @@ def test_a_copy_agreeing_with_an_older_version_against_an_earlier_one_did_not_ta
     q = _pair(r, "c2", "c3")
     assert q["direction"] == "a->b" and q["direction_basis"] == "dates"
     assert dict(r.document_originality.select("doc_id", "inferred_source_doc_id").rows())["c3"] == "c2"
+
+
+# ------------------------------------------------------------------------------------------ speakers' words
+
+SPEECH = [
+    "We are going to rebuild every bridge and every road in this state before the end of the decade.",
+    "Nobody who works two jobs to feed a family should be left behind by the people they elected.",
+    "The money is there, the plans are drawn, and the only thing missing is the will of this legislature.",
+    "I have talked to farmers, to nurses and to truck drivers, and they all tell me the same thing.",
+    "So tonight I am asking you to send me that bill, and I will sign it the very same day.",
+]
+
+
+def _speech_corpus(with_quoting_outlet: bool):
+    """A transcript of a speech (dated first), a later blog post that prints four of its lines without
+    quotation marks, and optionally a report that quotes three of those lines."""
+    spec = {
+        "transcript": (
+            "Transcripts",
+            D(2021, 8, 1),
+            ["Full text of the governor's address:"] + SPEECH + LOCAL[:1],
+        ),
+        "blog": ("Blog", D(2021, 8, 5), LOCAL[1:2] + SPEECH[:4] + LOCAL[2:3]),
+    }
+    if with_quoting_outlet:
+        spec["report"] = (
+            "Gazette",
+            D(2021, 8, 2),
+            [f"“{SPEECH[0][:-1]},” the governor said.", f"“{SPEECH[1][:-1]},” she added."]
+            + [f"“{SPEECH[2][:-1]},” she said."]
+            + LOCAL[3:5],
+        )
+    d, s = frames(spec)
+    d = d.with_columns(pl.lit("day").alias("published_at_precision"))
+    return compute_overlap(d, s, encoder=None)
+
+
+def test_lines_a_speaker_said_are_no_evidence_of_order_even_printed_without_quotation_marks():
+    # without an outlet quoting them, the lines look like the transcript's own text: dates order the pair
+    p = _pair(_speech_corpus(False), "blog", "transcript")
+    assert p["direction"] == "b->a" and p["direction_basis"] == "dates"
+    # once another outlet prints three of them in quotation marks they are the governor's words, a
+    # source outside the corpus: the transcript's earlier date does not make it the blog's source
+    r = _speech_corpus(True)
+    p = _pair(r, "blog", "transcript")
+    assert p["direction"] == "undetermined" and p["direction_basis"] == "quote"
+    assert (
+        "words of speakers" in p["direction_evidence"]
+        and "quoted by another outlet" in p["direction_evidence"]
+    )
+    assert p["direction_confidence"] is None
+    assert dict(r.document_originality.select("doc_id", "inferred_source_doc_id").rows())["blog"] is None
+
+
+# ------------------------------------------------------------------------------------------ organisations
+
+NEWSLETTER = [
+    "Good morning and welcome to Fox News First, the newsletter that starts your day with the headlines.",
+    "Not signed up yet for Fox News First and its daily digest of the top stories of the morning?",
+    "Fox News First is compiled by the morning desk of our newsroom in New York every weekday.",
+    "Thank you for making us your first choice in the morning, and see you in your inbox tomorrow.",
+]
+
+
+def test_two_outlets_of_one_organisation_naming_it_is_no_credit_line():
+    assert provenance.same_organisation("Fox News", "Fox Online News")
+    assert provenance.same_organisation("ABC News (Online)", "ABC News")
+    assert not provenance.same_organisation("Fox News", "CNN")
+    assert not provenance.same_organisation("The Hill", "The Atlantic")
+    # two editions of one organisation's newsletter share its template, which names the organisation:
+    # one outlet label is "Fox News", so the other's text "names" it, but that says nothing of copying
+    d, s = frames(
+        {
+            "monday": ("Fox Online News", None, NEWSLETTER[:2] + STORY[:2] + NEWSLETTER[2:]),
+            "tuesday": ("Fox News", None, NEWSLETTER[:2] + UNRELATED[:2] + NEWSLETTER[2:]),
+        }
+    )
+    p = _pair(compute_overlap(d, s, encoder=None), "monday", "tuesday")
+    assert p["in_story"] and p["direction"] == "undetermined"
+    assert "credit" not in p["direction_evidence"]
+    # the same texts under two outlets of different organisations: the naming is a credit line again
+    d = d.with_columns(pl.Series("source", ["Daily Planet", "Fox News"]))
+    p = _pair(compute_overlap(d, s, encoder=None), "monday", "tuesday")
+    assert p["direction"] == "b->a" and p["direction_basis"] == "credit"
+
+
+def _transcript(labelled: bool) -> list[str]:
+    host = "AMY GOODMAN: " if labelled else ""
+    guest = "GOVERNOR JANE ROE: " if labelled else ""
+    return [
+        f"{host}We turn now to the governor, who spoke to us from the state capital this morning.",
+        f"{guest}{SPEECH[0]}",
+        *SPEECH[1:4],
+        f"{host}Governor, thank you so much for joining us on the program today.",
+    ]
+
+
+def test_a_transcript_printed_elsewhere_without_its_speaker_labels_is_the_speakers_words():
+    def run(labelled: bool, copy_keeps_labels: bool = False):
+        copy = _transcript(True)[:5] if copy_keeps_labels else SPEECH[:4]
+        d, s = frames(
+            {
+                "transcript": ("Radio Hour", D(2021, 8, 1), _transcript(labelled) + LOCAL[:1]),
+                "article": ("Blog", D(2021, 8, 5), LOCAL[1:2] + copy + LOCAL[2:3]),
+            }
+        )
+        d = d.with_columns(pl.lit("day").alias("published_at_precision"))
+        return _pair(compute_overlap(d, s, encoder=None), "article", "transcript")
+
+    # the governor's lines in a transcript (speaker labels) and unlabelled in a later article: her words
+    p = run(labelled=True)
+    assert p["direction"] == "undetermined" and p["direction_basis"] == "quote"
+    assert "printed unquoted" in p["direction_evidence"]
+    # the same text without speaker labels is the first page's own text: the dates order the pair
+    assert run(labelled=False)["direction"] == "b->a"
+    # a copy of the transcript itself, labels and all, took it from the transcript
+    p = run(labelled=True, copy_keeps_labels=True)
+    assert p["direction"] == "b->a" and p["direction_basis"] == "dates"
+    assert (
+        provenance.speaker_turns(
+            pl.DataFrame(
+                {"sentence_id": ["x:0"], "doc_id": ["x"], "index": [0], "text": ["UPDATE: more soon."]}
+            )
+        )
+        == set()
+    )
+
+
+# ------------------------------------------------------------------------------------------ judged samples
+
+
+def test_judged_direction_samples_are_complete_small_and_consistent():
+    from pipeline.evaluation import provenance_judged as pj
+
+    files = pj.sample_files()
+    assert files and files[0] == pj.DATA
+    roles = set()
+    for f in files:
+        head, items = pj.load_judged(f)
+        roles.add(head["role"])
+        assert items and head["counts"] and head["commit"]
+        for i in items:
+            # every item judged by the criterion, its label the truth compared with the direction drawn
+            assert i["truth"] in pj.TRUTHS and i["note"], (f.name, i["doc_id_a"], i["doc_id_b"])
+            assert i["label"] == pj.label(i["truth"], i["sampled"]["direction"])
+            assert i["stratum"] == pj.stratum(i["sampled"]["direction"], i["sampled"]["basis"])
+            # small excerpts only, never whole articles
+            assert len(i["shared"]) <= pj.MAX_SHARED
+            assert all(len(c) <= 300 for side in "ab" for c in i[f"credit_lines_{side}"])
+            assert "text" not in i
+        # a pair is judged in one sample only
+        assert len({(i["doc_id_a"], i["doc_id_b"]) for i in items}) == len(items)
+    assert roles == {"development", "test"}
+    pairs = [(i["doc_id_a"], i["doc_id_b"]) for f in files for i in pj.load_judged(f)[1]]
+    assert len(set(pairs)) == len(pairs)
+
+
+def test_labels_compare_the_judged_truth_with_the_direction_reported():
+    from pipeline.evaluation.provenance_judged import label, weighted_precision
+
+    assert label("a->b", "a->b") == "Y" and label("b->a", "a->b") == "N"
+    # a direction between two copies of one source is wrong; leaving it undetermined is right
+    assert label("common", "b->a") == "N" and label("common", "undetermined") == "Y"
+    # a direction a reader sees and the rules leave undetermined is a miss; unknown truth is no evidence
+    assert label("a->b", "undetermined") == "N" and label("unknown", "a->b") == "U"
+    assert label(None, "a->b") is None
+    items = [
+        {"doc_id_a": "x", "doc_id_b": "y", "truth": "a->b"},
+        {"doc_id_a": "x", "doc_id_b": "z", "truth": "common"},
+    ]
+    found = {("x", "y"): ("a->b", "dates"), ("x", "z"): ("b->a", "credit")}
+    # the wrong item stands for three times as many pairs as the right one
+    p, share = weighted_precision(items, found, {("x", "y"): 1.0, ("x", "z"): 3.0})
+    assert p == pytest.approx(0.25) and share == 1.0

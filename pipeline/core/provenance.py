@@ -10,7 +10,17 @@ Only reuse counts: when ``sentence_matches`` has a ``relation`` column, only row
 ``reuse`` or ``quote`` (see :func:`reuse_only`; stock phrases and isolated same-fact similarities are
 not reuse). Quotations
 (``is_quote``) are never evidence of direction: two outlets quoting one speaker took the words from the
-speaker, a source outside the corpus.
+speaker, a source outside the corpus. A speaker's words are a quotation wherever they are printed: a
+sentence cluster (over all reuse matches) one of whose matches is a quotation, or a transcript turn
+(a line after a speaker label such as "AMY GOODMAN:", :func:`speaker_turns`) matched in a page that is
+no transcript, is a quotation cluster, and its sentences are no evidence either, also where an outlet
+prints them without quotation marks (a tweet embedded, a transcript, a speech text: unmarked speech;
+:func:`_speech_sentences`). A pair shares
+mostly the words of speakers (:meth:`_Pairs.spoken`) when at least ``SPEECH_MIN_UNMARKED`` (a third)
+of its matches outside quotations are unmarked speech and quotations and unmarked speech make up at
+least ``SPEECH_MIN_SHARE`` (0.5) of its matches (the other lines are then likely parts of the same
+quotations, whose marks sit only at their ends): dates and union do not order such a pair (two texts
+quoting one speech are not ordered by who printed it first).
 
 Publication times are intervals, by precision (``published_at_precision``):
 
@@ -26,8 +36,8 @@ reused text the earlier one lacks took it elsewhere, so the earlier is not shown
 exactly midnight is taken as a date only (``day``) and any other value as ``time``. Implausible dates
 never reach this module: ingest flags them and leaves ``published_at`` null.
 
-Textual evidence (works without dates), over the sentence clusters of non-quote reuse between the
-documents of a story (document pairs with ``in_story``):
+Textual evidence (works without dates), over the sentence clusters of non-quote reuse (outside
+quotation clusters) between the documents of a story (document pairs with ``in_story``):
 
 * union (``union``): X holds the union of what its relatives share. X is taken as the source of Y when
   at least ``UNION_MIN_WITNESSES`` (2) other relatives of X each carry sentences of X that Y lacks (at
@@ -47,6 +57,9 @@ documents of a story (document pairs with ``in_story``):
 * credit (``credit``): Y's text names X's outlet (e.g. "AFP", "according to Reuters") while X's text
   does not name Y's: copies credit their source. Outlet names shorter than 2 characters, ``unknown``
   and names that are not words are ignored; names of up to 5 characters must match case-sensitively.
+  Two outlets of one organisation (the words of one label all among the other's: "Fox News" and
+  "Fox Online News", :func:`same_organisation`) are not ordered by credit: they print the
+  organisation's name in their own text (newsletters, promotions, "told Fox News").
 * the odd one out (triads): of three related versions X, Y, Z, X is the odd one out on a sentence
   when Y and Z hold it and X does not, or when the Y-Z match is strictly stronger (exact > near >
   paraphrase) than both matches with X: Y and Z agree against X (:meth:`_Story.odd`). Copies add,
@@ -92,8 +105,8 @@ pairs and revise it where they say so.
    principle and compared with the precision each basis measures on the derivation evaluation,
    ``pipeline/evaluation/derivation.py``, figures in ``pipeline/evaluation/results/derivation.md``:
    dates at ``time`` precision 0.95, other dates 0.9, credit 0.85, union 0.8). When they disagree:
-   undetermined (``conflict``), the evidence names both. When none speaks: undetermined (``none``),
-   the evidence says why.
+   undetermined (``conflict``), the evidence names both. When none speaks: undetermined, ``quote``
+   when the pair shares mostly the words of speakers (above), else ``none``; the evidence says why.
 5. ``indirect``: a direction X -> Y drawn by dates or union (not by a credit line) is withdrawn when
    a relative Z published before Y agrees with Y against X on at least ``TRIAD_MIN_ODD`` sentences
    (:meth:`_Story.reverted`): Z, older than Y, is not Y's copy, so Y took those sentences through Z
@@ -169,6 +182,8 @@ __all__ = [
 UNION_MIN_WITNESSES = 2
 UNION_MIN_CLUSTERS = 2
 UNION_MIN_COVERAGE = 0.8
+SPEECH_MIN_SHARE = 0.5
+SPEECH_MIN_UNMARKED = 1 / 3
 SIBLING_MIN_EXPLAINED = 0.8
 SIBLING_MAX_SHARED_CHANGES = 0.2
 TRIAD_MIN_ODD = 2
@@ -459,6 +474,105 @@ class _Story:
         )
 
 
+_SPEAKER_LABEL = re.compile(r"^((?:[A-Z][A-Z.'’-]*\s+){1,4}[A-Z][A-Z.'’-]+):\s")
+
+
+def speaker_turns(sents: pl.DataFrame) -> set[str]:
+    """The sentences of transcript turns: in a document with at least two distinct speaker labels (a
+    line opening with a name of two to five words in capitals and a colon, "AMY GOODMAN:", "PRESIDENT
+    DONALD TRUMP:", not a one-word kicker such as "UPDATE:" or "POLL:": a transcript or an excerpt of
+    one), each labelled sentence and those after it up to the next label; the last label's turn is its
+    own sentence (what follows may be the page's own text again). Needs ``sentence_id``, ``doc_id``,
+    ``index`` and ``text``."""
+    if not {"sentence_id", "index"} <= set(sents.columns) or sents.height == 0:
+        return set()
+    lab = sents.filter(pl.col("text").str.contains(_SPEAKER_LABEL.pattern)).with_columns(
+        pl.col("text").str.extract(_SPEAKER_LABEL.pattern, 1).alias("_label")
+    )
+    spans = (
+        lab.group_by("doc_id")
+        .agg(
+            pl.col("_label").n_unique().alias("n"),
+            pl.col("index").min().alias("lo"),
+            pl.col("index").max().alias("hi"),
+        )
+        .filter(pl.col("n") >= 2)
+    )
+    if spans.height == 0:
+        return set()
+    # every sentence from the first label to the last one, inclusive, is inside some turn
+    inside = sents.join(spans, on="doc_id").filter(pl.col("index").is_between(pl.col("lo"), pl.col("hi")))
+    return set(inside["sentence_id"].to_list())
+
+
+def _speech_sentences(m: pl.DataFrame, turns: set[str] = frozenset()) -> set[str]:
+    """The sentences of quotation clusters: sentence clusters (over all reuse matches) one of whose
+    matches is a quotation, or a transcript turn (:func:`speaker_turns`) matched outside a transcript. A speaker's words are a
+    quotation wherever they are printed, also where an outlet prints them without quotation marks (a
+    tweet embedded, a speech or a transcript)."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        root = x
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while parent.get(x, x) != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    rows = m.select("sentence_id_a", "sentence_id_b", "is_quote").rows()
+    # the documents holding transcript turns: a copy of a transcript is one too
+    turn_docs = {
+        d
+        for sa, sb, da, db in m.select("sentence_id_a", "sentence_id_b", "doc_id_a", "doc_id_b").rows()
+        for s_, d in ((sa, da), (sb, db))
+        if s_ in turns
+    }
+    docs_of = {
+        s_: d
+        for sa, sb, da, db in m.select("sentence_id_a", "sentence_id_b", "doc_id_a", "doc_id_b").rows()
+        for s_, d in ((sa, da), (sb, db))
+    }
+    for sa, sb, _q in rows:
+        ra, rb = find(sa), find(sb)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    # a transcript turn printed in a page that is no transcript (quoted, or as plain text) is the
+    # speaker's words; a copy of the transcript itself is a transcript too
+    quoted = {find(sa) for sa, _sb, q in rows if q} | {
+        find(sa)
+        for sa, sb, _q in rows
+        if (sa in turns and docs_of[sb] not in turn_docs) or (sb in turns and docs_of[sa] not in turn_docs)
+    }
+    return {x for sa, sb, _q in rows for x in (sa, sb) if find(x) in quoted}
+
+
+def _speech_share(m: pl.DataFrame, speech: set[str]) -> dict[tuple[str, str], tuple[int, int, int]]:
+    """(doc_id_a, doc_id_b) -> (quotations, unmarked speech, all reuse matches): unmarked speech is a
+    match that is not a quotation but whose sentences belong to a quotation cluster
+    (:func:`_speech_sentences`)."""
+    out: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for a, b, sa, q in m.select("doc_id_a", "doc_id_b", "sentence_id_a", "is_quote").rows():
+        c = out[(a, b)]
+        c[0] += bool(q)
+        c[1] += bool(not q and sa in speech)
+        c[2] += 1
+    return {k: (v[0], v[1], v[2]) for k, v in out.items()}
+
+
+_NAME_WORD = re.compile(r"\w+")
+
+
+def same_organisation(sx: str, sy: str) -> bool:
+    """Two outlet labels of one organisation: the words of one are all among the words of the other
+    ("Fox News" and "Fox Online News", "ABC News" and "ABC News (Online)"). Such outlets print the
+    organisation's name in their own text (its newsletters, promotions, "told Fox News"), so naming it
+    is no credit line."""
+    wx = set(_NAME_WORD.findall((sx or "").lower()))
+    wy = set(_NAME_WORD.findall((sy or "").lower()))
+    return bool(wx and wy) and (wx <= wy or wy <= wx)
+
+
 _WORDY = re.compile(r"^[\w][\w .&'’-]*[\w.]$")
 
 
@@ -538,7 +652,13 @@ class _Pairs:
             .select("doc_id_a", "doc_id_b")
             .rows()
         }
-        self.story = _Story(reuse_only(matches).filter(~pl.col("is_quote")), self.links)
+        reuse = reuse_only(matches)
+        speech = _speech_sentences(reuse, speaker_turns(sents))
+        # the text evidence: reuse that is neither a quotation nor a sentence some outlet quotes
+        self.story = _Story(
+            reuse.filter(~pl.col("is_quote") & ~pl.col("sentence_id_a").is_in(list(speech))), self.links
+        )
+        self.speech = _speech_share(reuse, speech)
         self.iv = {
             r[0]: r[1:]
             for r in date_intervals(docs).select("doc_id", "published_at", "precision", "t_lo", "t_hi").rows()
@@ -568,6 +688,26 @@ class _Pairs:
         """(published_at, precision, t_lo, t_hi) of a dated document, else None."""
         p = self.iv.get(x)
         return p if p and p[0] is not None else None
+
+    def spoken(self, x: str, y: str) -> tuple[bool, str]:
+        """Is the text x and y share mostly the words of speakers, printed without quotation marks?
+        At least ``SPEECH_MIN_UNMARKED`` of their matches outside quotations are unmarked speech
+        (sentences another outlet quotes: a tweet embedded, a transcript, a speech text), and
+        quotations and unmarked speech make up at least ``SPEECH_MIN_SHARE`` of their reuse matches
+        (the other lines are then likely parts of the same quotations: a quotation running over
+        several sentences carries its marks only at its ends). A text that quotes speakers and once
+        or twice prints a quoted line without marks is still a text of its own. (answer, evidence)."""
+        n_quote, n_unmarked, n_all = self.speech.get((x, y)) or self.speech.get((y, x)) or (0, 0, 0)
+        ok = (
+            n_unmarked > 0
+            and n_unmarked >= SPEECH_MIN_UNMARKED * (n_all - n_quote)
+            and n_quote + n_unmarked >= SPEECH_MIN_SHARE * n_all
+        )
+        return ok, (
+            f"{n_quote + n_unmarked} of the {n_all} sentences they share are the words of speakers "
+            f"({n_quote} quoted, {n_unmarked} printed unquoted but quoted by another outlet), from a source "
+            "outside the corpus"
+        )
 
     def dated_before(self, z: str, y: str) -> bool:
         """z's publication interval ends before or where y's begins (equal instants are not ordered)."""
@@ -606,6 +746,12 @@ def _dates_signal(ctx: _Pairs, x: str, y: str, notes: list[str]) -> Signal | Non
     first = "a->b" if ctx.dated_before(x, y) else "b->a" if ctx.dated_before(y, x) else None
     if first is None:
         return None
+    spoken, ev = ctx.spoken(x, y)
+    if spoken:
+        notes.append(
+            f"dates put {'A' if first == 'a->b' else 'B'} first, but {ev}: who printed them first does not say who copied whom"
+        )
+        return None
     earlier, later = (x, y) if first == "a->b" else (y, x)
     cov = ctx.story.coverage(later, earlier)
     if cov < UNION_MIN_COVERAGE:
@@ -629,7 +775,7 @@ def _dates_signal(ctx: _Pairs, x: str, y: str, notes: list[str]) -> Signal | Non
 def _credit_signal(ctx: _Pairs, x: str, y: str, notes: list[str]) -> Signal | None:
     """Y's text names X's outlet while X's text does not name Y's."""
     sx, sy = ctx.source.get(x, ""), ctx.source.get(y, "")
-    if sx == sy:
+    if sx == sy or same_organisation(sx, sy):
         return None
     x_names_y = ctx.credits.names(x, sy)
     y_names_x = ctx.credits.names(y, sx)
@@ -648,7 +794,7 @@ def _union_signal(ctx: _Pairs, x: str, y: str, notes: list[str]) -> Signal | Non
     """X holds the union of what its relatives share and Y does not (:meth:`_Story.union_over`)."""
     ux, ev_x = ctx.story.union_over(x, y)
     uy, ev_y = ctx.story.union_over(y, x)
-    if ux == uy:
+    if ux == uy or ctx.spoken(x, y)[0]:
         return None
     ev = ev_x.format(X="A", Y="B") if ux else ev_y.format(X="B", Y="A")
     return Signal("union", "a->b" if ux else "b->a", CONFIDENCE["union"], "union: " + ev)
@@ -718,7 +864,10 @@ def _rule_signals(ctx: _Pairs) -> None:
     for a, b, *_ in ctx.undecided():
         notes: list[str] = []
         sig = ctx.signals(a, b, notes)
-        if not sig:
+        spoken, ev = ctx.spoken(a, b)
+        if not sig and spoken:
+            ctx.verdicts[(a, b)] = _undetermined("quote", f"quote reuse: {ev}; no evidence of copying")
+        elif not sig:
             why = "; ".join(notes or ["dates do not order them"]) + "; text does not decide"
             ctx.verdicts[(a, b)] = _undetermined("none", why)
         elif len({s.direction for s in sig}) > 1:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-EVALUATIONS = ["boilerplate", "sentseg", "paraphrase", "reuse_precision", "derivation"]
+EVALUATIONS = ["boilerplate", "sentseg", "paraphrase", "reuse_precision", "derivation", "provenance_judged"]
 
 
 def main() -> int:
