@@ -531,6 +531,8 @@ def part_sample(s: Session) -> None:
     s.sample = {"alone": alone, "inside": inside, "with_corpus": with_others}
     if m_alone is not None and m_inside is not None:
         s.sample["pairs"] = compare_sample(m_alone, m_inside)
+        reuse = pl.col("relation") == "reuse"
+        s.sample["reuse_pairs"] = compare_sample(m_alone.filter(reuse), m_inside.filter(reuse))
         s.sample["kinds"] = {
             name: df.group_by("kind", "relation").len().sort("kind", "relation").rows()
             for name, df in (("alone", m_alone), ("inside", m_inside))
@@ -619,6 +621,9 @@ def evaluate(
         else:
             share = incremental[i].seconds / incremental[0].seconds
             text = f"{incremental[i].seconds:.1f}s / {incremental[0].seconds:.1f}s = {_pct(share)}"
+            steps = (sum(incremental[i].stages.values()), sum(incremental[0].stages.values()))
+            if steps[1] > 0:
+                text += f" (the steps alone: {steps[0]:.1f}s / {steps[1]:.1f}s = {_pct(steps[0] / steps[1])})"
             out.append(Target(name, req, text, share <= limit))
 
     for name, which in (("sample matches kept", 0), ("Washington Newsday-AFP matches kept", 1)):
@@ -755,11 +760,17 @@ def _sample_lines(sample: dict) -> list[str]:
             f"{row['alone']} | {row['inside']} | {row['kept']} | {share} | {row['gained']} |"
         )
     (k_all, n_all), (k_wn, n_wn) = sample_shares(pairs)
+    reuse = sample.get("reuse_pairs")
+    if reuse is not None:
+        (k_r, n_r), (k_rwn, n_rwn) = sample_shares(reuse)
+        reuse_line = f" Matches of relation `reuse` only: {k_r} of {n_r} kept, Washington Newsday-AFP {k_rwn} of {n_rwn}."
+    else:
+        reuse_line = ""
     lines += [
         "",
         f"All pairs: {k_all} of {n_all} kept; Washington Newsday-AFP: {k_wn} of {n_wn} kept; gained "
         f"inside the corpus: {int(pairs['gained'].sum())}; matches between the five and the corpus's "
-        f"articles: {sample.get('with_corpus')}.",
+        f"articles: {sample.get('with_corpus')}." + reuse_line,
         "",
         "By kind and relation (alone / inside): "
         + json.dumps({k: [list(r) for r in v] for k, v in sample.get("kinds", {}).items()}),
@@ -795,6 +806,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, default=None, help="work folder (default: a temporary folder)")
     ap.add_argument("--keep", action="store_true", help="keep the warehouses and the work folder")
     ap.add_argument("--name", default=None, help="result file name (default bench, or bench_limit<N>)")
+    ap.add_argument(
+        "--output", type=Path, default=None, help="write the result here instead of results/<name>.md"
+    )
     args = ap.parse_args(argv)
     parts = [p.strip() for p in args.only.split(",") if p.strip()]
     unknown = [p for p in parts if p not in PARTS]
@@ -825,11 +839,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for part in parts:
             RUNNERS[part](s)
-            path = write_result(name, render(s, args, cmd, started, parts))
+            text = render(s, args, cmd, started, parts)
+            if args.output:
+                args.output.parent.mkdir(parents=True, exist_ok=True)
+                args.output.write_text(text)
+                path = args.output
+            else:
+                path = write_result(name, text)
     finally:
         if own_work and not args.keep:
             shutil.rmtree(work, ignore_errors=True)
-    text = path.read_text()
     print(text)
     print(f"written to {path}")
     return 0
