@@ -359,6 +359,7 @@ class Session:
     curve: dict[float, Run] = field(default_factory=dict)
     incremental: list[Run] = field(default_factory=list)
     sample: dict | None = None
+    startup: float | None = None
     keep: bool = False
     _n: int = 0
 
@@ -415,6 +416,8 @@ def part_curve(s: Session) -> None:
 def part_incremental(s: Session) -> None:
     old, new = split_new(s.corpus)
     landing, wh = s.fresh("incremental")
+    # the floor of any run: the same command's start-up (imports, Dagster definitions), ``--help``
+    s.startup = measure([*run_command(s.runner, landing, wh, True), "--help"], child_env(), s.log).seconds
     old.write_parquet(landing / "allsides.parquet")
     label = f"full run, {old.height} articles (all but the newest 1%), empty warehouse"
     s.incremental.append(s.run(label, landing, wh, old.height))
@@ -727,6 +730,12 @@ def render(s: Session, args: argparse.Namespace, cmd: str, started: str, parts: 
         for r in s.incremental:
             lines.append(run_row(r, f"{r.label} ({_pct(r.seconds / full)} of the full run)"))
         lines.append("")
+        if s.startup is not None:
+            lines += [
+                f"Start-up alone (the same command with `--help`: the interpreter, the imports and the job's "
+                f"definitions, no work): {s.startup:.1f}s, {_pct(s.startup / full)} of the full run.",
+                "",
+            ]
     if s.sample:
         lines += _sample_lines(s.sample)
     lines += [
