@@ -94,8 +94,8 @@ notebook-run: install-notebook
 	$(BIN)/jupyter nbconvert --log-level=ERROR --to html $(NOTEBOOK).ipynb
 	@echo "executed: $(NOTEBOOK).ipynb (make notebook opens it) and $(NOTEBOOK).html"
 
-# every performance target on the whole 37,554-article corpus (pipeline/evaluation/results/bench.md; about an
-# hour on 2 cores; BENCH_ARGS="--limit 2000" for a quick run, "--only lexical" for one part), then cleaning
+# every performance target on the whole 37,554-article corpus (pipeline/evaluation/results/bench.md; one to two
+# hours on 2 cores; BENCH_ARGS="--limit 2000" for a quick run, "--only lexical" for one part), then cleaning
 # speed (HTML pages/s, text MB/s) with its quality table
 BENCH_ARGS ?=
 bench: install-dev

@@ -98,6 +98,7 @@ def sample_pairs(wn_afp_kept: int, other_kept: int) -> pl.DataFrame:
             "inside": [wn_afp_kept, other_kept],
             "kept": [wn_afp_kept, other_kept],
             "gained": [0, 0],
+            "kept_share": [wn_afp_kept / 16, other_kept / 10],
         }
     )
 
@@ -216,3 +217,33 @@ def test_bench_end_to_end_on_a_few_benchmark_articles(shared_data, tmp_path):
     for name in ("peak memory", "adding 1% new articles", "a run with nothing new"):
         assert any(line.startswith(("- PASS: " + name, "- FAIL: " + name)) for line in text.splitlines())
     assert "- not measured: memory bounded by chunks" in text
+
+
+def test_report_has_a_table_per_part_and_a_verdict_per_target(tmp_path):
+    """The report a long session ends with: rendered from measured runs without running any."""
+    import argparse
+
+    s = bench.Session(corpus(8), tmp_path, "wiretrace", tmp_path / "runs.log")
+    s.runs = {"lexical": run("full run, lexical tiers only", 300, 2.0, semantic="not run: off")}
+    s.runs["default"] = s.curve[1.0] = run("full run, defaults", 420, 2.5, stages={"overlap": 200.0})
+    s.curve[2.0] = run("full run, defaults, 200% of the corpus", 900, 2.8)
+    s.incremental = [run("full", 400, 2.5), run("+1%", 30, 1.0), run("nothing new", 7.9, 0.5)]
+    s.startup = 7.5
+    pairs = sample_pairs(16, 9)
+    s.sample = {"alone": run("alone", 60, 0.9), "inside": run("inside", 430, 2.5), "pairs": pairs}
+    s.sample |= {"reuse_pairs": pairs, "with_corpus": 3, "kinds": {"alone": [("exact", "reuse", 4)]}}
+    text = bench.render(s, argparse.Namespace(limit=0), "python -m pipeline.evaluation.bench", "now", ["all"])
+    for heading in (
+        "## Targets",
+        "## Full runs",
+        "## Memory curve",
+        "## Incremental runs",
+        "## The five sample",
+    ):
+        assert heading in text
+    assert "| full run, defaults | 100 | 420.0 | 2.50 (1.25 / 2.50) |  |  |  | 200.0 |" in text
+    assert "Start-up alone" in text and "7.5s, 1.9% of the full run" in text
+    assert "| AFP (000) | Washington Newsday (002) | 16 | 16 | 16 | 100.0% | 0 |" in text
+    assert "- PASS: semantic tier's cost (defaults <= 1.5x lexical only): 420s / 300s = 1.40x" in text
+    assert "- FAIL: adding 1% new articles" in text and "- PASS: a run with nothing new" in text
+    assert "quick run" not in text

@@ -360,6 +360,7 @@ class Session:
     incremental: list[Run] = field(default_factory=list)
     sample: dict | None = None
     startup: float | None = None
+    t0: float = field(default_factory=time.perf_counter)
     keep: bool = False
     _n: int = 0
 
@@ -741,9 +742,10 @@ def render(s: Session, args: argparse.Namespace, cmd: str, started: str, parts: 
     lines += [
         "## How to run",
         "",
-        "`make bench` runs `python -m pipeline.evaluation.bench` (every part, the whole corpus; about an "
-        "hour and up to twice the corpus's peak memory on a 2-core machine). Quick check: "
-        "`python -m pipeline.evaluation.bench --limit 2000`; one part: `--only lexical`.",
+        "`make bench` runs `python -m pipeline.evaluation.bench` (every part, the whole corpus: ten full "
+        "runs, the largest on twice the corpus; one to two hours on a 2-core machine). Quick check: "
+        "`python -m pipeline.evaluation.bench --limit 2000`; one part: `--only lexical`. "
+        f"The runs of this report took {(time.perf_counter() - s.t0) / 60:.0f} min in all.",
     ]
     return "\n".join(lines) + "\n"
 
