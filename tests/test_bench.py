@@ -247,3 +247,30 @@ def test_report_has_a_table_per_part_and_a_verdict_per_target(tmp_path):
     assert "- PASS: semantic tier's cost (defaults <= 1.5x lexical only): 420s / 300s = 1.40x" in text
     assert "- FAIL: adding 1% new articles" in text and "- PASS: a run with nothing new" in text
     assert "quick run" not in text
+
+
+def test_a_part_that_breaks_is_reported_and_the_other_parts_still_run(tmp_path, monkeypatch):
+    from pipeline.config import reload_settings
+
+    data = tmp_path / "data"
+    (data / "corpora").mkdir(parents=True)
+    corpus(8).write_parquet(data / "corpora" / "allsides_baly2020.parquet")
+    monkeypatch.setenv("WIRETRACE_SHARED_DATA", str(data))
+    reload_settings()
+
+    def broken(s):
+        raise RuntimeError("disk full")
+
+    def lexical(s):
+        assert s.corpus.height == 5  # --limit
+        s.runs["lexical"] = run("full run, lexical tiers only", 30, 1.0, semantic="not run: off")
+
+    monkeypatch.setitem(bench.RUNNERS, "lexical", lexical)
+    monkeypatch.setitem(bench.RUNNERS, "default", broken)
+    out = tmp_path / "bench.md"
+    assert bench.main(["--limit", "5", "--only", "default,lexical", "--output", str(out)]) == 0
+    text = out.read_text()
+    assert "**part default broke off: RuntimeError: disk full**" in text
+    assert "| full run, lexical tiers only | 100 | 30.0 |" in text
+    assert "- not measured: semantic tier's cost" in text and "- PASS: peak memory" in text
+    assert "A quick run (`--limit 5`)" in text

@@ -275,21 +275,18 @@ def _read_outputs(wh: Path, run_id: str | None) -> tuple[dict, int | None]:
     tiers: dict = {}
     matches = None
     work, pub = wh / "work.duckdb", wh / "wiretrace.duckdb"
-    if work.is_file():
-        con = duckdb.connect(str(work), read_only=True)
-        try:
-            sql = "SELECT tiers FROM meta.runs " + ("WHERE run_id = ? " if run_id else "")
-            rows = con.sql(sql + "ORDER BY started_at DESC LIMIT 1", params=[run_id] if run_id else None)
-            rows = rows.fetchall()
-            tiers = json.loads(rows[0][0] or "{}") if rows else {}
-        finally:
-            con.close()
-    if pub.is_file():
-        con = duckdb.connect(str(pub), read_only=True)
-        try:
-            matches = con.sql("SELECT count(*) FROM marts.sentence_matches").fetchall()[0][0]
-        finally:
-            con.close()
+    try:  # a failed run may have left neither
+        if work.is_file():
+            with duckdb.connect(str(work), read_only=True) as con:
+                sql = "SELECT tiers FROM meta.runs " + ("WHERE run_id = ? " if run_id else "")
+                rows = con.sql(sql + "ORDER BY started_at DESC LIMIT 1", params=[run_id] if run_id else None)
+                rows = rows.fetchall()
+                tiers = json.loads(rows[0][0] or "{}") if rows else {}
+        if pub.is_file():
+            with duckdb.connect(str(pub), read_only=True) as con:
+                matches = con.sql("SELECT count(*) FROM marts.sentence_matches").fetchall()[0][0]
+    except duckdb.Error as exc:
+        print(f"[bench] cannot read the run's outputs in {wh}: {exc}", flush=True)
     return tiers, matches
 
 
@@ -360,6 +357,7 @@ class Session:
     incremental: list[Run] = field(default_factory=list)
     sample: dict | None = None
     startup: float | None = None
+    failures: list[str] = field(default_factory=list)
     t0: float = field(default_factory=time.perf_counter)
     keep: bool = False
     _n: int = 0
@@ -665,7 +663,7 @@ def _stage_cols(r: Run) -> str:
 
 RUN_HEADER = [
     "| run | articles | wall (s) | peak GiB (tree / largest process) | ingest | clean | segment | overlap "
-    "| publish | reports | outside the steps (s) | matches | semantic tier | notes |",
+    "| publish | reports | outside the steps (s) | matches | semantic tier / verifier | notes |",
     "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
 ]
 
@@ -676,7 +674,7 @@ def run_row(r: Run, label: str | None = None) -> str:
     return (
         f"| {label or r.label} | {r.n_articles} | {r.seconds:.1f} | {m.peak_gib:.2f} "
         f"({m.tree_gib:.2f} / {m.largest_gib:.2f}) | {_stage_cols(r)} | {r.matches} | "
-        f"{r.tiers.get('semantic', '')} | {notes} |"
+        f"{r.tiers.get('semantic', '')} / {r.tiers.get('verifier', '')} | {notes} |"
     )
 
 
@@ -701,7 +699,8 @@ def render(s: Session, args: argparse.Namespace, cmd: str, started: str, parts: 
             "below judge these figures by the same rules, for orientation only.",
             "",
         ]
-    lines += ["## Targets", ""]
+    lines += [f"**{f}** (see the traceback in the driver's output)" for f in s.failures]
+    lines += ["", "## Targets", ""] if s.failures else ["## Targets", ""]
     lines += targets_table(
         evaluate(s.runs, s.curve, s.incremental, s.sample.get("pairs") if s.sample else None)
     )
@@ -849,7 +848,13 @@ def main(argv: list[str] | None = None) -> int:
     s.keep = args.keep
     try:
         for part in parts:
-            RUNNERS[part](s)
+            try:
+                RUNNERS[part](s)
+            except Exception as exc:  # the other parts still run; the report says what broke
+                import traceback
+
+                traceback.print_exc()
+                s.failures.append(f"part {part} broke off: {type(exc).__name__}: {exc}")
             text = render(s, args, cmd, started, parts)
             if args.output:
                 args.output.parent.mkdir(parents=True, exist_ok=True)
