@@ -64,6 +64,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipeline.core.run import run_pipeline
 from pipeline.evaluation.common import REPO, git_commit, shared_data, write_result
 
 CORPUS = Path("corpora") / "allsides_baly2020.parquet"
@@ -321,8 +322,6 @@ def pipeline_run(
 
 def _stages_main(argv: list[str]) -> int:
     """The ``--runner stages`` child: the five stages in this process; a JSON report on stdout."""
-    from pipeline.core.run import run_pipeline
-
     ap = argparse.ArgumentParser(prog="python -m pipeline.evaluation.bench _stages")
     ap.add_argument("landing", type=Path)
     ap.add_argument("warehouse", type=Path)
