@@ -274,3 +274,30 @@ def test_a_part_that_breaks_is_reported_and_the_other_parts_still_run(tmp_path, 
     assert "| full run, lexical tiers only | 100 | 30.0 |" in text
     assert "- not measured: semantic tier's cost" in text and "- PASS: peak memory" in text
     assert "A quick run (`--limit 5`)" in text
+
+
+def test_washington_newsday_afp_matches_found_in_one_run_only_are_listed():
+    docs = pl.DataFrame(
+        {"doc_id": ["d1", "d2", "d3"], "path": ["000.txt", "002.txt", "004.txt"]}
+        | {"source": ["AFP", "Washington Newsday", "AceNewsDesk"]}
+    )
+
+    def matches(rows):
+        cols = ["doc_id_a", "doc_id_b", "text_a", "text_b", "kind", "relation"]
+        return bench.orient(pl.DataFrame(rows, schema=cols, orient="row"), docs)
+
+    alone = matches(
+        [("d1", "d2", "a1", "w1", "paraphrase", "reuse"), ("d1", "d2", "a2", "w2", "near", "reuse")]
+    )
+    alone = pl.concat([alone, matches([("d1", "d3", "a3", "x3", "exact", "reuse")])])
+    inside = matches(
+        [("d2", "d1", "w2", "a2", "near", "reuse"), ("d1", "d2", "a5", "w|5", "paraphrase", "reuse")]
+    )
+    changes = bench.wn_afp_changes(alone, inside)
+    assert changes.select("change", "text_a", "text_b", "kind").rows() == [
+        ("gained", "a5", "w|5", "paraphrase"),
+        ("lost", "a1", "w1", "paraphrase"),
+    ]
+    lines = bench._sample_lines({"pairs": bench.compare_sample(alone, inside), "wn_afp_changes": changes})
+    assert "| lost | paraphrase | reuse | AFP: a1 | Washington Newsday: w1 |" in lines
+    assert "| gained | paraphrase | reuse | AFP: a5 | Washington Newsday: w\\|5 |" in lines

@@ -538,6 +538,25 @@ def part_sample(s: Session) -> None:
             name: df.group_by("kind", "relation").len().sort("kind", "relation").rows()
             for name, df in (("alone", m_alone), ("inside", m_inside))
         }
+        s.sample["wn_afp_changes"] = wn_afp_changes(m_alone, m_inside)
+
+
+def wn_afp_changes(alone: pl.DataFrame, inside: pl.DataFrame) -> pl.DataFrame:
+    """The Washington Newsday-AFP matches found only alone (``lost``) or only inside the corpus
+    (``gained``), with their kind and relation in the run that found them."""
+    pair = pl.col("source_a").is_in([WN, AFP]) & pl.col("source_b").is_in([WN, AFP])
+    pair = pair & (pl.col("source_a") != pl.col("source_b"))
+    a, b = alone.filter(pair).unique(MATCH_KEY), inside.filter(pair).unique(MATCH_KEY)
+    return pl.concat(
+        [
+            a.join(b.select(MATCH_KEY), on=MATCH_KEY, how="anti").with_columns(
+                pl.lit("lost").alias("change")
+            ),
+            b.join(a.select(MATCH_KEY), on=MATCH_KEY, how="anti").with_columns(
+                pl.lit("gained").alias("change")
+            ),
+        ]
+    ).sort("change", "text_a", "text_b")
 
 
 # ------------------------------------------------------------------------------------------ targets
@@ -785,7 +804,24 @@ def _sample_lines(sample: dict) -> list[str]:
         + json.dumps({k: [list(r) for r in v] for k, v in sample.get("kinds", {}).items()}),
         "",
     ]
+    changes = sample.get("wn_afp_changes")
+    if changes is not None and changes.height:
+        lines += [
+            "Washington Newsday-AFP matches found in one run only:",
+            "",
+            "| change | kind | relation | sentence a | sentence b |",
+            "|---|---|---|---|---|",
+        ]
+        for r in changes.iter_rows(named=True):
+            a, b = (f"{r[f'source_{x}']}: {_cell(r[f'text_{x}'])}" for x in "ab")
+            lines.append(f"| {r['change']} | {r['kind']} | {r['relation']} | {a} | {b} |")
+        lines.append("")
     return lines
+
+
+def _cell(text: str, n: int = 140) -> str:
+    text = " ".join((text or "").split()).replace("|", "\\|")
+    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 # --------------------------------------------------------------------------------------------- main
