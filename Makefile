@@ -20,7 +20,7 @@ help:
 	@echo "make notebook-run  - execute the notebook headless (notebooks/reuse_analysis.ipynb and .html)"
 	@echo "make test          - install and run the whole test suite (includes slow and end-to-end tests)"
 	@echo "make test-fast     - the tests not marked slow"
-	@echo "make bench         - benchmark on ../shared/data/corpora (skips when absent)"
+	@echo "make bench         - every performance target on ../shared/data/corpora (skips when absent)"
 	@echo "make eval          - quality evaluations on ../shared/data/eval (skip when absent)"
 	@echo "make lint / format - ruff"
 	@echo "make browser       - install headless Chromium for the browser tests (Debian packages)"
@@ -94,10 +94,12 @@ notebook-run: install-notebook
 	$(BIN)/jupyter nbconvert --log-level=ERROR --to html $(NOTEBOOK).ipynb
 	@echo "executed: $(NOTEBOOK).ipynb (make notebook opens it) and $(NOTEBOOK).html"
 
-# whole pipeline on the 37,554-article corpus (stage times, peak memory, counts, semantic tier's added cost),
-# then cleaning speed (HTML pages/s, text MB/s) with its quality table
+# every performance target on the whole 37,554-article corpus (pipeline/evaluation/results/bench.md; one to two
+# hours on 2 cores; BENCH_ARGS="--limit 2000" for a quick run, "--only lexical" for one part), then cleaning
+# speed (HTML pages/s, text MB/s) with its quality table
+BENCH_ARGS ?=
 bench: install-dev
-	$(BIN)/python -m pipeline.evaluation.bench --semantic
+	$(BIN)/python -m pipeline.evaluation.bench $(BENCH_ARGS)
 	$(BIN)/python -m pipeline.evaluation.boilerplate
 
 eval: install-dev
