@@ -24,7 +24,6 @@ from pathlib import Path
 
 from pipeline.core import warehouse
 from pipeline.core.embed import semantic_status
-from pipeline.core.overlap import OverlapConfig
 from pipeline.core.stages import stage_clean, stage_ingest, stage_overlap, stage_publish, stage_segment
 from pipeline.evaluation.common import git_commit, shared_data, write_result
 
@@ -39,12 +38,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--limit", type=int, default=0, help="only the first N articles (0 = all)")
     parser.add_argument("--semantic", action="store_true", help="also measure the semantic tier's added cost")
-    parser.add_argument(
-        "--semantic-max",
-        type=int,
-        default=0,
-        help="raise the semantic tier's cap on candidate sentences (default: the stage's own)",
-    )
     parser.add_argument("--keep", type=Path, default=None, help="keep the warehouse in this folder")
     parser.add_argument("--name", default=None, help="result file name (default bench or bench_limit<N>)")
     args = parser.parse_args(argv)
@@ -68,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit:
         pl.read_parquet(corpus).head(args.limit).write_parquet(landing / "allsides.parquet")
     else:
-        shutil.copyfile(corpus, landing / "allsides.parquet")  # ingest refuses links leading outside its folder
+        shutil.copyfile(
+            corpus, landing / "allsides.parquet"
+        )  # ingest refuses links leading outside its folder
 
     stages: list[tuple[str, float, dict, float]] = []
 
@@ -97,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.semantic:
         ok, why = semantic_status()
         if ok:
-            config = OverlapConfig(semantic_max_sentences=args.semantic_max) if args.semantic_max else None
+            config = None
             t0 = time.perf_counter()
             res = stage_overlap(con, progress, encoder="auto", config=config)
             dt = time.perf_counter() - t0

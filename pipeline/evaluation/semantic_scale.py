@@ -163,7 +163,14 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             for mode in ("lexical", "semantic"):
                 out = Path(tmp) / f"{mode}.json"
-                cmd = [sys.executable, "-m", "pipeline.evaluation.semantic_scale", args.work_db, "--mode", mode]
+                cmd = [
+                    sys.executable,
+                    "-m",
+                    "pipeline.evaluation.semantic_scale",
+                    args.work_db,
+                    "--mode",
+                    mode,
+                ]
                 if args.add_sample:
                     cmd += ["--add-sample", args.add_sample]
                 proc = subprocess.run([*cmd, "--json", str(out)], capture_output=True, text=True)

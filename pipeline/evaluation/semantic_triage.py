@@ -119,7 +119,9 @@ def main(argv: list[str] | None = None) -> int:
         keep_none=True,
     )
     t_probe = time.perf_counter() - t1
-    probe = probe.join(probed.select("hid_a", "hid_b", pl.col("verifier").alias("ver")), on=["hid_a", "hid_b"])
+    probe = probe.join(
+        probed.select("hid_a", "hid_b", pl.col("verifier").alias("ver")), on=["hid_a", "hid_b"]
+    )
     both = pl.concat(
         [classifier.join(verified, on=["hid_a", "hid_b"]).with_columns(pl.lit(1.0).alias("w")), probe],
         how="diagonal_relaxed",
