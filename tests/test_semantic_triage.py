@@ -138,7 +138,7 @@ def test_no_model_loads_when_every_pair_is_certain(monkeypatch):
         Clock(None),
         None,
     )
-    assert stats["semantic_triage"]["to_models"] == 0 and "verifier" not in stats
+    assert stats["semantic_triage"]["to_models"] == 0 and stats["verifier"]["pairs"] == 0
     assert graded["kind"].to_list() == ["none"]
 
 

@@ -83,6 +83,19 @@ def load_verifier(cfg: OverlapConfig) -> VerifierRun:
     return VerifierRun(ver, {"ran": False, "reason": reason, "pairs": 0})
 
 
+def verifier_unused(cfg: OverlapConfig) -> dict[str, Any]:
+    """The verifier's statistics for a run whose semantic tier left no pair uncertain (not loaded)."""
+    if not cfg.verifier:
+        reason = "paraphrase verifier not requested (OverlapConfig.verifier=False)"
+    else:
+        ok, reason = verifier.verifier_status()
+        if ok:
+            reason = (
+                f"paraphrase verifier on: {reason}; no pair left uncertain by the cheap signals (not loaded)"
+            )
+    return {"ran": False, "reason": reason, "pairs": 0}
+
+
 class CachedEncoder:
     """An encoder that embeds each distinct text once (one per run: the cache lives with the object)."""
 

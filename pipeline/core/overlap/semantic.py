@@ -28,7 +28,13 @@ from pipeline.core.overlap.config import OverlapConfig
 from pipeline.core.overlap.grading import grade, grading_texts, needs_models
 from pipeline.core.overlap.index import SentenceIndex
 from pipeline.core.overlap.matches import doc_sizes, expand, finalise_matches, relations
-from pipeline.core.overlap.models import CachedEncoder, load_candidate_encoder, load_encoder, load_verifier
+from pipeline.core.overlap.models import (
+    CachedEncoder,
+    load_candidate_encoder,
+    load_encoder,
+    load_verifier,
+    verifier_unused,
+)
 from pipeline.core.overlap.store import OverlapStore
 
 
@@ -128,6 +134,7 @@ def _graded_in_two_steps(
         "to_models": int(todo.sum()),
     }
     if not todo.any():
+        stats["verifier"] = verifier_unused(cfg)
         return lex, signal_cols, stats
     with clock.step("semantic_load"):
         enc, reason = load_encoder(encoder)
