@@ -12,6 +12,7 @@ from pipeline.core.overlap.candidates_semantic import CandidateVectors
 from pipeline.core.overlap.common import Clock
 from pipeline.core.overlap.config import OverlapConfig
 from pipeline.core.overlap.grading import needs_models
+from pipeline.core.overlap.index import SentenceIndex
 from pipeline.core.overlap.semantic import _graded_in_two_steps
 from tests.test_compare import AFP_GOAL, AFP_PICTURES, WN_GOAL, WN_PICTURES
 from tests.test_verifier import FixedVerifier
@@ -19,20 +20,26 @@ from tests.test_verifier import FixedVerifier
 WEATHER = "Heavy rain is expected across the northern valleys on Thursday afternoon."
 
 
-def test_needs_models_sends_only_uncertain_classifier_pairs():
+def test_needs_models_sends_only_uncertain_aligned_classifier_pairs():
     cfg = OverlapConfig(semantic_sure_none_cosine=0.6, semantic_sure_none_probability=0.1)
-    kinds = ["exact", "near", "none", "none", "none", "paraphrase", "paraphrase"]
-    proba = np.array([1.0, 0.9, 0.05, 0.05, 0.3, 0.7, 0.05])
-    cos = np.array([1.0, 0.9, 0.2, 0.8, 0.2, 0.2, 0.1])
-    got = needs_models(kinds, proba, cos, cfg)
-    # rules decide exact and near; low cosine and low probability is certain; any doubt goes on
-    assert got.tolist() == [False, False, False, True, True, True, False]
+    kinds = ["exact", "near", "none", "none", "none", "paraphrase", "paraphrase", "paraphrase"]
+    proba = np.array([1.0, 0.9, 0.05, 0.05, 0.3, 0.7, 0.05, 0.9])
+    cos = np.array([1.0, 0.9, 0.2, 0.8, 0.2, 0.2, 0.1, 0.9])
+    aligned = np.array([True, True, True, True, True, True, True, False])
+    got = needs_models(kinds, proba, cos, aligned, cfg)
+    # rules decide exact and near; low cosine with low probability is certain; off the diagonal a
+    # paraphrase cannot become reuse evidence; any other doubt goes to the models
+    assert got.tolist() == [False, False, False, True, True, True, False, False]
     # the answer for one pair does not depend on the others
-    assert [
-        needs_models([k], proba[i : i + 1], cos[i : i + 1], cfg)[0] for i, k in enumerate(kinds)
-    ] == got.tolist()
+    alone = [
+        needs_models([k], proba[i : i + 1], cos[i : i + 1], aligned[i : i + 1], cfg)[0]
+        for i, k in enumerate(kinds)
+    ]
+    assert alone == got.tolist()
     # NaN probability (not graded by the classifier) counts as low
-    assert needs_models(["none"], np.array([np.nan]), np.array([0.1]), cfg).tolist() == [False]
+    assert needs_models(["none"], np.array([np.nan]), np.array([0.1]), np.array([True]), cfg).tolist() == [
+        False
+    ]
 
 
 class _TopicEncoder:
@@ -59,51 +66,89 @@ def _hashes(texts: list[str]) -> pl.DataFrame:
     )
 
 
-def test_a_certain_pair_skips_the_verifier_and_an_uncertain_one_gets_it(monkeypatch):
-    texts = [AFP_GOAL, WN_GOAL, AFP_PICTURES, WN_PICTURES, WEATHER]
-    hashes = _hashes(texts)
-    # (0, 1) and (2, 3): rewordings; (0, 4): unrelated, low cosine and low lexical probability
-    cand = pl.DataFrame(
-        {"hid_a": [0, 0, 2], "hid_b": [1, 4, 3], "tier": ["semantic"] * 3},
+def _index(texts: list[str], places: list[tuple[str, int]]) -> SentenceIndex:
+    """Two documents A and B; text ``h`` sits at ``places[h]`` = (document, position)."""
+    doc_rank = pl.DataFrame(
+        {"doc_id": ["A", "B"], "didx": [0, 1]}, schema={"doc_id": pl.String, "didx": pl.Int64}
+    )
+    elig = pl.DataFrame(
+        {
+            "hid": list(range(len(texts))),
+            "didx": [0 if d == "A" else 1 for d, _ in places],
+            "index": [i for _, i in places],
+        },
+        schema={"hid": pl.Int64, "didx": pl.Int64, "index": pl.Int64},
+    )
+    return SentenceIndex(elig, _hashes(texts), doc_rank)
+
+
+def _anchors(at: list[tuple[int, int]]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Lexical matches of A and B at these positions, and the focus pair (A, B)."""
+    m = pl.DataFrame(
+        {
+            "doc_id_a": ["A"] * len(at),
+            "doc_id_b": ["B"] * len(at),
+            "index_a": [a for a, _ in at],
+            "index_b": [b for _, b in at],
+        },
+        schema={"doc_id_a": pl.String, "doc_id_b": pl.String, "index_a": pl.Int64, "index_b": pl.Int64},
+    )
+    return m, pl.DataFrame({"da": [0], "db": [1]}, schema={"da": pl.Int64, "db": pl.Int64})
+
+
+def _cand(pairs: list[tuple[int, int]], tier: str = "semantic") -> pl.DataFrame:
+    return pl.DataFrame(
+        {"hid_a": [a for a, _ in pairs], "hid_b": [b for _, b in pairs], "tier": [tier] * len(pairs)},
         schema={"hid_a": pl.Int64, "hid_b": pl.Int64, "tier": pl.String},
     )
+
+
+def test_a_certain_pair_skips_the_verifier_and_an_uncertain_one_gets_it(monkeypatch):
+    far = WN_PICTURES + " Officials confirmed it later."
+    texts = [AFP_GOAL, WN_GOAL, AFP_PICTURES, WN_PICTURES, WEATHER, far]
+    index = _index(texts, [("A", 0), ("B", 0), ("A", 1), ("B", 1), ("B", 2), ("B", 30)])
+    # (0, 1) and (2, 3): rewordings in line with the lexical match at (2, 3); (0, 4): unrelated, low
+    # cosine and low lexical probability; (2, 5): similar but far off the diagonal
+    cand = _cand([(0, 1), (0, 4), (2, 3), (2, 5)])
     ver = FixedVerifier(0.9)
     monkeypatch.setattr(V, "load_verifier", lambda: (ver, "stand-in"))
-    cfg = OverlapConfig()
     enc = _TopicEncoder()
     vecs = CandidateVectors(enc, texts, Clock(None))
-    graded, cols, stats = _graded_in_two_steps(cand, hashes, vecs, enc, [], cfg, Clock(None), None)
+    graded, cols, stats = _graded_in_two_steps(
+        cand, index, _anchors([(2, 3)]), vecs, enc, [], OverlapConfig(), Clock(None), None
+    )
     asked = {p for call in ver.calls for p in call}
-    assert (AFP_GOAL, WEATHER) not in asked and (WEATHER, AFP_GOAL) not in asked
-    assert (AFP_GOAL, WN_GOAL) in asked and (AFP_PICTURES, WN_PICTURES) in asked
-    assert stats["semantic_triage"] == {
-        "candidates": 3,
-        "decided_by_rules": 0,
-        "sure_none": 1,
-        "to_models": 2,
-        "minilm_sentences": 4,
-    }
+    assert asked == {(AFP_GOAL, WN_GOAL), (AFP_PICTURES, WN_PICTURES)}
+    st = stats["semantic_triage"]
+    assert st["to_models"] == 2 and st["aligned"] == 3 and st["minilm_sentences"] == 4
+    assert st["decided_by_rules"] == 0 and st["certain"] == 2
     assert stats["verifier"]["pairs"] == 2
     g = {(a, b): (k, v) for a, b, k, v in graded.select("hid_a", "hid_b", "kind", "verifier").iter_rows()}
     assert g[(0, 1)] == ("paraphrase", 0.9) and g[(2, 3)] == ("paraphrase", 0.9)
     assert g[(0, 4)] == ("none", None)  # graded on lexical signals only
-    assert "cosine" in cols and graded.sort("hid_a", "hid_b")["hid_a"].to_list() == [0, 0, 2]
+    assert g[(2, 5)][1] is None  # off the diagonal: the lexical grade stands
+    assert "cosine" in cols and graded["hid_a"].to_list() == [0, 0, 2, 2]
 
 
 def test_every_uncertain_pair_is_verified_whatever_their_number(monkeypatch):
     """No cap: a hundred uncertain pairs are all verified (the old budget stopped at a fixed count)."""
     base = [AFP_GOAL, WN_GOAL]
     texts = [f"{t} Item {i}." for i in range(100) for t in base]
-    hashes = _hashes(texts)
-    cand = pl.DataFrame(
-        {"hid_a": list(range(0, 200, 2)), "hid_b": list(range(1, 200, 2)), "tier": ["blocked"] * 100},
-        schema={"hid_a": pl.Int64, "hid_b": pl.Int64, "tier": pl.String},
-    )
+    index = _index(texts, [("A" if h % 2 == 0 else "B", h // 2) for h in range(200)])
+    cand = _cand([(h, h + 1) for h in range(0, 200, 2)], "blocked")
     ver = FixedVerifier(0.2)
     monkeypatch.setattr(V, "load_verifier", lambda: (ver, "stand-in"))
     enc = _TopicEncoder()
     graded, _, stats = _graded_in_two_steps(
-        cand, hashes, CandidateVectors(enc, texts, Clock(None)), enc, [], OverlapConfig(), Clock(None), None
+        cand,
+        index,
+        _anchors([(k, k) for k in range(100)]),
+        CandidateVectors(enc, texts, Clock(None)),
+        enc,
+        [],
+        OverlapConfig(),
+        Clock(None),
+        None,
     )
     assert stats["verifier"]["pairs"] == sum(len(c) for c in ver.calls) == 100
     assert (graded["kind"] == "none").all() and (graded["verifier"] == 0.2).all()
@@ -111,10 +156,7 @@ def test_every_uncertain_pair_is_verified_whatever_their_number(monkeypatch):
 
 def test_no_model_loads_when_every_pair_is_certain(monkeypatch):
     texts = [AFP_GOAL, WEATHER]
-    cand = pl.DataFrame(
-        {"hid_a": [0], "hid_b": [1], "tier": ["semantic"]},
-        schema={"hid_a": pl.Int64, "hid_b": pl.Int64, "tier": pl.String},
-    )
+    cand = _cand([(0, 1)])
 
     def no_load():
         raise AssertionError("the verifier must not load")
@@ -130,7 +172,8 @@ def test_no_model_loads_when_every_pair_is_certain(monkeypatch):
     enc = NoMiniLM()
     graded, _, stats = _graded_in_two_steps(
         cand,
-        _hashes(texts),
+        _index(texts, [("A", 0), ("B", 0)]),
+        _anchors([(0, 0)]),
         CandidateVectors(enc.candidate_encoder, texts, Clock(None)),
         enc,
         [],

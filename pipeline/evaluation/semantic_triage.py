@@ -69,8 +69,12 @@ def main(argv: list[str] | None = None) -> int:
 
     S.grade = recording_grade
     real_needs = S.needs_models
-    if args.dry:
-        S.needs_models = lambda kinds, *a: np.zeros(len(kinds), dtype=bool)
+
+    def recording_needs(kinds, proba, cos, aligned, cfg):
+        seen["aligned"] = np.asarray(aligned, dtype=bool)
+        return np.zeros(len(kinds), dtype=bool) if args.dry else real_needs(kinds, proba, cos, aligned, cfg)
+
+    S.needs_models = recording_needs
     t0 = time.perf_counter()
     res = compute_overlap(docs, sents, encoder="auto")
     seconds = time.perf_counter() - t0
@@ -84,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     vecs = CandidateVectors(cenc, texts, Clock(None))
     ia, ib = lex["hid_a"].to_numpy(), lex["hid_b"].to_numpy()
     vecs.add(np.concatenate([ia, ib]))
-    lex = lex.with_columns(pl.Series("static_cosine", vecs.cosine(ia, ib)))
+    lex = lex.with_columns(
+        pl.Series("static_cosine", vecs.cosine(ia, ib)), pl.Series("aligned", seen["aligned"])
+    )
     classifier = lex.filter(pl.col("kind").is_in(["paraphrase", "none"]))
     models = seen.get("grade_semantic")
     verified = (
@@ -145,9 +151,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     with pl.Config(tbl_rows=100, tbl_cols=10, tbl_width_chars=200):
         print(table)
-    out = both.select("hid_a", "hid_b", "kind", "probability", "static_cosine", "ver", "w")
+    out = both.select("hid_a", "hid_b", "kind", "probability", "static_cosine", "aligned", "ver", "w")
+    print(
+        "aligned classifier pairs:",
+        int(classifier["aligned"].sum()),
+        "of",
+        classifier.height,
+        "; verifier-accepted (estimated) among aligned:",
+        float((both.filter(pl.col("aligned"))["w"] * both.filter(pl.col("aligned"))["accepted"]).sum()),
+        "of",
+        float((both["w"] * both["accepted"].cast(pl.Float64)).sum()),
+    )
     if args.dump:
         out.write_parquet(args.dump)
+        classifier.select("hid_a", "hid_b", "kind", "probability", "static_cosine", "aligned").write_parquet(
+            args.dump + ".all.parquet"
+        )
     accepted_sure = probe.filter(pl.col("ver") >= 0.5).sort("static_cosine")
     text = hashes.sort("hid")["rep_text"]
     for r in accepted_sure.head(20).iter_rows(named=True):

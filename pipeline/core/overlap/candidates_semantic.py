@@ -190,3 +190,67 @@ def semantic_candidates(
     )
     cand = cand.unique().with_columns(pl.lit("semantic").alias("tier")).sort("hid_a", "hid_b")
     return cand, counts
+
+
+def on_the_diagonal(
+    pairs: pl.DataFrame,
+    matches: pl.DataFrame,
+    focus: pl.DataFrame,
+    elig: pl.DataFrame,
+    doc_rank: pl.DataFrame,
+    cfg: OverlapConfig,
+) -> np.ndarray:
+    """Per row of ``pairs`` (hid_a, hid_b): whether the two texts occur, in some focus document pair,
+    in line with a lexical match of that pair (``matches``: doc_id_a, doc_id_b, index_a, index_b): the
+    sentence at ``i`` in one document and ``j`` in the other, for a match at ``(ia, ib)``, with
+    ``|i - ia| <= semantic_window`` and ``|(i - ia) - (j - ib)| <= semantic_align_slack``. A rewording
+    that belongs to the shared text sits there; a pair off the diagonal can only be an isolated
+    similarity (``relation`` same_fact), whatever a model says of it. Each row's answer depends on
+    its pair, its occurrences and the lexical matches of their documents alone."""
+    if pairs.height == 0 or matches.height == 0 or focus.height == 0:
+        return np.zeros(pairs.height, dtype=bool)
+    ids = doc_rank.select("doc_id", "didx")
+    anchors = (
+        matches.select("doc_id_a", "doc_id_b", "index_a", "index_b")
+        .join(ids.rename({"doc_id": "doc_id_a", "didx": "_a"}), on="doc_id_a")
+        .join(ids.rename({"doc_id": "doc_id_b", "didx": "_b"}), on="doc_id_b")
+        .select(
+            pl.min_horizontal("_a", "_b").alias("da"),
+            pl.max_horizontal("_a", "_b").alias("db"),
+            pl.when(pl.col("_a") < pl.col("_b")).then("index_a").otherwise("index_b").alias("ia"),
+            pl.when(pl.col("_a") < pl.col("_b")).then("index_b").otherwise("index_a").alias("ib"),
+        )
+        .join(focus, on=["da", "db"], how="semi")
+        .unique()
+    )
+    occ = elig.select("hid", "didx", "index")
+    sp = (
+        pairs.select("hid_a", "hid_b")
+        .with_row_index("_r")
+        .join(occ.rename({"hid": "hid_a", "didx": "d1", "index": "i1"}), on="hid_a")
+        .join(occ.rename({"hid": "hid_b", "didx": "d2", "index": "i2"}), on="hid_b")
+        .filter(pl.col("d1") != pl.col("d2"))
+        .select(
+            "_r",
+            pl.min_horizontal("d1", "d2").alias("da"),
+            pl.max_horizontal("d1", "d2").alias("db"),
+            pl.when(pl.col("d1") < pl.col("d2")).then("i1").otherwise("i2").alias("i"),
+            pl.when(pl.col("d1") < pl.col("d2")).then("i2").otherwise("i1").alias("j"),
+        )
+        .join(focus, on=["da", "db"], how="semi")
+    )
+    hit = (
+        sp.join(anchors, on=["da", "db"])
+        .filter(
+            ((pl.col("i") - pl.col("ia")).abs() <= cfg.semantic_window)
+            & (
+                ((pl.col("i") - pl.col("ia")) - (pl.col("j") - pl.col("ib"))).abs()
+                <= cfg.semantic_align_slack
+            )
+        )
+        .select("_r")
+        .unique()
+    )
+    out = np.zeros(pairs.height, dtype=bool)
+    out[hit["_r"].to_numpy()] = True
+    return out

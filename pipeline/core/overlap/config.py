@@ -49,6 +49,7 @@ class OverlapConfig:
     semantic_min_cosine: float = 0.45
     semantic_focus_min_weight: float = 1.0
     semantic_window: int = 3
+    semantic_align_slack: int = 2
     semantic_sure_none_cosine: float = 0.6
     semantic_sure_none_probability: float = 0.1
     verifier: bool = True

@@ -154,21 +154,29 @@ def verify(
 
 
 def needs_models(
-    kinds: list[str], probability: np.ndarray, static_cosine: np.ndarray, cfg: OverlapConfig
+    kinds: list[str],
+    probability: np.ndarray,
+    static_cosine: np.ndarray,
+    aligned: np.ndarray,
+    cfg: OverlapConfig,
 ) -> np.ndarray:
-    """Which pairs, graded on lexical signals (``kinds``, the logistic ``probability``) and scored by
-    the static encoder (``static_cosine``), need MiniLM's cosine and the cross-encoder verifier.
+    """Which pairs, graded on lexical signals (``kinds``, the logistic ``probability``), scored by the
+    static encoder (``static_cosine``) and placed against the lexical matches (``aligned``: in line
+    with a match of a focus document pair, ``candidates_semantic.on_the_diagonal``), need MiniLM's
+    cosine and the cross-encoder verifier.
 
     Exact and near pairs are decided by the rules, which read no embedding: never. A pair the rules
-    leave to the classifier does, unless it is certainly unrelated: a static cosine below
-    ``semantic_sure_none_cosine`` and a lexical probability below ``semantic_sure_none_probability``
-    (both measured on the benchmark corpus, see ``pipeline/evaluation/results/bench_semantic.md``:
-    the verifier accepts almost none of these pairs). Each pair's answer depends on that pair alone."""
+    leave to the classifier does when it is aligned (only there can a paraphrase become evidence of
+    reuse) and not certainly unrelated: certainly unrelated is a static cosine below
+    ``semantic_sure_none_cosine`` together with a lexical probability below
+    ``semantic_sure_none_probability``. The thresholds were set on the benchmark corpus, where the
+    verifier accepts almost none of those pairs (``pipeline/evaluation/results/bench_semantic.md``).
+    Each pair's answer depends on that pair alone."""
     classifier = np.isin(np.asarray(kinds, dtype=object), ["paraphrase", "none"])
     sure_none = (np.asarray(static_cosine) < cfg.semantic_sure_none_cosine) & (
         np.nan_to_num(np.asarray(probability, dtype=np.float64), nan=0.0) < cfg.semantic_sure_none_probability
     )
-    return classifier & ~sure_none
+    return classifier & np.asarray(aligned, dtype=bool) & ~sure_none
 
 
 def extend_signal_cols(signal_cols: list[str], sigs: list[dict[str, float]]) -> list[str]:

@@ -21,6 +21,7 @@ from pipeline.core.overlap.candidates_semantic import (
     CandidateVectors,
     focus_pairs,
     near_anchors,
+    on_the_diagonal,
     semantic_candidates,
 )
 from pipeline.core.overlap.common import Clock
@@ -103,7 +104,8 @@ def _window_candidates(
 
 def _graded_in_two_steps(
     cand: pl.DataFrame,
-    hashes: pl.DataFrame,
+    index: SentenceIndex,
+    aligned_to: tuple[pl.DataFrame, pl.DataFrame],
     vecs: CandidateVectors,
     encoder: Any,
     signal_cols: list[str],
@@ -114,7 +116,9 @@ def _graded_in_two_steps(
     """Every candidate graded on lexical signals; those :func:`grading.needs_models` selects graded
     again with MiniLM's cosine and the verifier (the models load only when a pair needs them). Returns
     the graded pairs (``none`` kept; None when MiniLM cannot be loaded), the signal columns and
-    statistics (``semantic_triage``, ``verifier``, the encoder's reason)."""
+    statistics (``semantic_triage``, ``verifier``, the encoder's reason). ``aligned_to``: the lexical
+    matches and the focus pairs (see ``candidates_semantic.on_the_diagonal``)."""
+    elig, hashes, doc_rank = index
     stats: dict[str, Any] = {}
     with clock.step("grade_semantic_lexical"):
         lex, signal_cols = grade(
@@ -125,12 +129,14 @@ def _graded_in_two_steps(
         static_cos = vecs.cosine(ia, ib)
         kinds = lex["kind"].to_list()
         proba = lex["probability"].to_numpy() if "probability" in lex.columns else np.zeros(lex.height)
-        todo = needs_models(kinds, proba, static_cos, cfg)
+        aligned = on_the_diagonal(lex, aligned_to[0], aligned_to[1], elig, doc_rank, cfg)
+        todo = needs_models(kinds, proba, static_cos, aligned, cfg)
     n_rules = int(np.isin(np.asarray(kinds, dtype=object), ["exact", "near"]).sum())
     stats["semantic_triage"] = {
         "candidates": lex.height,
         "decided_by_rules": n_rules,
-        "sure_none": lex.height - n_rules - int(todo.sum()),
+        "aligned": int(aligned.sum()),
+        "certain": lex.height - n_rules - int(todo.sum()),
         "to_models": int(todo.sum()),
     }
     if not todo.any():
@@ -211,7 +217,7 @@ def semantic_tier(
             raw, matches_1, prelim, focus, graded_keys, index, rare, vecs, cfg, clock
         )
     graded, signal_cols, gstats = _graded_in_two_steps(
-        cand, hashes, vecs, encoder, signal_cols, cfg, clock, store
+        cand, index, (prelim, focus), vecs, encoder, signal_cols, cfg, clock, store
     )
     if graded is None:  # MiniLM failed to load: the lexical grades stay
         stats["semantic"] = {"ran": False, "reason": gstats["encoder_reason"], "embeddings": False}
