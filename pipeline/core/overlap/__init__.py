@@ -149,8 +149,9 @@ Stats
 neighbours), ``embeddings``, ``window_sentences`` (sentences near the focus pairs' matches that seek a
 partner), ``static_encoded`` (distinct texts the static encoder embedded)}; ``verifier`` = {``ran``,
 ``reason``, ``pairs``}; with the semantic tier ``semantic_focus_pairs``, ``semantic_triage`` =
-{``candidates`` (graded pairs), ``decided_by_rules`` (exact or near), ``sure_none`` (certainly unrelated
-by the cheap signals), ``to_models`` (sent to MiniLM and the verifier), ``minilm_sentences``},
+{``candidates`` (graded pairs), ``decided_by_rules`` (exact or near), ``aligned`` (in line with a
+lexical match), ``certain`` (decided by the cheap signals: off the diagonal or certainly unrelated),
+``to_models`` (sent to MiniLM and the verifier), ``minilm_sentences``},
 ``semantic_replaced_lexical`` (lexical paraphrase grades replaced by semantic ones) and
 ``semantic_verifier_rejected_kept``; with a store, ``store`` = {``reused``, ``computed``} (signatures
 and grades); ``rows`` per table; ``matches_by_kind`` (reuse and quote
