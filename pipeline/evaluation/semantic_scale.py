@@ -35,14 +35,14 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from pipeline.core.overlap import compute_overlap
+from pipeline.core.stages import DOCUMENTS_SQL, SENTENCES_SQL
 from pipeline.evaluation.common import git_commit
 
 WN_AFP_SQL_SOURCES = ("Washington Newsday", "AFP")
 
 
 def _load(db: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    from pipeline.core.stages import DOCUMENTS_SQL, SENTENCES_SQL
-
     con = duckdb.connect(db, read_only=True)
     try:
         return con.sql(DOCUMENTS_SQL).pl(), con.sql(SENTENCES_SQL).pl()
@@ -56,8 +56,6 @@ def _peak_gib() -> float:
 
 def run_one(db: str, mode: str, add: str | None) -> dict[str, Any]:
     """One overlap run in this process; its figures."""
-    from pipeline.core.overlap import compute_overlap
-
     t0 = time.perf_counter()
     docs, sents = _load(db)
     if add:

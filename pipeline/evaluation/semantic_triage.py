@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from pipeline.core.overlap import compute_overlap
 from pipeline.core.overlap import semantic as S
 from pipeline.core.overlap.candidates_semantic import CandidateVectors
 from pipeline.core.overlap.common import Clock
@@ -50,8 +51,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--add-sample", default=None)
     ap.add_argument("--dump", default=None, help="write the probed and verified pairs (parquet)")
     args = ap.parse_args(argv)
-    from pipeline.core.overlap import compute_overlap
-
     docs, sents = _load(args.work_db)
     if args.add_sample:
         d2, s2 = _load(args.add_sample)
