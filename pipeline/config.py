@@ -92,9 +92,8 @@ class Settings:
     verifier: bool = _var(
         "WIRETRACE_VERIFIER",
         True,
-        "`0` skips the cross-encoder paraphrase verifier (`pipeline/core/verifier.py`); a run verifies at "
-        "most 20,000 pairs (`OverlapConfig.verifier_max_pairs`), above that the logistic grader decides "
-        "and the run says so",
+        "`0` skips the cross-encoder paraphrase verifier (`pipeline/core/verifier.py`); it reads only the "
+        "semantic tier's pairs that the cheap signals leave uncertain, with no cap",
         shown="on with the semantic tier",
     )
     symlinks: str = _var(
@@ -128,7 +127,8 @@ class Settings:
     static_model: Path | None = _var(
         "WIRETRACE_STATIC_MODEL",
         None,
-        "the static sentence encoder's table (built by `python -m pipeline.core.static_encoder build`)",
+        "the static sentence encoder's table, which finds the semantic tier's candidates (built by the "
+        "install targets or `python -m pipeline.core.static_encoder build`; built on first use when absent)",
         shown="`wiretrace/minilm-static-v<recipe>-256d.bin` in `$XDG_CACHE_HOME` (`~/.cache`)",
     )
     sensor_interval: int = _var(

@@ -63,7 +63,7 @@ def test_absent_or_stale_table_gives_a_reason(tmp_path, monkeypatch):
     monkeypatch.delenv("WIRETRACE_SEMANTIC", raising=False)
     reload_settings()
     enc, reason = SE.load_static_encoder(tmp_path / "missing.bin")
-    assert enc is None and "not built" in reason and "MiniLM-only" in reason
+    assert enc is None and "not built" in reason and "first use" in reason
     # a table from another recipe version is refused with the reason
     table = np.ones((30522, 8), dtype=np.float16)
     stale = tmp_path / "stale.bin"
@@ -128,3 +128,34 @@ def test_committed_centre_matches_the_recipe():
     # the encoder uses it only for its own recipe and size
     assert SE._load_centre({"recipe_version": SE.RECIPE_VERSION, "dims": str(SE.DIMS)}) is not None
     assert SE._load_centre({"recipe_version": "0", "dims": str(SE.DIMS)}) is None
+
+
+def test_a_missing_table_is_built_once_on_first_use(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("WIRETRACE_SEMANTIC", "1")
+    reload_settings()
+    built = []
+    real = SE.build_static_model
+
+    def small(out, dims=SE.DIMS, **kw):  # the recipe on the first 3,000 pieces: seconds, not a minute
+        built.append(out)
+        return real(out, dims=64, vocab_limit=3000, threads=1)
+
+    monkeypatch.setattr(SE, "build_static_model", small)
+    path = tmp_path / "first-use.bin"
+    enc, reason = SE.ensure_static_model(path)
+    assert enc is not None and path.is_file() and built == [path], reason
+    assert "distilling it now" in capsys.readouterr().err
+    again, _ = SE.ensure_static_model(path)
+    assert again is enc and built == [path]
+
+
+def test_a_table_that_cannot_be_built_gives_a_reason(tmp_path, monkeypatch):
+    monkeypatch.setenv("WIRETRACE_SEMANTIC", "1")
+    reload_settings()
+
+    def fail(*a, **kw):
+        raise OSError("read-only file system")
+
+    monkeypatch.setattr(SE, "build_static_model", fail)
+    enc, reason = SE.ensure_static_model(tmp_path / "nowhere.bin")
+    assert enc is None and "could not be built" in reason and "read-only" in reason

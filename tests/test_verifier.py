@@ -83,8 +83,8 @@ def test_disabled_by_environment(monkeypatch):
     assert V.verifier_status()[0] is False
 
 
-def _sample_overlap(verifier, max_pairs, monkeypatch):
-    from pipeline.core.overlap import OverlapConfig, compute_overlap
+def _sample_overlap(verifier, monkeypatch):
+    from pipeline.core.overlap import compute_overlap
     from tests.test_overlap import frames
 
     class Enc:
@@ -99,14 +99,16 @@ def _sample_overlap(verifier, max_pairs, monkeypatch):
         }
     )
     monkeypatch.setattr(V, "load_verifier", lambda: (verifier, "stand-in"))
-    return compute_overlap(docs, sents, config=OverlapConfig(verifier_max_pairs=max_pairs), encoder=Enc())
+    return compute_overlap(docs, sents, encoder=Enc())
 
 
-def test_overlap_uses_the_verifier_within_its_budget(monkeypatch):
+def test_overlap_verifies_the_uncertain_pairs(monkeypatch):
     ver = FixedVerifier(0.1)
-    res = _sample_overlap(ver, 10_000, monkeypatch)
+    res = _sample_overlap(ver, monkeypatch)
     st = res.stats["verifier"]
+    # every pair the triage sends to the models is verified: there is no budget
     assert st["ran"] and st["pairs"] == sum(len(c) for c in ver.calls) > 0
+    assert st["pairs"] == res.stats["semantic_triage"]["to_models"]
     m = res.sentence_matches
     assert "verifier" in m.columns
     # every pair the stand-in verified was rejected: a paraphrase survives only where the lexical
@@ -114,12 +116,6 @@ def test_overlap_uses_the_verifier_within_its_budget(monkeypatch):
     para = m.filter(pl.col("kind") == "paraphrase")
     assert (para["verifier"] == 0.1).all()
     assert not (para["relation"] == "reuse").any()
-
-    skipped = _sample_overlap(FixedVerifier(0.1), 0, monkeypatch)
-    st = skipped.stats["verifier"]
-    assert not st["ran"] and "verifier_max_pairs=0" in st["reason"]
-    assert skipped.sentence_matches["verifier"].null_count() == skipped.sentence_matches.height
-    assert skipped.sentence_matches.filter(pl.col("kind") == "paraphrase").height > 0
 
 
 @pytest.fixture(scope="module")

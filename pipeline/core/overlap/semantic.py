@@ -1,24 +1,41 @@
 """The semantic tier as one step: on the focus pairs only (see ``candidates_semantic``), the blocked
-and the embedding candidates near the lexical matches are graded with the embedding cosine and the
-cross-encoder verifier, and these grades replace the lexical paraphrase grades there. A lexical
-paraphrase that the verifier rejects is kept with its verifier probability: it is never evidence of
-reuse, but counts as reuse when it sits in order inside an aligned passage. The encoder and verifier
-are loaded only when there is a focus pair."""
+candidates and the static encoder's nearest neighbours near the lexical matches are graded on their
+lexical signals; those whose cheap signals leave the decision open (``grading.needs_models``) are
+graded again with MiniLM's cosine and the cross-encoder verifier. These grades replace the lexical
+paraphrase grades there. A lexical paraphrase that the verifier rejects is kept with its verifier
+probability: it is never evidence of reuse, but counts as reuse when it sits in order inside an
+aligned passage. The static encoder loads only when there is a focus pair (built on first use when
+absent, see ``models``), MiniLM and the verifier only when a pair needs them. No step has a cap: the
+cost grows with the sentences near the focus pairs' matches and with the uncertain pairs, which
+``pipeline/evaluation/results/bench_semantic.md`` measures on the benchmark corpus."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from pipeline.core.overlap.candidates_paraphrase import dedupe_candidates, matched_into, paraphrase_candidates
-from pipeline.core.overlap.candidates_semantic import focus_pairs, near_anchors, semantic_candidates
+from pipeline.core.overlap.candidates_semantic import (
+    CandidateVectors,
+    focus_pairs,
+    near_anchors,
+    on_the_diagonal,
+    semantic_candidates,
+)
 from pipeline.core.overlap.common import Clock
 from pipeline.core.overlap.config import OverlapConfig
-from pipeline.core.overlap.grading import grade
+from pipeline.core.overlap.grading import grade, grading_texts, needs_models
 from pipeline.core.overlap.index import SentenceIndex
 from pipeline.core.overlap.matches import doc_sizes, expand, finalise_matches, relations
-from pipeline.core.overlap.models import CachedEncoder, load_encoder, load_verifier
+from pipeline.core.overlap.models import (
+    CachedEncoder,
+    load_candidate_encoder,
+    load_encoder,
+    load_verifier,
+    verifier_unused,
+)
 from pipeline.core.overlap.store import OverlapStore
 
 
@@ -66,13 +83,13 @@ def _window_candidates(
     graded_keys: pl.DataFrame,
     index: SentenceIndex,
     rare: pl.DataFrame,
-    enc: CachedEncoder,
+    vecs: CandidateVectors,
     cfg: OverlapConfig,
     clock: Clock,
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame | None, str]:
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, dict[str, int]]:
     """The sentences within ``semantic_window`` of a lexical match (``prelim``) of a focus pair, the
     candidates among them (blocked and embedding ones, without pairs graded already), the embedding
-    candidates alone (None when skipped) and what the embedding search did."""
+    candidates alone and the counts of the embedding search."""
     elig, _, doc_rank = index
     # only sentences near the lexical matches of a focus pair are worth a model's look: a rewording
     # that belongs to the shared text sits among, or next to, the sentences already found
@@ -80,10 +97,77 @@ def _window_candidates(
     elig_w = elig.join(near, on="sentence_id", how="semi")
     rare_w = rare.join(elig_w.select("sidx"), on="sidx", how="semi")
     strong = raw.filter(pl.col("kind").is_in(["exact", "near"]))
-    sem_cand, sem_reason = semantic_candidates(focus, elig_w, enc, cfg, clock, matched_into(strong, elig))
+    sem_cand, counts = semantic_candidates(focus, elig_w, vecs, cfg, clock, matched_into(strong, elig))
     lex_cand = paraphrase_candidates(focus, elig_w, rare_w, matches_1, cfg)
-    cand = lex_cand if sem_cand is None else pl.concat([lex_cand, sem_cand])
-    return near, dedupe_candidates(cand, graded_keys), sem_cand, sem_reason
+    return near, dedupe_candidates(pl.concat([lex_cand, sem_cand]), graded_keys), sem_cand, counts
+
+
+def _graded_in_two_steps(
+    cand: pl.DataFrame,
+    index: SentenceIndex,
+    aligned_to: tuple[pl.DataFrame, pl.DataFrame],
+    vecs: CandidateVectors,
+    encoder: Any,
+    signal_cols: list[str],
+    cfg: OverlapConfig,
+    clock: Clock,
+    store: OverlapStore | None,
+) -> tuple[pl.DataFrame | None, list[str], dict[str, Any]]:
+    """Every candidate graded on lexical signals; those :func:`grading.needs_models` selects graded
+    again with MiniLM's cosine and the verifier (the models load only when a pair needs them). Returns
+    the graded pairs (``none`` kept; None when MiniLM cannot be loaded), the signal columns and
+    statistics (``semantic_triage``, ``verifier``, the encoder's reason). ``aligned_to``: the lexical
+    matches and the focus pairs (see ``candidates_semantic.on_the_diagonal``)."""
+    elig, hashes, doc_rank = index
+    stats: dict[str, Any] = {}
+    with clock.step("grade_semantic_lexical"):
+        lex, signal_cols = grade(
+            cand, hashes, None, cfg, clock, "grade_semantic_lexical", signal_cols, keep_none=True, store=store
+        )
+        ia, ib = lex["hid_a"].to_numpy(), lex["hid_b"].to_numpy()
+        vecs.add(np.concatenate([ia, ib]))
+        static_cos = vecs.cosine(ia, ib)
+        kinds = lex["kind"].to_list()
+        proba = lex["probability"].to_numpy() if "probability" in lex.columns else np.zeros(lex.height)
+        aligned = on_the_diagonal(lex, aligned_to[0], aligned_to[1], elig, doc_rank, cfg)
+        todo = needs_models(kinds, proba, static_cos, aligned, cfg)
+    n_rules = int(np.isin(np.asarray(kinds, dtype=object), ["exact", "near"]).sum())
+    stats["semantic_triage"] = {
+        "candidates": lex.height,
+        "decided_by_rules": n_rules,
+        "aligned": int(aligned.sum()),
+        "certain": lex.height - n_rules - int(todo.sum()),
+        "to_models": int(todo.sum()),
+    }
+    if not todo.any():
+        stats["verifier"] = verifier_unused(cfg)
+        return lex, signal_cols, stats
+    with clock.step("semantic_load"):
+        enc, reason = load_encoder(encoder)
+        stats["encoder_reason"] = reason
+        if enc is None:
+            return None, signal_cols, stats
+        verifier_run = load_verifier(cfg)
+        stats["verifier"] = verifier_run.stats
+    with clock.step("grade_semantic"):
+        todo_s = pl.Series(todo)
+        models, signal_cols = grade(
+            cand.join(lex.filter(todo_s).select("hid_a", "hid_b"), on=["hid_a", "hid_b"], how="semi"),
+            hashes,
+            CachedEncoder(enc),
+            cfg,
+            clock,
+            "grade_semantic",
+            signal_cols,
+            verifier_run,
+            keep_none=True,
+            store=store,
+        )
+    stats["semantic_triage"]["minilm_sentences"] = int(
+        np.unique(np.concatenate([models["hid_a"].to_numpy(), models["hid_b"].to_numpy()])).size
+    )
+    graded = pl.concat([lex.filter(~todo_s), models], how="diagonal_relaxed").sort("hid_a", "hid_b")
+    return graded, signal_cols, stats
 
 
 def semantic_tier(
@@ -101,7 +185,8 @@ def semantic_tier(
     store: OverlapStore | None = None,
 ) -> tuple[pl.DataFrame, list[str], dict[str, Any]]:
     """The raw matches with the semantic tier's grades in the focus pairs, the signal columns and the
-    statistics to record (``semantic_focus_pairs``, ``semantic``, ``verifier``, ...).
+    statistics to record (``semantic_focus_pairs``, ``semantic``, ``semantic_triage``, ``verifier``,
+    ...).
 
     ``raw``: every raw match so far; ``m2``: the lexical paraphrase matches among them; ``matches_1``:
     the exact and near ones; ``graded_keys``: hash pairs graded already (not graded again); ``store``:
@@ -121,37 +206,32 @@ def semantic_tier(
             "embeddings": True,
         }
         return raw, signal_cols, stats
-    with clock.step("semantic_load"):
-        enc, reason = load_encoder(encoder)
-        if enc is None:
-            stats["semantic"] = {"ran": False, "reason": reason, "embeddings": False}
-            return raw, signal_cols, stats
-        verifier_run = load_verifier(cfg)
-        stats["verifier"] = verifier_run.stats
-        enc = CachedEncoder(enc)
+    with clock.step("semantic_load_static"):
+        cenc, creason = load_candidate_encoder(encoder)
+    if cenc is None:
+        stats["semantic"] = {"ran": False, "reason": f"semantic tier not run: {creason}", "embeddings": False}
+        return raw, signal_cols, stats
+    vecs = CandidateVectors(cenc, grading_texts(hashes, cfg)[0], clock)
     with clock.step("semantic_candidates"):
-        near, cand, sem_cand, sem_reason = _window_candidates(
-            raw, matches_1, prelim, focus, graded_keys, index, rare, enc, cfg, clock
+        near, cand, sem_cand, counts = _window_candidates(
+            raw, matches_1, prelim, focus, graded_keys, index, rare, vecs, cfg, clock
         )
+    graded, signal_cols, gstats = _graded_in_two_steps(
+        cand, index, (prelim, focus), vecs, encoder, signal_cols, cfg, clock, store
+    )
+    if graded is None:  # MiniLM failed to load: the lexical grades stay
+        stats["semantic"] = {"ran": False, "reason": gstats["encoder_reason"], "embeddings": False}
+        return raw, signal_cols, stats
     stats["semantic"] = {
-        "ran": sem_cand is not None,
-        "reason": sem_reason,
-        "candidates": 0 if sem_cand is None else sem_cand.height,
+        "ran": True,
+        "reason": f"semantic tier on: {creason}; {counts['static_encoded']} distinct sentences encoded for candidates",
+        "candidates": sem_cand.height,
         "embeddings": True,
+        "window_sentences": counts["window_sentences"],
+        "static_encoded": vecs.q.shape[0],
     }
-    with clock.step("grade_semantic"):
-        graded, signal_cols = grade(
-            cand,
-            hashes,
-            enc,
-            cfg,
-            clock,
-            "grade_semantic",
-            signal_cols,
-            verifier_run,
-            keep_none=True,
-            store=store,
-        )
+    stats.update({k: v for k, v in gstats.items() if k != "encoder_reason"})
+    with clock.step("expand_semantic"):
         m3 = expand(graded, elig, cfg, restrict=focus)
     keep_m2, accepted, rejected, n_replaced = _replace_lexical_grades(m2, m3, near, elig, focus)
     stats["semantic_replaced_lexical"] = n_replaced

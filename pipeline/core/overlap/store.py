@@ -21,8 +21,8 @@ published):
 A value read from the store is the value the step would compute (same inputs, same code), so the
 outputs are byte-identical whether a value was stored or computed; a changed fingerprint makes the
 stored rows invisible (they are left in place for a later run with the old settings) and the values
-are computed again. The verifier's grades are not stored: whether a pair is verified depends on the
-run's budget (``verifier_max_pairs``), so it runs on every candidate as in a run without a store.
+are computed again. The verifier's grades are not stored: it runs on every pair the semantic tier's
+triage sends to it (``grading.needs_models``), as in a run without a store.
 
 Recomputed on every run, over the whole corpus: the flags (``is_common`` counts documents per outlet
 and across outlets, so one new document can change any sentence's flag), the index, the exact tier,
