@@ -9,8 +9,11 @@ tables. Stages are incremental where that is safe:
   bytes changed supersedes its earlier documents, forgotten paths are skipped;
 * every stage that feeds the marts reads ``warehouse.CURRENT_DOCUMENTS`` (superseded and forgotten
   documents stay in raw and are left out, in that one place);
-* clean (re)processes a document when it has no clean row or when its *clean key* changed (the cleaner
-  version plus the fingerprint of the templates learned for its source);
+* clean keeps each outlet's templates (``staging.source_templates``, ``staging.template_lines``) with a
+  fingerprint of the documents they were learned from, and learns again only outlets whose documents
+  changed (``update_corpus_templates``); it (re)processes a document when it has no clean row or when
+  its *clean key* changed (the cleaner version plus the fingerprint of its source's templates), so the
+  clean text never depends on how documents were batched;
 * segment splits documents whose clean row has no sentences yet;
 * overlap is recomputed over the whole corpus (its answers depend on every document);
 * publish copies everything to a new analysts' file and swaps it in.
