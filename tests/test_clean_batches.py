@@ -133,6 +133,8 @@ def test_a_line_another_outlet_prints_stops_being_a_template_and_its_documents_a
         t = res.extra["templates"]
         assert (t["documents_read"], t["outlets_learned"], t["outlets_changed"]) == (1, 1, 1)
         assert res.counts["cleaned"] == 9  # the new Herald story and the Courier's eight, cleaned again
+        assert t["documents_cleaned_again"] == 8
+        assert "8 document(s) cleaned again: the templates of 1 outlet(s) changed" in res.notes[0]
         assert con.execute(footer_removed, [FOOTER]).fetchall() == [(0,)]
         n = con.sql(
             "SELECT count(*) FROM staging.sentences WHERE text LIKE 'The Valley Courier has%'"

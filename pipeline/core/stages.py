@@ -703,10 +703,6 @@ def stage_clean(
         "outlets_changed": len(update.outlets_changed),
         "seconds": round(update.seconds, 3),
     }
-    if update.outlets_changed:
-        res.notes.append(
-            f"templates changed for {len(update.outlets_changed)} outlet(s): their documents are cleaned again"
-        )
     fingerprints = dict(
         con.sql("SELECT source, templates_fingerprint FROM staging.source_templates").fetchall()
     )
@@ -722,12 +718,20 @@ def stage_clean(
         ).to_arrow(),
     )
     todo = con.sql(
-        f"""SELECT d.doc_id, d.kind, d.source, k.clean_key FROM {warehouse.CURRENT_DOCUMENTS} d
+        f"""SELECT d.doc_id, d.kind, d.source, k.clean_key, c.doc_id IS NOT NULL
+           FROM {warehouse.CURRENT_DOCUMENTS} d
            JOIN _keys k USING (source)
            LEFT JOIN staging.clean_documents c USING (doc_id)
            WHERE c.doc_id IS NULL OR c.clean_key IS DISTINCT FROM k.clean_key ORDER BY d.doc_id"""
     ).fetchall()
     con.unregister("_keys")
+    again = sum(r[4] for r in todo)
+    res.extra["templates"]["documents_cleaned_again"] = again
+    if again:
+        res.notes.append(
+            f"{again} document(s) cleaned again: the templates of {len(update.outlets_changed)} outlet(s) "
+            "changed (or the cleaner did)"
+        )
     res.counts["documents"] = con.sql(f"SELECT count(*) FROM {warehouse.CURRENT_DOCUMENTS} d").fetchall()[0][
         0
     ]
@@ -748,7 +752,7 @@ def stage_clean(
             con.unregister("_ids")
             clean_rows: list[dict] = []
             span_rows: list[dict] = []
-            args = [(doc_id, kind, raw[doc_id], source) for doc_id, kind, source, _key in chunk]
+            args = [(doc_id, kind, raw[doc_id], source) for doc_id, kind, source, *_ in chunk]
             for doc_id, out, error in workers.map(_clean_one, args, chunksize=16):
                 if out is None:
                     res.counts["failed"] += 1
