@@ -105,6 +105,7 @@ TABLES: tuple[Table, ...] = (
                 "Digest of the outlet's template lines (NULL when it has none): part of the clean_key of its documents (staging.clean_documents), which are cleaned again when it changes.",
             ),
         ),
+        example="SELECT s.source, s.n_documents, s.n_templates, t.n_documents AS in_documents, t.example\nFROM staging.source_templates s\nLEFT JOIN staging.template_lines t ON t.source = s.source AND t.is_template\nORDER BY s.n_templates DESC, s.source, t.n_documents DESC;",
     ),
     Table(
         "staging.template_lines",
@@ -130,6 +131,5 @@ TABLES: tuple[Table, ...] = (
                 "The line as printed in the outlet's first document (by doc_id) that has it, at most 120 characters.",
             ),
         ),
-        example="SELECT source, n_documents, example FROM staging.template_lines\nWHERE is_template ORDER BY source, n_documents DESC;",
     ),
 )
