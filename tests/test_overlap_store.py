@@ -179,9 +179,8 @@ def test_a_new_document_or_a_missing_published_file_is_not_skipped(tmp_path):
 def test_benchmark_batches_publish_the_tables_of_one_run(tmp_path, shared_data, splits):
     """2,000 benchmark articles landed in batches: the published marts are those a fresh computation
     (no store) gives on the same working database, and, for a 90/10 split, those of one run on all
-    the articles. (With more batches the clean stage's per-outlet templates, learned from the
-    documents of each batch, can clean a few documents differently from one run on the union, so the
-    sentences themselves differ; the overlap store is not involved.)"""
+    the articles. (The clean stage's output, templates included, equals that of one run on the union
+    for any batching: tests/test_clean_batches.py.)"""
     corpus = shared_data / "corpora" / "allsides_baly2020.parquet"
     if not corpus.is_file():
         pytest.skip(f"{corpus.name} not found")

@@ -9,8 +9,11 @@ tables. Stages are incremental where that is safe:
   bytes changed supersedes its earlier documents, forgotten paths are skipped;
 * every stage that feeds the marts reads ``warehouse.CURRENT_DOCUMENTS`` (superseded and forgotten
   documents stay in raw and are left out, in that one place);
-* clean (re)processes a document when it has no clean row or when its *clean key* changed (the cleaner
-  version plus the fingerprint of the templates learned for its source);
+* clean keeps each outlet's templates (``staging.source_templates``, ``staging.template_lines``) with a
+  fingerprint of the documents they were learned from, and learns again only outlets whose documents
+  changed (``update_corpus_templates``); it (re)processes a document when it has no clean row or when
+  its *clean key* changed (the cleaner version plus the fingerprint of its source's templates), so the
+  clean text never depends on how documents were batched;
 * segment splits documents whose clean row has no sentences yet;
 * overlap is recomputed over the whole corpus (its answers depend on every document);
 * publish copies everything to a new analysts' file and swaps it in.
@@ -43,7 +46,14 @@ from pipeline.core.overlap.models import semantic_wanted
 from pipeline.core.overlap.store import OverlapStore, encoder_fingerprint, inputs_fingerprint
 from pipeline.core.parallel import STATE, pool
 from pipeline.core.segment import split_sentences
-from pipeline.core.templates import learn_templates
+from pipeline.core.templates import (
+    LINE_KEY_VERSION,
+    SourceProfile,
+    SourceTemplates,
+    document_lines,
+    lines_fingerprint,
+    text_digest,
+)
 
 log = logging.getLogger("wiretrace")
 
@@ -401,23 +411,237 @@ def _stage_ingest(
 
 CLEAN_VERSION = "clean-2"  # clean-2: whitespace is no longer recorded as removed spans
 
+#: template learning's settings (``pipeline.core.templates.learn_templates``) and the version of the way
+#: the stage learns them; both are part of each outlet's documents fingerprint
+TEMPLATE_MIN_DOCS = 5
+TEMPLATE_MIN_SHARE = 0.3
+TEMPLATE_STATE_VERSION = 1
 
-def _template_keys(templates, sources: Iterable[str]) -> dict[str, str]:
-    keys = {}
-    for source in sources:
-        fp = ""
-        if templates is not None and hasattr(templates, "fingerprint"):
-            fp = templates.fingerprint(source) or ""
-        keys[source] = hashlib.sha256(f"{CLEAN_VERSION}\x1f{fp}".encode()).hexdigest()[:16]
-    return keys
+#: the current text documents template learning reads, with their stored line keys
+_TEXT_DOCUMENTS_SQL = f"""
+SELECT d.doc_id, d.source, l.text_hash, l.line_keys
+FROM {warehouse.CURRENT_DOCUMENTS} d JOIN cache.document_lines l USING (doc_id)
+WHERE d.kind = 'text' AND l.text_hash IS NOT NULL
+"""
 
 
-def learn_corpus_templates(con: duckdb.DuckDBPyConnection):
-    """Learn per-source boilerplate templates from every text document in the working database."""
+def _clean_key(templates_fingerprint: str | None) -> str:
+    return hashlib.sha256(f"{CLEAN_VERSION}\x1f{templates_fingerprint or ''}".encode()).hexdigest()[:16]
+
+
+def _document_lines_one(args):
+    doc_id, text = args
+    if not isinstance(text, str):
+        return doc_id, None, []
+    return doc_id, text_digest(text), [key for key, _ in document_lines(text)]
+
+
+def _store_document_lines(con: duckdb.DuckDBPyConnection, batch_size: int = 2000) -> int:
+    """Compute and store the line keys (``cache.document_lines``) of the current text documents that
+    have none of this version; return how many documents were read."""
+    todo = [
+        r[0]
+        for r in con.execute(
+            f"""SELECT d.doc_id FROM {warehouse.CURRENT_DOCUMENTS} d
+            LEFT JOIN cache.document_lines l ON l.doc_id = d.doc_id AND l.lines_version = ?
+            WHERE d.kind = 'text' AND l.doc_id IS NULL ORDER BY d.doc_id""",
+            [LINE_KEY_VERSION],
+        ).fetchall()
+    ]
+    schema = tables.polars_schema("cache.document_lines")
+    with pool(n_items=len(todo)) as workers:
+        for lo in range(0, len(todo), batch_size):
+            ids = todo[lo : lo + batch_size]
+            con.register("_ids", pl.DataFrame({"doc_id": ids}, schema={"doc_id": pl.String}).to_arrow())
+            texts = con.sql(
+                "SELECT doc_id, raw_text FROM raw.documents JOIN _ids USING (doc_id) ORDER BY doc_id"
+            ).fetchall()
+            con.execute("DELETE FROM cache.document_lines WHERE doc_id IN (SELECT doc_id FROM _ids)")
+            con.unregister("_ids")
+            rows = [
+                {"doc_id": doc_id, "lines_version": LINE_KEY_VERSION, "text_hash": digest, "line_keys": keys}
+                for doc_id, digest, keys in workers.map(_document_lines_one, texts, chunksize=32)
+            ]
+            warehouse.insert_new(con, "cache.document_lines", rows, schema)
+    return len(todo)
+
+
+def _documents_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, int]]:
+    """Per outlet: the fingerprint of its current text documents (with the learning settings and code)
+    and how many distinct texts they hold."""
+    settings_text = f"{TEMPLATE_STATE_VERSION}|{LINE_KEY_VERSION}|{TEMPLATE_MIN_DOCS}|{TEMPLATE_MIN_SHARE!r}"
     rows = con.sql(
-        f"SELECT source, raw_text FROM {warehouse.CURRENT_DOCUMENTS} d WHERE kind = 'text' ORDER BY doc_id"
+        f"""SELECT source, string_agg(doc_id || ':' || text_hash, ',' ORDER BY doc_id),
+                   count(DISTINCT text_hash)
+            FROM ({_TEXT_DOCUMENTS_SQL}) GROUP BY source"""
     ).fetchall()
-    return learn_templates(rows)
+    return {
+        source: (hashlib.sha256(f"{settings_text}\n{docs}".encode()).hexdigest()[:16], n)
+        for source, docs, n in rows
+    }
+
+
+@dataclass
+class TemplateUpdate:
+    """What ``update_corpus_templates`` did."""
+
+    documents_read: int = 0  # documents whose lines were read (new ones)
+    outlets_learned: list[str] = field(default_factory=list)  # outlets whose documents changed
+    outlets_changed: list[str] = field(default_factory=list)  # outlets whose templates changed
+    seconds: float = 0.0
+
+
+def update_corpus_templates(con: duckdb.DuckDBPyConnection) -> TemplateUpdate:
+    """Bring the per-outlet templates (``staging.source_templates``, ``staging.template_lines``) up to date
+    with the current documents, learning again only what changed; the result equals
+    ``learn_templates`` over every current text document (``corpus_templates``).
+
+    * the line keys of each text document are computed once (``cache.document_lines``);
+    * an outlet whose documents changed (new, superseded, moved to another outlet) has its recurring lines
+      (at least ``TEMPLATE_MIN_DOCS`` documents and ``TEMPLATE_MIN_SHARE`` of them) counted again from the
+      stored keys; the others keep theirs;
+    * when any outlet changed, each recurring line is checked again against every outlet's documents: it
+      is a template only when no other outlet prints it (wire copy is never boilerplate).
+
+    With nothing new, nothing is read and nothing learned."""
+    t0 = time.perf_counter()
+    out = TemplateUpdate(documents_read=_store_document_lines(con))
+    current = _documents_fingerprints(con)
+    stored = dict(con.sql("SELECT source, documents_fingerprint FROM staging.source_templates").fetchall())
+    learn = sorted(s for s, (fp, _) in current.items() if stored.get(s) != fp)
+    gone = sorted(set(stored) - set(current))
+    if not learn and not gone:
+        out.seconds = time.perf_counter() - t0
+        return out
+    before = dict(con.sql("SELECT source, templates_fingerprint FROM staging.source_templates").fetchall())
+    con.execute("BEGIN TRANSACTION")
+    try:
+        changed = pl.DataFrame(
+            {"source": learn + gone, "n_documents": [current[s][1] for s in learn] + [0] * len(gone)},
+            schema={"source": pl.String, "n_documents": pl.Int64},
+        )
+        con.register("_changed", changed.to_arrow())
+        for table in ("staging.source_templates", "staging.template_lines"):
+            con.execute(f"DELETE FROM {table} WHERE source IN (SELECT source FROM _changed)")
+        # the recurring lines of the outlets learned again, from their distinct texts; each with the first
+        # document (by doc_id) that has it, for the example
+        recurring = con.execute(
+            f"""WITH docs AS (
+                    SELECT t.source, t.text_hash, min(t.doc_id) AS doc_id, any_value(t.line_keys) AS line_keys
+                    FROM ({_TEXT_DOCUMENTS_SQL}) t JOIN _changed c USING (source)
+                    WHERE c.n_documents >= ?
+                    GROUP BY t.source, t.text_hash),
+                lines AS (SELECT source, doc_id, unnest(line_keys) AS line_key FROM docs)
+                SELECT l.source, l.line_key, count(*) AS n_documents, min(l.doc_id) AS first_doc
+                FROM lines l JOIN _changed c USING (source)
+                GROUP BY l.source, l.line_key, c.n_documents
+                HAVING count(*) >= greatest(?, ? * c.n_documents)
+                ORDER BY l.source, l.line_key""",
+            [TEMPLATE_MIN_DOCS, TEMPLATE_MIN_DOCS, TEMPLATE_MIN_SHARE],
+        ).fetchall()
+        con.unregister("_changed")
+        examples = _template_examples(con, {(s, k): first for s, k, _, first in recurring})
+        warehouse.insert_new(
+            con,
+            "staging.template_lines",
+            [
+                {
+                    "source": s,
+                    "line_key": k,
+                    "n_documents": n,
+                    "is_template": None,
+                    "example": examples.get((s, k)),
+                }
+                for s, k, n, _ in recurring
+            ],
+            tables.polars_schema("staging.template_lines"),
+        )
+        # every recurring line, checked against every outlet's documents
+        con.execute(
+            f"""UPDATE staging.template_lines t SET is_template = (h.n_sources = 1)
+                FROM (SELECT l.line_key, count(DISTINCT l.source) AS n_sources
+                      FROM (SELECT source, unnest(line_keys) AS line_key FROM ({_TEXT_DOCUMENTS_SQL})) l
+                      SEMI JOIN (SELECT DISTINCT line_key FROM staging.template_lines) k USING (line_key)
+                      GROUP BY l.line_key) h
+                WHERE t.line_key = h.line_key"""
+        )
+        keys: dict[str, list[str]] = {}
+        for source, key in con.sql(
+            "SELECT source, line_key FROM staging.template_lines WHERE is_template"
+        ).fetchall():
+            keys.setdefault(source, []).append(key)
+        rows = []
+        for source in sorted((set(learn) | set(before)) - set(gone)):
+            fp, n_docs = current[source]
+            rows.append(
+                {
+                    "source": source,
+                    "n_documents": n_docs,
+                    "documents_fingerprint": fp,
+                    "n_templates": len(keys.get(source, ())),
+                    "templates_fingerprint": lines_fingerprint(keys.get(source, ())),
+                }
+            )
+        con.execute("DELETE FROM staging.source_templates")
+        warehouse.insert_new(
+            con, "staging.source_templates", rows, tables.polars_schema("staging.source_templates")
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    after = {r["source"]: r["templates_fingerprint"] for r in rows}
+    out.outlets_learned = learn
+    out.outlets_changed = sorted(s for s in set(before) | set(after) if before.get(s) != after.get(s))
+    out.seconds = time.perf_counter() - t0
+    return out
+
+
+def _template_examples(
+    con: duckdb.DuckDBPyConnection, first_doc: dict[tuple[str, str], str]
+) -> dict[tuple[str, str], str]:
+    """The example of each (source, line key): the line as printed in the given document, 120 characters."""
+    wanted: dict[str, set[str]] = {}
+    for (_, key), doc_id in first_doc.items():
+        wanted.setdefault(doc_id, set()).add(key)
+    if not wanted:
+        return {}
+    con.register("_ids", pl.DataFrame({"doc_id": sorted(wanted)}, schema={"doc_id": pl.String}).to_arrow())
+    try:
+        texts = dict(
+            con.sql("SELECT doc_id, raw_text FROM raw.documents JOIN _ids USING (doc_id)").fetchall()
+        )
+    finally:
+        con.unregister("_ids")
+    lines = {doc_id: dict(document_lines(texts[doc_id])) for doc_id in wanted}
+    return {(s, k): lines[doc_id][k][:120] for (s, k), doc_id in first_doc.items()}
+
+
+def corpus_templates(con: duckdb.DuckDBPyConnection, sources: Iterable[str] | None = None) -> SourceTemplates:
+    """The stored per-outlet templates (``update_corpus_templates``), of ``sources`` or of every outlet."""
+    result = SourceTemplates(min_docs=TEMPLATE_MIN_DOCS, min_share=TEMPLATE_MIN_SHARE)
+    wanted = None if sources is None else sorted(set(sources))
+    where = "" if wanted is None else "WHERE list_contains(?, source)"
+    params = [] if wanted is None else [wanted]
+    for source, n_docs in con.execute(
+        f"SELECT source, n_documents FROM staging.source_templates {where} ORDER BY source", params
+    ).fetchall():
+        result.sources[source] = SourceProfile(n_docs=n_docs)
+    for source, key, n, example in con.execute(
+        f"SELECT source, line_key, n_documents, example FROM staging.template_lines {where} "
+        + ("AND" if where else "WHERE")
+        + " is_template ORDER BY source, line_key",
+        params,
+    ).fetchall():
+        result.sources[source].lines[key] = {"docs": n, "example": example}
+    return result
+
+
+def learn_corpus_templates(con: duckdb.DuckDBPyConnection) -> SourceTemplates:
+    """Per-outlet boilerplate templates of every current text document in the working database (brought up
+    to date and stored first, see ``update_corpus_templates``)."""
+    update_corpus_templates(con)
+    return corpus_templates(con)
 
 
 @contextmanager
@@ -472,31 +696,48 @@ def stage_clean(
     t0 = time.perf_counter()
     warehouse.ensure_schema(con)
     res = StageResult("clean", {"documents": 0, "cleaned": 0, "empty": 0, "failed": 0, "removed_spans": 0})
-    templates = learn_corpus_templates(con)
+    update = update_corpus_templates(con)
+    res.extra["templates"] = {
+        "documents_read": update.documents_read,
+        "outlets_learned": len(update.outlets_learned),
+        "outlets_changed": len(update.outlets_changed),
+        "seconds": round(update.seconds, 3),
+    }
+    fingerprints = dict(
+        con.sql("SELECT source, templates_fingerprint FROM staging.source_templates").fetchall()
+    )
     sources = [
         r[0]
         for r in con.sql(f"SELECT DISTINCT source FROM {warehouse.CURRENT_DOCUMENTS} d ORDER BY 1").fetchall()
     ]
-    keys = _template_keys(templates, sources)
     con.register(
         "_keys",
         pl.DataFrame(
-            {"source": list(keys), "clean_key": list(keys.values())},
+            {"source": sources, "clean_key": [_clean_key(fingerprints.get(s)) for s in sources]},
             schema={"source": pl.String, "clean_key": pl.String},
         ).to_arrow(),
     )
     todo = con.sql(
-        f"""SELECT d.doc_id, d.kind, d.source, k.clean_key FROM {warehouse.CURRENT_DOCUMENTS} d
+        f"""SELECT d.doc_id, d.kind, d.source, k.clean_key, c.doc_id IS NOT NULL
+           FROM {warehouse.CURRENT_DOCUMENTS} d
            JOIN _keys k USING (source)
            LEFT JOIN staging.clean_documents c USING (doc_id)
            WHERE c.doc_id IS NULL OR c.clean_key IS DISTINCT FROM k.clean_key ORDER BY d.doc_id"""
     ).fetchall()
     con.unregister("_keys")
+    again = sum(r[4] for r in todo)
+    res.extra["templates"]["documents_cleaned_again"] = again
+    if again:
+        res.notes.append(
+            f"{again} document(s) cleaned again: the templates of {len(update.outlets_changed)} outlet(s) "
+            "changed (or the cleaner did)"
+        )
     res.counts["documents"] = con.sql(f"SELECT count(*) FROM {warehouse.CURRENT_DOCUMENTS} d").fetchall()[0][
         0
     ]
     total = len(todo)
     progress("clean", 0, total)
+    templates = corpus_templates(con, {r[2] for r in todo}) if todo else None
     with pool({"templates": templates}, n_items=total) as workers:
         for lo in range(0, total, batch_size):
             chunk = todo[lo : lo + batch_size]
@@ -511,7 +752,7 @@ def stage_clean(
             con.unregister("_ids")
             clean_rows: list[dict] = []
             span_rows: list[dict] = []
-            args = [(doc_id, kind, raw[doc_id], source) for doc_id, kind, source, _key in chunk]
+            args = [(doc_id, kind, raw[doc_id], source) for doc_id, kind, source, *_ in chunk]
             for doc_id, out, error in workers.map(_clean_one, args, chunksize=16):
                 if out is None:
                     res.counts["failed"] += 1

@@ -34,7 +34,17 @@ from pathlib import Path
 
 from pipeline.core.decode import fix_line_endings
 
-__all__ = ["SourceTemplates", "learn_templates", "line_key", "normalise_line"]
+__all__ = [
+    "LINE_KEY_VERSION",
+    "SourceProfile",
+    "SourceTemplates",
+    "document_lines",
+    "learn_templates",
+    "line_key",
+    "lines_fingerprint",
+    "normalise_line",
+    "text_digest",
+]
 
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _WS = re.compile(r"\s+")
@@ -42,6 +52,9 @@ _EDGE_PUNCT = " \t.,;:!?|·•-–—*\"'“”‘’()[]"
 _LETTER = re.compile(r"[^\W\d_]")
 _MULTI = "\x00multi"  # marker: line seen in more than one source
 FORMAT_VERSION = 1
+#: version of ``normalise_line``/``line_key``/``document_lines``: line keys stored by another version are
+#: computed again (``pipeline.core.stages`` keeps each document's line keys in the working database)
+LINE_KEY_VERSION = 1
 
 
 def normalise_line(line: str) -> str:
@@ -57,6 +70,37 @@ def line_key(line: str) -> str | None:
     if len(_LETTER.findall(norm[:50])) < 2:
         return None
     return hashlib.blake2b(norm.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def text_digest(text: str) -> str:
+    """Digest of a document's text (16 hex digits): documents of a source with the same digest count once."""
+    return hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=8).hexdigest()
+
+
+def document_lines(text: str) -> list[tuple[str, str]]:
+    """The distinct lines of a document that template learning counts, as ``(line_key, line)`` in order
+    of first occurrence (``line`` stripped): lines with fewer than two letters and lines over 2,000
+    characters are left out."""
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for raw in fix_line_endings(text).split("\n"):
+        line = raw.strip()
+        if not line or len(line) > 2000:
+            continue
+        key = line_key(line)
+        if key is None or key in seen:
+            continue
+        seen.add(key)
+        out.append((key, line))
+    return out
+
+
+def lines_fingerprint(keys: Iterable[str]) -> str | None:
+    """A short hash of a set of template line keys (None for none): ``SourceTemplates.fingerprint``."""
+    ordered = sorted(keys)
+    if not ordered:
+        return None
+    return hashlib.sha256("\n".join(ordered).encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -82,9 +126,7 @@ class SourceTemplates:
         """A short hash of the template lines learned for ``source`` (None when it has none). It is part of
         each document's clean key, so a source's documents are cleaned again when its templates change."""
         prof = self.sources.get(source)
-        if prof is None or not prof.lines:
-            return None
-        return hashlib.sha256("\n".join(sorted(prof.lines)).encode()).hexdigest()[:16]
+        return None if prof is None else lines_fingerprint(prof.lines)
 
     def to_dict(self) -> dict:
         return {
@@ -139,24 +181,17 @@ def learn_templates(
     counts: dict[str, Counter[str]] = {}
     owner: dict[str, str] = {}  # line key -> the only source it was seen in, or _MULTI
     examples: dict[str, str] = {}
-    seen_docs: set[tuple[str, bytes]] = set()
+    seen_docs: set[tuple[str, str]] = set()
     for source, text in docs:
         if source is None or not isinstance(text, str):
             continue
-        doc_key = (source, hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=8).digest())
+        doc_key = (source, text_digest(text))
         if doc_key in seen_docs:  # an exact duplicate would make its own paragraphs look recurrent
             continue
         seen_docs.add(doc_key)
         n_docs[source] += 1
-        seen: set[str] = set()
-        for raw in fix_line_endings(text).split("\n"):
-            line = raw.strip()
-            if not line or len(line) > 2000:
-                continue
-            key = line_key(line)
-            if key is None or key in seen:
-                continue
-            seen.add(key)
+        lines = document_lines(text)
+        for key, line in lines:
             prev = owner.get(key)
             if prev is None:
                 owner[key] = source
@@ -164,7 +199,7 @@ def learn_templates(
             elif prev != source:
                 owner[key] = _MULTI
         counter = counts.setdefault(source, Counter())
-        counter.update(seen)
+        counter.update(key for key, _ in lines)
     result = SourceTemplates(min_docs=min_docs, min_share=min_share)
     for source, total in n_docs.items():
         prof = SourceProfile(n_docs=total)

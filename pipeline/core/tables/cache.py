@@ -4,7 +4,7 @@ overlap and publish steps (``meta.stage_state``). See ``pipeline.core.overlap.st
 
 from __future__ import annotations
 
-from pipeline.core.tables.model import BYTES, F64, STR, Table
+from pipeline.core.tables.model import BYTES, F64, I32, STR, STRS, Table
 from pipeline.core.tables.model import Column as C
 
 TABLES: tuple[Table, ...] = (
@@ -54,6 +54,36 @@ TABLES: tuple[Table, ...] = (
         columns=(
             C("stage", STR, "overlap or publish (key)."),
             C("fingerprint", STR, "Digest of the step's inputs (data, settings, code and models)."),
+        ),
+    ),
+)
+
+# the clean stage's per-document line keys, from which per-outlet templates are learned without reading
+# the documents again (staging.source_templates, staging.template_lines)
+TABLES += (
+    Table(
+        "cache.document_lines",
+        "The distinct line keys of each text document, from which the clean stage learns per-outlet templates without reading the document again (working database only).",
+        key=("doc_id",),
+        since=4,
+        published=False,
+        columns=(
+            C("doc_id", STR, "Document id (key, references raw.documents).", not_null=True),
+            C(
+                "lines_version",
+                I32,
+                "Version of the line normalisation (pipeline.core.templates.LINE_KEY_VERSION); rows of another version are computed again.",
+            ),
+            C(
+                "text_hash",
+                STR,
+                "Digest of the raw text: documents of an outlet with the same text count once.",
+            ),
+            C(
+                "line_keys",
+                STRS,
+                "Hashes of the document's distinct normalised lines (pipeline.core.templates.document_lines).",
+            ),
         ),
     ),
 )

@@ -1,8 +1,9 @@
-"""Tables of the ``staging`` schema: clean text, the audit trail of removed spans, sentences."""
+"""Tables of the ``staging`` schema: clean text, the audit trail of removed spans, sentences, and the
+per-outlet boilerplate templates the clean stage learned."""
 
 from __future__ import annotations
 
-from pipeline.core.tables.model import I32, STR, Table
+from pipeline.core.tables.model import BOOL, I32, STR, Table
 from pipeline.core.tables.model import Column as C
 
 TABLES: tuple[Table, ...] = (
@@ -73,6 +74,62 @@ TABLES: tuple[Table, ...] = (
             ),
             C("norm_hash", STR, "Hash of norm: equal hashes are exact matches."),
             C("n_tokens", I32, "Number of tokens in the normalised form."),
+        ),
+    ),
+    Table(
+        "staging.source_templates",
+        "Per outlet: the documents its boilerplate templates were learned from (lines the outlet repeats in many of its text documents and no other outlet prints, see staging.template_lines). Learned again only when the outlet's documents change, or when another outlet's change a recurring line of it (pipeline.core.stages.update_corpus_templates).",
+        key=("source",),
+        since=4,
+        columns=(
+            C(
+                "source",
+                STR,
+                "Outlet (key): an outlet with at least one current text document.",
+                not_null=True,
+            ),
+            C(
+                "n_documents",
+                I32,
+                "Its current text documents, documents with the same text counted once (templates need at least 5).",
+            ),
+            C(
+                "documents_fingerprint",
+                STR,
+                "Digest of those documents (doc_id and text digest) and of the learning settings and code: the outlet is learned again when it changes.",
+            ),
+            C("n_templates", I32, "Lines learned as templates of the outlet."),
+            C(
+                "templates_fingerprint",
+                STR,
+                "Digest of the outlet's template lines (NULL when it has none): part of the clean_key of its documents (staging.clean_documents), which are cleaned again when it changes.",
+            ),
+        ),
+        example="SELECT s.source, s.n_documents, s.n_templates, t.n_documents AS in_documents, t.example\nFROM staging.source_templates s\nLEFT JOIN staging.template_lines t ON t.source = s.source AND t.is_template\nORDER BY s.n_templates DESC, s.source, t.n_documents DESC;",
+    ),
+    Table(
+        "staging.template_lines",
+        "Lines an outlet repeats in at least 5 of its text documents and in at least 30% of them (normalised: case, whitespace, years); those no other outlet prints are its templates, removed by the cleaner (staging.removed_spans reason 'template'); a line another outlet prints too (wire copy) is kept.",
+        key=("source", "line_key"),
+        since=4,
+        columns=(
+            C("source", STR, "Outlet (key, with line_key).", not_null=True),
+            C("line_key", STR, "Hash of the normalised line (key, with source).", not_null=True),
+            C(
+                "n_documents",
+                I32,
+                "Text documents of the outlet that print the line (same text counted once).",
+            ),
+            C(
+                "is_template",
+                BOOL,
+                "True: a template of the outlet, removed from its documents; false: another outlet's text documents print it too, so it is kept.",
+            ),
+            C(
+                "example",
+                STR,
+                "The line as printed in the outlet's first document (by doc_id) that has it, at most 120 characters.",
+            ),
         ),
     ),
 )

@@ -1,4 +1,5 @@
-"""Clean assets: raw documents -> clean text and the audit trail of removed spans."""
+"""Clean assets: raw documents -> clean text and the audit trail of removed spans, with the per-outlet
+templates the cleaner removes and the line keys they are learned from."""
 
 import dagster as dg
 
@@ -10,13 +11,19 @@ from pipeline.defs.util import count, md_preview, stage_progress, table_spec
 
 CLEAN_DOCUMENTS = dg.AssetKey(["staging", "clean_documents"])
 REMOVED_SPANS = dg.AssetKey(["staging", "removed_spans"])
+#: per-outlet templates and the per-document line keys they are learned from (pipeline.core.stages)
+TEMPLATE_KEYS = {
+    name: dg.AssetKey(name.split("."))
+    for name in ("staging.source_templates", "staging.template_lines", "cache.document_lines")
+}
 
 
 @dg.multi_asset(
     specs=[
         table_spec(CLEAN_DOCUMENTS, "staging.clean_documents", deps=[RAW_DOCUMENTS]),
         table_spec(REMOVED_SPANS, "staging.removed_spans", deps=[RAW_DOCUMENTS]),
-    ],
+    ]
+    + [table_spec(key, name, deps=[RAW_DOCUMENTS]) for name, key in TEMPLATE_KEYS.items()],
     name="clean",
     group_name="clean",
     retry_policy=RETRY,
@@ -51,3 +58,14 @@ def clean(context: dg.AssetExecutionContext, wiretrace: WiretraceResource):
                 ),
             },
         )
+        for name, key in TEMPLATE_KEYS.items():
+            metadata = {"total_rows": count(con, name)}
+            if name == "staging.source_templates":
+                metadata |= {k: v for k, v in res.extra.get("templates", {}).items()}
+            if name == "staging.template_lines":
+                metadata["preview"] = md_preview(
+                    con,
+                    "SELECT source, n_documents, example FROM staging.template_lines WHERE is_template "
+                    "ORDER BY source, n_documents DESC, line_key",
+                )
+            yield dg.MaterializeResult(asset_key=key, metadata=metadata)
