@@ -10,6 +10,7 @@ Every candidate is graded once per pair of distinct normalised sentences; senten
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -228,6 +229,21 @@ def grade(
         kinds, scores, sigs = _grade_with_store(ia, ib, hashes, text_list, vecs, enc, cfg, clock, step, store)
     if verifier_run is not None and verifier_run.verifier is not None and vecs is not None:
         verify(ia, ib, text_list, vecs, kinds, scores, sigs, verifier_run, cfg, clock)
+    return _graded_frame(cand, ia, ib, cut, kinds, scores, sigs, signal_cols, keep_none)
+
+
+def _graded_frame(
+    cand: pl.DataFrame,
+    ia: np.ndarray,
+    ib: np.ndarray,
+    cut: np.ndarray,
+    kinds: list[str],
+    scores: list[float],
+    sigs: list[dict[str, float]],
+    signal_cols: list[str],
+    keep_none: bool,
+) -> tuple[pl.DataFrame, list[str]]:
+    """The graded pairs as a frame (see :func:`grade`) and the signal columns extended."""
     signal_cols = extend_signal_cols(signal_cols, sigs)
     cols: dict[str, Any] = {
         "hid_a": ia.astype(np.int64),
@@ -248,3 +264,64 @@ def grade(
     if keep_none:
         return graded, signal_cols
     return graded.filter(pl.col("kind").is_in(list(KIND_RANK))), signal_cols
+
+
+def grade_with_models(
+    cand: pl.DataFrame,
+    hashes: pl.DataFrame,
+    load_models: Callable[[], tuple[Any, VerifierRun | None]],
+    cfg: OverlapConfig,
+    clock: Clock,
+    step: str,
+    signal_cols: list[str],
+    store: OverlapStore | None = None,
+) -> tuple[pl.DataFrame | None, list[str], dict[str, int]]:
+    """:func:`grade` with MiniLM's embeddings and the verifier, ``none`` kept, for the pairs the semantic
+    tier's triage sends to the slow models; the final grades of pairs graded by an earlier run are read
+    from ``store`` (``OverlapStore.verified_fp``), and ``load_models()`` (the encoder, or None when it
+    cannot load, and the verifier's run) is called only when some pair is not stored. Returns the graded
+    pairs (None when the encoder cannot load), the signal columns and counts (``stored``, ``graded``).
+    Final grades are stored only when the verifier the key names did run (or was not requested)."""
+    text_list, cut = grading_texts(hashes, cfg)
+    ia = cand["hid_a"].to_numpy()
+    ib = cand["hid_b"].to_numpy()
+    n = len(ia)
+    vfp = store.verified_fp if store is not None else None
+    keys = pair_keys([text_list[a] for a in ia], [text_list[b] for b in ib]) if vfp else []
+    stored = store.stored_grades(vfp, keys) if vfp else {}
+    kinds: list[str] = [""] * n
+    scores: list[float] = [0.0] * n
+    sigs: list[dict[str, float]] = [{}] * n
+    for i, k in enumerate(keys):
+        if k in stored:
+            kinds[i], scores[i], sigs[i] = stored[k]
+    todo = np.asarray([i for i in range(n) if not keys or keys[i] not in stored], dtype=np.intp)
+    counts = {"stored": n - len(todo), "graded": len(todo)}
+    if len(todo):
+        enc, verifier_run = load_models()
+        if enc is None:
+            return None, signal_cols, counts
+        ta, tb = ia[todo], ib[todo]
+        vecs = _pair_embeddings(enc, ta, tb, text_list, clock)
+        if store is None:
+            k2, s2, g2 = _grade_batches(ta, tb, text_list, vecs, cfg, clock, step)
+        else:
+            k2, s2, g2 = _grade_with_store(ta, tb, hashes, text_list, vecs, enc, cfg, clock, step, store)
+        verified = verifier_run is not None and verifier_run.verifier is not None
+        if verified:
+            verify(ta, tb, text_list, vecs, k2, s2, g2, verifier_run, cfg, clock)
+        if vfp and (verified or not cfg.verifier):
+            norm_hash = hashes.sort("hid")["norm_hash"]
+            store.add_grades(
+                vfp,
+                [keys[i] for i in todo],
+                norm_hash.gather(ta).to_list(),
+                norm_hash.gather(tb).to_list(),
+                k2,
+                s2,
+                g2,
+            )
+        for j, i in enumerate(todo.tolist()):
+            kinds[i], scores[i], sigs[i] = k2[j], s2[j], g2[j]
+    graded, signal_cols = _graded_frame(cand, ia, ib, cut, kinds, scores, sigs, signal_cols, keep_none=True)
+    return graded, signal_cols, counts

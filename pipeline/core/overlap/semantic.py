@@ -26,11 +26,12 @@ from pipeline.core.overlap.candidates_semantic import (
 )
 from pipeline.core.overlap.common import Clock
 from pipeline.core.overlap.config import OverlapConfig
-from pipeline.core.overlap.grading import grade, grading_texts, needs_models
+from pipeline.core.overlap.grading import grade, grade_with_models, grading_texts, needs_models
 from pipeline.core.overlap.index import SentenceIndex
 from pipeline.core.overlap.matches import doc_sizes, expand, finalise_matches, relations
 from pipeline.core.overlap.models import (
     CachedEncoder,
+    VerifierRun,
     load_candidate_encoder,
     load_encoder,
     load_verifier,
@@ -142,27 +143,37 @@ def _graded_in_two_steps(
     if not todo.any():
         stats["verifier"] = verifier_unused(cfg)
         return lex, signal_cols, stats
-    with clock.step("semantic_load"):
-        enc, reason = load_encoder(encoder)
-        stats["encoder_reason"] = reason
-        if enc is None:
-            return None, signal_cols, stats
-        verifier_run = load_verifier(cfg)
-        stats["verifier"] = verifier_run.stats
+
+    def load_models() -> tuple[Any, VerifierRun | None]:
+        with clock.step("semantic_load"):
+            enc, reason = load_encoder(encoder)
+            stats["encoder_reason"] = reason
+            if enc is None:
+                return None, None
+            verifier_run = load_verifier(cfg)
+            stats["verifier"] = verifier_run.stats
+            return CachedEncoder(enc), verifier_run
+
     with clock.step("grade_semantic"):
         todo_s = pl.Series(todo)
-        models, signal_cols = grade(
+        models, signal_cols, counts = grade_with_models(
             cand.join(lex.filter(todo_s).select("hid_a", "hid_b"), on=["hid_a", "hid_b"], how="semi"),
             hashes,
-            CachedEncoder(enc),
+            load_models,
             cfg,
             clock,
             "grade_semantic",
             signal_cols,
-            verifier_run,
-            keep_none=True,
             store=store,
         )
+    stats["semantic_triage"]["models_stored"] = counts["stored"]
+    if models is None:
+        return None, signal_cols, stats
+    if "verifier" not in stats:  # every pair's final grade came from the store: no model loaded
+        stats["verifier"] = verifier_unused(cfg) | {
+            "reason": f"paraphrase verifier: the {counts['stored']} pairs that need it were graded by an "
+            "earlier run (stored; models not loaded)"
+        }
     stats["semantic_triage"]["minilm_sentences"] = int(
         np.unique(np.concatenate([models["hid_a"].to_numpy(), models["hid_b"].to_numpy()])).size
     )

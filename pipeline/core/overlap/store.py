@@ -21,8 +21,10 @@ published):
 A value read from the store is the value the step would compute (same inputs, same code), so the
 outputs are byte-identical whether a value was stored or computed; a changed fingerprint makes the
 stored rows invisible (they are left in place for a later run with the old settings) and the values
-are computed again. The verifier's grades are not stored: it runs on every pair the semantic tier's
-triage sends to it (``grading.needs_models``), as in a run without a store.
+are computed again. The final grades of the pairs the semantic tier's triage sends to the slow models
+(``grading.needs_models``: MiniLM's cosine, then the cross-encoder verifier) are stored too, under a
+``grade_key`` that also names the verifier (``verifier_fingerprint``): a later run that finds every such
+pair stored does not load the models at all.
 
 Recomputed on every run, over the whole corpus: the flags (``is_common`` counts documents per outlet
 and across outlets, so one new document can change any sentence's flag), the index, the exact tier,
@@ -113,6 +115,19 @@ def encoder_fingerprint(encoder: Any) -> str | None:
     return f"given:{fp}" if isinstance(fp, str) and fp else None
 
 
+def verifier_fingerprint(cfg: OverlapConfig) -> str:
+    """``off`` when the verifier is not requested; else its code, bundled weights and libraries (a
+    verifier that fails to load is never used for stored grades: see ``grading.grade_with_models``)."""
+    if not cfg.verifier:
+        return "off"
+    pkgs = ("torch", "transformers", "peft", "safetensors")
+    return _digest(
+        "verifier",
+        _files_digest("verifier.py", "verifier_model"),
+        ",".join(f"{p}={_version(p)}" for p in pkgs),
+    )
+
+
 def signature_key(cfg: OverlapConfig) -> str:
     """Fingerprint of the MinHash signatures' inputs other than the text."""
     return _digest(
@@ -161,6 +176,8 @@ class OverlapStore:
     signature_key: str
     grade_keys: dict[str, str]
     encoder_fp: str | None = None
+    # the final grades of the semantic tier's slow models (MiniLM's cosine, then the verifier)
+    verified_fp: str | None = None
     signatures: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SIGNATURE_SCHEMA))
     grades: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=GRADE_SCHEMA))
     added_signatures: list[pl.DataFrame] = field(default_factory=list)
@@ -173,9 +190,12 @@ class OverlapStore:
         """An empty store with this run's keys (the stage fills ``signatures`` and ``grades``)."""
         keys = {"lexical": grade_key(cfg, "lexical")}
         enc_fp = encoder_fingerprint(encoder)
+        verified_fp = None
         if enc_fp is not None and enc_fp != "lexical":
             keys[enc_fp] = grade_key(cfg, enc_fp)
-        return cls(signature_key(cfg), keys, enc_fp)
+            verified_fp = f"verified:{enc_fp}:{verifier_fingerprint(cfg)}"
+            keys[verified_fp] = grade_key(cfg, verified_fp)
+        return cls(signature_key(cfg), keys, enc_fp, verified_fp)
 
     # ---- signatures
     def split_signatures(
