@@ -694,6 +694,10 @@ def _load_store(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None:
         "WHERE list_contains(?, grade_key)",
         params=[keys],
     ).pl()
+    store.traits = con.sql(
+        "SELECT trait_key, tk1, tk2, quote_share, stock_reason FROM cache.sentence_traits WHERE trait_key = ?",
+        params=[store.trait_key],
+    ).pl()
 
 
 def stage_overlap(
@@ -753,9 +757,9 @@ def stage_overlap(
     t_store = time.perf_counter()
     if store is not None:
         new = store.new_rows()
-        store.signatures = store.grades = None  # type: ignore[assignment]
-        warehouse.insert_new(con, "cache.minhash_signatures", new["minhash_signatures"])
-        warehouse.insert_new(con, "cache.graded_pairs", new["graded_pairs"])
+        store.signatures = store.grades = store.traits = None  # type: ignore[assignment]
+        for name, frame in new.items():
+            warehouse.insert_new(con, f"cache.{name}", frame)
         _save_state(con, "overlap", fingerprint)
     res.extra = dict(result.stats) | {"skipped": False}
     if store is not None:

@@ -206,7 +206,7 @@ def compute_overlap(
     stats.update(n_documents=docs.height, n_sentences=sents.height)
     stats["n_sentences_unknown_doc"] = sentences.height - sents.height
     with clock.step("flags"):
-        flags = sentence_flags(docs, sents, cfg)
+        flags = sentence_flags(docs, sents, cfg, store)
     stats.update(_flag_counts(flags))
     # the encoder and the verifier load only when a document pair needs them (see semantic.semantic_tier)
     wanted, reason = semantic_wanted(encoder)

@@ -167,6 +167,12 @@ class OverlapStore:
     added_grades: list[pl.DataFrame] = field(default_factory=list)
     hits: dict[str, int] = field(default_factory=lambda: {"signatures": 0, "grades": 0})
     computed: dict[str, int] = field(default_factory=lambda: {"signatures": 0, "grades": 0})
+    # the lexical steps' own values (see the block at the end of this module)
+    traits: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=TRAIT_SCHEMA))
+    added_traits: list[pl.DataFrame] = field(default_factory=list)
+    index_hits: dict[str, int] = field(default_factory=lambda: {"traits": 0})
+    index_computed: dict[str, int] = field(default_factory=lambda: {"traits": 0})
+    trait_key: str = field(default_factory=lambda: trait_key())
 
     @classmethod
     def for_run(cls, cfg: OverlapConfig, encoder: Any) -> OverlapStore:
@@ -274,7 +280,58 @@ class OverlapStore:
             if self.added_grades
             else pl.DataFrame(schema=GRADE_SCHEMA)
         )
-        return {"minhash_signatures": sigs, "graded_pairs": grades}
+        return {"minhash_signatures": sigs, "graded_pairs": grades} | self.new_index_rows()
 
     def stats(self) -> dict[str, Any]:
-        return {"reused": dict(self.hits), "computed": dict(self.computed)}
+        return {
+            "reused": dict(self.hits),
+            "computed": dict(self.computed),
+            "index": {"reused": dict(self.index_hits), "computed": dict(self.index_computed)},
+        }
+
+    # ---- sentence traits (flags that depend on the sentence alone)
+    def stored_traits(self, keys: pl.DataFrame) -> pl.DataFrame:
+        """(quote_share, stock_reason) stored for each row of ``keys`` (tk1, tk2), in its order; null
+        ``quote_share`` where nothing is stored."""
+        stored = self.traits.filter(pl.col("trait_key") == self.trait_key).select(
+            "tk1", "tk2", "quote_share", "stock_reason"
+        )
+        found = keys.join(stored, on=["tk1", "tk2"], how="left", maintain_order="left").select(
+            "quote_share", "stock_reason"
+        )
+        self.index_hits["traits"] += int(found["quote_share"].is_not_null().sum())
+        return found
+
+    def add_traits(self, keys: pl.DataFrame, traits: pl.DataFrame) -> None:
+        self.index_computed["traits"] += keys.height
+        if keys.height:
+            self.added_traits.append(
+                pl.concat([keys, traits], how="horizontal")
+                .with_columns(pl.lit(self.trait_key).alias("trait_key"))
+                .select(list(TRAIT_SCHEMA))
+                .cast(TRAIT_SCHEMA)
+            )
+
+    def new_index_rows(self) -> dict[str, pl.DataFrame]:
+        """The lexical steps' rows this run computed, by table: ``sentence_traits``."""
+        traits = (
+            pl.concat(self.added_traits).unique(["tk1", "tk2"], keep="first", maintain_order=True)
+            if self.added_traits
+            else pl.DataFrame(schema=TRAIT_SCHEMA)
+        )
+        return {"sentence_traits": traits}
+
+
+# ------------------------------------------------------------------------ the lexical steps' own values
+
+TRAIT_SCHEMA = tables.polars_schema("cache.sentence_traits")
+
+
+def trait_key() -> str:
+    """Fingerprint of a sentence's traits (``flags.sentence_traits``) other than its text: the flag and
+    stock-text code, the shipped stock model, and the polars version (whose hash function keys them)."""
+    return _digest(
+        "traits",
+        _files_digest("overlap/flags.py", "stock.py", "stock_model"),
+        f"polars={_version('polars')},numpy={_version('numpy')}",
+    )

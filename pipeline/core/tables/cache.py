@@ -4,7 +4,7 @@ overlap and publish steps (``meta.stage_state``). See ``pipeline.core.overlap.st
 
 from __future__ import annotations
 
-from pipeline.core.tables.model import BYTES, F64, STR, Table
+from pipeline.core.tables.model import BYTES, F64, I64, STR, Table
 from pipeline.core.tables.model import Column as C
 
 TABLES: tuple[Table, ...] = (
@@ -54,6 +54,34 @@ TABLES: tuple[Table, ...] = (
         columns=(
             C("stage", STR, "overlap or publish (key)."),
             C("fingerprint", STR, "Digest of the step's inputs (data, settings, code and models)."),
+        ),
+    ),
+)
+
+# ---- the lexical steps' own values (sentence traits), kept so that a batch computes only its new rows
+TABLES += (
+    Table(
+        "cache.sentence_traits",
+        "The flags of a sentence that depend on the sentence alone (quotation share, stock-text reason), reused by the next overlap run (working database only).",
+        key=("trait_key", "tk1", "tk2"),
+        since=4,
+        published=False,
+        columns=(
+            C(
+                "trait_key",
+                STR,
+                "Fingerprint of the traits' code (flag rules, stock-text model, polars version); rows of another key are ignored.",
+                not_null=True,
+            ),
+            C(
+                "tk1",
+                I64,
+                "First 64-bit hash of the sentence's text, normalised text and position cue (first two or last three of its document).",
+                not_null=True,
+            ),
+            C("tk2", I64, "Second 64-bit hash of the same (another seed).", not_null=True),
+            C("quote_share", F64, "sentence_flags.quote_share."),
+            C("stock_reason", STR, "sentence_flags.stock_reason."),
         ),
     ),
 )
