@@ -698,6 +698,10 @@ def _load_store(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None:
         "SELECT trait_key, tk1, tk2, quote_share, stock_reason FROM cache.sentence_traits WHERE trait_key = ?",
         params=[store.trait_key],
     ).pl()
+    store.tokens = con.sql(
+        "SELECT token_key, norm_hash, tokens FROM cache.word_tokens WHERE token_key = ?",
+        params=[store.token_key],
+    ).pl()
 
 
 def stage_overlap(
@@ -757,7 +761,7 @@ def stage_overlap(
     t_store = time.perf_counter()
     if store is not None:
         new = store.new_rows()
-        store.signatures = store.grades = store.traits = None  # type: ignore[assignment]
+        store.signatures = store.grades = store.traits = store.tokens = None  # type: ignore[assignment]
         for name, frame in new.items():
             warehouse.insert_new(con, f"cache.{name}", frame)
         _save_state(con, "overlap", fingerprint)

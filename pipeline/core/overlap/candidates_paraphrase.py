@@ -21,18 +21,51 @@ from pipeline.core.overlap.common import empty, split_tokens
 from pipeline.core.overlap.config import OverlapConfig
 from pipeline.core.overlap.index import both_ways
 from pipeline.core.overlap.schemas import CANDIDATE_SCHEMA, RARE_SCHEMA
+from pipeline.core.overlap.store import OverlapStore
 
 #: words too frequent in news to block documents on
 _STOPWORDS = STOPWORDS | {"it's", "new", "two", "year", "years"}
 
 
-def rare_tokens(elig: pl.DataFrame, cfg: OverlapConfig) -> pl.DataFrame:
-    """(sidx, didx, hid, tok, w): distinct content words of each matchable sentence whose document
-    frequency is between 2 and ``rare_token_max_docs`` (capped posting lists); ``tok`` is a 64-bit
-    hash of the word and ``w`` its IDF weight. Built in chunks of sentences to bound memory."""
-    stop_list = sorted(_STOPWORDS)
+def content_tokens(hashes: pl.DataFrame, cfg: OverlapConfig) -> pl.DataFrame:
+    """(hid, tok): the distinct content words of each normalised text of ``hashes`` (hid, norm): words
+    of at least 3 characters that are not stop words, among its first ``max_shingle_tokens`` tokens;
+    ``tok`` is a 64-bit hash of the word (UInt64)."""
+    return (
+        hashes.select(
+            pl.col("hid").cast(pl.Int64), split_tokens(pl.col("norm"), cfg.max_shingle_tokens).alias("tok")
+        )
+        .explode("tok")
+        .filter(pl.col("tok").str.len_chars() >= 3)
+        .filter(~pl.col("tok").is_in(sorted(_STOPWORDS)))
+        .with_columns(pl.col("tok").hash(seed=cfg.minhash_seed))
+        .unique(["hid", "tok"])
+    )
+
+
+def _hash_tokens(elig: pl.DataFrame, cfg: OverlapConfig, store: OverlapStore | None) -> pl.DataFrame:
+    """(hid, tok) of every distinct normalised text of ``elig``: stored ones reused from ``store``, the
+    others computed (:func:`content_tokens`) and added to it."""
+    hashes = elig.group_by("hid").agg(pl.col("norm_hash").first(), pl.col("norm").first())
+    if store is None:
+        return content_tokens(hashes, cfg)
+    found, todo = store.split_tokens(hashes.select("hid", "norm_hash"))
+    new = content_tokens(hashes.join(todo, on="hid", how="semi"), cfg)
+    store.add_tokens(hashes.select("hid", "norm_hash").join(todo, on="hid", how="semi"), new)
+    return pl.concat([found, new.select(found.columns)])
+
+
+def rare_tokens(elig: pl.DataFrame, cfg: OverlapConfig, store: OverlapStore | None = None) -> pl.DataFrame:
+    """(sidx, didx, hid, tok, w): distinct content words (:func:`content_tokens`) of each matchable
+    sentence whose document frequency is between 2 and ``rare_token_max_docs`` (capped posting
+    lists); ``tok`` is a 64-bit hash of the word and ``w`` its IDF weight. The words of each distinct
+    normalised text come from ``store`` when it holds them. Joined in chunks of sentences to bound
+    memory."""
     if elig.height == 0:
         return pl.DataFrame(schema=RARE_SCHEMA)
+    hid_tok = _hash_tokens(elig, cfg, store).select(
+        pl.col("hid").cast(pl.UInt32), pl.col("tok").cast(pl.UInt64)
+    )
     # chunks of whole documents (didx ranges) of about 4 x minhash_chunk_rows sentences each
     n_didx = int(elig["didx"].max()) + 1
     doc_step = max(1, math.ceil(n_didx * cfg.minhash_chunk_rows * 4 / elig.height))
@@ -40,16 +73,8 @@ def rare_tokens(elig: pl.DataFrame, cfg: OverlapConfig) -> pl.DataFrame:
     def chunk_tokens(lo: int) -> pl.DataFrame:
         return (
             elig.filter((pl.col("didx") >= lo) & (pl.col("didx") < lo + doc_step))
-            .select(
-                pl.col("sidx").cast(pl.UInt32),
-                pl.col("didx").cast(pl.UInt32),
-                pl.col("hid").cast(pl.UInt32),
-                split_tokens(pl.col("norm"), cfg.max_shingle_tokens).alias("tok"),
-            )
-            .explode("tok")
-            .filter(pl.col("tok").str.len_chars() >= 3)
-            .filter(~pl.col("tok").is_in(stop_list))
-            .with_columns(pl.col("tok").hash(seed=cfg.minhash_seed))
+            .select(pl.col("sidx").cast(pl.UInt32), pl.col("didx").cast(pl.UInt32), pl.col("hid").cast(pl.UInt32))
+            .join(hid_tok, on="hid")
         )
 
     # pass 1: document frequency of every word (chunks hold whole documents, so per-chunk counts of
@@ -75,8 +100,8 @@ def rare_tokens(elig: pl.DataFrame, cfg: OverlapConfig) -> pl.DataFrame:
         .select("tok", "w")
     )
     del counts
-    # pass 2: the rare words of each sentence
-    parts = [chunk_tokens(lo).join(df, on="tok").unique(["sidx", "tok"]) for lo in range(0, n_didx, doc_step)]
+    # pass 2: the rare words of each sentence (a sentence's words are distinct already)
+    parts = [chunk_tokens(lo).join(df, on="tok") for lo in range(0, n_didx, doc_step)]
     return pl.concat(parts).with_columns(
         pl.col("sidx").cast(pl.Int64), pl.col("didx").cast(pl.Int64), pl.col("hid").cast(pl.Int64)
     )

@@ -170,9 +170,12 @@ class OverlapStore:
     # the lexical steps' own values (see the block at the end of this module)
     traits: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=TRAIT_SCHEMA))
     added_traits: list[pl.DataFrame] = field(default_factory=list)
-    index_hits: dict[str, int] = field(default_factory=lambda: {"traits": 0})
-    index_computed: dict[str, int] = field(default_factory=lambda: {"traits": 0})
+    index_hits: dict[str, int] = field(default_factory=lambda: {"traits": 0, "tokens": 0})
+    index_computed: dict[str, int] = field(default_factory=lambda: {"traits": 0, "tokens": 0})
     trait_key: str = field(default_factory=lambda: trait_key())
+    tokens: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=TOKEN_SCHEMA))
+    added_tokens: list[pl.DataFrame] = field(default_factory=list)
+    token_key: str = ""
 
     @classmethod
     def for_run(cls, cfg: OverlapConfig, encoder: Any) -> OverlapStore:
@@ -181,7 +184,7 @@ class OverlapStore:
         enc_fp = encoder_fingerprint(encoder)
         if enc_fp is not None and enc_fp != "lexical":
             keys[enc_fp] = grade_key(cfg, enc_fp)
-        return cls(signature_key(cfg), keys, enc_fp)
+        return cls(signature_key(cfg), keys, enc_fp, token_key=token_key(cfg))
 
     # ---- signatures
     def split_signatures(
@@ -319,7 +322,48 @@ class OverlapStore:
             if self.added_traits
             else pl.DataFrame(schema=TRAIT_SCHEMA)
         )
-        return {"sentence_traits": traits}
+        tokens = (
+            pl.concat(self.added_tokens).unique("norm_hash", keep="first", maintain_order=True)
+            if self.added_tokens
+            else pl.DataFrame(schema=TOKEN_SCHEMA)
+        )
+        return {"sentence_traits": traits, "word_tokens": tokens}
+
+    # ---- content words of each normalised text (paraphrase blocking)
+    def split_tokens(self, hashes: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """For ``hashes`` (hid, norm_hash): the stored words (hid, tok UInt64) and the hids without
+        stored words (hid)."""
+        stored = self.tokens.filter(pl.col("token_key") == self.token_key).select("norm_hash", "tokens")
+        found = hashes.join(stored, on="norm_hash", how="left")
+        have = found.filter(pl.col("tokens").is_not_null())
+        self.index_hits["tokens"] += have.height
+        blobs = have["tokens"]
+        n_tok = (blobs.bin.size() // 8).to_numpy() if have.height else np.zeros(0, dtype=np.int64)
+        toks = np.frombuffer(b"".join(blobs.to_list()), dtype="<u8") if have.height else np.zeros(0, "<u8")
+        words = pl.DataFrame(
+            {"hid": np.repeat(have["hid"].to_numpy(), n_tok), "tok": toks},
+            schema={"hid": pl.Int64, "tok": pl.UInt64},
+        )
+        return words, found.filter(pl.col("tokens").is_null()).select("hid")
+
+    def add_tokens(self, hashes: pl.DataFrame, words: pl.DataFrame) -> None:
+        """Store the words (hid, tok) of ``hashes`` (hid, norm_hash) (a text without words too)."""
+        self.index_computed["tokens"] += hashes.height
+        if not hashes.height:
+            return
+        w = words.join(hashes.select("hid"), on="hid", how="semi").sort("hid", "tok")
+        h = hashes.sort("hid")
+        counts = h.join(w.group_by("hid").len(), on="hid", how="left", maintain_order="left")["len"]
+        ends = np.cumsum(counts.fill_null(0).to_numpy().astype(np.int64)) * 8
+        starts = ends - counts.fill_null(0).to_numpy().astype(np.int64) * 8
+        buf = w["tok"].to_numpy().astype("<u8").tobytes()
+        blobs = [buf[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+        self.added_tokens.append(
+            pl.DataFrame(
+                {"token_key": self.token_key, "norm_hash": h["norm_hash"], "tokens": blobs},
+                schema=TOKEN_SCHEMA,
+            )
+        )
 
 
 # ------------------------------------------------------------------------ the lexical steps' own values
@@ -334,4 +378,19 @@ def trait_key() -> str:
         "traits",
         _files_digest("overlap/flags.py", "stock.py", "stock_model"),
         f"polars={_version('polars')},numpy={_version('numpy')}",
+    )
+
+
+TOKEN_SCHEMA = tables.polars_schema("cache.word_tokens")
+
+
+def token_key(cfg: OverlapConfig) -> str:
+    """Fingerprint of a text's content words (``candidates_paraphrase.content_tokens``) other than the
+    text: the code, the stop words, the polars version (whose hash function this is), the token limit
+    and the hash seed."""
+    return _digest(
+        "tokens",
+        _files_digest("overlap/candidates_paraphrase.py", "overlap/common.py", "normalize.py"),
+        f"polars={_version('polars')}",
+        f"{cfg.max_shingle_tokens},{cfg.minhash_seed}",
     )

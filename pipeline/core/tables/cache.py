@@ -84,4 +84,21 @@ TABLES += (
             C("stock_reason", STR, "sentence_flags.stock_reason."),
         ),
     ),
+    Table(
+        "cache.word_tokens",
+        "The content words of each distinct normalised sentence (paraphrase blocking), reused by the next overlap run (working database only).",
+        key=("token_key", "norm_hash"),
+        since=4,
+        published=False,
+        columns=(
+            C(
+                "token_key",
+                STR,
+                "Fingerprint of the words' inputs other than the text (code, stop words, polars version, token limit, seed); rows of another key are ignored.",
+                not_null=True,
+            ),
+            C("norm_hash", STR, "The normalised sentence (staging.sentences.norm_hash).", not_null=True),
+            C("tokens", BYTES, "Little-endian uint64 hashes of its distinct content words, ascending."),
+        ),
+    ),
 )
