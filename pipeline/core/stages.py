@@ -683,11 +683,13 @@ def _existing_tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
 
 
 def _load_store(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None:
-    """Fill ``store`` with the rows stored under its keys."""
-    store.signatures = con.sql(
-        "SELECT signature_key, norm_hash, signature FROM cache.minhash_signatures WHERE signature_key = ?",
-        params=[store.signature_key],
-    ).pl()
+    """Fill ``store`` with the rows stored under its keys (with a stored banding state, signatures and
+    postings are read on demand instead: ``_load_banding``)."""
+    if not _load_banding(con, store):
+        store.signatures = con.sql(
+            "SELECT signature_key, norm_hash, signature FROM cache.minhash_signatures WHERE signature_key = ?",
+            params=[store.signature_key],
+        ).pl()
     keys = sorted(store.grade_keys.values())
     store.grades = con.sql(
         "SELECT grade_key, pair_key, norm_hash_a, norm_hash_b, kind, score, signals FROM cache.graded_pairs "
@@ -702,6 +704,94 @@ def _load_store(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None:
         "SELECT token_key, norm_hash, tokens FROM cache.word_tokens WHERE token_key = ?",
         params=[store.token_key],
     ).pl()
+
+
+def _load_banding(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> bool:
+    """The banding state of the last run (``cache.lsh_members``, ``cache.lsh_pairs``) into ``store``,
+    with look-ups of stored signatures and postings by key; False when there is none."""
+    members = con.sql(
+        "SELECT norm_hash FROM cache.lsh_members WHERE lsh_key = ?", params=[store.lsh_key]
+    ).pl()
+    if members.height == 0:
+        return False
+    store.lsh_members = members
+    store.lsh_pairs = con.sql(
+        "SELECT norm_hash_a, norm_hash_b, n_buckets, jaccard FROM cache.lsh_pairs WHERE lsh_key = ?",
+        params=[store.lsh_key],
+    ).pl()
+
+    def fetch_signatures(norm_hashes: pl.Series) -> pl.DataFrame:
+        con.register("_want", pl.DataFrame({"norm_hash": norm_hashes.unique()}).to_arrow())
+        try:
+            return con.sql(
+                "SELECT s.norm_hash, s.signature FROM cache.minhash_signatures s JOIN _want USING (norm_hash) "
+                "WHERE s.signature_key = ?",
+                params=[store.signature_key],
+            ).pl()
+        finally:
+            con.unregister("_want")
+
+    def fetch_postings(keys: pl.DataFrame) -> pl.DataFrame:
+        con.register("_keys", keys.select("band", "bucket").to_arrow())
+        try:
+            return con.sql(
+                "SELECT p.band, p.bucket, p.norm_hash FROM cache.lsh_postings p JOIN _keys USING (band, bucket) "
+                "WHERE p.lsh_key = ?",
+                params=[store.lsh_key],
+            ).pl()
+        finally:
+            con.unregister("_keys")
+
+    store.fetch_signatures, store.fetch_postings = fetch_signatures, fetch_postings
+    return True
+
+
+def _write_banding(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None:
+    """Write the banding state the run left in ``store.lsh_writes`` (one transaction)."""
+    w = store.lsh_writes
+    if not w:
+        return
+    key = store.lsh_key
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if w.get("reset"):
+            con.execute("DELETE FROM cache.lsh_members WHERE lsh_key = ?", [key])
+            con.execute("DELETE FROM cache.lsh_pairs WHERE lsh_key = ?", [key])
+        else:
+            con.register("_gone", w["members_removed"].select("norm_hash").to_arrow())
+            con.execute(
+                "DELETE FROM cache.lsh_members m USING _gone g WHERE m.lsh_key = ? AND m.norm_hash = g.norm_hash",
+                [key],
+            )
+            con.unregister("_gone")
+            con.register("_changed", w["pairs_changed"].select("norm_hash_a", "norm_hash_b").to_arrow())
+            con.execute(
+                "DELETE FROM cache.lsh_pairs p USING _changed c WHERE p.lsh_key = ? "
+                "AND p.norm_hash_a = c.norm_hash_a AND p.norm_hash_b = c.norm_hash_b",
+                [key],
+            )
+            con.unregister("_changed")
+        con.register("_in", w["members_added"].select("norm_hash").to_arrow())
+        con.execute("INSERT INTO cache.lsh_members SELECT ?, norm_hash FROM _in", [key])
+        con.unregister("_in")
+        con.register("_in", w["pairs_changed"].filter(pl.col("n_buckets") > 0).to_arrow())
+        con.execute(
+            "INSERT INTO cache.lsh_pairs SELECT ?, norm_hash_a, norm_hash_b, n_buckets, jaccard FROM _in", [key]
+        )
+        con.unregister("_in")
+        for frame in w.get("postings", []):
+            # a sentence's postings are written once (it may have been banded under a removed state)
+            con.register("_in", frame.to_arrow())
+            con.execute(
+                "INSERT INTO cache.lsh_postings SELECT ?, band, bucket, norm_hash FROM _in i WHERE NOT EXISTS "
+                "(SELECT 1 FROM cache.lsh_postings p WHERE p.lsh_key = ? AND p.band = 0 AND p.norm_hash = i.norm_hash)",
+                [key, key],
+            )
+            con.unregister("_in")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
 def stage_overlap(
@@ -761,9 +851,10 @@ def stage_overlap(
     t_store = time.perf_counter()
     if store is not None:
         new = store.new_rows()
-        store.signatures = store.grades = store.traits = store.tokens = None  # type: ignore[assignment]
+        store.signatures = store.grades = store.traits = store.tokens = store.lsh_pairs = None  # type: ignore[assignment]
         for name, frame in new.items():
             warehouse.insert_new(con, f"cache.{name}", frame)
+        _write_banding(con, store)
         _save_state(con, "overlap", fingerprint)
     res.extra = dict(result.stats) | {"skipped": False}
     if store is not None:

@@ -14,7 +14,7 @@ import polars as pl
 from pipeline.core import provenance
 from pipeline.core.kinds import MATCH_KINDS
 from pipeline.core.overlap.candidates_exact import exact_pairs, exact_rows
-from pipeline.core.overlap.candidates_minhash import minhash_candidates, signatures
+from pipeline.core.overlap.candidates_minhash import near_candidates
 from pipeline.core.overlap.candidates_paraphrase import (
     candidate_doc_pairs,
     dedupe_candidates,
@@ -79,11 +79,7 @@ def _lexical_tiers(
     with clock.step("exact"):
         exact = exact_pairs(elig, cfg)
     stats["candidates_exact_sentence_pairs"] = exact.height
-    with clock.step("minhash"):
-        sig = signatures(hashes, cfg, clock, store)
-    with clock.step("lsh"):
-        near_cand, stats["candidates_lsh"] = minhash_candidates(sig, elig, cfg, clock)
-    del sig
+    near_cand, stats["candidates_lsh"] = near_candidates(hashes, elig, cfg, clock, store)
     stats["candidates_minhash"] = near_cand.height
     stats["grader"] = GRADER
     stats["verifier"] = {

@@ -48,6 +48,7 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -170,12 +171,19 @@ class OverlapStore:
     # the lexical steps' own values (see the block at the end of this module)
     traits: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=TRAIT_SCHEMA))
     added_traits: list[pl.DataFrame] = field(default_factory=list)
-    index_hits: dict[str, int] = field(default_factory=lambda: {"traits": 0, "tokens": 0})
-    index_computed: dict[str, int] = field(default_factory=lambda: {"traits": 0, "tokens": 0})
+    index_hits: dict[str, int] = field(default_factory=lambda: {"traits": 0, "tokens": 0, "lsh_pairs": 0})
+    index_computed: dict[str, int] = field(default_factory=lambda: {"traits": 0, "tokens": 0, "lsh_pairs": 0})
     trait_key: str = field(default_factory=lambda: trait_key())
     tokens: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=TOKEN_SCHEMA))
     added_tokens: list[pl.DataFrame] = field(default_factory=list)
     token_key: str = ""
+    # LSH banding kept between runs: None without a stored state (every hash is banded)
+    lsh_key: str = ""
+    lsh_members: pl.DataFrame | None = None
+    lsh_pairs: pl.DataFrame | None = None
+    fetch_signatures: Callable[[pl.Series], pl.DataFrame] | None = None
+    fetch_postings: Callable[[pl.DataFrame], pl.DataFrame] | None = None
+    lsh_writes: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def for_run(cls, cfg: OverlapConfig, encoder: Any) -> OverlapStore:
@@ -184,7 +192,7 @@ class OverlapStore:
         enc_fp = encoder_fingerprint(encoder)
         if enc_fp is not None and enc_fp != "lexical":
             keys[enc_fp] = grade_key(cfg, enc_fp)
-        return cls(signature_key(cfg), keys, enc_fp, token_key=token_key(cfg))
+        return cls(signature_key(cfg), keys, enc_fp, token_key=token_key(cfg), lsh_key=lsh_key(cfg))
 
     # ---- signatures
     def split_signatures(
@@ -329,6 +337,32 @@ class OverlapStore:
         )
         return {"sentence_traits": traits, "word_tokens": tokens}
 
+    # ---- LSH banding (see candidates_minhash.incremental_banding)
+    def use_frames(self, members: pl.DataFrame, pairs: pl.DataFrame, postings: pl.DataFrame) -> None:
+        """Take the banding state from frames: the hashes banded by the last run (norm_hash), its
+        collisions (``LSH_PAIR_SCHEMA``) and the postings (band, bucket, norm_hash); signatures are
+        read from ``self.signatures``. (The stage reads them from the working database instead.)"""
+        self.lsh_members, self.lsh_pairs = members.select("norm_hash"), pairs
+        sigs = self.signatures.filter(pl.col("signature_key") == self.signature_key)
+        self.fetch_signatures = lambda nh: sigs.join(nh.to_frame("norm_hash"), on="norm_hash", how="semi")
+        self.fetch_postings = lambda keys: postings.join(keys, on=["band", "bucket"], how="semi")
+
+    def add_postings(self, postings: pl.DataFrame) -> None:
+        self.lsh_writes.setdefault("postings", []).append(postings)
+
+    def reset_lsh_state(self, members: pl.DataFrame, pairs: pl.DataFrame, postings: pl.DataFrame) -> None:
+        """The banding of every hash: replaces the stored state."""
+        self.index_computed["lsh_pairs"] += pairs.height
+        self.lsh_writes.update(reset=True, members_added=members, pairs_changed=pairs, postings=[postings])
+
+    def set_lsh_state(self, added: pl.DataFrame, removed: pl.DataFrame, changed: pl.DataFrame) -> None:
+        """Hashes that joined and left the banded set, and the collisions whose bucket count changed
+        (0: gone)."""
+        if self.lsh_pairs is not None:
+            self.index_hits["lsh_pairs"] += self.lsh_pairs.height - changed.height
+        self.index_computed["lsh_pairs"] += changed.height
+        self.lsh_writes.update(reset=False, members_added=added, members_removed=removed, pairs_changed=changed)
+
     # ---- content words of each normalised text (paraphrase blocking)
     def split_tokens(self, hashes: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         """For ``hashes`` (hid, norm_hash): the stored words (hid, tok UInt64) and the hids without
@@ -393,4 +427,15 @@ def token_key(cfg: OverlapConfig) -> str:
         _files_digest("overlap/candidates_paraphrase.py", "overlap/common.py", "normalize.py"),
         f"polars={_version('polars')}",
         f"{cfg.max_shingle_tokens},{cfg.minhash_seed}",
+    )
+
+
+def lsh_key(cfg: OverlapConfig) -> str:
+    """Fingerprint of the banding kept between runs: the signatures' key, the banding code, the bands
+    and the bucket limit."""
+    return _digest(
+        "lsh",
+        signature_key(cfg),
+        _files_digest("overlap/candidates_minhash.py"),
+        f"{cfg.lsh_bands},{cfg.lsh_max_bucket}",
     )

@@ -4,7 +4,7 @@ overlap and publish steps (``meta.stage_state``). See ``pipeline.core.overlap.st
 
 from __future__ import annotations
 
-from pipeline.core.tables.model import BYTES, F64, I64, STR, Table
+from pipeline.core.tables.model import BYTES, F64, I32, I64, STR, Table
 from pipeline.core.tables.model import Column as C
 
 TABLES: tuple[Table, ...] = (
@@ -99,6 +99,52 @@ TABLES += (
             ),
             C("norm_hash", STR, "The normalised sentence (staging.sentences.norm_hash).", not_null=True),
             C("tokens", BYTES, "Little-endian uint64 hashes of its distinct content words, ascending."),
+        ),
+    ),
+)
+
+# ---- LSH banding kept between runs (postings, the banded hashes and their collisions)
+TABLES += (
+    Table(
+        "cache.lsh_postings",
+        "LSH postings: the bucket of each banded normalised sentence in each band, so that a new sentence is banded against the stored ones only (working database only).",
+        since=4,
+        published=False,
+        columns=(
+            C(
+                "lsh_key",
+                STR,
+                "Fingerprint of the banding (the signatures' key, the banding code, lsh_bands, lsh_max_bucket); rows of another key are ignored.",
+                not_null=True,
+            ),
+            C("band", I32, "Band number (0 .. lsh_bands - 1)."),
+            C("bucket", I64, "The band's key: the band's signature values folded into 64 bits."),
+            C("norm_hash", STR, "The normalised sentence (staging.sentences.norm_hash)."),
+        ),
+    ),
+    Table(
+        "cache.lsh_members",
+        "The normalised sentences the last overlap run banded (its matchable ones), so that the next run re-derives only the buckets a sentence joined or left (working database only).",
+        key=("lsh_key", "norm_hash"),
+        since=4,
+        published=False,
+        columns=(
+            C("lsh_key", STR, "As cache.lsh_postings.lsh_key.", not_null=True),
+            C("norm_hash", STR, "The normalised sentence.", not_null=True),
+        ),
+    ),
+    Table(
+        "cache.lsh_pairs",
+        "The band collisions of the last overlap run: pairs of banded sentences sharing a bucket, with how many buckets produce the pair and their estimated Jaccard (working database only).",
+        key=("lsh_key", "norm_hash_a", "norm_hash_b"),
+        since=4,
+        published=False,
+        columns=(
+            C("lsh_key", STR, "As cache.lsh_postings.lsh_key.", not_null=True),
+            C("norm_hash_a", STR, "The smaller normalised sentence hash of the pair.", not_null=True),
+            C("norm_hash_b", STR, "The larger one.", not_null=True),
+            C("n_buckets", I64, "Buckets (band, key) producing the pair (all pairs of a bucket of at most lsh_max_bucket members, else its smallest member with each other one)."),
+            C("jaccard", F64, "MinHash estimate of the pair's Jaccard (share of equal signature values)."),
         ),
     ),
 )
