@@ -685,6 +685,7 @@ def _existing_tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
 def _load_store(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None:
     """Fill ``store`` with the rows stored under its keys (with a stored banding state, signatures and
     postings are read on demand instead: ``_load_banding``)."""
+    _load_blocking(con, store)
     if not _load_banding(con, store):
         store.signatures = con.sql(
             "SELECT signature_key, norm_hash, signature FROM cache.minhash_signatures WHERE signature_key = ?",
@@ -744,6 +745,47 @@ def _load_banding(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> bool:
 
     store.fetch_signatures, store.fetch_postings = fetch_signatures, fetch_postings
     return True
+
+
+def _load_blocking(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None:
+    """The rare-word sets and qualifying document pairs of the last run into ``store``."""
+    store.rare_sets = con.sql(
+        "SELECT doc_id, rk1, rk2, n_rare FROM cache.rare_doc_sets WHERE block_key = ?", params=[store.block_key]
+    ).pl()
+    store.rare_pairs = con.sql(
+        "SELECT doc_id_a, doc_id_b, n_shared, overlap FROM cache.rare_doc_pairs WHERE block_key = ?",
+        params=[store.block_key],
+    ).pl()
+
+
+def _write_blocking(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None:
+    """Replace the sets and pairs of the documents whose rare words changed (one transaction)."""
+    w = store.rare_writes
+    if not w:
+        return
+    key = store.block_key
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.register("_dirty", w["dirty"].to_arrow())
+        con.execute(
+            "DELETE FROM cache.rare_doc_sets s USING _dirty d WHERE s.block_key = ? AND s.doc_id = d.doc_id", [key]
+        )
+        con.execute(
+            "DELETE FROM cache.rare_doc_pairs p WHERE p.block_key = ? AND (p.doc_id_a IN (SELECT doc_id FROM _dirty) "
+            "OR p.doc_id_b IN (SELECT doc_id FROM _dirty))",
+            [key],
+        )
+        con.unregister("_dirty")
+        con.register("_in", w["sets"].to_arrow())
+        con.execute("INSERT INTO cache.rare_doc_sets SELECT ?, doc_id, rk1, rk2, n_rare FROM _in", [key])
+        con.unregister("_in")
+        con.register("_in", w["pairs"].to_arrow())
+        con.execute("INSERT INTO cache.rare_doc_pairs SELECT ?, doc_id_a, doc_id_b, n_shared, overlap FROM _in", [key])
+        con.unregister("_in")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
 def _write_banding(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None:
@@ -851,10 +893,11 @@ def stage_overlap(
     t_store = time.perf_counter()
     if store is not None:
         new = store.new_rows()
-        store.signatures = store.grades = store.traits = store.tokens = store.lsh_pairs = None  # type: ignore[assignment]
+        store.signatures = store.grades = store.traits = store.tokens = store.lsh_pairs = store.rare_pairs = None  # type: ignore[assignment]
         for name, frame in new.items():
             warehouse.insert_new(con, f"cache.{name}", frame)
         _write_banding(con, store)
+        _write_blocking(con, store)
         _save_state(con, "overlap", fingerprint)
     res.extra = dict(result.stats) | {"skipped": False}
     if store is not None:

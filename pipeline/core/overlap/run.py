@@ -103,7 +103,7 @@ def _lexical_tiers(
     # ---- paraphrase tier: blocked candidates within candidate document pairs (lexical grades)
     with clock.step("doc_candidates"):
         rare = rare_tokens(elig, cfg, store)
-        doc_pairs = candidate_doc_pairs(matches_1, elig, rare, cfg)
+        doc_pairs = candidate_doc_pairs(matches_1, elig, rare, cfg, doc_rank, store)
     stats["candidate_doc_pairs"] = doc_pairs.height
     graded_keys = graded_near.select("hid_a", "hid_b")
     with clock.step("para_candidates"):

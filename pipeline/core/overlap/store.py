@@ -171,8 +171,8 @@ class OverlapStore:
     # the lexical steps' own values (see the block at the end of this module)
     traits: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=TRAIT_SCHEMA))
     added_traits: list[pl.DataFrame] = field(default_factory=list)
-    index_hits: dict[str, int] = field(default_factory=lambda: {"traits": 0, "tokens": 0, "lsh_pairs": 0})
-    index_computed: dict[str, int] = field(default_factory=lambda: {"traits": 0, "tokens": 0, "lsh_pairs": 0})
+    index_hits: dict[str, int] = field(default_factory=lambda: {"traits": 0, "tokens": 0, "lsh_pairs": 0, "rare_doc_pairs": 0})
+    index_computed: dict[str, int] = field(default_factory=lambda: {"traits": 0, "tokens": 0, "lsh_pairs": 0, "rare_doc_pairs": 0})
     trait_key: str = field(default_factory=lambda: trait_key())
     tokens: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=TOKEN_SCHEMA))
     added_tokens: list[pl.DataFrame] = field(default_factory=list)
@@ -184,6 +184,11 @@ class OverlapStore:
     fetch_signatures: Callable[[pl.Series], pl.DataFrame] | None = None
     fetch_postings: Callable[[pl.DataFrame], pl.DataFrame] | None = None
     lsh_writes: dict[str, Any] = field(default_factory=dict)
+    # rare-word document pairs kept between runs (empty: every pair is computed)
+    block_key: str = ""
+    rare_sets: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=RARE_SET_SCHEMA))
+    rare_pairs: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=RARE_PAIR_SCHEMA))
+    rare_writes: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def for_run(cls, cfg: OverlapConfig, encoder: Any) -> OverlapStore:
@@ -192,7 +197,7 @@ class OverlapStore:
         enc_fp = encoder_fingerprint(encoder)
         if enc_fp is not None and enc_fp != "lexical":
             keys[enc_fp] = grade_key(cfg, enc_fp)
-        return cls(signature_key(cfg), keys, enc_fp, token_key=token_key(cfg), lsh_key=lsh_key(cfg))
+        return cls(signature_key(cfg), keys, enc_fp, token_key=token_key(cfg), lsh_key=lsh_key(cfg), block_key=block_key(cfg))
 
     # ---- signatures
     def split_signatures(
@@ -363,6 +368,20 @@ class OverlapStore:
         self.index_computed["lsh_pairs"] += changed.height
         self.lsh_writes.update(reset=False, members_added=added, members_removed=removed, pairs_changed=changed)
 
+    # ---- rare-word document pairs (see candidates_paraphrase.incremental_rare_doc_pairs)
+    def set_rare_state(
+        self, sets: pl.DataFrame, dirty: pl.DataFrame, fresh: pl.DataFrame, n_kept: int
+    ) -> None:
+        """Every document's rare-word set, the documents whose set changed or went (their stored sets
+        and pairs are replaced), and their qualifying pairs."""
+        self.index_hits["rare_doc_pairs"] += n_kept
+        self.index_computed["rare_doc_pairs"] += fresh.height
+        self.rare_writes = {
+            "dirty": dirty.select("doc_id"),
+            "sets": sets.join(dirty, on="doc_id", how="semi").select(list(RARE_SET_SCHEMA)),
+            "pairs": fresh,
+        }
+
     # ---- content words of each normalised text (paraphrase blocking)
     def split_tokens(self, hashes: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         """For ``hashes`` (hid, norm_hash): the stored words (hid, tok UInt64) and the hids without
@@ -438,4 +457,21 @@ def lsh_key(cfg: OverlapConfig) -> str:
         signature_key(cfg),
         _files_digest("overlap/candidates_minhash.py"),
         f"{cfg.lsh_bands},{cfg.lsh_max_bucket}",
+    )
+
+
+#: the rare-word state's frames (see ``candidates_paraphrase``): each document's rare-word set, the
+#: qualifying document pairs
+RARE_SET_SCHEMA = {k: v for k, v in tables.polars_schema("cache.rare_doc_sets").items() if k != "block_key"}
+RARE_PAIR_SCHEMA = {k: v for k, v in tables.polars_schema("cache.rare_doc_pairs").items() if k != "block_key"}
+
+
+def block_key(cfg: OverlapConfig) -> str:
+    """Fingerprint of the rare-word document pairs kept between runs: the words' key, the blocking
+    code and its thresholds."""
+    return _digest(
+        "blocking",
+        token_key(cfg),
+        _files_digest("overlap/candidates_paraphrase.py"),
+        f"{cfg.rare_token_max_docs},{cfg.doc_min_shared_rare},{cfg.doc_min_rare_overlap}",
     )

@@ -148,3 +148,40 @@ TABLES += (
         ),
     ),
 )
+
+# ---- rare-word document pairs kept between runs (paraphrase blocking)
+TABLES += (
+    Table(
+        "cache.rare_doc_sets",
+        "Each document's set of rare words (paraphrase blocking) as of the last overlap run, so that the next run recomputes the document pairs of changed documents only (working database only).",
+        key=("block_key", "doc_id"),
+        since=4,
+        published=False,
+        columns=(
+            C(
+                "block_key",
+                STR,
+                "Fingerprint of the blocking (the words' key, the blocking code, rare_token_max_docs, doc_min_shared_rare, doc_min_rare_overlap); rows of another key are ignored.",
+                not_null=True,
+            ),
+            C("doc_id", STR, "The document.", not_null=True),
+            C("rk1", I64, "First 64-bit hash of its sorted rare words."),
+            C("rk2", I64, "Second 64-bit hash of the same (another seed)."),
+            C("n_rare", I64, "Its rare words."),
+        ),
+    ),
+    Table(
+        "cache.rare_doc_pairs",
+        "Document pairs sharing enough rare words (at least doc_min_shared_rare, overlap coefficient at least doc_min_rare_overlap) as of the last overlap run; each document's doc_top_k best are paraphrase candidates (working database only).",
+        key=("block_key", "doc_id_a", "doc_id_b"),
+        since=4,
+        published=False,
+        columns=(
+            C("block_key", STR, "As cache.rare_doc_sets.block_key.", not_null=True),
+            C("doc_id_a", STR, "The smaller document id.", not_null=True),
+            C("doc_id_b", STR, "The larger one.", not_null=True),
+            C("n_shared", I64, "Rare words the two share."),
+            C("overlap", F64, "n_shared over the smaller document's number of rare words."),
+        ),
+    ),
+)
