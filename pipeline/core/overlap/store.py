@@ -24,17 +24,41 @@ stored rows invisible (they are left in place for a later run with the old setti
 are computed again. The verifier's grades are not stored: whether a pair is verified depends on the
 run's budget (``verifier_max_pairs``), so it runs on every candidate as in a run without a store.
 
-Recomputed on every run, over the whole corpus: the flags (``is_common`` counts documents per outlet
-and across outlets, so one new document can change any sentence's flag), the index, the exact tier,
-LSH banding of all signatures (a bucket's members change when a sentence joins it), candidate
-document pairs and paraphrase blocking (rare words are rare corpus-wide), embeddings, the verifier,
-and every table built from the matches (clusters, passages, document pairs, provenance,
-originality, stories: connected components and per-document shares that one new match can change).
+Also stored (the lexical steps' own values, see the block at the end of this module), so that a batch
+computes only its new rows:
+
+* ``cache.sentence_traits``: each sentence's quotation share and stock-text reason, keyed by two
+  64-bit hashes of its text, normalised text and position cue (``flags.trait_keys``) under
+  ``trait_key`` (the flag and stock-text code, the stock model, the polars version);
+* ``cache.word_tokens``: the content words of each distinct normalised text (``token_key``);
+* ``cache.lsh_postings``: the bucket of each banded text in each band; ``cache.lsh_members`` and
+  ``cache.lsh_pairs``: the texts the last run banded and its band collisions with the number of
+  buckets producing each and their estimated Jaccard (``lsh_key``). A run bands the texts that joined
+  the matchable set (their signatures read or computed), and re-derives every bucket a text joined or
+  left from its stored members; the collisions are then those of a full banding
+  (``candidates_minhash.incremental_banding``). Without a stored state the run bands every text and
+  stores the state; the stage reads signatures and postings by key only, through
+  ``fetch_signatures`` and ``fetch_postings``;
+* ``cache.rare_doc_sets`` and ``cache.rare_doc_pairs``: each document's rare-word set (a digest) and the
+  document pairs sharing enough rare words (``block_key``); a run recomputes the pairs of the
+  documents whose set changed (``candidates_paraphrase.incremental_rare_doc_pairs``).
+
+The banding and blocking states describe the last run under their key and are replaced in one
+transaction each; every other table only gains rows.
+
+Recomputed on every run, over the whole corpus (frame operations on numbers, no text processing): the
+counts behind ``is_common`` (documents and outlets per normalised text: one new document can change any
+sentence's flag), the index, the exact tier, the document frequency of words and the top partners of
+each document, embeddings, the verifier, and every table built from the matches (clusters, passages,
+document pairs, provenance, originality, stories: connected components and per-document shares that
+one new match can change).
 
 Limits: stored rows are never pruned (texts of forgotten documents and rows under old fingerprints
-stay until the working database is rebuilt); the stage reads every stored signature of the run's key
-into memory (``num_perm`` x 4 bytes per distinct sentence, as much again as the signature matrix the
-run builds anyway), and looks grades up by key in memory.
+stay until the working database is rebuilt); without a banding state the stage reads every stored
+signature of the run's key into memory (``num_perm`` x 4 bytes per distinct sentence, as much again as
+the signature matrix the run builds anyway); it reads every stored trait, word list, grade and the
+states into memory and looks them up by key there; the postings take ``lsh_bands`` rows per banded
+text.
 
 Skipping: :func:`inputs_fingerprint` names the stage's inputs (documents and sentences, settings,
 code and models); when it equals the one stored after the last successful run (``meta.overlap_state``)
