@@ -46,12 +46,12 @@ def content_tokens(hashes: pl.DataFrame, cfg: OverlapConfig) -> pl.DataFrame:
 def _hash_tokens(elig: pl.DataFrame, cfg: OverlapConfig, store: OverlapStore | None) -> pl.DataFrame:
     """(hid, tok) of every distinct normalised text of ``elig``: stored ones reused from ``store``, the
     others computed (:func:`content_tokens`) and added to it."""
-    hashes = elig.group_by("hid").agg(pl.col("norm_hash").first(), pl.col("norm").first())
     if store is None:
-        return content_tokens(hashes, cfg)
-    found, todo = store.split_tokens(hashes.select("hid", "norm_hash"))
-    new = content_tokens(hashes.join(todo, on="hid", how="semi"), cfg)
-    store.add_tokens(hashes.select("hid", "norm_hash").join(todo, on="hid", how="semi"), new)
+        return content_tokens(elig.select("hid", "norm").unique("hid"), cfg)
+    hashes = elig.select("hid", "norm_hash").unique("hid")
+    found, todo = store.split_tokens(hashes)
+    new = content_tokens(elig.select("hid", "norm").join(todo, on="hid", how="semi").unique("hid"), cfg)
+    store.add_tokens(hashes.join(todo, on="hid", how="semi"), new)
     return pl.concat([found, new.select(found.columns)])
 
 
@@ -59,8 +59,8 @@ def rare_tokens(elig: pl.DataFrame, cfg: OverlapConfig, store: OverlapStore | No
     """(sidx, didx, hid, tok, w): distinct content words (:func:`content_tokens`) of each matchable
     sentence whose document frequency is between 2 and ``rare_token_max_docs`` (capped posting
     lists); ``tok`` is a 64-bit hash of the word and ``w`` its IDF weight. The words of each distinct
-    normalised text come from ``store`` when it holds them. Joined in chunks of sentences to bound
-    memory."""
+    normalised text come from ``store`` when it holds them. Document frequencies are counted in chunks of
+    documents to bound memory."""
     if elig.height == 0:
         return pl.DataFrame(schema=RARE_SCHEMA)
     hid_tok = _hash_tokens(elig, cfg, store).select(
@@ -101,9 +101,11 @@ def rare_tokens(elig: pl.DataFrame, cfg: OverlapConfig, store: OverlapStore | No
     )
     del counts
     # pass 2: the rare words of each sentence (a sentence's words are distinct already)
-    parts = [chunk_tokens(lo).join(df, on="tok") for lo in range(0, n_didx, doc_step)]
-    return pl.concat(parts).with_columns(
-        pl.col("sidx").cast(pl.Int64), pl.col("didx").cast(pl.Int64), pl.col("hid").cast(pl.Int64)
+    hid_rare = hid_tok.join(df, on="tok")
+    return (
+        elig.select(pl.col("sidx").cast(pl.UInt32), pl.col("didx").cast(pl.UInt32), pl.col("hid").cast(pl.UInt32))
+        .join(hid_rare, on="hid")
+        .with_columns(pl.col("sidx").cast(pl.Int64), pl.col("didx").cast(pl.Int64), pl.col("hid").cast(pl.Int64))
     )
 
 
