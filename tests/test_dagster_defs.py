@@ -33,6 +33,13 @@ def test_asset_graph_groups_and_keys():
         "marts/stories": "overlap",
         "cache/minhash_signatures": "overlap",
         "cache/graded_pairs": "overlap",
+        "cache/sentence_traits": "overlap",
+        "cache/word_tokens": "overlap",
+        "cache/lsh_postings": "overlap",
+        "cache/lsh_members": "overlap",
+        "cache/lsh_pairs": "overlap",
+        "cache/rare_doc_sets": "overlap",
+        "cache/rare_doc_pairs": "overlap",
         "publish/analyst_warehouse": "publish",
         "publish/reuse_reports": "publish",
     }

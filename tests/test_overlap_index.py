@@ -70,7 +70,9 @@ def test_rare_word_pairs_from_the_kept_pairs_are_those_of_a_full_computation():
     steps = [
         {d: t for d, t in docs.items() if d < 25},  # a first batch
         docs,  # the rest arrives
-        {d: (t[1:] if d % 3 == 0 else t) for d, t in docs.items() if d != 5},  # words leave, one document goes
+        {
+            d: (t[1:] if d % 3 == 0 else t) for d, t in docs.items() if d != 5
+        },  # words leave, one document goes
         {d: t + [vocab + d % 4] for d, t in docs.items()},  # new words shared by many
         # one new word in two documents: only those two are re-derived
         {d: t + [vocab + d % 4] + ([vocab + 10] if d < 2 else []) for d, t in docs.items()},

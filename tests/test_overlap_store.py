@@ -295,10 +295,15 @@ def test_the_kept_index_gives_the_tables_of_a_full_run_after_any_sequence(tmp_pa
                 "SELECT count(*), sum(n_buckets) FROM cache.lsh_pairs WHERE lsh_key = ?", [key]
             ).fetchall()[0]
             assert kept[0] == fresh.stats["candidates_lsh"]
-        n_members = con.execute("SELECT count(*) FROM cache.lsh_members WHERE lsh_key = ?", [key]).fetchall()[0][0]
+        n_members = con.execute("SELECT count(*) FROM cache.lsh_members WHERE lsh_key = ?", [key]).fetchall()[
+            0
+        ][0]
         assert n_members == fresh.stats["n_distinct_matchable"]
         # every sentence's traits and every text's words and postings stored once
-        for table, col in (("lsh_postings", "lsh_key, norm_hash, band"), ("word_tokens", "token_key, norm_hash")):
+        for table, col in (
+            ("lsh_postings", "lsh_key, norm_hash, band"),
+            ("word_tokens", "token_key, norm_hash"),
+        ):
             dup = con.sql(f"SELECT count(*) - count(DISTINCT ({col})) FROM cache.{table}").fetchall()[0][0]
             assert dup == 0, table
     finally:

@@ -750,7 +750,8 @@ def _load_banding(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> bool:
 def _load_blocking(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None:
     """The rare-word sets and qualifying document pairs of the last run into ``store``."""
     store.rare_sets = con.sql(
-        "SELECT doc_id, rk1, rk2, n_rare FROM cache.rare_doc_sets WHERE block_key = ?", params=[store.block_key]
+        "SELECT doc_id, rk1, rk2, n_rare FROM cache.rare_doc_sets WHERE block_key = ?",
+        params=[store.block_key],
     ).pl()
     store.rare_pairs = con.sql(
         "SELECT doc_id_a, doc_id_b, n_shared, overlap FROM cache.rare_doc_pairs WHERE block_key = ?",
@@ -768,7 +769,8 @@ def _write_blocking(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None
     try:
         con.register("_dirty", w["dirty"].to_arrow())
         con.execute(
-            "DELETE FROM cache.rare_doc_sets s USING _dirty d WHERE s.block_key = ? AND s.doc_id = d.doc_id", [key]
+            "DELETE FROM cache.rare_doc_sets s USING _dirty d WHERE s.block_key = ? AND s.doc_id = d.doc_id",
+            [key],
         )
         con.execute(
             "DELETE FROM cache.rare_doc_pairs p WHERE p.block_key = ? AND (p.doc_id_a IN (SELECT doc_id FROM _dirty) "
@@ -780,7 +782,9 @@ def _write_blocking(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None
         con.execute("INSERT INTO cache.rare_doc_sets SELECT ?, doc_id, rk1, rk2, n_rare FROM _in", [key])
         con.unregister("_in")
         con.register("_in", w["pairs"].to_arrow())
-        con.execute("INSERT INTO cache.rare_doc_pairs SELECT ?, doc_id_a, doc_id_b, n_shared, overlap FROM _in", [key])
+        con.execute(
+            "INSERT INTO cache.rare_doc_pairs SELECT ?, doc_id_a, doc_id_b, n_shared, overlap FROM _in", [key]
+        )
         con.unregister("_in")
         con.execute("COMMIT")
     except BaseException:
@@ -818,7 +822,8 @@ def _write_banding(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None:
         con.unregister("_in")
         con.register("_in", w["pairs_changed"].filter(pl.col("n_buckets") > 0).to_arrow())
         con.execute(
-            "INSERT INTO cache.lsh_pairs SELECT ?, norm_hash_a, norm_hash_b, n_buckets, jaccard FROM _in", [key]
+            "INSERT INTO cache.lsh_pairs SELECT ?, norm_hash_a, norm_hash_b, n_buckets, jaccard FROM _in",
+            [key],
         )
         con.unregister("_in")
         for frame in w.get("postings", []):
@@ -893,7 +898,9 @@ def stage_overlap(
     t_store = time.perf_counter()
     if store is not None:
         new = store.new_rows()
-        store.signatures = store.grades = store.traits = store.tokens = store.lsh_pairs = store.rare_pairs = None  # type: ignore[assignment]
+        store.signatures = store.grades = store.traits = store.tokens = store.lsh_pairs = store.rare_pairs = (
+            None  # type: ignore[assignment]
+        )
         for name, frame in new.items():
             warehouse.insert_new(con, f"cache.{name}", frame)
         _write_banding(con, store)

@@ -228,7 +228,12 @@ def minhash_candidates(
 
 #: band collisions kept between runs: pairs of norm_hashes (a < b), buckets producing the pair, and the
 #: MinHash estimate of their Jaccard
-LSH_PAIR_SCHEMA = {"norm_hash_a": pl.String, "norm_hash_b": pl.String, "n_buckets": pl.Int64, "jaccard": pl.Float64}
+LSH_PAIR_SCHEMA = {
+    "norm_hash_a": pl.String,
+    "norm_hash_b": pl.String,
+    "n_buckets": pl.Int64,
+    "jaccard": pl.Float64,
+}
 POSTING_SCHEMA = {"band": pl.Int32, "bucket": pl.Int64, "norm_hash": pl.String}
 
 
@@ -332,8 +337,16 @@ def _jaccard_of(pairs: pl.DataFrame, sigs: pl.DataFrame, num_perm: int) -> np.nd
     signature), which holds both sides of every pair."""
     ids = sigs.select("norm_hash").with_row_index("row").with_columns(pl.col("row").cast(pl.Int64))
     rows = pairs.join(
-        ids.rename({"norm_hash": "norm_hash_a", "row": "ra"}), on="norm_hash_a", how="left", maintain_order="left"
-    ).join(ids.rename({"norm_hash": "norm_hash_b", "row": "rb"}), on="norm_hash_b", how="left", maintain_order="left")
+        ids.rename({"norm_hash": "norm_hash_a", "row": "ra"}),
+        on="norm_hash_a",
+        how="left",
+        maintain_order="left",
+    ).join(
+        ids.rename({"norm_hash": "norm_hash_b", "row": "rb"}),
+        on="norm_hash_b",
+        how="left",
+        maintain_order="left",
+    )
     if rows["ra"].null_count() or rows["rb"].null_count():
         raise ValueError("a signature of a banded pair is missing from the store")
     idx = np.stack([rows["ra"].to_numpy(), rows["rb"].to_numpy()], axis=1)
@@ -366,7 +379,10 @@ def incremental_banding(
             [
                 sigs.select("norm_hash", "signature"),
                 pl.DataFrame(
-                    {"norm_hash": todo["norm_hash"], "signature": [r.astype("<u4").tobytes() for r in new_sig]},
+                    {
+                        "norm_hash": todo["norm_hash"],
+                        "signature": [r.astype("<u4").tobytes() for r in new_sig],
+                    },
                     schema={"norm_hash": pl.String, "signature": pl.Binary},
                 ),
             ]
@@ -379,16 +395,20 @@ def incremental_banding(
     # the buckets a hash joined or left, with all their stored members (and the new postings)
     touched = delta_posts.select("band", "bucket").unique()
     members = pl.concat([store.fetch_postings(touched).select(list(POSTING_SCHEMA)), new_posts]).unique()
-    change = pl.concat(
-        [
-            bucket_pairs(members.join(m_old, on="norm_hash", how="semi"), cfg.lsh_max_bucket).with_columns(
-                pl.lit(-1, dtype=pl.Int64).alias("d")
-            ),
-            bucket_pairs(members.join(m_new, on="norm_hash", how="semi"), cfg.lsh_max_bucket).with_columns(
-                pl.lit(1, dtype=pl.Int64).alias("d")
-            ),
-        ]
-    ).group_by("norm_hash_a", "norm_hash_b").agg(pl.col("d").sum())
+    change = (
+        pl.concat(
+            [
+                bucket_pairs(
+                    members.join(m_old, on="norm_hash", how="semi"), cfg.lsh_max_bucket
+                ).with_columns(pl.lit(-1, dtype=pl.Int64).alias("d")),
+                bucket_pairs(
+                    members.join(m_new, on="norm_hash", how="semi"), cfg.lsh_max_bucket
+                ).with_columns(pl.lit(1, dtype=pl.Int64).alias("d")),
+            ]
+        )
+        .group_by("norm_hash_a", "norm_hash_b")
+        .agg(pl.col("d").sum())
+    )
     change = change.filter(pl.col("d") != 0)
     clock.report("lsh", 2, 3)
     old_pairs = store.lsh_pairs
@@ -405,7 +425,9 @@ def incremental_banding(
         have = sigs.join(ends.to_frame("norm_hash"), on="norm_hash", how="semi")
         more = store.fetch_signatures(ends.filter(~ends.is_in(have["norm_hash"].implode())))
         pair_sigs = pl.concat([have.select("norm_hash", "signature"), more.select("norm_hash", "signature")])
-        fresh = fresh.with_columns(pl.Series("jaccard", _jaccard_of(fresh, pair_sigs.unique("norm_hash"), cfg.num_perm)))
+        fresh = fresh.with_columns(
+            pl.Series("jaccard", _jaccard_of(fresh, pair_sigs.unique("norm_hash"), cfg.num_perm))
+        )
         changed = changed.update(fresh, on=["norm_hash_a", "norm_hash_b"])
     changed = changed.select(list(LSH_PAIR_SCHEMA)).cast(LSH_PAIR_SCHEMA)
     store.set_lsh_state(added, removed, changed)

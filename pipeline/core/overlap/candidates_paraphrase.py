@@ -73,7 +73,9 @@ def rare_tokens(elig: pl.DataFrame, cfg: OverlapConfig, store: OverlapStore | No
     def chunk_tokens(lo: int) -> pl.DataFrame:
         return (
             elig.filter((pl.col("didx") >= lo) & (pl.col("didx") < lo + doc_step))
-            .select(pl.col("sidx").cast(pl.UInt32), pl.col("didx").cast(pl.UInt32), pl.col("hid").cast(pl.UInt32))
+            .select(
+                pl.col("sidx").cast(pl.UInt32), pl.col("didx").cast(pl.UInt32), pl.col("hid").cast(pl.UInt32)
+            )
             .join(hid_tok, on="hid")
         )
 
@@ -103,9 +105,13 @@ def rare_tokens(elig: pl.DataFrame, cfg: OverlapConfig, store: OverlapStore | No
     # pass 2: the rare words of each sentence (a sentence's words are distinct already)
     hid_rare = hid_tok.join(df, on="tok")
     return (
-        elig.select(pl.col("sidx").cast(pl.UInt32), pl.col("didx").cast(pl.UInt32), pl.col("hid").cast(pl.UInt32))
+        elig.select(
+            pl.col("sidx").cast(pl.UInt32), pl.col("didx").cast(pl.UInt32), pl.col("hid").cast(pl.UInt32)
+        )
         .join(hid_rare, on="hid")
-        .with_columns(pl.col("sidx").cast(pl.Int64), pl.col("didx").cast(pl.Int64), pl.col("hid").cast(pl.Int64))
+        .with_columns(
+            pl.col("sidx").cast(pl.Int64), pl.col("didx").cast(pl.Int64), pl.col("hid").cast(pl.Int64)
+        )
     )
 
 
@@ -280,7 +286,6 @@ def dedupe_candidates(cand: pl.DataFrame, graded_keys: pl.DataFrame) -> pl.DataF
 # takes the ``doc_top_k`` best partners of every document from all qualifying pairs.
 
 
-
 def rare_sets(dt: pl.DataFrame, doc_rank: pl.DataFrame) -> pl.DataFrame:
     """``RARE_SET_SCHEMA`` of every document with rare words (``dt``: distinct (didx, tok))."""
     return (
@@ -339,7 +344,9 @@ def _top_partners(pairs: pl.DataFrame, cfg: OverlapConfig) -> pl.DataFrame:
         both.sort(["didx", "overlap", "didx_r"], descending=[False, True, False])
         .group_by("didx", maintain_order=True)
         .head(cfg.doc_top_k)
-        .select(pl.min_horizontal("didx", "didx_r").alias("da"), pl.max_horizontal("didx", "didx_r").alias("db"))
+        .select(
+            pl.min_horizontal("didx", "didx_r").alias("da"), pl.max_horizontal("didx", "didx_r").alias("db")
+        )
     )
 
 
@@ -354,7 +361,9 @@ def incremental_rare_doc_pairs(
     changed = sets.join(store.rare_sets, on=list(RARE_SET_SCHEMA), how="anti")
     stale = set(store.rare_sets.join(sets, on=list(RARE_SET_SCHEMA), how="anti")["doc_id"].to_list())
     ids = doc_rank.select("doc_id", "didx")
-    dirty = pl.concat([changed.select("doc_id"), pl.DataFrame({"doc_id": sorted(stale)}, schema={"doc_id": pl.String})]).unique()
+    dirty = pl.concat(
+        [changed.select("doc_id"), pl.DataFrame({"doc_id": sorted(stale)}, schema={"doc_id": pl.String})]
+    ).unique()
     # pairs of two documents whose sets are unchanged: as stored
     kept = (
         store.rare_pairs.join(dirty.rename({"doc_id": "doc_id_a"}), on="doc_id_a", how="anti")
@@ -376,7 +385,9 @@ def incremental_rare_doc_pairs(
         .join(ids.rename({"didx": "db", "doc_id": "doc_id_b"}), on="db")
     )
     pairs = pl.concat([kept.select(fresh.columns), fresh])
-    store.set_rare_state(sets, dirty, fresh.select(list(RARE_PAIR_SCHEMA)).cast(RARE_PAIR_SCHEMA), kept.height)
+    store.set_rare_state(
+        sets, dirty, fresh.select(list(RARE_PAIR_SCHEMA)).cast(RARE_PAIR_SCHEMA), kept.height
+    )
     return _top_partners(pairs, cfg)
 
 

@@ -68,11 +68,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -195,8 +195,12 @@ class OverlapStore:
     # the lexical steps' own values (see the block at the end of this module)
     traits: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=TRAIT_SCHEMA))
     added_traits: list[pl.DataFrame] = field(default_factory=list)
-    index_hits: dict[str, int] = field(default_factory=lambda: {"traits": 0, "tokens": 0, "lsh_pairs": 0, "rare_doc_pairs": 0})
-    index_computed: dict[str, int] = field(default_factory=lambda: {"traits": 0, "tokens": 0, "lsh_pairs": 0, "rare_doc_pairs": 0})
+    index_hits: dict[str, int] = field(
+        default_factory=lambda: {"traits": 0, "tokens": 0, "lsh_pairs": 0, "rare_doc_pairs": 0}
+    )
+    index_computed: dict[str, int] = field(
+        default_factory=lambda: {"traits": 0, "tokens": 0, "lsh_pairs": 0, "rare_doc_pairs": 0}
+    )
     trait_key: str = field(default_factory=lambda: trait_key())
     tokens: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=TOKEN_SCHEMA))
     added_tokens: list[pl.DataFrame] = field(default_factory=list)
@@ -221,7 +225,14 @@ class OverlapStore:
         enc_fp = encoder_fingerprint(encoder)
         if enc_fp is not None and enc_fp != "lexical":
             keys[enc_fp] = grade_key(cfg, enc_fp)
-        return cls(signature_key(cfg), keys, enc_fp, token_key=token_key(cfg), lsh_key=lsh_key(cfg), block_key=block_key(cfg))
+        return cls(
+            signature_key(cfg),
+            keys,
+            enc_fp,
+            token_key=token_key(cfg),
+            lsh_key=lsh_key(cfg),
+            block_key=block_key(cfg),
+        )
 
     # ---- signatures
     def split_signatures(
@@ -390,7 +401,9 @@ class OverlapStore:
         if self.lsh_pairs is not None:
             self.index_hits["lsh_pairs"] += self.lsh_pairs.height - changed.height
         self.index_computed["lsh_pairs"] += changed.height
-        self.lsh_writes.update(reset=False, members_added=added, members_removed=removed, pairs_changed=changed)
+        self.lsh_writes.update(
+            reset=False, members_added=added, members_removed=removed, pairs_changed=changed
+        )
 
     # ---- rare-word document pairs (see candidates_paraphrase.incremental_rare_doc_pairs)
     def set_rare_state(

@@ -143,7 +143,11 @@ TABLES += (
             C("lsh_key", STR, "As cache.lsh_postings.lsh_key.", not_null=True),
             C("norm_hash_a", STR, "The smaller normalised sentence hash of the pair.", not_null=True),
             C("norm_hash_b", STR, "The larger one.", not_null=True),
-            C("n_buckets", I64, "Buckets (band, key) producing the pair (all pairs of a bucket of at most lsh_max_bucket members, else its smallest member with each other one)."),
+            C(
+                "n_buckets",
+                I64,
+                "Buckets (band, key) producing the pair (all pairs of a bucket of at most lsh_max_bucket members, else its smallest member with each other one).",
+            ),
             C("jaccard", F64, "MinHash estimate of the pair's Jaccard (share of equal signature values)."),
         ),
     ),
