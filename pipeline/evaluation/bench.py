@@ -68,9 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit:
         pl.read_parquet(corpus).head(args.limit).write_parquet(landing / "allsides.parquet")
     else:
-        shutil.copyfile(
-            corpus, landing / "allsides.parquet"
-        )  # ingest refuses links leading outside its folder
+        shutil.copyfile(corpus, landing / "allsides.parquet")  # ingest refuses links leading outside its folder
 
     stages: list[tuple[str, float, dict, float]] = []
 
