@@ -831,7 +831,7 @@ def _write_banding(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None:
             con.register("_in", frame.to_arrow())
             con.execute(
                 "INSERT INTO cache.lsh_postings SELECT ?, band, bucket, norm_hash FROM _in i WHERE NOT EXISTS "
-                "(SELECT 1 FROM cache.lsh_postings p WHERE p.lsh_key = ? AND p.band = 0 AND p.norm_hash = i.norm_hash)",
+                "(SELECT 1 FROM cache.lsh_postings p WHERE p.lsh_key = ? AND p.band = i.band AND p.norm_hash = i.norm_hash)",
                 [key, key],
             )
             con.unregister("_in")

@@ -11,6 +11,8 @@ The graded families of near-identical sentences feed the template rule of ``is_c
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import polars as pl
 import rensa
@@ -259,6 +261,19 @@ def postings(norm_hashes: pl.Series, keys: np.ndarray) -> pl.DataFrame:
     )
 
 
+def postings_by_band(norm_hashes: pl.Series, keys: np.ndarray) -> Iterator[pl.DataFrame]:
+    """The postings of :func:`postings`, one frame per band (built when iterated, to bound memory)."""
+    for band in range(keys.shape[1]):
+        yield pl.DataFrame(
+            {
+                "band": np.full(len(norm_hashes), band, dtype=np.int32),
+                "bucket": keys[:, band].view(np.int64),
+                "norm_hash": norm_hashes,
+            },
+            schema=POSTING_SCHEMA,
+        )
+
+
 def bucket_pairs(members: pl.DataFrame, max_bucket: int) -> pl.DataFrame:
     """(norm_hash_a, norm_hash_b): the pairs (a < b) of every bucket of ``members`` (band, bucket,
     norm_hash), one row per bucket producing the pair: all pairs of a bucket of at most
@@ -288,9 +303,9 @@ def _signature_matrix(sigs: pl.DataFrame, num_perm: int) -> np.ndarray:
 
 def full_banding(
     hashes: pl.DataFrame, sig: np.ndarray, cfg: OverlapConfig, clock: Clock
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+) -> tuple[pl.DataFrame, Iterator[pl.DataFrame]]:
     """The band collisions of all of ``hashes`` (row = hid) with their bucket counts and estimated
-    Jaccard (``LSH_PAIR_SCHEMA``), and the postings of every hash."""
+    Jaccard (``LSH_PAIR_SCHEMA``), and the postings of every hash (one frame per band)."""
     keys = band_key_matrix(sig, cfg)
     parts = []
     for band in range(cfg.lsh_bands):
@@ -313,7 +328,7 @@ def full_banding(
         },
         schema=LSH_PAIR_SCHEMA,
     )
-    return frame, postings(nh, keys)
+    return frame, postings_by_band(nh, keys)
 
 
 def near_pairs_to_candidates(

@@ -68,7 +68,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from importlib import metadata
@@ -390,10 +390,13 @@ class OverlapStore:
     def add_postings(self, postings: pl.DataFrame) -> None:
         self.lsh_writes.setdefault("postings", []).append(postings)
 
-    def reset_lsh_state(self, members: pl.DataFrame, pairs: pl.DataFrame, postings: pl.DataFrame) -> None:
-        """The banding of every hash: replaces the stored state."""
+    def reset_lsh_state(
+        self, members: pl.DataFrame, pairs: pl.DataFrame, postings: Iterable[pl.DataFrame]
+    ) -> None:
+        """The banding of every hash (``postings``: frames, built as they are written): replaces the
+        stored state."""
         self.index_computed["lsh_pairs"] += pairs.height
-        self.lsh_writes.update(reset=True, members_added=members, pairs_changed=pairs, postings=[postings])
+        self.lsh_writes.update(reset=True, members_added=members, pairs_changed=pairs, postings=postings)
 
     def set_lsh_state(self, added: pl.DataFrame, removed: pl.DataFrame, changed: pl.DataFrame) -> None:
         """Hashes that joined and left the banded set, and the collisions whose bucket count changed
