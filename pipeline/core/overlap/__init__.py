@@ -147,7 +147,8 @@ Stats
 {``ran``, ``reason``, ``pairs``}; with the semantic tier ``semantic_focus_pairs``,
 ``semantic_replaced_lexical`` (lexical paraphrase grades replaced by semantic ones) and
 ``semantic_verifier_rejected_kept``; with a store, ``store`` = {``reused``, ``computed``} (signatures
-and grades); ``rows`` per table; ``matches_by_kind`` (reuse and quote
+and grades) and ``index`` = {``reused``, ``computed``} (sentence traits, texts' words, band collisions,
+rare-word document pairs); ``rows`` per table; ``matches_by_kind`` (reuse and quote
 matches); ``matches_by_relation``; ``timings`` (seconds per step); ``seconds_total``; ``config``.
 
 Steps
