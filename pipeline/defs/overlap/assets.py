@@ -23,11 +23,21 @@ _STORE_COUNTS = {
 }
 
 
+#: the lexical steps' own index (sentence traits, words, LSH banding, rare-word blocking): a group of its own
+INDEX_GROUP = "overlap_index"
+_GROUPS = {
+    name: "overlap" if name in ("cache.minhash_signatures", "cache.graded_pairs") else INDEX_GROUP
+    for name in STORE_KEYS
+}
+
+
 @dg.multi_asset(
-    specs=[table_spec(key, f"marts.{name}", deps=[SENTENCES]) for name, key in OVERLAP_KEYS.items()]
-    + [table_spec(key, name, deps=[SENTENCES]) for name, key in STORE_KEYS.items()],
+    specs=[
+        table_spec(key, f"marts.{name}", deps=[SENTENCES], group_name="overlap")
+        for name, key in OVERLAP_KEYS.items()
+    ]
+    + [table_spec(key, name, deps=[SENTENCES], group_name=_GROUPS[name]) for name, key in STORE_KEYS.items()],
     name="overlap",
-    group_name="overlap",
     retry_policy=RETRY,
     pool=DUCKDB_POOL,
 )
