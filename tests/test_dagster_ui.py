@@ -169,7 +169,9 @@ def test_asset_graph_and_checks_in_the_ui(webserver, tmp_path):
         # the global lineage lists every group
         _open(drv, f"{base}/asset-groups", ["ingest", "clean", "segment", "overlap", "publish"])
 
-        # the catalogue lists every asset with its key path
+        # the catalogue lists every asset with its key path (it renders the rows in view: a window tall
+        # enough for every asset)
+        drv.set_window_size(1600, 3200)
         _open(
             drv,
             f"{base}/assets",
@@ -238,7 +240,7 @@ def test_first_hour_make_run_shows_in_the_ui(webserver, tmp_path):
             f"{base}/runs/{run_id}",
             [
                 "Success",
-                "20 assets",
+                "27 assets",
                 "3 checks",
                 "process_batch",
                 "partition: manual",

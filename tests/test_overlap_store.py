@@ -114,7 +114,10 @@ def test_batches_publish_the_tables_of_one_run_on_their_union(tmp_path, first):
     results = run_pipeline(_landing(inc, names), inc / "wh", encoder=None)
     overlap = next(r for r in results if r.stage == "overlap")
     assert overlap.extra["skipped"] is False
-    assert overlap.extra["store"]["reused"]["signatures"] > 0
+    store = overlap.extra["store"]
+    # the first batch's sentences are neither flagged nor signed nor banded again
+    assert store["index"]["reused"]["traits"] > 0
+    assert 0 < store["computed"]["signatures"] < overlap.extra["n_distinct_matchable"]
 
     _assert_same_tables(
         _marts(inc / "wh" / warehouse.ANALYST_DB_NAME), _marts(once / "wh" / warehouse.ANALYST_DB_NAME)
@@ -253,3 +256,63 @@ def test_grades_with_an_encoder_are_stored_under_its_fingerprint(sample_warehous
     # an encoder without a fingerprint: its grades are neither stored nor reused
     anonymous = type("Anon", (), {"encode": _HashEncoder.encode})()
     assert set(OverlapStore.for_run(cfg, anonymous).grade_keys) == {"lexical"}
+
+
+def _with_current(con, doc_ids: list[str]) -> None:
+    """Make exactly ``doc_ids`` the current documents (the others forgotten), as batches and
+    ``wiretrace forget`` do."""
+    con.execute(
+        "UPDATE raw.documents SET status = CASE WHEN list_contains(?, doc_id) THEN 'current' ELSE 'forgotten' END",
+        [doc_ids],
+    )
+
+
+#: settings under which batches cross the corpus-wide thresholds: a sentence in two outlets is common
+#: (a new document makes matchable sentences common, a forgotten one makes them matchable again), and
+#: buckets of more than two members are linked to their first member (a bucket crosses the limit)
+_CROSSING = OverlapConfig(common_min_sources=2, lsh_max_bucket=2, lsh_bands=64, num_perm=128)
+
+
+@pytest.mark.parametrize("cfg", [OverlapConfig(), _CROSSING], ids=["defaults", "thresholds-crossed"])
+def test_the_kept_index_gives_the_tables_of_a_full_run_after_any_sequence(tmp_path, sample_warehouse, cfg):
+    """Documents arriving and leaving in several orders: after each step the overlap stage, working from
+    the index kept by the previous steps (sentence traits, words, LSH postings and collisions), writes
+    the tables a computation from scratch gives on the current documents."""
+    shutil.copytree(sample_warehouse, tmp_path / "wh")
+    con = warehouse.connect(tmp_path / "wh" / warehouse.WORK_DB_NAME)
+    try:
+        ids = [r[0] for r in con.sql("SELECT doc_id FROM raw.documents ORDER BY doc_id").fetchall()]
+        assert len(ids) >= 5
+        steps = [ids[:2], ids[:4], ids, ids[1:], ids[::2], ids[::-1][:3], ids]
+        for i, current in enumerate(steps):
+            _with_current(con, current)
+            res = stages.stage_overlap(con, encoder=None, config=cfg)
+            assert res.extra["skipped"] is False
+            index = res.extra["store"]["index"]
+            if i:
+                assert index["reused"]["traits"] > 0
+            marts = {name: con.sql(f"SELECT * FROM marts.{name}").pl() for name in OVERLAP_TABLES}
+            docs, sents = con.sql(stages.DOCUMENTS_SQL).pl(), con.sql(stages.SENTENCES_SQL).pl()
+            fresh = compute_overlap(docs, sents, config=cfg, encoder=None)
+            _assert_same_tables(marts, fresh.tables())
+            assert res.extra["candidates_lsh"] == fresh.stats["candidates_lsh"]
+            assert res.extra["candidate_doc_pairs"] == fresh.stats["candidate_doc_pairs"]
+            # the kept collisions are those of a full banding of the matchable sentences
+            key = OverlapStore.for_run(cfg, None).lsh_key
+            kept = con.execute(
+                "SELECT count(*), sum(n_buckets) FROM cache.lsh_pairs WHERE lsh_key = ?", [key]
+            ).fetchall()[0]
+            assert kept[0] == fresh.stats["candidates_lsh"]
+        n_members = con.execute("SELECT count(*) FROM cache.lsh_members WHERE lsh_key = ?", [key]).fetchall()[
+            0
+        ][0]
+        assert n_members == fresh.stats["n_distinct_matchable"]
+        # every sentence's traits and every text's words and postings stored once
+        for table, col in (
+            ("lsh_postings", "lsh_key, norm_hash, band"),
+            ("word_tokens", "token_key, norm_hash"),
+        ):
+            dup = con.sql(f"SELECT count(*) - count(DISTINCT ({col})) FROM cache.{table}").fetchall()[0][0]
+            assert dup == 0, table
+    finally:
+        con.close()

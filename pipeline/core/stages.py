@@ -924,17 +924,162 @@ def _existing_tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
 
 
 def _load_store(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None:
-    """Fill ``store`` with the rows stored under its keys."""
-    store.signatures = con.sql(
-        "SELECT signature_key, norm_hash, signature FROM cache.minhash_signatures WHERE signature_key = ?",
-        params=[store.signature_key],
-    ).pl()
+    """Fill ``store`` with the rows stored under its keys (with a stored banding state, signatures and
+    postings are read on demand instead: ``_load_banding``)."""
+    _load_blocking(con, store)
+    if not _load_banding(con, store):
+        store.signatures = con.sql(
+            "SELECT signature_key, norm_hash, signature FROM cache.minhash_signatures WHERE signature_key = ?",
+            params=[store.signature_key],
+        ).pl()
     keys = sorted(store.grade_keys.values())
     store.grades = con.sql(
         "SELECT grade_key, pair_key, norm_hash_a, norm_hash_b, kind, score, signals FROM cache.graded_pairs "
         "WHERE list_contains(?, grade_key)",
         params=[keys],
     ).pl()
+    store.traits = con.sql(
+        "SELECT trait_key, tk1, tk2, quote_share, stock_reason FROM cache.sentence_traits WHERE trait_key = ?",
+        params=[store.trait_key],
+    ).pl()
+    store.tokens = con.sql(
+        "SELECT token_key, norm_hash, tokens FROM cache.word_tokens WHERE token_key = ?",
+        params=[store.token_key],
+    ).pl()
+
+
+def _load_banding(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> bool:
+    """The banding state of the last run (``cache.lsh_members``, ``cache.lsh_pairs``) into ``store``,
+    with look-ups of stored signatures and postings by key; False when there is none."""
+    members = con.sql(
+        "SELECT norm_hash FROM cache.lsh_members WHERE lsh_key = ?", params=[store.lsh_key]
+    ).pl()
+    if members.height == 0:
+        return False
+    store.lsh_members = members
+    store.lsh_pairs = con.sql(
+        "SELECT norm_hash_a, norm_hash_b, n_buckets, jaccard FROM cache.lsh_pairs WHERE lsh_key = ?",
+        params=[store.lsh_key],
+    ).pl()
+
+    def fetch_signatures(norm_hashes: pl.Series) -> pl.DataFrame:
+        con.register("_want", pl.DataFrame({"norm_hash": norm_hashes.unique()}).to_arrow())
+        try:
+            return con.sql(
+                "SELECT s.norm_hash, s.signature FROM cache.minhash_signatures s JOIN _want USING (norm_hash) "
+                "WHERE s.signature_key = ?",
+                params=[store.signature_key],
+            ).pl()
+        finally:
+            con.unregister("_want")
+
+    def fetch_postings(keys: pl.DataFrame) -> pl.DataFrame:
+        con.register("_keys", keys.select("band", "bucket").to_arrow())
+        try:
+            return con.sql(
+                "SELECT p.band, p.bucket, p.norm_hash FROM cache.lsh_postings p JOIN _keys USING (band, bucket) "
+                "WHERE p.lsh_key = ?",
+                params=[store.lsh_key],
+            ).pl()
+        finally:
+            con.unregister("_keys")
+
+    store.fetch_signatures, store.fetch_postings = fetch_signatures, fetch_postings
+    return True
+
+
+def _load_blocking(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None:
+    """The rare-word sets and qualifying document pairs of the last run into ``store``."""
+    store.rare_sets = con.sql(
+        "SELECT doc_id, rk1, rk2, n_rare FROM cache.rare_doc_sets WHERE block_key = ?",
+        params=[store.block_key],
+    ).pl()
+    store.rare_pairs = con.sql(
+        "SELECT doc_id_a, doc_id_b, n_shared, overlap FROM cache.rare_doc_pairs WHERE block_key = ?",
+        params=[store.block_key],
+    ).pl()
+
+
+def _write_blocking(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None:
+    """Replace the sets and pairs of the documents whose rare words changed (one transaction)."""
+    w = store.rare_writes
+    if not w:
+        return
+    key = store.block_key
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.register("_dirty", w["dirty"].to_arrow())
+        con.execute(
+            "DELETE FROM cache.rare_doc_sets s USING _dirty d WHERE s.block_key = ? AND s.doc_id = d.doc_id",
+            [key],
+        )
+        con.execute(
+            "DELETE FROM cache.rare_doc_pairs p WHERE p.block_key = ? AND (p.doc_id_a IN (SELECT doc_id FROM _dirty) "
+            "OR p.doc_id_b IN (SELECT doc_id FROM _dirty))",
+            [key],
+        )
+        con.unregister("_dirty")
+        con.register("_in", w["sets"].to_arrow())
+        con.execute("INSERT INTO cache.rare_doc_sets SELECT ?, doc_id, rk1, rk2, n_rare FROM _in", [key])
+        con.unregister("_in")
+        con.register("_in", w["pairs"].to_arrow())
+        con.execute(
+            "INSERT INTO cache.rare_doc_pairs SELECT ?, doc_id_a, doc_id_b, n_shared, overlap FROM _in", [key]
+        )
+        con.unregister("_in")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _write_banding(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None:
+    """Write the banding state the run left in ``store.lsh_writes`` (one transaction)."""
+    w = store.lsh_writes
+    if not w:
+        return
+    key = store.lsh_key
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if w.get("reset"):
+            con.execute("DELETE FROM cache.lsh_members WHERE lsh_key = ?", [key])
+            con.execute("DELETE FROM cache.lsh_pairs WHERE lsh_key = ?", [key])
+        else:
+            con.register("_gone", w["members_removed"].select("norm_hash").to_arrow())
+            con.execute(
+                "DELETE FROM cache.lsh_members m USING _gone g WHERE m.lsh_key = ? AND m.norm_hash = g.norm_hash",
+                [key],
+            )
+            con.unregister("_gone")
+            con.register("_changed", w["pairs_changed"].select("norm_hash_a", "norm_hash_b").to_arrow())
+            con.execute(
+                "DELETE FROM cache.lsh_pairs p USING _changed c WHERE p.lsh_key = ? "
+                "AND p.norm_hash_a = c.norm_hash_a AND p.norm_hash_b = c.norm_hash_b",
+                [key],
+            )
+            con.unregister("_changed")
+        con.register("_in", w["members_added"].select("norm_hash").to_arrow())
+        con.execute("INSERT INTO cache.lsh_members SELECT ?, norm_hash FROM _in", [key])
+        con.unregister("_in")
+        con.register("_in", w["pairs_changed"].filter(pl.col("n_buckets") > 0).to_arrow())
+        con.execute(
+            "INSERT INTO cache.lsh_pairs SELECT ?, norm_hash_a, norm_hash_b, n_buckets, jaccard FROM _in",
+            [key],
+        )
+        con.unregister("_in")
+        for frame in w.get("postings", []):
+            # a sentence's postings are written once (it may have been banded under a removed state)
+            con.register("_in", frame.to_arrow())
+            con.execute(
+                "INSERT INTO cache.lsh_postings SELECT ?, band, bucket, norm_hash FROM _in i WHERE NOT EXISTS "
+                "(SELECT 1 FROM cache.lsh_postings p WHERE p.lsh_key = ? AND p.band = i.band AND p.norm_hash = i.norm_hash)",
+                [key, key],
+            )
+            con.unregister("_in")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
 def stage_overlap(
@@ -994,9 +1139,13 @@ def stage_overlap(
     t_store = time.perf_counter()
     if store is not None:
         new = store.new_rows()
-        store.signatures = store.grades = None  # type: ignore[assignment]
-        warehouse.insert_new(con, "cache.minhash_signatures", new["minhash_signatures"])
-        warehouse.insert_new(con, "cache.graded_pairs", new["graded_pairs"])
+        store.signatures = store.grades = store.traits = store.tokens = store.lsh_pairs = store.rare_pairs = (
+            None  # type: ignore[assignment]
+        )
+        for name, frame in new.items():
+            warehouse.insert_new(con, f"cache.{name}", frame)
+        _write_banding(con, store)
+        _write_blocking(con, store)
         _save_state(con, "overlap", fingerprint)
     res.extra = dict(result.stats) | {"skipped": False}
     if store is not None:

@@ -16,6 +16,6 @@ process_batch_job = dg.define_asset_job(
 
 refresh_job = dg.define_asset_job(
     "refresh",
-    selection=dg.AssetSelection.groups("clean", "segment", "overlap", "publish"),
+    selection=dg.AssetSelection.groups("clean", "segment", "overlap", "overlap_index", "publish"),
     description="Re-learn templates, re-clean what they changed, recompute overlap and republish.",
 )

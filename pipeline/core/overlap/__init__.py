@@ -154,7 +154,8 @@ lexical match), ``certain`` (decided by the cheap signals: off the diagonal or c
 ``to_models`` (sent to MiniLM and the verifier), ``minilm_sentences``},
 ``semantic_replaced_lexical`` (lexical paraphrase grades replaced by semantic ones) and
 ``semantic_verifier_rejected_kept``; with a store, ``store`` = {``reused``, ``computed``} (signatures
-and grades); ``rows`` per table; ``matches_by_kind`` (reuse and quote
+and grades) and ``index`` = {``reused``, ``computed``} (sentence traits, texts' words, band collisions,
+rare-word document pairs); ``rows`` per table; ``matches_by_kind`` (reuse and quote
 matches); ``matches_by_relation``; ``timings`` (seconds per step); ``seconds_total``; ``config``.
 
 Steps
@@ -185,17 +186,26 @@ Incremental runs
 ----------------
 ``compute_overlap(..., store=OverlapStore)`` reuses values computed by earlier runs and collects the
 ones it computes; the stage (``pipeline.core.stages.stage_overlap``) reads the store from the working
-database and writes the new rows back, so the steps stay functions of frames to frames. Stored: the
-MinHash signature of each distinct normalised sentence (``cache.minhash_signatures``) and the grader's
-result for each pair of graded texts (``cache.graded_pairs``), each under a fingerprint of everything it
-depends on; the tables are byte-identical with or without the store. Not stored, recomputed by every
-run with something new: flags (corpus-wide counts), the index, LSH banding, candidate document pairs
-and blocking (rare words are rare corpus-wide), embeddings, the verifier, and
-every table built from the matches (connected components and per-document shares that one new match
-can change). The next step, updating only the derived rows the new matches touch, starts from the
-stored grades and signatures. A run whose inputs, settings, code and models are unchanged
-(``store.inputs_fingerprint``, kept in ``meta.stage_state``) skips the stage; ``store``'s module
-docstring gives the details.
+database (signatures and LSH postings by look-ups for the keys a run needs) and writes the new rows
+back, so the steps stay functions of frames (and the explicit store) to frames. Stored, each under a
+fingerprint of everything it depends on: the MinHash signature of each distinct normalised sentence
+(``cache.minhash_signatures``), the grader's result for each pair of graded texts
+(``cache.graded_pairs``), each sentence's own traits, quotation share and stock-text reason
+(``cache.sentence_traits``), the content words of each distinct normalised sentence
+(``cache.word_tokens``), the LSH banding (``cache.lsh_postings``, and the last run's banded sentences
+and band collisions ``cache.lsh_members``, ``cache.lsh_pairs``: a batch bands only the sentences that
+joined the matchable set, against the stored postings, and re-derives only the buckets a sentence
+joined or left) and the rare-word blocking (each document's rare-word set and the qualifying document
+pairs, ``cache.rare_doc_sets``, ``cache.rare_doc_pairs``: a batch recomputes the pairs of documents whose
+rare words changed). The tables are byte-identical with or without the store, after any sequence of
+batches (a sentence turning common, a word stopping being rare or a bucket crossing
+``lsh_max_bucket`` re-derives what depends on it). Still computed over the whole corpus by every run
+with something new, by cheap frame operations: the counts behind ``is_common`` (documents and outlets
+per normalised sentence), the index, the document frequency of words, the top partners of each
+document; not stored: embeddings and every table built from the
+matches (connected components and per-document shares that one new match can change). A run whose
+inputs, settings, code and models are unchanged (``store.inputs_fingerprint``, kept in
+``meta.stage_state``) skips the stage; ``store``'s module docstring gives the details.
 
 Document-level evidence (``pipeline.core.evidence``): every match gets a ``relation`` (reuse, quote,
 stock, same_fact); only ``reuse`` and ``quote`` matches feed clusters, passages, document pairs,

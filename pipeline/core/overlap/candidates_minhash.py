@@ -11,6 +11,8 @@ The graded families of near-identical sentences feed the template rule of ``is_c
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import polars as pl
 import rensa
@@ -216,3 +218,261 @@ def minhash_candidates(
     ).with_columns(pl.lit("minhash").alias("tier"))
     # only pairs that occur in two different documents are worth grading
     return cross_doc_only(near, elig), n_lsh
+
+
+# ------------------------------------------------------------------------------------------ index upkeep
+# Banding kept between runs (``OverlapStore``: the LSH postings, the hashes banded by the last run and
+# its band collisions with how many buckets produce each): a run bands only the hashes that joined the
+# matchable set (new against the stored postings, new against new), and re-derives only the buckets
+# whose members joined or left it. The candidate pairs are those of a full banding of the matchable
+# set (a bucket's pairs depend on its members alone: all pairs up to ``lsh_max_bucket`` members, the
+# smallest norm_hash linked to every other member above).
+
+#: band collisions kept between runs: pairs of norm_hashes (a < b), buckets producing the pair, and the
+#: MinHash estimate of their Jaccard
+LSH_PAIR_SCHEMA = {
+    "norm_hash_a": pl.String,
+    "norm_hash_b": pl.String,
+    "n_buckets": pl.Int64,
+    "jaccard": pl.Float64,
+}
+POSTING_SCHEMA = {"band": pl.Int32, "bucket": pl.Int64, "norm_hash": pl.String}
+
+
+def band_key_matrix(sig: np.ndarray, cfg: OverlapConfig) -> np.ndarray:
+    """(n, lsh_bands) uint64: the bucket of each signature in each band."""
+    rows = cfg.num_perm // cfg.lsh_bands
+    out = np.empty((sig.shape[0], cfg.lsh_bands), dtype=np.uint64)
+    for band in range(cfg.lsh_bands):
+        out[:, band] = _band_keys(sig, band, rows)
+    return out
+
+
+def postings(norm_hashes: pl.Series, keys: np.ndarray) -> pl.DataFrame:
+    """(band, bucket, norm_hash) of the band keys ``keys`` (n, bands) of ``norm_hashes``."""
+    n, bands = keys.shape
+    return pl.DataFrame(
+        {
+            "band": np.tile(np.arange(bands, dtype=np.int32), n),
+            "bucket": keys.reshape(-1).view(np.int64),
+            "norm_hash": norm_hashes.gather(np.repeat(np.arange(n), bands)),
+        },
+        schema=POSTING_SCHEMA,
+    )
+
+
+def postings_by_band(norm_hashes: pl.Series, keys: np.ndarray) -> Iterator[pl.DataFrame]:
+    """The postings of :func:`postings`, one frame per band (built when iterated, to bound memory)."""
+    for band in range(keys.shape[1]):
+        yield pl.DataFrame(
+            {
+                "band": np.full(len(norm_hashes), band, dtype=np.int32),
+                "bucket": keys[:, band].view(np.int64),
+                "norm_hash": norm_hashes,
+            },
+            schema=POSTING_SCHEMA,
+        )
+
+
+def bucket_pairs(members: pl.DataFrame, max_bucket: int) -> pl.DataFrame:
+    """(norm_hash_a, norm_hash_b): the pairs (a < b) of every bucket of ``members`` (band, bucket,
+    norm_hash), one row per bucket producing the pair: all pairs of a bucket of at most
+    ``max_bucket`` members, its smallest member with each other one above."""
+    m = members.unique()
+    size = m.group_by("band", "bucket").agg(pl.len().alias("size"), pl.col("norm_hash").min().alias("first"))
+    m = m.join(size.filter(pl.col("size") >= 2), on=["band", "bucket"])
+    small = m.filter(pl.col("size") <= max_bucket).select("band", "bucket", "norm_hash")
+    clique = (
+        small.join(small, on=["band", "bucket"], suffix="_b")
+        .filter(pl.col("norm_hash") < pl.col("norm_hash_b"))
+        .select(pl.col("norm_hash").alias("norm_hash_a"), "norm_hash_b")
+    )
+    star = m.filter((pl.col("size") > max_bucket) & (pl.col("norm_hash") != pl.col("first"))).select(
+        pl.col("first").alias("norm_hash_a"), pl.col("norm_hash").alias("norm_hash_b")
+    )
+    return pl.concat([clique, star])
+
+
+def _signature_matrix(sigs: pl.DataFrame, num_perm: int) -> np.ndarray:
+    """The (n, num_perm) uint32 matrix of the ``signature`` blobs of ``sigs``, in its row order."""
+    blobs = sigs["signature"].to_list()
+    if not blobs:
+        return np.zeros((0, num_perm), dtype=np.uint32)
+    return np.frombuffer(b"".join(blobs), dtype="<u4").reshape(len(blobs), num_perm)
+
+
+def full_banding(
+    hashes: pl.DataFrame, sig: np.ndarray, cfg: OverlapConfig, clock: Clock
+) -> tuple[pl.DataFrame, Iterator[pl.DataFrame]]:
+    """The band collisions of all of ``hashes`` (row = hid) with their bucket counts and estimated
+    Jaccard (``LSH_PAIR_SCHEMA``), and the postings of every hash (one frame per band)."""
+    keys = band_key_matrix(sig, cfg)
+    parts = []
+    for band in range(cfg.lsh_bands):
+        clock.report("lsh", band, cfg.lsh_bands)
+        parts.extend(_bucket_pairs(keys[:, band], cfg.lsh_max_bucket))
+    clock.report("lsh", cfg.lsh_bands, cfg.lsh_bands)
+    if parts:
+        pairs = np.concatenate(parts).astype(np.int64)
+        pairs.sort(axis=1)
+        pairs, counts = np.unique(pairs, axis=0, return_counts=True)
+    else:
+        pairs, counts = np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=np.int64)
+    nh = hashes["norm_hash"]
+    frame = pl.DataFrame(
+        {
+            "norm_hash_a": nh.gather(pairs[:, 0]),
+            "norm_hash_b": nh.gather(pairs[:, 1]),
+            "n_buckets": counts.astype(np.int64),
+            "jaccard": estimated_jaccard(sig, pairs) if len(pairs) else np.zeros(0),
+        },
+        schema=LSH_PAIR_SCHEMA,
+    )
+    return frame, postings_by_band(nh, keys)
+
+
+def near_pairs_to_candidates(
+    pairs: pl.DataFrame, hashes: pl.DataFrame, elig: pl.DataFrame, cfg: OverlapConfig
+) -> pl.DataFrame:
+    """Candidate hash pairs (tier ``minhash``) from the band collisions ``pairs`` (LSH_PAIR_SCHEMA):
+    estimated Jaccard of at least ``minhash_min_jaccard``, in two different documents."""
+    ids = hashes.select("norm_hash", "hid")
+    near = (
+        pairs.filter(pl.col("jaccard") >= cfg.minhash_min_jaccard)
+        .join(ids.rename({"norm_hash": "norm_hash_a", "hid": "hid_a"}), on="norm_hash_a")
+        .join(ids.rename({"norm_hash": "norm_hash_b", "hid": "hid_b"}), on="norm_hash_b")
+        .select("hid_a", "hid_b", pl.lit("minhash").alias("tier"))
+        .sort("hid_a", "hid_b")
+    )
+    return cross_doc_only(near, elig)
+
+
+def _jaccard_of(pairs: pl.DataFrame, sigs: pl.DataFrame, num_perm: int) -> np.ndarray:
+    """The MinHash estimate of each pair (norm_hash_a, norm_hash_b) from ``sigs`` (norm_hash,
+    signature), which holds both sides of every pair."""
+    ids = sigs.select("norm_hash").with_row_index("row").with_columns(pl.col("row").cast(pl.Int64))
+    rows = pairs.join(
+        ids.rename({"norm_hash": "norm_hash_a", "row": "ra"}),
+        on="norm_hash_a",
+        how="left",
+        maintain_order="left",
+    ).join(
+        ids.rename({"norm_hash": "norm_hash_b", "row": "rb"}),
+        on="norm_hash_b",
+        how="left",
+        maintain_order="left",
+    )
+    if rows["ra"].null_count() or rows["rb"].null_count():
+        raise ValueError("a signature of a banded pair is missing from the store")
+    idx = np.stack([rows["ra"].to_numpy(), rows["rb"].to_numpy()], axis=1)
+    return estimated_jaccard(_signature_matrix(sigs, num_perm), idx)
+
+
+def incremental_banding(
+    hashes: pl.DataFrame, cfg: OverlapConfig, clock: Clock, store: OverlapStore
+) -> pl.DataFrame:
+    """The band collisions of the matchable set ``hashes`` (``LSH_PAIR_SCHEMA``) from the state the
+    store keeps of the last run (its banded hashes, its collisions) and the stored postings: hashes
+    that joined the set are banded (their signatures read or computed, their postings added), every
+    bucket one of them joined or left is re-derived from its stored members, and the collisions'
+    bucket counts are updated; the store receives the new state."""
+    m_new = hashes.select("norm_hash")
+    m_old = store.lsh_members
+    added = m_new.join(m_old, on="norm_hash", how="anti")
+    removed = m_old.join(m_new, on="norm_hash", how="anti")
+    # signatures of the hashes that joined or left: stored ones read, the others computed
+    delta = pl.concat([added, removed])
+    sigs = store.fetch_signatures(delta["norm_hash"]).unique("norm_hash")
+    store.hits["signatures"] += sigs.join(added, on="norm_hash", how="semi").height
+    todo = added.join(sigs, on="norm_hash", how="anti").join(
+        hashes.select("norm_hash", "rep_norm"), on="norm_hash"
+    )
+    if todo.height:
+        new_sig = minhash_signatures(todo["rep_norm"], cfg, clock)
+        store.add_signatures(todo["norm_hash"], new_sig)
+        sigs = pl.concat(
+            [
+                sigs.select("norm_hash", "signature"),
+                pl.DataFrame(
+                    {
+                        "norm_hash": todo["norm_hash"],
+                        "signature": [r.astype("<u4").tobytes() for r in new_sig],
+                    },
+                    schema={"norm_hash": pl.String, "signature": pl.Binary},
+                ),
+            ]
+        )
+    sigs = sigs.join(delta, on="norm_hash", how="semi").sort("norm_hash")
+    delta_posts = postings(sigs["norm_hash"], band_key_matrix(_signature_matrix(sigs, cfg.num_perm), cfg))
+    new_posts = delta_posts.join(added, on="norm_hash", how="semi")
+    store.add_postings(new_posts)
+    clock.report("lsh", 1, 3)
+    # the buckets a hash joined or left, with all their stored members (and the new postings)
+    touched = delta_posts.select("band", "bucket").unique()
+    members = pl.concat([store.fetch_postings(touched).select(list(POSTING_SCHEMA)), new_posts]).unique()
+    change = (
+        pl.concat(
+            [
+                bucket_pairs(
+                    members.join(m_old, on="norm_hash", how="semi"), cfg.lsh_max_bucket
+                ).with_columns(pl.lit(-1, dtype=pl.Int64).alias("d")),
+                bucket_pairs(
+                    members.join(m_new, on="norm_hash", how="semi"), cfg.lsh_max_bucket
+                ).with_columns(pl.lit(1, dtype=pl.Int64).alias("d")),
+            ]
+        )
+        .group_by("norm_hash_a", "norm_hash_b")
+        .agg(pl.col("d").sum())
+    )
+    change = change.filter(pl.col("d") != 0)
+    clock.report("lsh", 2, 3)
+    old_pairs = store.lsh_pairs
+    changed = (
+        change.join(old_pairs, on=["norm_hash_a", "norm_hash_b"], how="left")
+        .with_columns((pl.col("n_buckets").fill_null(0) + pl.col("d")).alias("n_buckets"))
+        .drop("d")
+    )
+    if changed["n_buckets"].min() is not None and changed["n_buckets"].min() < 0:
+        raise ValueError("the stored band collisions do not match the stored postings")
+    fresh = changed.filter(pl.col("jaccard").is_null() & (pl.col("n_buckets") > 0))
+    if fresh.height:
+        ends = pl.concat([fresh["norm_hash_a"], fresh["norm_hash_b"]]).unique()
+        have = sigs.join(ends.to_frame("norm_hash"), on="norm_hash", how="semi")
+        more = store.fetch_signatures(ends.filter(~ends.is_in(have["norm_hash"].implode())))
+        pair_sigs = pl.concat([have.select("norm_hash", "signature"), more.select("norm_hash", "signature")])
+        fresh = fresh.with_columns(
+            pl.Series("jaccard", _jaccard_of(fresh, pair_sigs.unique("norm_hash"), cfg.num_perm))
+        )
+        changed = changed.update(fresh, on=["norm_hash_a", "norm_hash_b"])
+    changed = changed.select(list(LSH_PAIR_SCHEMA)).cast(LSH_PAIR_SCHEMA)
+    store.set_lsh_state(added, removed, changed)
+    pairs = pl.concat(
+        [
+            old_pairs.join(changed, on=["norm_hash_a", "norm_hash_b"], how="anti"),
+            changed.filter(pl.col("n_buckets") > 0),
+        ]
+    )
+    clock.report("lsh", 3, 3)
+    return pairs.select(list(LSH_PAIR_SCHEMA)).cast(LSH_PAIR_SCHEMA)
+
+
+def near_candidates(
+    hashes: pl.DataFrame, elig: pl.DataFrame, cfg: OverlapConfig, clock: Clock, store: OverlapStore | None
+) -> tuple[pl.DataFrame, int]:
+    """Candidate hash pairs (tier ``minhash``) and the number of band collisions: with a store that
+    keeps the banding of an earlier run, by :func:`incremental_banding`; otherwise from the
+    signatures of every hash (stored or computed), and the store (if any) receives the banding."""
+    if store is not None and store.lsh_members is not None and store.fetch_postings is not None:
+        with clock.step("lsh"):
+            pairs = incremental_banding(hashes, cfg, clock, store)
+    else:
+        with clock.step("minhash"):
+            sig = signatures(hashes, cfg, clock, store)
+        with clock.step("lsh"):
+            if store is None:
+                return minhash_candidates(sig, elig, cfg, clock)
+            pairs, posts = full_banding(hashes, sig, cfg, clock)
+            del sig
+            store.reset_lsh_state(hashes.select("norm_hash"), pairs, posts)
+    with clock.step("lsh_candidates"):
+        return near_pairs_to_candidates(pairs, hashes, elig, cfg), pairs.height

@@ -21,18 +21,51 @@ from pipeline.core.overlap.common import empty, split_tokens
 from pipeline.core.overlap.config import OverlapConfig
 from pipeline.core.overlap.index import both_ways
 from pipeline.core.overlap.schemas import CANDIDATE_SCHEMA, RARE_SCHEMA
+from pipeline.core.overlap.store import RARE_PAIR_SCHEMA, RARE_SET_SCHEMA, OverlapStore
 
 #: words too frequent in news to block documents on
 _STOPWORDS = STOPWORDS | {"it's", "new", "two", "year", "years"}
 
 
-def rare_tokens(elig: pl.DataFrame, cfg: OverlapConfig) -> pl.DataFrame:
-    """(sidx, didx, hid, tok, w): distinct content words of each matchable sentence whose document
-    frequency is between 2 and ``rare_token_max_docs`` (capped posting lists); ``tok`` is a 64-bit
-    hash of the word and ``w`` its IDF weight. Built in chunks of sentences to bound memory."""
-    stop_list = sorted(_STOPWORDS)
+def content_tokens(hashes: pl.DataFrame, cfg: OverlapConfig) -> pl.DataFrame:
+    """(hid, tok): the distinct content words of each normalised text of ``hashes`` (hid, norm): words
+    of at least 3 characters that are not stop words, among its first ``max_shingle_tokens`` tokens;
+    ``tok`` is a 64-bit hash of the word (UInt64)."""
+    return (
+        hashes.select(
+            pl.col("hid").cast(pl.Int64), split_tokens(pl.col("norm"), cfg.max_shingle_tokens).alias("tok")
+        )
+        .explode("tok")
+        .filter(pl.col("tok").str.len_chars() >= 3)
+        .filter(~pl.col("tok").is_in(sorted(_STOPWORDS)))
+        .with_columns(pl.col("tok").hash(seed=cfg.minhash_seed))
+        .unique(["hid", "tok"])
+    )
+
+
+def _hash_tokens(elig: pl.DataFrame, cfg: OverlapConfig, store: OverlapStore | None) -> pl.DataFrame:
+    """(hid, tok) of every distinct normalised text of ``elig``: stored ones reused from ``store``, the
+    others computed (:func:`content_tokens`) and added to it."""
+    if store is None:
+        return content_tokens(elig.select("hid", "norm").unique("hid"), cfg)
+    hashes = elig.select("hid", "norm_hash").unique("hid")
+    found, todo = store.split_tokens(hashes)
+    new = content_tokens(elig.select("hid", "norm").join(todo, on="hid", how="semi").unique("hid"), cfg)
+    store.add_tokens(hashes.join(todo, on="hid", how="semi"), new)
+    return pl.concat([found, new.select(found.columns)])
+
+
+def rare_tokens(elig: pl.DataFrame, cfg: OverlapConfig, store: OverlapStore | None = None) -> pl.DataFrame:
+    """(sidx, didx, hid, tok, w): distinct content words (:func:`content_tokens`) of each matchable
+    sentence whose document frequency is between 2 and ``rare_token_max_docs`` (capped posting
+    lists); ``tok`` is a 64-bit hash of the word and ``w`` its IDF weight. The words of each distinct
+    normalised text come from ``store`` when it holds them. Document frequencies are counted in chunks of
+    documents to bound memory."""
     if elig.height == 0:
         return pl.DataFrame(schema=RARE_SCHEMA)
+    hid_tok = _hash_tokens(elig, cfg, store).select(
+        pl.col("hid").cast(pl.UInt32), pl.col("tok").cast(pl.UInt64)
+    )
     # chunks of whole documents (didx ranges) of about 4 x minhash_chunk_rows sentences each
     n_didx = int(elig["didx"].max()) + 1
     doc_step = max(1, math.ceil(n_didx * cfg.minhash_chunk_rows * 4 / elig.height))
@@ -41,15 +74,9 @@ def rare_tokens(elig: pl.DataFrame, cfg: OverlapConfig) -> pl.DataFrame:
         return (
             elig.filter((pl.col("didx") >= lo) & (pl.col("didx") < lo + doc_step))
             .select(
-                pl.col("sidx").cast(pl.UInt32),
-                pl.col("didx").cast(pl.UInt32),
-                pl.col("hid").cast(pl.UInt32),
-                split_tokens(pl.col("norm"), cfg.max_shingle_tokens).alias("tok"),
+                pl.col("sidx").cast(pl.UInt32), pl.col("didx").cast(pl.UInt32), pl.col("hid").cast(pl.UInt32)
             )
-            .explode("tok")
-            .filter(pl.col("tok").str.len_chars() >= 3)
-            .filter(~pl.col("tok").is_in(stop_list))
-            .with_columns(pl.col("tok").hash(seed=cfg.minhash_seed))
+            .join(hid_tok, on="hid")
         )
 
     # pass 1: document frequency of every word (chunks hold whole documents, so per-chunk counts of
@@ -75,10 +102,16 @@ def rare_tokens(elig: pl.DataFrame, cfg: OverlapConfig) -> pl.DataFrame:
         .select("tok", "w")
     )
     del counts
-    # pass 2: the rare words of each sentence
-    parts = [chunk_tokens(lo).join(df, on="tok").unique(["sidx", "tok"]) for lo in range(0, n_didx, doc_step)]
-    return pl.concat(parts).with_columns(
-        pl.col("sidx").cast(pl.Int64), pl.col("didx").cast(pl.Int64), pl.col("hid").cast(pl.Int64)
+    # pass 2: the rare words of each sentence (a sentence's words are distinct already)
+    hid_rare = hid_tok.join(df, on="tok")
+    return (
+        elig.select(
+            pl.col("sidx").cast(pl.UInt32), pl.col("didx").cast(pl.UInt32), pl.col("hid").cast(pl.UInt32)
+        )
+        .join(hid_rare, on="hid")
+        .with_columns(
+            pl.col("sidx").cast(pl.Int64), pl.col("didx").cast(pl.Int64), pl.col("hid").cast(pl.Int64)
+        )
     )
 
 
@@ -131,12 +164,23 @@ def _rare_word_doc_pairs(rare: pl.DataFrame, cfg: OverlapConfig) -> list[pl.Data
 
 
 def candidate_doc_pairs(
-    matches: pl.DataFrame, elig: pl.DataFrame, rare: pl.DataFrame, cfg: OverlapConfig
+    matches: pl.DataFrame,
+    elig: pl.DataFrame,
+    rare: pl.DataFrame,
+    cfg: OverlapConfig,
+    doc_rank: pl.DataFrame | None = None,
+    store: OverlapStore | None = None,
 ) -> pl.DataFrame:
     """Document pairs (da < db) in which paraphrases are looked for: those holding a match of
-    ``matches`` and those sharing enough rare words."""
+    ``matches`` and those sharing enough rare words (with ``store`` and ``doc_rank``, from the pairs it
+    keeps: :func:`incremental_rare_doc_pairs`)."""
     ev = _matched_doc_pairs(matches, elig)
-    return pl.concat([ev, *_rare_word_doc_pairs(rare, cfg)]).unique().sort("da", "db")
+    by_words = (
+        doc_pairs_by_rare_words(rare, doc_rank, cfg, store)
+        if doc_rank is not None
+        else _rare_word_doc_pairs(rare, cfg)
+    )
+    return pl.concat([ev, *by_words]).unique().sort("da", "db")
 
 
 def matched_into(matches: pl.DataFrame, elig: pl.DataFrame) -> pl.DataFrame:
@@ -231,3 +275,127 @@ def dedupe_candidates(cand: pl.DataFrame, graded_keys: pl.DataFrame) -> pl.DataF
         .join(graded_keys, on=["hid_a", "hid_b"], how="anti")
         .sort("hid_a", "hid_b")
     )
+
+
+# ------------------------------------------------------------------------------------------ index upkeep
+# Rare-word document pairs kept between runs (``OverlapStore``): each document's set of rare words
+# (a digest) and the pairs that qualify (at least ``doc_min_shared_rare`` shared rare words, overlap of
+# at least ``doc_min_rare_overlap``). A pair of two documents whose rare-word sets are unchanged
+# qualifies as before; a run recomputes only the pairs of documents whose set changed (new documents,
+# words that became or stopped being rare, sentences that became or stopped being matchable), then
+# takes the ``doc_top_k`` best partners of every document from all qualifying pairs.
+
+
+def rare_sets(dt: pl.DataFrame, doc_rank: pl.DataFrame) -> pl.DataFrame:
+    """``RARE_SET_SCHEMA`` of every document with rare words (``dt``: distinct (didx, tok))."""
+    return (
+        dt.sort("didx", "tok")
+        .group_by("didx", maintain_order=True)
+        .agg(pl.col("tok"))
+        .select(
+            "didx",
+            pl.col("tok").hash(seed=1).reinterpret(signed=True).alias("rk1"),
+            pl.col("tok").hash(seed=2).reinterpret(signed=True).alias("rk2"),
+            pl.col("tok").list.len().cast(pl.Int64).alias("n_rare"),
+        )
+        .join(doc_rank, on="didx")
+        .select(list(RARE_SET_SCHEMA))
+    )
+
+
+def _qualifying_pairs(dt: pl.DataFrame, left: pl.DataFrame, cfg: OverlapConfig) -> pl.DataFrame:
+    """(didx, didx_r, n_shared, overlap): pairs of a document of ``left`` (didx, tok) with any other
+    document of ``dt`` sharing at least ``doc_min_shared_rare`` rare words with an overlap coefficient
+    of at least ``doc_min_rare_overlap``."""
+    n_rare = dt.group_by("didx").agg(pl.len().alias("n_rare"))
+    # the self-join on words runs in chunks of left-hand documents of about max_join_rows rows
+    df_all = dt.group_by("tok").agg(pl.len().cast(pl.Int64).alias("df"))
+    df_left = left.group_by("tok").agg(pl.len().cast(pl.Int64).alias("dl"))
+    est = int(df_left.join(df_all, on="tok").select((pl.col("dl") * pl.col("df")).sum()).item() or 0)
+    n_chunks = max(1, math.ceil(est / max(1, cfg.max_join_rows)))
+    parts = []
+    for c in range(n_chunks):
+        chunk = left.filter(pl.col("didx") % n_chunks == c) if n_chunks > 1 else left
+        parts.append(
+            chunk.join(dt, on="tok", suffix="_r")
+            .filter(pl.col("didx") != pl.col("didx_r"))
+            .group_by("didx", "didx_r")
+            .agg(pl.len().cast(pl.Int64).alias("n_shared"))
+            .filter(pl.col("n_shared") >= cfg.doc_min_shared_rare)
+            .join(n_rare, on="didx")
+            .join(n_rare.rename({"didx": "didx_r", "n_rare": "n_rare_r"}), on="didx_r")
+            .with_columns((pl.col("n_shared") / pl.min_horizontal("n_rare", "n_rare_r")).alias("overlap"))
+            .filter(pl.col("overlap") >= cfg.doc_min_rare_overlap)
+            .select("didx", "didx_r", "n_shared", "overlap")
+        )
+    return pl.concat(parts)
+
+
+def _top_partners(pairs: pl.DataFrame, cfg: OverlapConfig) -> pl.DataFrame:
+    """(da, db): the ``doc_top_k`` best partners of each document among the qualifying ``pairs``
+    (da < db, n_shared, overlap), by overlap then smallest document number."""
+    both = pl.concat(
+        [
+            pairs.select(pl.col("da").alias("didx"), pl.col("db").alias("didx_r"), "overlap"),
+            pairs.select(pl.col("db").alias("didx"), pl.col("da").alias("didx_r"), "overlap"),
+        ]
+    )
+    return (
+        both.sort(["didx", "overlap", "didx_r"], descending=[False, True, False])
+        .group_by("didx", maintain_order=True)
+        .head(cfg.doc_top_k)
+        .select(
+            pl.min_horizontal("didx", "didx_r").alias("da"), pl.max_horizontal("didx", "didx_r").alias("db")
+        )
+    )
+
+
+def incremental_rare_doc_pairs(
+    rare: pl.DataFrame, doc_rank: pl.DataFrame, cfg: OverlapConfig, store: OverlapStore
+) -> pl.DataFrame:
+    """(da, db): the rare-word document pairs of :func:`_rare_word_doc_pairs`, from the qualifying
+    pairs the store keeps for documents whose rare-word set is unchanged and recomputed for the
+    others; the store receives the new sets and pairs."""
+    dt = rare.select("didx", "tok").unique()
+    sets = rare_sets(dt, doc_rank)
+    changed = sets.join(store.rare_sets, on=list(RARE_SET_SCHEMA), how="anti")
+    stale = set(store.rare_sets.join(sets, on=list(RARE_SET_SCHEMA), how="anti")["doc_id"].to_list())
+    ids = doc_rank.select("doc_id", "didx")
+    dirty = pl.concat(
+        [changed.select("doc_id"), pl.DataFrame({"doc_id": sorted(stale)}, schema={"doc_id": pl.String})]
+    ).unique()
+    # pairs of two documents whose sets are unchanged: as stored
+    kept = (
+        store.rare_pairs.join(dirty.rename({"doc_id": "doc_id_a"}), on="doc_id_a", how="anti")
+        .join(dirty.rename({"doc_id": "doc_id_b"}), on="doc_id_b", how="anti")
+        .join(ids.rename({"doc_id": "doc_id_a", "didx": "da"}), on="doc_id_a")
+        .join(ids.rename({"doc_id": "doc_id_b", "didx": "db"}), on="doc_id_b")
+    )
+    left = dt.join(changed.join(ids, on="doc_id").select("didx"), on="didx", how="semi")
+    fresh = (
+        _qualifying_pairs(dt, left, cfg)
+        .select(
+            pl.min_horizontal("didx", "didx_r").alias("da"),
+            pl.max_horizontal("didx", "didx_r").alias("db"),
+            "n_shared",
+            "overlap",
+        )
+        .unique(["da", "db"])
+        .join(ids.rename({"didx": "da", "doc_id": "doc_id_a"}), on="da")
+        .join(ids.rename({"didx": "db", "doc_id": "doc_id_b"}), on="db")
+    )
+    pairs = pl.concat([kept.select(fresh.columns), fresh])
+    store.set_rare_state(
+        sets, dirty, fresh.select(list(RARE_PAIR_SCHEMA)).cast(RARE_PAIR_SCHEMA), kept.height
+    )
+    return _top_partners(pairs, cfg)
+
+
+def doc_pairs_by_rare_words(
+    rare: pl.DataFrame, doc_rank: pl.DataFrame, cfg: OverlapConfig, store: OverlapStore | None
+) -> list[pl.DataFrame]:
+    """The rare-word document pairs (da, db): with a store, from the kept qualifying pairs
+    (:func:`incremental_rare_doc_pairs`); otherwise :func:`_rare_word_doc_pairs`."""
+    if store is None:
+        return _rare_word_doc_pairs(rare, cfg)
+    return [incremental_rare_doc_pairs(rare, doc_rank, cfg, store)]

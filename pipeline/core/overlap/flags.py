@@ -14,6 +14,7 @@ import polars as pl
 from pipeline.core.overlap.common import components
 from pipeline.core.overlap.config import OverlapConfig
 from pipeline.core.overlap.schemas import FLAGS_SCHEMA
+from pipeline.core.overlap.store import OverlapStore
 from pipeline.core.stock import stock_reasons
 
 __all__ = ["quote_share", "quote_shares", "sentence_flags", "template_families", "mark_templates"]
@@ -114,17 +115,62 @@ def common_groups(gd: pl.DataFrame, src_size: pl.DataFrame, cfg: OverlapConfig) 
     )
 
 
-def _stock_reasons(sents: pl.DataFrame) -> pl.Series:
-    """``stock_reason`` of every sentence (``pipeline.core.stock``: the shipped model of stock text and
-    structural cues); positional cues (bios) apply to a document's first two and last three sentences."""
-    edge = sents.select(
-        (pl.col("index") < 2) | (pl.col("index") >= pl.col("index").max().over("doc_id") - 2)
+def _edge(sents: pl.DataFrame) -> pl.Series:
+    """Whether each sentence is among its document's first two or last three (positional cues)."""
+    return sents.select(
+        ((pl.col("index") < 2) | (pl.col("index") >= pl.col("index").max().over("doc_id") - 2)).alias("edge")
     ).to_series()
-    return stock_reasons(sents["text"], sents["norm"], edge)
 
 
-def sentence_flags(docs: pl.DataFrame, sents: pl.DataFrame, cfg: OverlapConfig) -> pl.DataFrame:
-    """The ``sentence_flags`` table before templates are known (see :func:`mark_templates`)."""
+def trait_keys(sents: pl.DataFrame, edge: pl.Series) -> pl.DataFrame:
+    """(tk1, tk2): two 64-bit hashes (Int64) of each sentence's text, normalised text and position cue
+    (``edge``, see :func:`_edge`), everything its traits (:func:`sentence_traits`) depend on; the key
+    under which ``OverlapStore`` keeps them (with the polars version, whose hash function this is)."""
+    parts = pl.struct(pl.col("text").fill_null(""), pl.col("norm").fill_null(""), pl.col("edge"))
+    return (
+        sents.select("text", "norm")
+        .with_columns(edge.alias("edge"))
+        .select(
+            parts.hash(seed=1).reinterpret(signed=True).alias("tk1"),
+            parts.hash(seed=2).reinterpret(signed=True).alias("tk2"),
+        )
+    )
+
+
+def sentence_traits(sents: pl.DataFrame, edge: pl.Series) -> pl.DataFrame:
+    """(quote_share, stock_reason) of every sentence: the flags that depend on the sentence alone (its
+    text, normalised text and position cue ``edge``), not on the rest of the corpus. ``stock_reason``:
+    ``pipeline.core.stock`` (the shipped model of stock text and structural cues); positional cues
+    (bios) apply to a document's first two and last three sentences."""
+    return pl.DataFrame(
+        [_quote_share_column(sents), stock_reasons(sents["text"], sents["norm"], edge).alias("stock_reason")]
+    )
+
+
+def _traits(sents: pl.DataFrame, store: OverlapStore | None) -> pl.DataFrame:
+    """:func:`sentence_traits` of every sentence, the stored ones reused from ``store`` and the others
+    computed (and added to it)."""
+    edge = _edge(sents)
+    if store is None:
+        return sentence_traits(sents, edge)
+    keys = trait_keys(sents, edge)
+    found = store.stored_traits(keys)
+    todo = np.flatnonzero(found["quote_share"].is_null().to_numpy())
+    if len(todo) == 0:
+        return found.select("quote_share", "stock_reason")
+    new = sentence_traits(sents[todo], edge.gather(todo))
+    store.add_traits(keys[todo], new)
+    return found.select(
+        found["quote_share"].scatter(todo, new["quote_share"]),
+        found["stock_reason"].scatter(todo, new["stock_reason"]),
+    )
+
+
+def sentence_flags(
+    docs: pl.DataFrame, sents: pl.DataFrame, cfg: OverlapConfig, store: OverlapStore | None = None
+) -> pl.DataFrame:
+    """The ``sentence_flags`` table before templates are known (see :func:`mark_templates`); the
+    sentences' own traits (:func:`sentence_traits`) come from ``store`` when it holds them."""
     hd = sents.select("norm_hash", "doc_id", "source").unique()
     per_hash = hd.group_by("norm_hash").agg(
         pl.len().cast(pl.Int64).alias("n_docs_same_hash"),
@@ -135,7 +181,7 @@ def sentence_flags(docs: pl.DataFrame, sents: pl.DataFrame, cfg: OverlapConfig) 
     )
     flags = (
         sents.select("sentence_id", "doc_id", "norm_hash", "n_tokens")
-        .with_columns(_quote_share_column(sents), _stock_reasons(sents))
+        .with_columns(_traits(sents, store))
         .join(per_hash, on="norm_hash", how="left")
         .join(per_src, on="norm_hash", how="left")
         .with_columns(

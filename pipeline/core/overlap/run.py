@@ -14,7 +14,7 @@ import polars as pl
 from pipeline.core import provenance
 from pipeline.core.kinds import MATCH_KINDS
 from pipeline.core.overlap.candidates_exact import exact_pairs, exact_rows
-from pipeline.core.overlap.candidates_minhash import minhash_candidates, signatures
+from pipeline.core.overlap.candidates_minhash import near_candidates
 from pipeline.core.overlap.candidates_paraphrase import (
     candidate_doc_pairs,
     dedupe_candidates,
@@ -79,11 +79,7 @@ def _lexical_tiers(
     with clock.step("exact"):
         exact = exact_pairs(elig, cfg)
     stats["candidates_exact_sentence_pairs"] = exact.height
-    with clock.step("minhash"):
-        sig = signatures(hashes, cfg, clock, store)
-    with clock.step("lsh"):
-        near_cand, stats["candidates_lsh"] = minhash_candidates(sig, elig, cfg, clock)
-    del sig
+    near_cand, stats["candidates_lsh"] = near_candidates(hashes, elig, cfg, clock, store)
     stats["candidates_minhash"] = near_cand.height
     stats["grader"] = GRADER
     stats["verifier"] = {
@@ -106,8 +102,8 @@ def _lexical_tiers(
 
     # ---- paraphrase tier: blocked candidates within candidate document pairs (lexical grades)
     with clock.step("doc_candidates"):
-        rare = rare_tokens(elig, cfg)
-        doc_pairs = candidate_doc_pairs(matches_1, elig, rare, cfg)
+        rare = rare_tokens(elig, cfg, store)
+        doc_pairs = candidate_doc_pairs(matches_1, elig, rare, cfg, doc_rank, store)
     stats["candidate_doc_pairs"] = doc_pairs.height
     graded_keys = graded_near.select("hid_a", "hid_b")
     with clock.step("para_candidates"):
@@ -206,7 +202,7 @@ def compute_overlap(
     stats.update(n_documents=docs.height, n_sentences=sents.height)
     stats["n_sentences_unknown_doc"] = sentences.height - sents.height
     with clock.step("flags"):
-        flags = sentence_flags(docs, sents, cfg)
+        flags = sentence_flags(docs, sents, cfg, store)
     stats.update(_flag_counts(flags))
     # the encoder and the verifier load only when a document pair needs them (see semantic.semantic_tier)
     wanted, reason = semantic_wanted(encoder)

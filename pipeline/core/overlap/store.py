@@ -26,17 +26,42 @@ are computed again. The final grades of the pairs the semantic tier's triage sen
 ``grade_key`` that also names the verifier (``verifier_fingerprint``): a later run that finds every such
 pair stored does not load the models at all.
 
-Recomputed on every run, over the whole corpus: the flags (``is_common`` counts documents per outlet
-and across outlets, so one new document can change any sentence's flag), the index, the exact tier,
-LSH banding of all signatures (a bucket's members change when a sentence joins it), candidate
-document pairs and paraphrase blocking (rare words are rare corpus-wide), embeddings, the verifier,
-and every table built from the matches (clusters, passages, document pairs, provenance,
-originality, stories: connected components and per-document shares that one new match can change).
+Also stored (the lexical steps' own values, see the block at the end of this module), so that a batch
+computes only its new rows:
+
+* ``cache.sentence_traits``: each sentence's quotation share and stock-text reason, keyed by two
+  64-bit hashes of its text, normalised text and position cue (``flags.trait_keys``) under
+  ``trait_key`` (the flag and stock-text code, the stock model, the polars version);
+* ``cache.word_tokens``: the content words of each distinct normalised text (``token_key``);
+* ``cache.lsh_postings``: the bucket of each banded text in each band; ``cache.lsh_members`` and
+  ``cache.lsh_pairs``: the texts the last run banded and its band collisions with the number of
+  buckets producing each and their estimated Jaccard (``lsh_key``). A run bands the texts that joined
+  the matchable set (their signatures read or computed), and re-derives every bucket a text joined or
+  left from its stored members; the collisions are then those of a full banding
+  (``candidates_minhash.incremental_banding``). Without a stored state the run bands every text and
+  stores the state; the stage reads signatures and postings by key only, through
+  ``fetch_signatures`` and ``fetch_postings``;
+* ``cache.rare_doc_sets`` and ``cache.rare_doc_pairs``: each document's rare-word set (a digest) and the
+  document pairs sharing enough rare words (``block_key``); a run recomputes the pairs of the
+  documents whose set changed (``candidates_paraphrase.incremental_rare_doc_pairs``).
+
+The banding and blocking states describe the last run under their key and are replaced in one
+transaction each; every other table only gains rows.
+
+Recomputed on every run, over the whole corpus (frame operations on numbers, no text processing): the
+counts behind ``is_common`` (documents and outlets per normalised text: one new document can change any
+sentence's flag), the index, the exact tier, the document frequency of words and the top partners of
+each document, the static and MiniLM embeddings, the verifier on pairs whose final grade is not
+stored, and every table built from the matches (clusters, passages,
+document pairs, provenance, originality, stories: connected components and per-document shares that
+one new match can change).
 
 Limits: stored rows are never pruned (texts of forgotten documents and rows under old fingerprints
-stay until the working database is rebuilt); the stage reads every stored signature of the run's key
-into memory (``num_perm`` x 4 bytes per distinct sentence, as much again as the signature matrix the
-run builds anyway), and looks grades up by key in memory.
+stay until the working database is rebuilt); without a banding state the stage reads every stored
+signature of the run's key into memory (``num_perm`` x 4 bytes per distinct sentence, as much again as
+the signature matrix the run builds anyway); it reads every stored trait, word list, grade and the
+states into memory and looks them up by key there; the postings take ``lsh_bands`` rows per banded
+text.
 
 Skipping: :func:`inputs_fingerprint` names the stage's inputs (documents and sentences, settings,
 code and models); when it equals the one stored after the last successful run (``meta.overlap_state``)
@@ -46,6 +71,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from importlib import metadata
@@ -184,6 +210,31 @@ class OverlapStore:
     added_grades: list[pl.DataFrame] = field(default_factory=list)
     hits: dict[str, int] = field(default_factory=lambda: {"signatures": 0, "grades": 0})
     computed: dict[str, int] = field(default_factory=lambda: {"signatures": 0, "grades": 0})
+    # the lexical steps' own values (see the block at the end of this module)
+    traits: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=TRAIT_SCHEMA))
+    added_traits: list[pl.DataFrame] = field(default_factory=list)
+    index_hits: dict[str, int] = field(
+        default_factory=lambda: {"traits": 0, "tokens": 0, "lsh_pairs": 0, "rare_doc_pairs": 0}
+    )
+    index_computed: dict[str, int] = field(
+        default_factory=lambda: {"traits": 0, "tokens": 0, "lsh_pairs": 0, "rare_doc_pairs": 0}
+    )
+    trait_key: str = field(default_factory=lambda: trait_key())
+    tokens: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=TOKEN_SCHEMA))
+    added_tokens: list[pl.DataFrame] = field(default_factory=list)
+    token_key: str = ""
+    # LSH banding kept between runs: None without a stored state (every hash is banded)
+    lsh_key: str = ""
+    lsh_members: pl.DataFrame | None = None
+    lsh_pairs: pl.DataFrame | None = None
+    fetch_signatures: Callable[[pl.Series], pl.DataFrame] | None = None
+    fetch_postings: Callable[[pl.DataFrame], pl.DataFrame] | None = None
+    lsh_writes: dict[str, Any] = field(default_factory=dict)
+    # rare-word document pairs kept between runs (empty: every pair is computed)
+    block_key: str = ""
+    rare_sets: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=RARE_SET_SCHEMA))
+    rare_pairs: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=RARE_PAIR_SCHEMA))
+    rare_writes: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def for_run(cls, cfg: OverlapConfig, encoder: Any) -> OverlapStore:
@@ -195,7 +246,15 @@ class OverlapStore:
             keys[enc_fp] = grade_key(cfg, enc_fp)
             verified_fp = f"verified:{enc_fp}:{verifier_fingerprint(cfg)}"
             keys[verified_fp] = grade_key(cfg, verified_fp)
-        return cls(signature_key(cfg), keys, enc_fp, verified_fp)
+        return cls(
+            signature_key(cfg),
+            keys,
+            enc_fp,
+            verified_fp,
+            token_key=token_key(cfg),
+            lsh_key=lsh_key(cfg),
+            block_key=block_key(cfg),
+        )
 
     # ---- signatures
     def split_signatures(
@@ -294,7 +353,187 @@ class OverlapStore:
             if self.added_grades
             else pl.DataFrame(schema=GRADE_SCHEMA)
         )
-        return {"minhash_signatures": sigs, "graded_pairs": grades}
+        return {"minhash_signatures": sigs, "graded_pairs": grades} | self.new_index_rows()
 
     def stats(self) -> dict[str, Any]:
-        return {"reused": dict(self.hits), "computed": dict(self.computed)}
+        return {
+            "reused": dict(self.hits),
+            "computed": dict(self.computed),
+            "index": {"reused": dict(self.index_hits), "computed": dict(self.index_computed)},
+        }
+
+    # ---- sentence traits (flags that depend on the sentence alone)
+    def stored_traits(self, keys: pl.DataFrame) -> pl.DataFrame:
+        """(quote_share, stock_reason) stored for each row of ``keys`` (tk1, tk2), in its order; null
+        ``quote_share`` where nothing is stored."""
+        stored = self.traits.filter(pl.col("trait_key") == self.trait_key).select(
+            "tk1", "tk2", "quote_share", "stock_reason"
+        )
+        found = keys.join(stored, on=["tk1", "tk2"], how="left", maintain_order="left").select(
+            "quote_share", "stock_reason"
+        )
+        self.index_hits["traits"] += int(found["quote_share"].is_not_null().sum())
+        return found
+
+    def add_traits(self, keys: pl.DataFrame, traits: pl.DataFrame) -> None:
+        self.index_computed["traits"] += keys.height
+        if keys.height:
+            self.added_traits.append(
+                pl.concat([keys, traits], how="horizontal")
+                .with_columns(pl.lit(self.trait_key).alias("trait_key"))
+                .select(list(TRAIT_SCHEMA))
+                .cast(TRAIT_SCHEMA)
+            )
+
+    def new_index_rows(self) -> dict[str, pl.DataFrame]:
+        """The lexical steps' rows this run computed, by table: ``sentence_traits``."""
+        traits = (
+            pl.concat(self.added_traits).unique(["tk1", "tk2"], keep="first", maintain_order=True)
+            if self.added_traits
+            else pl.DataFrame(schema=TRAIT_SCHEMA)
+        )
+        tokens = (
+            pl.concat(self.added_tokens).unique("norm_hash", keep="first", maintain_order=True)
+            if self.added_tokens
+            else pl.DataFrame(schema=TOKEN_SCHEMA)
+        )
+        return {"sentence_traits": traits, "word_tokens": tokens}
+
+    # ---- LSH banding (see candidates_minhash.incremental_banding)
+    def use_frames(self, members: pl.DataFrame, pairs: pl.DataFrame, postings: pl.DataFrame) -> None:
+        """Take the banding state from frames: the hashes banded by the last run (norm_hash), its
+        collisions (``LSH_PAIR_SCHEMA``) and the postings (band, bucket, norm_hash); signatures are
+        read from ``self.signatures``. (The stage reads them from the working database instead.)"""
+        self.lsh_members, self.lsh_pairs = members.select("norm_hash"), pairs
+        sigs = self.signatures.filter(pl.col("signature_key") == self.signature_key)
+        self.fetch_signatures = lambda nh: sigs.join(nh.to_frame("norm_hash"), on="norm_hash", how="semi")
+        self.fetch_postings = lambda keys: postings.join(keys, on=["band", "bucket"], how="semi")
+
+    def add_postings(self, postings: pl.DataFrame) -> None:
+        self.lsh_writes.setdefault("postings", []).append(postings)
+
+    def reset_lsh_state(
+        self, members: pl.DataFrame, pairs: pl.DataFrame, postings: Iterable[pl.DataFrame]
+    ) -> None:
+        """The banding of every hash (``postings``: frames, built as they are written): replaces the
+        stored state."""
+        self.index_computed["lsh_pairs"] += pairs.height
+        self.lsh_writes.update(reset=True, members_added=members, pairs_changed=pairs, postings=postings)
+
+    def set_lsh_state(self, added: pl.DataFrame, removed: pl.DataFrame, changed: pl.DataFrame) -> None:
+        """Hashes that joined and left the banded set, and the collisions whose bucket count changed
+        (0: gone)."""
+        if self.lsh_pairs is not None:
+            self.index_hits["lsh_pairs"] += self.lsh_pairs.height - changed.height
+        self.index_computed["lsh_pairs"] += changed.height
+        self.lsh_writes.update(
+            reset=False, members_added=added, members_removed=removed, pairs_changed=changed
+        )
+
+    # ---- rare-word document pairs (see candidates_paraphrase.incremental_rare_doc_pairs)
+    def set_rare_state(
+        self, sets: pl.DataFrame, dirty: pl.DataFrame, fresh: pl.DataFrame, n_kept: int
+    ) -> None:
+        """Every document's rare-word set, the documents whose set changed or went (their stored sets
+        and pairs are replaced), and their qualifying pairs."""
+        self.index_hits["rare_doc_pairs"] += n_kept
+        self.index_computed["rare_doc_pairs"] += fresh.height
+        self.rare_writes = {
+            "dirty": dirty.select("doc_id"),
+            "sets": sets.join(dirty, on="doc_id", how="semi").select(list(RARE_SET_SCHEMA)),
+            "pairs": fresh,
+        }
+
+    # ---- content words of each normalised text (paraphrase blocking)
+    def split_tokens(self, hashes: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """For ``hashes`` (hid, norm_hash): the stored words (hid, tok UInt64) and the hids without
+        stored words (hid)."""
+        stored = self.tokens.filter(pl.col("token_key") == self.token_key).select("norm_hash", "tokens")
+        found = hashes.join(stored, on="norm_hash", how="left")
+        have = found.filter(pl.col("tokens").is_not_null())
+        self.index_hits["tokens"] += have.height
+        blobs = have["tokens"]
+        n_tok = (blobs.bin.size() // 8).to_numpy() if have.height else np.zeros(0, dtype=np.int64)
+        toks = np.frombuffer(b"".join(blobs.to_list()), dtype="<u8") if have.height else np.zeros(0, "<u8")
+        words = pl.DataFrame(
+            {"hid": np.repeat(have["hid"].to_numpy(), n_tok), "tok": toks},
+            schema={"hid": pl.Int64, "tok": pl.UInt64},
+        )
+        return words, found.filter(pl.col("tokens").is_null()).select("hid")
+
+    def add_tokens(self, hashes: pl.DataFrame, words: pl.DataFrame) -> None:
+        """Store the words (hid, tok) of ``hashes`` (hid, norm_hash) (a text without words too)."""
+        self.index_computed["tokens"] += hashes.height
+        if not hashes.height:
+            return
+        w = words.join(hashes.select("hid"), on="hid", how="semi").sort("hid", "tok")
+        h = hashes.sort("hid")
+        counts = h.join(w.group_by("hid").len(), on="hid", how="left", maintain_order="left")["len"]
+        ends = np.cumsum(counts.fill_null(0).to_numpy().astype(np.int64)) * 8
+        starts = ends - counts.fill_null(0).to_numpy().astype(np.int64) * 8
+        buf = w["tok"].to_numpy().astype("<u8").tobytes()
+        blobs = [buf[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+        self.added_tokens.append(
+            pl.DataFrame(
+                {"token_key": self.token_key, "norm_hash": h["norm_hash"], "tokens": blobs},
+                schema=TOKEN_SCHEMA,
+            )
+        )
+
+
+# ------------------------------------------------------------------------ the lexical steps' own values
+
+TRAIT_SCHEMA = tables.polars_schema("cache.sentence_traits")
+
+
+def trait_key() -> str:
+    """Fingerprint of a sentence's traits (``flags.sentence_traits``) other than its text: the flag and
+    stock-text code, the shipped stock model, and the polars version (whose hash function keys them)."""
+    return _digest(
+        "traits",
+        _files_digest("overlap/flags.py", "stock.py", "stock_model"),
+        f"polars={_version('polars')},numpy={_version('numpy')}",
+    )
+
+
+TOKEN_SCHEMA = tables.polars_schema("cache.word_tokens")
+
+
+def token_key(cfg: OverlapConfig) -> str:
+    """Fingerprint of a text's content words (``candidates_paraphrase.content_tokens``) other than the
+    text: the code, the stop words, the polars version (whose hash function this is), the token limit
+    and the hash seed."""
+    return _digest(
+        "tokens",
+        _files_digest("overlap/candidates_paraphrase.py", "overlap/common.py", "normalize.py"),
+        f"polars={_version('polars')}",
+        f"{cfg.max_shingle_tokens},{cfg.minhash_seed}",
+    )
+
+
+def lsh_key(cfg: OverlapConfig) -> str:
+    """Fingerprint of the banding kept between runs: the signatures' key, the banding code, the bands
+    and the bucket limit."""
+    return _digest(
+        "lsh",
+        signature_key(cfg),
+        _files_digest("overlap/candidates_minhash.py"),
+        f"{cfg.lsh_bands},{cfg.lsh_max_bucket}",
+    )
+
+
+#: the rare-word state's frames (see ``candidates_paraphrase``): each document's rare-word set, the
+#: qualifying document pairs
+RARE_SET_SCHEMA = {k: v for k, v in tables.polars_schema("cache.rare_doc_sets").items() if k != "block_key"}
+RARE_PAIR_SCHEMA = {k: v for k, v in tables.polars_schema("cache.rare_doc_pairs").items() if k != "block_key"}
+
+
+def block_key(cfg: OverlapConfig) -> str:
+    """Fingerprint of the rare-word document pairs kept between runs: the words' key, the blocking
+    code and its thresholds."""
+    return _digest(
+        "blocking",
+        token_key(cfg),
+        _files_digest("overlap/candidates_paraphrase.py"),
+        f"{cfg.rare_token_max_docs},{cfg.doc_min_shared_rare},{cfg.doc_min_rare_overlap}",
+    )

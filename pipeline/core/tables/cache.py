@@ -4,7 +4,7 @@ overlap and publish steps (``meta.stage_state``). See ``pipeline.core.overlap.st
 
 from __future__ import annotations
 
-from pipeline.core.tables.model import BYTES, F64, I32, STR, STRS, Table
+from pipeline.core.tables.model import BYTES, F64, I32, I64, STR, STRS, Table
 from pipeline.core.tables.model import Column as C
 
 TABLES: tuple[Table, ...] = (
@@ -84,6 +84,134 @@ TABLES += (
                 STRS,
                 "Hashes of the document's distinct normalised lines (pipeline.core.templates.document_lines).",
             ),
+# ---- the lexical steps' own values (sentence traits), kept so that a batch computes only its new rows
+TABLES += (
+    Table(
+        "cache.sentence_traits",
+        "The flags of a sentence that depend on the sentence alone (quotation share, stock-text reason), reused by the next overlap run (working database only).",
+        key=("trait_key", "tk1", "tk2"),
+        since=4,
+        published=False,
+        columns=(
+            C(
+                "trait_key",
+                STR,
+                "Fingerprint of the traits' code (flag rules, stock-text model, polars version); rows of another key are ignored.",
+                not_null=True,
+            ),
+            C(
+                "tk1",
+                I64,
+                "First 64-bit hash of the sentence's text, normalised text and position cue (first two or last three of its document).",
+                not_null=True,
+            ),
+            C("tk2", I64, "Second 64-bit hash of the same (another seed).", not_null=True),
+            C("quote_share", F64, "sentence_flags.quote_share."),
+            C("stock_reason", STR, "sentence_flags.stock_reason."),
+        ),
+    ),
+    Table(
+        "cache.word_tokens",
+        "The content words of each distinct normalised sentence (paraphrase blocking), reused by the next overlap run (working database only).",
+        key=("token_key", "norm_hash"),
+        since=4,
+        published=False,
+        columns=(
+            C(
+                "token_key",
+                STR,
+                "Fingerprint of the words' inputs other than the text (code, stop words, polars version, token limit, seed); rows of another key are ignored.",
+                not_null=True,
+            ),
+            C("norm_hash", STR, "The normalised sentence (staging.sentences.norm_hash).", not_null=True),
+            C("tokens", BYTES, "Little-endian uint64 hashes of its distinct content words, ascending."),
+        ),
+    ),
+)
+
+# ---- LSH banding kept between runs (postings, the banded hashes and their collisions)
+TABLES += (
+    Table(
+        "cache.lsh_postings",
+        "LSH postings: the bucket of each banded normalised sentence in each band, so that a new sentence is banded against the stored ones only (working database only).",
+        since=4,
+        published=False,
+        columns=(
+            C(
+                "lsh_key",
+                STR,
+                "Fingerprint of the banding (the signatures' key, the banding code, lsh_bands, lsh_max_bucket); rows of another key are ignored.",
+                not_null=True,
+            ),
+            C("band", I32, "Band number (0 .. lsh_bands - 1)."),
+            C("bucket", I64, "The band's key: the band's signature values folded into 64 bits."),
+            C("norm_hash", STR, "The normalised sentence (staging.sentences.norm_hash)."),
+        ),
+    ),
+    Table(
+        "cache.lsh_members",
+        "The normalised sentences the last overlap run banded (its matchable ones), so that the next run re-derives only the buckets a sentence joined or left (working database only).",
+        key=("lsh_key", "norm_hash"),
+        since=4,
+        published=False,
+        columns=(
+            C("lsh_key", STR, "As cache.lsh_postings.lsh_key.", not_null=True),
+            C("norm_hash", STR, "The normalised sentence.", not_null=True),
+        ),
+    ),
+    Table(
+        "cache.lsh_pairs",
+        "The band collisions of the last overlap run: pairs of banded sentences sharing a bucket, with how many buckets produce the pair and their estimated Jaccard (working database only).",
+        key=("lsh_key", "norm_hash_a", "norm_hash_b"),
+        since=4,
+        published=False,
+        columns=(
+            C("lsh_key", STR, "As cache.lsh_postings.lsh_key.", not_null=True),
+            C("norm_hash_a", STR, "The smaller normalised sentence hash of the pair.", not_null=True),
+            C("norm_hash_b", STR, "The larger one.", not_null=True),
+            C(
+                "n_buckets",
+                I64,
+                "Buckets (band, key) producing the pair (all pairs of a bucket of at most lsh_max_bucket members, else its smallest member with each other one).",
+            ),
+            C("jaccard", F64, "MinHash estimate of the pair's Jaccard (share of equal signature values)."),
+        ),
+    ),
+)
+
+# ---- rare-word document pairs kept between runs (paraphrase blocking)
+TABLES += (
+    Table(
+        "cache.rare_doc_sets",
+        "Each document's set of rare words (paraphrase blocking) as of the last overlap run, so that the next run recomputes the document pairs of changed documents only (working database only).",
+        key=("block_key", "doc_id"),
+        since=4,
+        published=False,
+        columns=(
+            C(
+                "block_key",
+                STR,
+                "Fingerprint of the blocking (the words' key, the blocking code, rare_token_max_docs, doc_min_shared_rare, doc_min_rare_overlap); rows of another key are ignored.",
+                not_null=True,
+            ),
+            C("doc_id", STR, "The document.", not_null=True),
+            C("rk1", I64, "First 64-bit hash of its sorted rare words."),
+            C("rk2", I64, "Second 64-bit hash of the same (another seed)."),
+            C("n_rare", I64, "Its rare words."),
+        ),
+    ),
+    Table(
+        "cache.rare_doc_pairs",
+        "Document pairs sharing enough rare words (at least doc_min_shared_rare, overlap coefficient at least doc_min_rare_overlap) as of the last overlap run; each document's doc_top_k best are paraphrase candidates (working database only).",
+        key=("block_key", "doc_id_a", "doc_id_b"),
+        since=4,
+        published=False,
+        columns=(
+            C("block_key", STR, "As cache.rare_doc_sets.block_key.", not_null=True),
+            C("doc_id_a", STR, "The smaller document id.", not_null=True),
+            C("doc_id_b", STR, "The larger one.", not_null=True),
+            C("n_shared", I64, "Rare words the two share."),
+            C("overlap", F64, "n_shared over the smaller document's number of rare words."),
         ),
     ),
 )

@@ -11,16 +11,33 @@ from pipeline.defs.util import md_preview, stage_progress, table_spec
 
 OVERLAP_KEYS = {name: dg.AssetKey(["marts", name]) for name in tables.OVERLAP_TABLES}
 #: the values the stage keeps between runs (working database only; see pipeline.core.overlap.store)
-STORE_KEYS = {
-    name: dg.AssetKey(name.split(".")) for name in ("cache.minhash_signatures", "cache.graded_pairs")
+STORE_KEYS = {name: dg.AssetKey(name.split(".")) for name in tables.TABLES if name.startswith("cache.")}
+#: the store's reuse counts reported with each table: (part of the store's stats, value)
+_STORE_COUNTS = {
+    "cache.minhash_signatures": ((), "signatures"),
+    "cache.graded_pairs": ((), "grades"),
+    "cache.sentence_traits": (("index",), "traits"),
+    "cache.word_tokens": (("index",), "tokens"),
+    "cache.lsh_pairs": (("index",), "lsh_pairs"),
+    "cache.rare_doc_pairs": (("index",), "rare_doc_pairs"),
+}
+
+
+#: the lexical steps' own index (sentence traits, words, LSH banding, rare-word blocking): a group of its own
+INDEX_GROUP = "overlap_index"
+_GROUPS = {
+    name: "overlap" if name in ("cache.minhash_signatures", "cache.graded_pairs") else INDEX_GROUP
+    for name in STORE_KEYS
 }
 
 
 @dg.multi_asset(
-    specs=[table_spec(key, f"marts.{name}", deps=[SENTENCES]) for name, key in OVERLAP_KEYS.items()]
-    + [table_spec(key, name, deps=[SENTENCES]) for name, key in STORE_KEYS.items()],
+    specs=[
+        table_spec(key, f"marts.{name}", deps=[SENTENCES], group_name="overlap")
+        for name, key in OVERLAP_KEYS.items()
+    ]
+    + [table_spec(key, name, deps=[SENTENCES], group_name=_GROUPS[name]) for name, key in STORE_KEYS.items()],
     name="overlap",
-    group_name="overlap",
     retry_policy=RETRY,
     pool=DUCKDB_POOL,
 )
@@ -51,12 +68,10 @@ def overlap(context: dg.AssetExecutionContext, wiretrace: WiretraceResource):
             yield dg.MaterializeResult(asset_key=key, metadata=metadata)
         store = res.extra.get("store") or {}
         for name, key in STORE_KEYS.items():
-            value = "signatures" if name.endswith("signatures") else "grades"
-            yield dg.MaterializeResult(
-                asset_key=key,
-                metadata={
-                    "rows": con.sql(f"SELECT count(*) FROM {name}").fetchall()[0][0],
-                    "reused": (store.get("reused") or {}).get(value, 0),
-                    "computed": (store.get("computed") or {}).get(value, 0),
-                },
-            )
+            metadata = {"rows": con.sql(f"SELECT count(*) FROM {name}").fetchall()[0][0]}
+            if name in _STORE_COUNTS:
+                part, value = _STORE_COUNTS[name]
+                stats = (store.get(part[0]) or {}) if part else store
+                metadata["reused"] = (stats.get("reused") or {}).get(value, 0)
+                metadata["computed"] = (stats.get("computed") or {}).get(value, 0)
+            yield dg.MaterializeResult(asset_key=key, metadata=metadata)

@@ -1,0 +1,93 @@
+"""The overlap stage's kept index, step by step: the rules a batch applies to the stored postings and
+rare-word pairs give what a full computation gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from pipeline.core.overlap import OverlapConfig
+from pipeline.core.overlap.candidates_minhash import _bucket_pairs, bucket_pairs
+from pipeline.core.overlap.candidates_paraphrase import _rare_word_doc_pairs, incremental_rare_doc_pairs
+from pipeline.core.overlap.store import OverlapStore
+
+
+def _pair_counts(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    out: dict[tuple[str, str], int] = {}
+    for p in pairs:
+        out[p] = out.get(p, 0) + 1
+    return out
+
+
+def test_bucket_pairs_of_stored_members_are_those_of_the_full_banding():
+    rng = np.random.default_rng(7)
+    n, bands, max_bucket = 300, 4, 3
+    names = sorted(f"{v:016x}" for v in rng.choice(2**40, size=n, replace=False))
+    keys = rng.integers(0, 40, size=(n, bands)).astype(np.uint64)  # many buckets above max_bucket
+    full = []
+    for band in range(bands):
+        for part in _bucket_pairs(keys[:, band], max_bucket):
+            for i, j in part:
+                a, b = sorted((int(i), int(j)))
+                full.append((names[a], names[b]))
+    members = pl.DataFrame(
+        {
+            "band": np.tile(np.arange(bands, dtype=np.int32), n),
+            "bucket": keys.reshape(-1).view(np.int64),
+            "norm_hash": np.repeat(np.array(names), bands),
+        }
+    )
+    got = bucket_pairs(members, max_bucket)
+    assert _pair_counts(list(got.iter_rows())) == _pair_counts(full)
+    assert len(set(full)) < len(full)  # some pairs collide in several bands
+
+
+def _rare(docs: dict[int, list[int]]) -> pl.DataFrame:
+    rows = [(d * 100 + k, d, d * 100 + k, tok, 1) for d, toks in docs.items() for k, tok in enumerate(toks)]
+    return pl.DataFrame(rows, schema=["sidx", "didx", "hid", "tok", "w"], orient="row").with_columns(
+        pl.col("tok").cast(pl.UInt64)
+    )
+
+
+def _apply(store: OverlapStore) -> OverlapStore:
+    """The next run's store: the sets and pairs the stage would have written."""
+    w = store.rare_writes
+    nxt = OverlapStore.for_run(OverlapConfig(), None)
+    nxt.rare_sets = pl.concat([store.rare_sets.join(w["dirty"], on="doc_id", how="anti"), w["sets"]])
+    kept = store.rare_pairs.join(w["dirty"].rename({"doc_id": "doc_id_a"}), on="doc_id_a", how="anti").join(
+        w["dirty"].rename({"doc_id": "doc_id_b"}), on="doc_id_b", how="anti"
+    )
+    nxt.rare_pairs = pl.concat([kept, w["pairs"]])
+    return nxt
+
+
+def test_rare_word_pairs_from_the_kept_pairs_are_those_of_a_full_computation():
+    cfg = OverlapConfig(doc_min_shared_rare=2, doc_min_rare_overlap=0.2, doc_top_k=2)
+    rng = np.random.default_rng(3)
+    vocab = 60
+    docs = {d: sorted(set(rng.integers(0, vocab, size=int(rng.integers(3, 12))).tolist())) for d in range(40)}
+    store = OverlapStore.for_run(cfg, None)
+    steps = [
+        {d: t for d, t in docs.items() if d < 25},  # a first batch
+        docs,  # the rest arrives
+        {
+            d: (t[1:] if d % 3 == 0 else t) for d, t in docs.items() if d != 5
+        },  # words leave, one document goes
+        {d: t + [vocab + d % 4] for d, t in docs.items()},  # new words shared by many
+        # one new word in two documents: only those two are re-derived
+        {d: t + [vocab + d % 4] + ([vocab + 10] if d < 2 else []) for d, t in docs.items()},
+    ]
+    for current in steps:
+        rare = _rare(current)
+        doc_rank = pl.DataFrame(
+            {"doc_id": [f"d{d:03d}" for d in sorted(current)], "didx": sorted(current)},
+            schema={"doc_id": pl.String, "didx": pl.Int64},
+        )
+        want = pl.concat(_rare_word_doc_pairs(rare, cfg)).unique().sort("da", "db")
+        got = incremental_rare_doc_pairs(rare, doc_rank, cfg, store).unique().sort("da", "db")
+        assert got.equals(want)
+        assert want.height > 0
+        dirty = sorted(store.rare_writes["dirty"]["doc_id"])
+        store = _apply(store)
+    assert dirty == ["d000", "d001"]
+    assert store.rare_sets.height == len(docs)
