@@ -84,6 +84,10 @@ TABLES += (
                 STRS,
                 "Hashes of the document's distinct normalised lines (pipeline.core.templates.document_lines).",
             ),
+        ),
+    ),
+)
+
 # ---- the lexical steps' own values (sentence traits), kept so that a batch computes only its new rows
 TABLES += (
     Table(
