@@ -196,7 +196,9 @@ class Measured:
 
 
 def measure(cmd: list[str], env: dict[str, str], log: Path, interval: float = 0.5) -> Measured:
-    """Run ``cmd`` to its end; its standard error is appended to ``log``."""
+    """Run ``cmd`` to its end; its standard error is appended to ``log``. ``largest_gib`` is the kernel's
+    peak resident size of the largest process waited for, which Linux keeps across ``exec``: a child
+    starts from the size of the process that forked it, so the driver calling this stays small."""
     peak = [0]
     done = threading.Event()
     with open(log, "ab") as err, tempfile.TemporaryFile() as out:
