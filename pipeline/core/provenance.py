@@ -271,6 +271,16 @@ def date_intervals(docs: pl.DataFrame) -> pl.DataFrame:
 # ------------------------------------------------------------------------------------------ helpers
 
 
+def _find_root(parent: dict[str, str], x: str) -> str:
+    """The root of ``x`` in the union-find forest ``parent`` (paths compressed on the way)."""
+    root = x
+    while parent.get(root, root) != root:
+        root = parent[root]
+    while parent.get(x, x) != root:
+        parent[x], x = root, parent[x]
+    return root
+
+
 class _Story:
     """Sentence clusters of non-quote reuse between story-linked documents, as Python sets."""
 
@@ -278,12 +288,7 @@ class _Story:
         parent: dict[str, str] = {}
 
         def find(x: str) -> str:
-            root = x
-            while parent.get(root, root) != root:
-                root = parent[root]
-            while parent.get(x, x) != root:
-                parent[x], x = root, parent[x]
-            return root
+            return _find_root(parent, x)
 
         rows = m.select("sentence_id_a", "sentence_id_b", "doc_id_a", "doc_id_b", "kind").rows()
         rows = [r for r in rows if (r[2], r[3]) in links]
@@ -513,12 +518,7 @@ def _speech_sentences(m: pl.DataFrame, turns: set[str] = frozenset()) -> set[str
     parent: dict[str, str] = {}
 
     def find(x: str) -> str:
-        root = x
-        while parent.get(root, root) != root:
-            root = parent[root]
-        while parent.get(x, x) != root:
-            parent[x], x = root, parent[x]
-        return root
+        return _find_root(parent, x)
 
     rows = m.select("sentence_id_a", "sentence_id_b", "is_quote").rows()
     # the documents holding transcript turns: a copy of a transcript is one too
