@@ -239,7 +239,7 @@ def test_bench_end_to_end_on_a_few_benchmark_articles(shared_data, tmp_path):
 
 
 def test_report_has_a_table_per_part_and_a_verdict_per_target(tmp_path):
-    """The report a long session ends with: rendered from measured runs without running any."""
+    """The report a long benchmark ends with: rendered from measured runs without running any."""
     import argparse
 
     s = bench.Session(corpus(8), tmp_path, "wiretrace", tmp_path / "runs.log")
@@ -320,3 +320,8 @@ def test_washington_newsday_afp_matches_found_in_one_run_only_are_listed():
     lines = bench._sample_lines({"pairs": bench.compare_sample(alone, inside), "wn_afp_changes": changes})
     assert "| lost | paraphrase | reuse | AFP: a1 | Washington Newsday: w1 |" in lines
     assert "| gained | paraphrase | reuse | AFP: a5 | Washington Newsday: w\\|5 |" in lines
+
+
+def test_the_report_names_no_folder_of_the_machine():
+    argv = ["--only", "lexical", "--work", "/somewhere/w", "--output=/elsewhere/b.md", "--keep"]
+    assert bench.shown_arguments(argv) == ["--only", "lexical", "--work", "DIR", "--output=FILE", "--keep"]

@@ -1,4 +1,4 @@
-"""The benchmark of ``make bench``: every figure the pipeline's performance targets name, in one session.
+"""The benchmark of ``make bench``: every figure the pipeline's performance targets name, in one run of the benchmark.
 
     python -m pipeline.evaluation.bench                      # everything, on the whole benchmark corpus
     python -m pipeline.evaluation.bench --limit 2000         # a quick run on the first 2,000 articles
@@ -193,6 +193,26 @@ class Measured:
     @property
     def peak_gib(self) -> float:
         return max(self.largest_gib, self.tree_gib)
+
+
+def shown_arguments(argv: list[str]) -> list[str]:
+    """The command-line arguments as a report shows them: the folders and files of this machine named
+    ``DIR`` and ``FILE``."""
+    out: list[str] = []
+    placeholder = {"--work": "DIR", "--output": "FILE"}
+    hide = None
+    for arg in argv:
+        if hide:
+            out.append(hide)
+            hide = None
+        elif arg in placeholder:
+            out.append(arg)
+            hide = placeholder[arg]
+        elif arg.split("=", 1)[0] in placeholder and "=" in arg:
+            out.append(f"{arg.split('=', 1)[0]}={placeholder[arg.split('=', 1)[0]]}")
+        else:
+            out.append(arg)
+    return out
 
 
 def measure(cmd: list[str], env: dict[str, str], log: Path, interval: float = 0.5) -> Measured:
@@ -879,7 +899,7 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     s = Session(load_corpus(corpus_path, args.limit), work, args.runner, work / "runs.log")
     name = args.name or ("bench" if not args.limit else f"bench_limit{args.limit}")
-    cmd = "python -m pipeline.evaluation.bench" + (" " + " ".join(argv) if argv else "")
+    cmd = "python -m pipeline.evaluation.bench" + (" " + " ".join(shown_arguments(argv)) if argv else "")
     started = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
     print(f"[bench] {s.corpus.height} articles; parts {', '.join(parts)}; logs in {s.log}", flush=True)
     s.keep = args.keep
