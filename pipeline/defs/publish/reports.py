@@ -1,5 +1,6 @@
 """Reports asset: one self-contained HTML reuse report per story, rendered from the analysts' database."""
 
+import hashlib
 import re
 import shutil
 from pathlib import Path
@@ -7,12 +8,29 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from pipeline.core import report
 from pipeline.core.report import write_reports
 from pipeline.defs.resources import RETRY, WiretraceResource
 
 ANALYST_DB = dg.AssetKey(["publish", "analyst_warehouse"])
 REUSE_REPORTS = dg.AssetKey(["publish", "reuse_reports"])
 MAX_LISTED = 50  # stories listed in the asset's metadata
+#: what the pages were rendered from (kept in the reports folder)
+SOURCE_FILE = ".rendered_from"
+
+
+def rendered_from(db: Path) -> str:
+    """The analysts' file the pages are rendered from (path, size, modification time: the publish step
+    leaves it untouched when nothing changed) and the report code."""
+    st = db.stat()
+    code = hashlib.sha256(Path(report.__file__).read_bytes()).hexdigest()[:16]
+    return f"{db.resolve()}:{st.st_size}:{st.st_mtime_ns}:{code}"
+
+
+def reports_current(out: Path, db: Path) -> bool:
+    """Whether the pages in ``out`` were rendered from ``db`` as it is now, by this code."""
+    marker = out / SOURCE_FILE
+    return marker.is_file() and marker.read_text(encoding="utf-8") == rendered_from(db)
 
 
 def _md_text(text: str) -> str:
@@ -38,6 +56,14 @@ def reuse_reports(context: dg.AssetExecutionContext, wiretrace: WiretraceResourc
             allow_retries=False,
         )
     out = Path(wiretrace.warehouse_dir) / "reports"
+    if reports_current(out, db):
+        pages = sorted(p for p in out.glob("*.html") if p.name != "index.html")
+        context.log.info(
+            f"reports unchanged: the analysts' database is the one they were rendered from ({out})"
+        )
+        return dg.MaterializeResult(
+            metadata={"pages": len(pages), "skipped": True, "path": dg.MetadataValue.path(str(out))}
+        )
     # render into a fresh folder and swap it in, so stories that disappeared leave no stale page behind
     staging = out.with_name("reports.tmp")
     shutil.rmtree(staging, ignore_errors=True)
@@ -58,6 +84,8 @@ def reuse_reports(context: dg.AssetExecutionContext, wiretrace: WiretraceResourc
     shutil.rmtree(old, ignore_errors=True)
     if out.exists():
         out.rename(old)
+    staging.mkdir(parents=True, exist_ok=True)
+    (staging / SOURCE_FILE).write_text(rendered_from(db), encoding="utf-8")
     staging.rename(out)
     shutil.rmtree(old, ignore_errors=True)
     context.log.info(f"wrote {len(pages)} report pages to {out}")
