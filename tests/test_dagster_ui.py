@@ -253,7 +253,11 @@ def test_first_hour_make_run_shows_in_the_ui(webserver, tmp_path):
         assert kept.is_file()
 
         # an asset's page: the metadata the run recorded
-        text = _open(drv, f"{base}/assets/raw/documents", ["Latest materialization", "new_documents"])
+        # (its description is rendered after the materialisation's metadata: wait for it too)
+        description = tables.table("raw.documents").description
+        text = _open(
+            drv, f"{base}/assets/raw/documents", ["Latest materialization", "new_documents", description]
+        )
         # its description and column schema come from the table registry
-        assert tables.table("raw.documents").description in text
+        assert description in text
         assert "published_at_precision" in text
