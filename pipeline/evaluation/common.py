@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -49,3 +50,13 @@ def git_commit() -> str:
 def git_last_change(path: Path) -> str:
     """The short id of the last commit that changed ``path``, or ``unknown`` (not committed, no git)."""
     return _git("log", "-1", "--format=%h", "--", str(path))
+
+
+def write_items_to_judge(out: Path, header: dict, items: list[dict]) -> None:
+    """A judging file: the header line, then one JSON object per item (UTF-8, unescaped); says where."""
+    with out.open("w", encoding="utf-8") as fh:
+        fh.write(json.dumps(header, ensure_ascii=False) + "\n")
+        for it in items:
+            fh.write(json.dumps(it, ensure_ascii=False) + "\n")
+    print(json.dumps(header, indent=1))
+    print(f"{len(items)} items to judge in {out}")

@@ -82,7 +82,7 @@ import duckdb
 import polars as pl
 
 from pipeline.core.run import run_pipeline
-from pipeline.evaluation.common import git_commit, shared_data, write_result
+from pipeline.evaluation.common import git_commit, shared_data, write_items_to_judge, write_result
 
 CORPUS = Path("corpora") / "allsides_baly2020.parquet"
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -330,12 +330,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         "counts": counts,
         "sub_corpus_run": fidelity,
     }
-    with out.open("w", encoding="utf-8") as fh:
-        fh.write(json.dumps(header, ensure_ascii=False) + "\n")
-        for it in items:
-            fh.write(json.dumps(it, ensure_ascii=False) + "\n")
-    print(json.dumps(header, indent=1))
-    print(f"{len(items)} items to judge in {out}")
+    write_items_to_judge(out, header, items)
     return 0
 
 

@@ -46,7 +46,7 @@ import polars as pl
 
 from pipeline.core.kinds import MATCH_KINDS as KINDS
 from pipeline.core.run import run_pipeline
-from pipeline.evaluation.common import git_commit, shared_data, write_result
+from pipeline.evaluation.common import git_commit, shared_data, write_items_to_judge, write_result
 
 CORPUS = Path("corpora") / "allsides_baly2020.parquet"
 DATA = Path(__file__).resolve().parent / "data" / "reuse"
@@ -210,12 +210,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         "run": run,
         "counts": counts,
     }
-    with out.open("w", encoding="utf-8") as fh:
-        fh.write(json.dumps(header, ensure_ascii=False) + "\n")
-        for it in items:
-            fh.write(json.dumps(it, ensure_ascii=False) + "\n")
-    print(json.dumps(header, indent=1))
-    print(f"{len(items)} items to judge in {out}")
+    write_items_to_judge(out, header, items)
     return 0
 
 
