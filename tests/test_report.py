@@ -463,3 +463,41 @@ def test_place_removed_in_html_documents_from_the_rebuilt_cleaner_input():
     placement = place_removed(r.text, _spans(r), cleaner_input(page, "html"))
     assert placement.placed
     assert [reason for _kind, _where_at, reason in _where(placement)] == [s.reason for s in r.removed]
+
+
+def test_a_second_rendering_renders_only_the_stories_whose_rows_changed(built, tmp_path):
+    """Pages of stories whose rows are unchanged are kept from the earlier rendering; a story whose rows
+    changed is rendered again, and every page equals one rendered from scratch."""
+    db = tmp_path / "copy.duckdb"
+    shutil.copyfile(built["db"], db)
+    first, stats = tmp_path / "first", {}
+    con = duckdb.connect(str(db))
+    try:
+        pages = write_reports(con, first, stats=stats)
+        assert stats == {"rendered": len(pages), "reused": 0} and len(pages) >= 2
+        again, stats = tmp_path / "again", {}
+        write_reports(con, again, reuse_from=first, stats=stats)
+        assert stats == {"rendered": 0, "reused": len(pages)}
+        assert all((again / p.name).read_bytes() == p.read_bytes() for p in pages)
+        # one story's document gets another title: only that story's page is rendered again
+        story = _story_of(con, "Evil <b>Wire</b>")
+        con.execute(
+            "UPDATE raw.documents SET title = 'A corrected headline' WHERE source = ?", ["Evil <b>Wire</b>"]
+        )
+        third, stats = tmp_path / "third", {}
+        write_reports(con, third, reuse_from=again, stats=stats)
+        assert stats == {"rendered": 1, "reused": len(pages) - 1}
+        assert "A corrected headline" in (third / f"{story}.html").read_text(encoding="utf-8")
+        assert "A corrected headline" in (third / "index.html").read_text(encoding="utf-8")
+        fresh = tmp_path / "fresh"
+        write_reports(con, fresh)
+        for name in sorted(p.name for p in fresh.glob("*.html")):
+            assert (third / name).read_bytes() == (fresh / name).read_bytes(), name
+        # pages rendered by other code are rendered again
+        manifest = json.loads((third / ".pages.json").read_text(encoding="utf-8"))
+        manifest["code"] = "older"
+        (third / ".pages.json").write_text(json.dumps(manifest), encoding="utf-8")
+        write_reports(con, tmp_path / "fourth", reuse_from=third, stats=stats)
+        assert stats["rendered"] == len(pages)
+    finally:
+        con.close()

@@ -35,7 +35,8 @@ def _report(args: argparse.Namespace) -> int:
                 return 2
             pages = [page]
         else:
-            pages = write_reports(con, out, min_docs=args.min_docs, max_docs=args.max_docs)
+            # pages of stories unchanged since an earlier call into the same folder are kept
+            pages = write_reports(con, out, min_docs=args.min_docs, max_docs=args.max_docs, reuse_from=out)
     finally:
         con.close()
     for page in pages:

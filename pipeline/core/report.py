@@ -29,10 +29,12 @@ database (the working database works too). All text from the corpus is HTML-esca
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import math
 import re
+import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -1003,11 +1005,87 @@ def render_story(con: duckdb.DuckDBPyConnection, story_id: str, max_docs: int = 
     return _render(story, max_docs)[0]
 
 
+#: the files whose code shapes a page: pages rendered by other code are rendered again
+_CODE_FILES = (Path(__file__), Path(cleaner_input.__code__.co_filename))
+#: what ``write_reports`` keeps beside the pages: per story, a digest of the rows its page was
+#: rendered from and its line of the index, so a later call renders only the stories that changed
+MANIFEST = ".pages.json"
+
+
+def code_digest() -> str:
+    """A digest of the code that renders the pages."""
+    h = hashlib.sha256()
+    for f in _CODE_FILES:
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def story_digests(con: duckdb.DuckDBPyConnection, story_ids: list[str]) -> dict[str, str]:
+    """Per story, a digest of every row its page is rendered from (the rows ``_load`` reads: its
+    documents, their clean text, sentences, removed spans and originality, the matches and document
+    pairs inside the story, and its membership). Two equal digests give the same page."""
+    in_batch = "st.story_id IN (SELECT unnest(?::VARCHAR[]))"
+    parts = [
+        "SELECT st.story_id, hash('story', st) AS h FROM marts.stories st",
+        "SELECT st.story_id, hash('doc', d) FROM marts.stories st JOIN raw.documents d USING (doc_id)",
+        "SELECT st.story_id, hash('clean', c) FROM marts.stories st JOIN staging.clean_documents c USING (doc_id)",
+        "SELECT st.story_id, hash('sent', s) FROM marts.stories st JOIN staging.sentences s USING (doc_id)",
+        "SELECT st.story_id, hash('removed', r) FROM marts.stories st JOIN staging.removed_spans r USING (doc_id)",
+        """SELECT st.story_id, hash('match', m) FROM marts.sentence_matches m
+           JOIN marts.stories st ON st.doc_id = m.doc_id_a
+           JOIN marts.stories sb ON sb.doc_id = m.doc_id_b AND sb.story_id = st.story_id""",
+        """SELECT st.story_id, hash('pair', p) FROM marts.document_pairs p
+           JOIN marts.stories st ON st.doc_id = p.doc_id_a
+           JOIN marts.stories sb ON sb.doc_id = p.doc_id_b AND sb.story_id = st.story_id""",
+    ]
+    if _has_table(con, "marts", "document_originality"):
+        parts.append(
+            "SELECT st.story_id, hash('orig', o) FROM marts.stories st "
+            "JOIN marts.document_originality o USING (doc_id)"
+        )
+    union = " UNION ALL ".join(f"({q} WHERE {in_batch})" for q in parts)
+    rows = con.execute(
+        f"SELECT story_id, count(*), bit_xor(h), sum(h::HUGEINT) FROM ({union}) GROUP BY story_id",
+        [list(story_ids)] * len(parts),
+    ).fetchall()
+    return {sid: f"{n}:{x}:{s}" for sid, n, x, s in rows}
+
+
+def _read_manifest(folder: Path | None, code: str, max_docs: int) -> dict[str, dict]:
+    """The stories of an earlier ``write_reports`` into ``folder`` whose page is still there, when it was
+    rendered by the same code and settings; otherwise nothing."""
+    if folder is None or not (folder / MANIFEST).is_file():
+        return {}
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(manifest, dict) or manifest.get("code") != code or manifest.get("max_docs") != max_docs:
+        return {}
+    stories = manifest.get("stories")
+    if not isinstance(stories, dict):
+        return {}
+    return {
+        sid: entry
+        for sid, entry in stories.items()
+        if isinstance(entry, dict) and (folder / f"{sid}.html").is_file()
+    }
+
+
 def write_reports(
-    con: duckdb.DuckDBPyConnection, out_dir: Path, min_docs: int = 2, max_docs: int = 40
+    con: duckdb.DuckDBPyConnection,
+    out_dir: Path,
+    min_docs: int = 2,
+    max_docs: int = 40,
+    reuse_from: Path | None = None,
+    stats: dict[str, int] | None = None,
 ) -> list[Path]:
     """One page per story with at least ``min_docs`` documents (showing at most ``max_docs`` articles each),
-    plus index.html; returns the pages."""
+    plus index.html; returns the pages.
+
+    ``reuse_from``: a folder an earlier call wrote (it may be ``out_dir`` itself); a story whose rows
+    are unchanged since (``story_digests``), rendered by the same code and settings, keeps its page from
+    there instead of being rendered again. ``stats``, when given, receives ``rendered`` and ``reused``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stories = [
@@ -1017,17 +1095,31 @@ def write_reports(
             params=[min_docs],
         ).fetchall()
     ]
+    code = code_digest()
+    before = _read_manifest(Path(reuse_from) if reuse_from is not None else None, code, max_docs)
+    digests = story_digests(con, stories)
     pages: list[Path] = []
     infos: list[dict] = []
+    manifest: dict[str, dict] = {}
+    n_rendered = 0
     for lo in range(0, len(stories), _BATCH):
         chunk = stories[lo : lo + _BATCH]
-        loaded = _load(con, chunk)
+        todo = [s for s in chunk if before.get(s, {}).get("digest") != digests.get(s)]
+        loaded = _load(con, todo) if todo else {}
         for story_id in chunk:
-            page_html, info = _render(loaded[story_id], max_docs)
             page = out_dir / f"{story_id}.html"
-            page.write_text(page_html, encoding="utf-8")
+            if story_id in loaded:
+                page_html, info = _render(loaded[story_id], max_docs)
+                page.write_text(page_html, encoding="utf-8")
+                n_rendered += 1
+            else:
+                info = before[story_id]["info"]
+                old = Path(reuse_from) / page.name  # type: ignore[arg-type]
+                if old.resolve() != page.resolve():
+                    shutil.copyfile(old, page)
             pages.append(page)
             infos.append(info | {"page": page.name})
+            manifest[story_id] = {"digest": digests.get(story_id), "info": info}
     index = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>wiretrace stories</title>",
         f"<style>{_CSS}</style></head><body><header class='top'><h1>Stories</h1>"
@@ -1043,4 +1135,10 @@ def write_reports(
         )
     index.append("</table></body></html>")
     (out_dir / "index.html").write_text("\n".join(index), encoding="utf-8")
+    (out_dir / MANIFEST).write_text(
+        json.dumps({"code": code, "max_docs": max_docs, "stories": manifest}, sort_keys=True),
+        encoding="utf-8",
+    )
+    if stats is not None:
+        stats.update(rendered=n_rendered, reused=len(pages) - n_rendered)
     return pages

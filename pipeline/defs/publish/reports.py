@@ -1,6 +1,5 @@
 """Reports asset: one self-contained HTML reuse report per story, rendered from the analysts' database."""
 
-import hashlib
 import re
 import shutil
 from pathlib import Path
@@ -23,8 +22,7 @@ def rendered_from(db: Path) -> str:
     """The analysts' file the pages are rendered from (path, size, modification time: the publish step
     leaves it untouched when nothing changed) and the report code."""
     st = db.stat()
-    code = hashlib.sha256(Path(report.__file__).read_bytes()).hexdigest()[:16]
-    return f"{db.resolve()}:{st.st_size}:{st.st_mtime_ns}:{code}"
+    return f"{db.resolve()}:{st.st_size}:{st.st_mtime_ns}:{report.code_digest()}"
 
 
 def reports_current(out: Path, db: Path) -> bool:
@@ -70,7 +68,9 @@ def reuse_reports(context: dg.AssetExecutionContext, wiretrace: WiretraceResourc
     # read-only: the published file is a snapshot that a pipeline run replaces atomically
     con = duckdb.connect(str(db), read_only=True)
     try:
-        pages = write_reports(con, staging)
+        # stories whose rows are unchanged keep their page from the folder rendered last time
+        counts: dict[str, int] = {}
+        pages = write_reports(con, staging, reuse_from=out if out.is_dir() else None, stats=counts)
         titles = dict(
             con.sql(
                 # a story's title: its earliest article's, by the best known date (marts.documents)
@@ -88,7 +88,10 @@ def reuse_reports(context: dg.AssetExecutionContext, wiretrace: WiretraceResourc
     (staging / SOURCE_FILE).write_text(rendered_from(db), encoding="utf-8")
     staging.rename(out)
     shutil.rmtree(old, ignore_errors=True)
-    context.log.info(f"wrote {len(pages)} report pages to {out}")
+    context.log.info(
+        f"wrote {len(pages)} report pages to {out} ({counts['rendered']} rendered, "
+        f"{counts['reused']} unchanged since the last rendering)"
+    )
     lines = [
         f"- [{p.stem}]({(out / p.name).resolve().as_uri()}): {_md_text(titles.get(p.stem) or 'untitled')}"
         for p in pages[:MAX_LISTED]
@@ -98,6 +101,7 @@ def reuse_reports(context: dg.AssetExecutionContext, wiretrace: WiretraceResourc
     return dg.MaterializeResult(
         metadata={
             "pages": len(pages),
+            "pages_rendered": counts["rendered"],
             "stories": dg.MetadataValue.md(
                 "\n".join(lines) if lines else "no story with two or more articles"
             ),
