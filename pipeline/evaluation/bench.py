@@ -33,7 +33,9 @@ Parts (``--only``, comma-separated; default all):
 ``incremental``
     on one warehouse, a full run on the corpus without its newest 1 % of articles (by publication
     date, then id), a run adding them as a new landing file, and a run with nothing new: at most 5 %
-    and 2 % of the full run;
+    and 2 % of the full run; with the ``default`` part, the published tables after these batches are
+    compared with those of the one full run on the same articles (at least 99.5 % of
+    ``marts.sentence_matches`` rows identical);
 ``sample``
     the five articles of ``data/sample`` (with their ``manifest.csv``) alone, and added to the corpus
     (one full run on both): the matches among the five documents inside the corpus keep at least 90 %
@@ -80,6 +82,9 @@ MAX_CURVE_GROWTH = 1.25  # peak at 200 % over peak at 100 % of the corpus
 MAX_NEW_SHARE = 0.05  # a run adding 1 % new articles, over the full run
 MAX_NOTHING_SHARE = 0.02  # a run with nothing new, over the full run
 MIN_SAMPLE_KEPT = 0.90
+MIN_IDENTICAL_MATCHES = 0.995  # rows of sentence_matches identical after batches and after one run
+#: the published tables compared between the batches and one full run
+COMPARED = ("marts.sentence_matches", "marts.document_pairs", "marts.document_originality", "marts.stories")
 
 # the environment a measured run must not inherit: the defaults are measured
 _UNSET = ("WIRETRACE_SEMANTIC", "WIRETRACE_VERIFIER", "DAGSTER_HOME")
@@ -376,6 +381,9 @@ class Session:
     runs: dict[str, Run] = field(default_factory=dict)
     curve: dict[float, Run] = field(default_factory=dict)
     incremental: list[Run] = field(default_factory=list)
+    #: the compared tables (``COMPARED``) as Parquet files: after the default run, after the batches
+    tables_one_run: dict[str, Path] = field(default_factory=dict)
+    tables_batches: dict[str, Path] = field(default_factory=dict)
     sample: dict | None = None
     startup: float | None = None
     failures: list[str] = field(default_factory=list)
@@ -411,6 +419,39 @@ class Session:
             shutil.rmtree(wh.parent, ignore_errors=True)
 
 
+def save_tables(wh: Path, dest: Path) -> dict[str, Path]:
+    """The ``COMPARED`` tables of a warehouse's published file as Parquet files in ``dest``."""
+    import duckdb
+
+    dest.mkdir(parents=True, exist_ok=True)
+    out = {}
+    con = duckdb.connect(str(wh / "wiretrace.duckdb"), read_only=True)
+    try:
+        for table in COMPARED:
+            out[table] = dest / f"{table}.parquet"
+            con.execute(f"COPY (SELECT * FROM {table}) TO '{out[table]}' (FORMAT parquet)")
+    finally:
+        con.close()
+    return out
+
+
+def identical_rows(a: Path, b: Path) -> tuple[int, int, int]:
+    """Rows of the two tables (Parquet files), and how many rows they have in common (as multisets)."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        na = con.execute("SELECT count(*) FROM read_parquet(?)", [str(a)]).fetchall()[0][0]
+        nb = con.execute("SELECT count(*) FROM read_parquet(?)", [str(b)]).fetchall()[0][0]
+        both = con.execute(
+            "SELECT count(*) FROM (SELECT * FROM read_parquet(?) INTERSECT ALL SELECT * FROM read_parquet(?))",
+            [str(a), str(b)],
+        ).fetchall()[0][0]
+    finally:
+        con.close()
+    return int(na), int(nb), int(both)
+
+
 def part_lexical(s: Session) -> None:
     run, wh = s.full_run("full run, lexical tiers only", "lexical", s.corpus, semantic=False)
     s.runs["lexical"] = run
@@ -420,6 +461,8 @@ def part_lexical(s: Session) -> None:
 def part_default(s: Session) -> None:
     run, wh = s.full_run("full run, defaults (semantic tier on)", "default", s.corpus, semantic=True)
     s.runs["default"] = s.curve[1.0] = run
+    if run.ok:
+        s.tables_one_run = save_tables(wh, s.work / "tables_one_run")
     s.done_with(wh)
 
 
@@ -445,6 +488,8 @@ def part_incremental(s: Session) -> None:
     label = f"+{new.height} new articles (the newest 1%) in a new landing file"
     s.incremental.append(s.run(label, landing, wh, s.corpus.height))
     s.incremental.append(s.run("nothing new", landing, wh, s.corpus.height))
+    if all(r.ok for r in s.incremental):
+        s.tables_batches = save_tables(wh, s.work / "tables_batches")
     s.done_with(wh)
 
 
@@ -617,6 +662,7 @@ def evaluate(
     curve: dict[float, Run],
     incremental: list[Run],
     sample_pairs: pl.DataFrame | None,
+    equivalence: dict[str, tuple[int, int, int]] | None = None,
 ) -> list[Target]:
     """A verdict per target; ``not measured`` when its part did not run, FAIL when a run failed."""
     out: list[Target] = []
@@ -667,6 +713,15 @@ def evaluate(
             if steps[1] > 0:
                 text += f" (the steps alone: {steps[0]:.1f}s / {steps[1]:.1f}s = {_pct(steps[0] / steps[1])})"
             out.append(Target(name, req, text, share <= limit))
+
+    req = f">= {_pct(MIN_IDENTICAL_MATCHES)} of sentence_matches rows identical to one full run"
+    if not equivalence:
+        out.append(Target("batches equal one run", req, "needs the default and incremental parts", None))
+    else:
+        na, nb, both = equivalence["marts.sentence_matches"]
+        share = both / max(na, nb, 1)
+        text = f"{both} of {max(na, nb)} rows = {100 * share:.2f}% (one run {na}, batches {nb})"
+        out.append(Target("batches equal one run", req, text, share >= MIN_IDENTICAL_MATCHES))
 
     for name, which in (("sample matches kept", 0), ("Washington Newsday-AFP matches kept", 1)):
         req = f">= {_pct(MIN_SAMPLE_KEPT)} of the matches among the five alone"
@@ -741,8 +796,13 @@ def render(s: Session, args: argparse.Namespace, cmd: str, started: str, parts: 
         ]
     lines += [f"**{f}** (see the traceback in the driver's output)" for f in s.failures]
     lines += ["", "## Targets", ""] if s.failures else ["## Targets", ""]
+    equivalence = (
+        {t: identical_rows(s.tables_one_run[t], s.tables_batches[t]) for t in COMPARED}
+        if s.tables_one_run and s.tables_batches
+        else None
+    )
     lines += targets_table(
-        evaluate(s.runs, s.curve, s.incremental, s.sample.get("pairs") if s.sample else None)
+        evaluate(s.runs, s.curve, s.incremental, s.sample.get("pairs") if s.sample else None, equivalence)
     )
     lines += [
         "",
@@ -770,6 +830,17 @@ def render(s: Session, args: argparse.Namespace, cmd: str, started: str, parts: 
         for r in s.incremental:
             lines.append(run_row(r, f"{r.label} ({_pct(r.seconds / full)} of the full run)"))
         lines.append("")
+        if equivalence:
+            lines += [
+                "The published tables after these batches, against those of the one full run with the "
+                "defaults on the same articles (rows identical in every column, as multisets):",
+                "",
+                "| table | one full run | after the batches | identical | share |",
+                "|---|---:|---:|---:|---:|",
+            ]
+            for t, (na, nb, both) in equivalence.items():
+                lines.append(f"| {t} | {na} | {nb} | {both} | {100 * both / max(na, nb, 1):.2f}% |")
+            lines.append("")
         if s.startup is not None:
             lines += [
                 f"Start-up alone (the same command with `--help`: the interpreter, the imports and the job's "
