@@ -624,3 +624,56 @@ def test_labels_compare_the_judged_truth_with_the_direction_reported():
     # the wrong item stands for three times as many pairs as the right one
     p, share = weighted_precision(items, found, {("x", "y"): 1.0, ("x", "z"): 3.0})
     assert p == pytest.approx(0.25) and share == 1.0
+
+
+def test_dates_do_not_make_a_credited_copy_of_an_absent_wire_the_source_of_a_later_copy():
+    # two outlets carry one Reuters story; the corpus holds no Reuters page. The earlier one says where
+    # it took the text from: it is a copy itself, and the later one may have taken it from Reuters too
+    s = STORY
+    credit = "Reuters contributed to this report."
+    d, f = frames(
+        {
+            "early": ("Daily Planet", D(2021, 8, 1, 8), s[:6] + [credit]),
+            "late": ("Evening Star", D(2021, 8, 2, 8), s[:5] + LOCAL[:1]),
+        }
+    )
+    d = d.with_columns(pl.lit("time").alias("published_at_precision"))
+    p = _pair(compute_overlap(d, f, encoder=None), "early", "late")
+    assert p["in_story"] and p["direction"] == "undetermined" and p["direction_basis"] == "none"
+    assert "credit line names 'Reuters'" in p["direction_evidence"]
+    # the same texts with the Reuters page in the corpus: the credit names a relative, dates order the
+    # two copies no more (they are its siblings), and Reuters is the source of both
+    d2, f2 = frames(
+        {
+            "wire": ("Reuters", D(2021, 7, 31, 8), s),
+            "early": ("Daily Planet", D(2021, 8, 1, 8), s[:6] + [credit]),
+            "late": ("Evening Star", D(2021, 8, 2, 8), s[:5] + LOCAL[:1]),
+        }
+    )
+    d2 = d2.with_columns(pl.lit("time").alias("published_at_precision"))
+    r2 = compute_overlap(d2, f2, encoder=None)
+    src = dict(r2.document_originality.select("doc_id", "inferred_source_doc_id").rows())
+    assert src["early"] == "wire" and src["late"] == "wire"
+    # without the credit line the dates order them, as before
+    d3, f3 = frames(
+        {
+            "early": ("Daily Planet", D(2021, 8, 1, 8), s[:6] + LOCAL[1:2]),
+            "late": ("Evening Star", D(2021, 8, 2, 8), s[:5] + LOCAL[:1]),
+        }
+    )
+    d3 = d3.with_columns(pl.lit("time").alias("published_at_precision"))
+    assert _pair(compute_overlap(d3, f3, encoder=None), "early", "late")["direction"] == "a->b"
+
+
+def test_a_wire_agency_signing_its_own_dateline_is_not_a_copy_of_another_outlet():
+    # "(AP)" on the Associated Press's own page is its dateline, not a credit to someone else
+    s = STORY
+    d, f = frames(
+        {
+            "ap": ("Associated Press", D(2021, 8, 1, 8), ["WASHINGTON (AP) - " + s[0]] + s[1:6]),
+            "late": ("Evening Star", D(2021, 8, 2, 8), s[1:5] + LOCAL[:1]),
+        }
+    )
+    d = d.with_columns(pl.lit("time").alias("published_at_precision"))
+    p = _pair(compute_overlap(d, f, encoder=None), "ap", "late")
+    assert p["direction"] == "a->b" and "dates" in p["direction_basis"]

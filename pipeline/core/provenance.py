@@ -32,7 +32,13 @@ Dates (``dates``) order two documents X before Y only when X's interval ends bef
 begins (two items dated the same day, or on consecutive days, at day precision are not ordered), and
 only when at least ``UNION_MIN_COVERAGE`` (0.8) of Y's reused sentences are in X: a later text holding
 reused text the earlier one lacks took it elsewhere, so the earlier is not shown to be its source
-(e.g. two copies of an original missing from the corpus). Without a precision column, a value at
+(e.g. two copies of an original missing from the corpus). Nor do dates order X before Y when X's text
+carries a credit line (a sentence with a credit cue, "first published by", "contributed to this
+report", "reporting by", ..., or a bracketed dateline "(AP)") naming an outlet that is not X's, not Y's
+and not that of any relative of X, while Y's text does not name X's outlet: X says it is itself a copy
+of a source outside the corpus, which Y may have taken as well (two outlets carrying one wire story).
+The outlets such a line may name are those of the corpus and the wire agencies (``WIRE_AGENCIES``; a
+wire's short name, "AP", stands for its full one). Without a precision column, a value at
 exactly midnight is taken as a date only (``day``) and any other value as ``time``. Implausible dates
 never reach this module: ingest flags them and leaves ``published_at`` null.
 
@@ -575,6 +581,28 @@ def same_organisation(sx: str, sy: str) -> bool:
 
 _WORDY = re.compile(r"^[\w][\w .&'’-]*[\w.]$")
 
+# a credit line: a sentence that says where a text was taken from (the outlet it names is its source)
+_CREDIT_CUE = re.compile(
+    r"\b(?:first|originally|previously) (?:published|appeared|posted|ran)\b|\bcontribut(?:ed|ing|ion)\b"
+    r"|\breporting (?:by|from)\b|\breported (?:earlier |first |originally )?(?:[^.]{0,40} )?by\b"
+    r"|\bdraws? on\b|\bsource:|\bcourtesy of\b|\brepublished\b|\breprinted\b|\bwire (?:service|report)s?\b"
+    r"|\bwith (?:\w+ )?wires\b",
+    re.IGNORECASE,
+)
+# wire agencies, credited by copies whether or not the corpus holds their own pages
+WIRE_AGENCIES = ("Associated Press", "AP", "Reuters", "AFP", "Agence France-Presse", "Bloomberg", "UPI")
+# the short names wire agencies sign with: "(AP)" in the Associated Press's own page is its own dateline
+_WIRE_ALIASES = {"ap": "associated press", "afp": "agence france-presse", "upi": "united press international"}
+
+
+def _same_outlet(name: str, outlet: str) -> bool:
+    """Does ``name`` (an outlet a text names) stand for ``outlet``: the same label, one organisation
+    (:func:`same_organisation`) or a wire agency's short name ("AP", "Associated Press")?"""
+    n, o = (name or "").strip().lower(), (outlet or "").strip().lower()
+    return bool(n and o) and (
+        n == o or same_organisation(name, outlet) or _WIRE_ALIASES.get(n, n) == _WIRE_ALIASES.get(o, o)
+    )
+
 
 class _Credits:
     """Whether a document's text names an outlet (patterns and answers cached)."""
@@ -600,6 +628,26 @@ class _Credits:
             p = self._pattern(name)
             self._answers[key] = bool(p is not None and p.search(self.texts.get(doc, "")))
         return self._answers[key]
+
+    def credited(self, lines: list[str], names: list[str]) -> list[str]:
+        """The outlets of ``names`` a credit line of ``lines`` names: in a sentence with a credit cue
+        ("first published by", "contributed to this report", "reporting by", ...) or in brackets, as a
+        wire dateline ("(AP) -")."""
+        out = []
+        for name in names:
+            p = self._pattern(name)
+            if p is None:
+                continue
+            for line in lines:
+                hit = p.search(line)
+                if hit and (
+                    _CREDIT_CUE.search(line)
+                    or line[max(0, hit.start() - 1) : hit.start()] == "("
+                    and line[hit.end() : hit.end() + 1] == ")"
+                ):
+                    out.append(name)
+                    break
+        return out
 
 
 def _fmt_time(t, precision: str | None) -> str:
@@ -673,6 +721,19 @@ class _Pairs:
             .rows()
         }
         self.credits = _Credits(texts)
+        # the sentences that may be credit lines, and the outlets a credit line may name
+        cand = sents.filter(
+            pl.col("doc_id").is_in(list(involved))
+            & (
+                pl.col("text").str.contains("(?i)" + _CREDIT_CUE.pattern)
+                | pl.col("text").str.contains(r"\(", literal=False)
+            )
+        )
+        self.lines: dict[str, list[str]] = defaultdict(list)
+        for d, t in cand.select("doc_id", "text").rows():
+            self.lines[d].append(t)
+        self.outlets = sorted({o for o in self.source.values() if o} | set(WIRE_AGENCIES))
+        self._credited: dict[str, list[str]] = {}
         self.verdicts: dict[tuple[str, str], Verdict] = {}
         # what dates and credit lines alone tell: a twin shown to derive from x does not block x's union test
         for a, b in sorted(self.links):
@@ -708,6 +769,22 @@ class _Pairs:
             f"({n_quote} quoted, {n_unmarked} printed unquoted but quoted by another outlet), from a source "
             "outside the corpus"
         )
+
+    def copy_of_absent(self, x: str, y: str) -> str | None:
+        """The outlet a credit line of x names (x says it took its text from there) when no document of
+        that outlet is among x's relatives and y's text does not name x's outlet: x is then itself a
+        copy of a source outside the corpus, which y may have taken as well. None otherwise."""
+        if x not in self._credited:
+            self._credited[x] = (
+                self.credits.credited(self.lines.get(x, []), self.outlets) if x in self.lines else []
+            )
+        if not self._credited[x] or self.credits.names(y, self.source.get(x, "")):
+            return None
+        present = {self.source.get(z, "") for z in self.story.neighbours[x] | {x, y}}
+        for name in self._credited[x]:
+            if not any(_same_outlet(name, o) for o in present):
+                return name
+        return None
 
     def dated_before(self, z: str, y: str) -> bool:
         """z's publication interval ends before or where y's begins (equal instants are not ordered)."""
@@ -760,6 +837,16 @@ def _dates_signal(ctx: _Pairs, x: str, y: str, notes: list[str]) -> Signal | Non
         notes.append(
             f"dates put {'A' if first == 'a->b' else 'B'} first, but only {cov:.0%} of the later "
             "text's reused sentences are in it"
+        )
+        return None
+    absent = ctx.copy_of_absent(earlier, later)
+    if absent is not None:
+        # the earlier text says it is a copy of an outlet the corpus does not hold: the later one may
+        # have taken the same text from there (two copies of a wire story), so dates do not order them
+        notes.append(
+            f"dates put {'A' if first == 'a->b' else 'B'} first, but its credit line names '{absent}', "
+            "an outlet none of its relatives is from: it is a copy of a source outside the corpus, "
+            "which the later text may have taken as well"
         )
         return None
     precise = px[1] == "time" and py[1] == "time"
