@@ -590,7 +590,12 @@ _CREDIT_CUE = re.compile(
     re.IGNORECASE,
 )
 # wire agencies, credited by copies whether or not the corpus holds their own pages
+UNNAMED_WIRE = "wire services"
 WIRE_AGENCIES = ("Associated Press", "AP", "Reuters", "AFP", "Agence France-Presse", "Bloomberg", "UPI")
+# a credit to wire copy that names no agency ("based in part on wire service reports", "with Post wires")
+_UNNAMED_WIRE = re.compile(
+    r"\bwire (?:service|report)s?\b|\bwith (?:\w+ )?wires\b|\bnews agencies\b", re.IGNORECASE
+)
 # the short names wire agencies sign with: "(AP)" in the Associated Press's own page is its own dateline
 _WIRE_ALIASES = {"ap": "associated press", "afp": "agence france-presse", "upi": "united press international"}
 
@@ -729,11 +734,12 @@ class _Pairs:
                 | pl.col("text").str.contains(r"\(", literal=False)
             )
         )
-        self.lines: dict[str, list[str]] = defaultdict(list)
-        for d, t in cand.select("doc_id", "text").rows():
-            self.lines[d].append(t)
+        self.lines: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for d, sid, t in cand.select("doc_id", "sentence_id", "text").rows():
+            self.lines[d].append((sid, t))
+        self._reuse = reuse.select("sentence_id_a", "sentence_id_b", "doc_id_a", "doc_id_b")
         self.outlets = sorted({o for o in self.source.values() if o} | set(WIRE_AGENCIES))
-        self._credited: dict[str, list[str]] = {}
+        self._credited: dict[str, list[tuple[str, str]]] = {}
         self.verdicts: dict[tuple[str, str], Verdict] = {}
         # what dates and credit lines alone tell: a twin shown to derive from x does not block x's union test
         for a, b in sorted(self.links):
@@ -770,20 +776,54 @@ class _Pairs:
             "outside the corpus"
         )
 
-    def copy_of_absent(self, x: str, y: str) -> str | None:
-        """The outlet a credit line of x names (x says it took its text from there) when no document of
-        that outlet is among x's relatives and y's text does not name x's outlet: x is then itself a
-        copy of a source outside the corpus, which y may have taken as well. None otherwise."""
+    def _credit_lines(self, x: str) -> list[tuple[str, str]]:
+        """(sentence id, outlet) of each credit line of x and the outlet it names (:data:`UNNAMED_WIRE`
+        for wire copy of an agency it does not name)."""
         if x not in self._credited:
-            self._credited[x] = (
-                self.credits.credited(self.lines.get(x, []), self.outlets) if x in self.lines else []
-            )
-        if not self._credited[x] or self.credits.names(y, self.source.get(x, "")):
+            out = []
+            for sid, t in self.lines.get(x, []):
+                out += [(sid, name) for name in self.credits.credited([t], self.outlets)]
+                if _UNNAMED_WIRE.search(t):
+                    out.append((sid, UNNAMED_WIRE))
+            self._credited[x] = out
+        return self._credited[x]
+
+    def _matched(self, y: str, x: str) -> set[str]:
+        """The sentences of y matched (reuse) with sentences of x."""
+        r = self._reuse.filter(
+            ((pl.col("doc_id_a") == y) & (pl.col("doc_id_b") == x))
+            | ((pl.col("doc_id_a") == x) & (pl.col("doc_id_b") == y))
+        )
+        return {sa if da == y else sb for sa, sb, da, _db in r.rows()}
+
+    def absent_source(self, x: str, y: str) -> tuple[str, str] | None:
+        """Is a direction x -> y contradicted by a credit line naming an outlet outside the story (no
+        document of it is a relative of x or y)? Either x's credit line names one (x says it is itself
+        a copy of a source outside the corpus, which y may have taken as well), or a credit line of y's
+        own (not text it shares with x) names one (y says where it took its text from). Not when y's
+        text names x's outlet (then y credits x). (document, outlet) of the credit line, else None."""
+        if not (self._credit_lines(x) or self._credit_lines(y)) or self.credits.names(
+            y, self.source.get(x, "")
+        ):
             return None
-        present = {self.source.get(z, "") for z in self.story.neighbours[x] | {x, y}}
-        for name in self._credited[x]:
-            if not any(_same_outlet(name, o) for o in present):
-                return name
+        present = {
+            self.source.get(z, "") for z in self.story.neighbours[x] | self.story.neighbours[y] | {x, y}
+        }
+
+        def outside(name: str) -> bool:
+            if name == UNNAMED_WIRE:  # absent unless a relative is a wire agency's page
+                return not any(_same_outlet(w, o) for w in WIRE_AGENCIES for o in present)
+            return not any(_same_outlet(name, o) for o in present)
+
+        for _sid, name in self._credit_lines(x):
+            if outside(name):
+                return x, name
+        own = [(sid, name) for sid, name in self._credit_lines(y) if outside(name)]
+        if own:
+            shared = self._matched(y, x)
+            for sid, name in own:
+                if sid not in shared:
+                    return y, name
         return None
 
     def dated_before(self, z: str, y: str) -> bool:
@@ -839,14 +879,11 @@ def _dates_signal(ctx: _Pairs, x: str, y: str, notes: list[str]) -> Signal | Non
             "text's reused sentences are in it"
         )
         return None
-    absent = ctx.copy_of_absent(earlier, later)
+    absent = ctx.absent_source(earlier, later)
     if absent is not None:
-        # the earlier text says it is a copy of an outlet the corpus does not hold: the later one may
-        # have taken the same text from there (two copies of a wire story), so dates do not order them
+        # a wire story carried by two outlets: the later one may have taken it from the wire as well
         notes.append(
-            f"dates put {'A' if first == 'a->b' else 'B'} first, but its credit line names '{absent}', "
-            "an outlet none of its relatives is from: it is a copy of a source outside the corpus, "
-            "which the later text may have taken as well"
+            f"dates put {'A' if first == 'a->b' else 'B'} first, but " + _absent_evidence(absent, x, earlier)
         )
         return None
     precise = px[1] == "time" and py[1] == "time"
@@ -856,6 +893,22 @@ def _dates_signal(ctx: _Pairs, x: str, y: str, notes: list[str]) -> Signal | Non
         CONFIDENCE["dates_time" if precise else "dates"],
         f"dates: A {_fmt_time(px[0], px[1])}, B {_fmt_time(py[0], py[1])}: "
         f"{'A' if first == 'a->b' else 'B'} was published first",
+    )
+
+
+def _absent_evidence(absent: tuple[str, str], x: str, src: str) -> str:
+    """Why a credit line to an outlet outside the story withholds a direction (see
+    :meth:`_Pairs.absent_source`); ``x`` is the pair's A."""
+    doc, name = absent
+    who = "A" if doc == x else "B"
+    if doc == src:
+        return (
+            f"{who}'s credit line names '{name}', an outlet none of their relatives is from: {who} is itself "
+            "a copy of a source outside the corpus, which the other may have taken as well"
+        )
+    return (
+        f"{who}'s own credit line names '{name}', an outlet none of their relatives is from: {who} says it "
+        "took its text from a source outside the corpus"
     )
 
 
@@ -882,6 +935,14 @@ def _union_signal(ctx: _Pairs, x: str, y: str, notes: list[str]) -> Signal | Non
     ux, ev_x = ctx.story.union_over(x, y)
     uy, ev_y = ctx.story.union_over(y, x)
     if ux == uy or ctx.spoken(x, y)[0]:
+        return None
+    src, dst = (x, y) if ux else (y, x)
+    absent = ctx.absent_source(src, dst)
+    if absent is not None:
+        notes.append(
+            f"{'A' if ux else 'B'} holds the union of what its relatives share, but "
+            + _absent_evidence(absent, x, src)
+        )
         return None
     ev = ev_x.format(X="A", Y="B") if ux else ev_y.format(X="B", Y="A")
     return Signal("union", "a->b" if ux else "b->a", CONFIDENCE["union"], "union: " + ev)
