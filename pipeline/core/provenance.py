@@ -737,7 +737,6 @@ class _Pairs:
         self.lines: dict[str, list[tuple[str, str]]] = defaultdict(list)
         for d, sid, t in cand.select("doc_id", "sentence_id", "text").rows():
             self.lines[d].append((sid, t))
-        self._reuse = reuse.select("sentence_id_a", "sentence_id_b", "doc_id_a", "doc_id_b")
         self.outlets = sorted({o for o in self.source.values() if o} | set(WIRE_AGENCIES))
         self._credited: dict[str, list[tuple[str, str]]] = {}
         self.verdicts: dict[tuple[str, str], Verdict] = {}
@@ -788,19 +787,11 @@ class _Pairs:
             self._credited[x] = out
         return self._credited[x]
 
-    def _matched(self, y: str, x: str) -> set[str]:
-        """The sentences of y matched (reuse) with sentences of x."""
-        r = self._reuse.filter(
-            ((pl.col("doc_id_a") == y) & (pl.col("doc_id_b") == x))
-            | ((pl.col("doc_id_a") == x) & (pl.col("doc_id_b") == y))
-        )
-        return {sa if da == y else sb for sa, sb, da, _db in r.rows()}
-
     def absent_source(self, x: str, y: str) -> tuple[str, str] | None:
         """Is a direction x -> y contradicted by a credit line naming an outlet outside the story (no
         document of it is a relative of x or y)? Either x's credit line names one (x says it is itself
-        a copy of a source outside the corpus, which y may have taken as well), or a credit line of y's
-        own (not text it shares with x) names one (y says where it took its text from). Not when y's
+        a copy of a source outside the corpus, which y may have taken as well), or y's credit line
+        names one (y says where it took its text from). Not when y's
         text names x's outlet (then y credits x). (document, outlet) of the credit line, else None."""
         if not (self._credit_lines(x) or self._credit_lines(y)) or self.credits.names(
             y, self.source.get(x, "")
@@ -818,12 +809,9 @@ class _Pairs:
         for _sid, name in self._credit_lines(x):
             if outside(name):
                 return x, name
-        own = [(sid, name) for sid, name in self._credit_lines(y) if outside(name)]
-        if own:
-            shared = self._matched(y, x)
-            for sid, name in own:
-                if sid not in shared:
-                    return y, name
+        for _sid, name in self._credit_lines(y):
+            if outside(name):
+                return y, name
         return None
 
     def dated_before(self, z: str, y: str) -> bool:
@@ -907,7 +895,7 @@ def _absent_evidence(absent: tuple[str, str], x: str, src: str) -> str:
             "a copy of a source outside the corpus, which the other may have taken as well"
         )
     return (
-        f"{who}'s own credit line names '{name}', an outlet none of their relatives is from: {who} says it "
+        f"{who}'s credit line names '{name}', an outlet none of their relatives is from: {who} says it "
         "took its text from a source outside the corpus"
     )
 
