@@ -32,15 +32,11 @@ Dates (``dates``) order two documents X before Y only when X's interval ends bef
 begins (two items dated the same day, or on consecutive days, at day precision are not ordered), and
 only when at least ``UNION_MIN_COVERAGE`` (0.8) of Y's reused sentences are in X: a later text holding
 reused text the earlier one lacks took it elsewhere, so the earlier is not shown to be its source
-(e.g. two copies of an original missing from the corpus). Nor do dates order X before Y when X's text
-carries a credit line (a sentence with a credit cue, "first published by", "contributed to this
-report", "reporting by", ..., or a bracketed dateline "(AP)") naming an outlet that is not X's, not Y's
-and not that of any relative of X, while Y's text does not name X's outlet: X says it is itself a copy
-of a source outside the corpus, which Y may have taken as well (two outlets carrying one wire story).
-The outlets such a line may name are those of the corpus and the wire agencies (``WIRE_AGENCIES``; a
-wire's short name, "AP", stands for its full one). Without a precision column, a value at
-exactly midnight is taken as a date only (``day``) and any other value as ``time``. Implausible dates
-never reach this module: ingest flags them and leaves ``published_at`` null.
+(e.g. two copies of an original missing from the corpus). Nor do dates order X before Y when a credit
+line names an outlet outside the story (``absent``, :meth:`_Pairs.absent_source`, below). Without a
+precision column, a value at exactly midnight is taken as a date only (``day``) and any other value as
+``time``. Implausible dates never reach this module: ingest flags them and leaves ``published_at``
+null.
 
 Textual evidence (works without dates), over the sentence clusters of non-quote reuse (outside
 quotation clusters) between the documents of a story (document pairs with ``in_story``):
@@ -60,6 +56,17 @@ quotation clusters) between the documents of a story (document pairs with ``in_s
   or more others by this test and derives from none (a hub), it is also the source of a relative
   whose reused text it holds when a single witness carries text of it that the relative lacks (rule
   6 below, for pairs the other evidence leaves undetermined).
+* credit lines to an outlet outside the story (``absent``): a credit line is a sentence with a credit
+  cue ("first published by", "contributed to this report", "reporting by", "based on wire service
+  reports", ...) or a bracketed dateline ("(AP)"); the outlets it may name are those of the corpus
+  and the wire agencies (``WIRE_AGENCIES``; a wire's short name, "AP", stands for its full one), and
+  a credit to wire copy naming no agency names :data:`UNNAMED_WIRE`. A direction X -> Y by dates or
+  by the union test is withheld when X's or Y's credit line names an outlet that no document of the
+  pair or of their relatives is from (any wire agency's page, for an unnamed wire), unless Y's text
+  names X's outlet: X's line says X is itself a copy of a source outside the corpus, which Y may have
+  taken as well (two outlets carrying one wire story: the earlier, or the fuller, is not the other's
+  source); Y's line says where Y took its text from. Text alone cannot tell such a copy from an
+  original: it holds the union, or comes first, the way its source would.
 * credit (``credit``): Y's text names X's outlet (e.g. "AFP", "according to Reuters") while X's text
   does not name Y's: copies credit their source. Outlet names shorter than 2 characters, ``unknown``
   and names that are not words are ignored; names of up to 5 characters must match case-sensitively.
@@ -110,7 +117,9 @@ pairs and revise it where they say so.
    evidence and the confidence ``1 - prod(1 - c)`` over them (per-signal confidence, set on
    principle and compared with the precision each basis measures on the derivation evaluation,
    ``pipeline/evaluation/derivation.py``, figures in ``pipeline/evaluation/results/derivation.md``:
-   dates at ``time`` precision 0.95, other dates 0.9, credit 0.85, union 0.8). When they disagree:
+   dates at ``time`` precision 0.95, other dates 0.9, credit 0.85, union 0.8). Dates and union say
+   nothing about a pair where a credit line names an outlet outside the story (``absent``, above;
+   the evidence says so). When they disagree:
    undetermined (``conflict``), the evidence names both. When none speaks: undetermined, ``quote``
    when the pair shares mostly the words of speakers (above), else ``none``; the evidence says why.
 5. ``indirect``: a direction X -> Y drawn by dates or union (not by a credit line) is withdrawn when
