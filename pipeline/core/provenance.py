@@ -605,6 +605,7 @@ WIRE_AGENCIES = ("Associated Press", "AP", "Reuters", "AFP", "Agence France-Pres
 _UNNAMED_WIRE = re.compile(
     r"\bwire (?:service|report)s?\b|\bwith (?:\w+ )?wires\b|\bnews agencies\b", re.IGNORECASE
 )
+_BRACKETED = re.compile(r"\(([^()]{2,60})\)")
 # the short names wire agencies sign with: "(AP)" in the Associated Press's own page is its own dateline
 _WIRE_ALIASES = {"ap": "associated press", "afp": "agence france-presse", "upi": "united press international"}
 
@@ -643,25 +644,40 @@ class _Credits:
             self._answers[key] = bool(p is not None and p.search(self.texts.get(doc, "")))
         return self._answers[key]
 
-    def credited(self, lines: list[str], names: list[str]) -> list[str]:
-        """The outlets of ``names`` a credit line of ``lines`` names: in a sentence with a credit cue
-        ("first published by", "contributed to this report", "reporting by", ...) or in brackets, as a
-        wire dateline ("(AP) -")."""
-        out = []
-        for name in names:
-            p = self._pattern(name)
-            if p is None:
-                continue
-            for line in lines:
-                hit = p.search(line)
-                if hit and (
-                    _CREDIT_CUE.search(line)
-                    or line[max(0, hit.start() - 1) : hit.start()] == "("
-                    and line[hit.end() : hit.end() + 1] == ")"
-                ):
-                    out.append(name)
-                    break
-        return out
+    def index(self, names: list[str]) -> None:
+        """Prepare :meth:`credited` to find the outlets of ``names`` (those that can be named at all)."""
+        ok = sorted({n.strip() for n in names if self._pattern(n) is not None}, key=lambda n: (-len(n), n))
+        short = [n for n in ok if len(n) <= 5]  # matched case-sensitively, as in :meth:`names`
+        long = [n for n in ok if len(n) > 5]
+        self._short = set(short)
+        self._long = {n.lower(): n for n in long}
+
+        def alternation(ns: list[str], flags: int) -> re.Pattern | None:
+            if not ns:
+                return None
+            return re.compile(r"(?<![\w])(?:" + "|".join(re.escape(n) for n in ns) + r")(?![\w])", flags)
+
+        self._short_re = alternation(short, 0)
+        self._long_re = alternation(long, re.IGNORECASE)
+
+    def credited(self, line: str) -> list[str]:
+        """The outlets (of those :meth:`index` was given) a credit line names: any named in a sentence
+        with a credit cue ("first published by", "contributed to this report", "reporting by", ...),
+        or one standing alone in brackets, as a wire dateline ("(AP) -")."""
+        found: list[str] = []
+        if _CREDIT_CUE.search(line):
+            for pat, table in ((self._short_re, None), (self._long_re, self._long)):
+                if pat is not None:
+                    found += [
+                        m.group(0) if table is None else table[m.group(0).lower()] for m in pat.finditer(line)
+                    ]
+        else:
+            for m in _BRACKETED.finditer(line):
+                inner = m.group(1).strip()
+                name = inner if inner in self._short else self._long.get(inner.lower())
+                if name is not None:
+                    found.append(name)
+        return list(dict.fromkeys(found))
 
 
 def _fmt_time(t, precision: str | None) -> str:
@@ -746,7 +762,7 @@ class _Pairs:
         self.lines: dict[str, list[tuple[str, str]]] = defaultdict(list)
         for d, sid, t in cand.select("doc_id", "sentence_id", "text").rows():
             self.lines[d].append((sid, t))
-        self.outlets = sorted({o for o in self.source.values() if o} | set(WIRE_AGENCIES))
+        self.credits.index(sorted({o for o in self.source.values() if o} | set(WIRE_AGENCIES)))
         self._credited: dict[str, list[tuple[str, str]]] = {}
         self.verdicts: dict[tuple[str, str], Verdict] = {}
         # what dates and credit lines alone tell: a twin shown to derive from x does not block x's union test
@@ -790,7 +806,7 @@ class _Pairs:
         if x not in self._credited:
             out = []
             for sid, t in self.lines.get(x, []):
-                out += [(sid, name) for name in self.credits.credited([t], self.outlets)]
+                out += [(sid, name) for name in self.credits.credited(t)]
                 if _UNNAMED_WIRE.search(t):
                     out.append((sid, UNNAMED_WIRE))
             self._credited[x] = out
