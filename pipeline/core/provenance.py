@@ -605,6 +605,7 @@ WIRE_AGENCIES = ("Associated Press", "AP", "Reuters", "AFP", "Agence France-Pres
 _UNNAMED_WIRE = re.compile(
     r"\bwire (?:service|report)s?\b|\bwith (?:\w+ )?wires\b|\bnews agencies\b", re.IGNORECASE
 )
+_NAME_TOKEN = re.compile(r"[\w.&'’-]+")
 _BRACKETED = re.compile(r"\(([^()]{2,60})\)")
 # the short names wire agencies sign with: "(AP)" in the Associated Press's own page is its own dateline
 _WIRE_ALIASES = {"ap": "associated press", "afp": "agence france-presse", "upi": "united press international"}
@@ -619,6 +620,13 @@ def _same_outlet(name: str, outlet: str) -> bool:
     )
 
 
+def _nameable(name: str | None) -> bool:
+    """Can a text be read as naming this outlet? Not names shorter than 2 characters, ``unknown``, or
+    names that are not words."""
+    n = (name or "").strip()
+    return len(n) >= 2 and n.lower() != "unknown" and bool(_WORDY.match(n))
+
+
 class _Credits:
     """Whether a document's text names an outlet (patterns and answers cached)."""
 
@@ -630,7 +638,7 @@ class _Credits:
     def _pattern(self, name: str) -> re.Pattern | None:
         if name not in self._patterns:
             n = (name or "").strip()
-            if len(n) < 2 or n.lower() == "unknown" or not _WORDY.match(n):
+            if not _nameable(n):
                 self._patterns[name] = None
             else:
                 flags = 0 if len(n) <= 5 else re.IGNORECASE
@@ -645,20 +653,15 @@ class _Credits:
         return self._answers[key]
 
     def index(self, names: list[str]) -> None:
-        """Prepare :meth:`credited` to find the outlets of ``names`` (those that can be named at all)."""
-        ok = sorted({n.strip() for n in names if self._pattern(n) is not None}, key=lambda n: (-len(n), n))
-        short = [n for n in ok if len(n) <= 5]  # matched case-sensitively, as in :meth:`names`
-        long = [n for n in ok if len(n) > 5]
-        self._short = set(short)
-        self._long = {n.lower(): n for n in long}
+        """Prepare :meth:`credited` to find the outlets of ``names`` (those that can be named at all:
+        the rules of :meth:`names`, short names matched case-sensitively)."""
+        ok = {n.strip() for n in names if _nameable(n)}
+        self._short = {n for n in ok if len(n) <= 5}
+        self._long = {n.lower(): n for n in ok if len(n) > 5}
+        self._max_words = max((len(_NAME_TOKEN.findall(n)) for n in ok), default=0)
 
-        def alternation(ns: list[str], flags: int) -> re.Pattern | None:
-            if not ns:
-                return None
-            return re.compile(r"(?<![\w])(?:" + "|".join(re.escape(n) for n in ns) + r")(?![\w])", flags)
-
-        self._short_re = alternation(short, 0)
-        self._long_re = alternation(long, re.IGNORECASE)
+    def _lookup(self, words: str) -> str | None:
+        return words if words in self._short else self._long.get(words.lower())
 
     def credited(self, line: str) -> list[str]:
         """The outlets (of those :meth:`index` was given) a credit line names: any named in a sentence
@@ -666,15 +669,16 @@ class _Credits:
         or one standing alone in brackets, as a wire dateline ("(AP) -")."""
         found: list[str] = []
         if _CREDIT_CUE.search(line):
-            for pat, table in ((self._short_re, None), (self._long_re, self._long)):
-                if pat is not None:
-                    found += [
-                        m.group(0) if table is None else table[m.group(0).lower()] for m in pat.finditer(line)
-                    ]
+            tokens = _NAME_TOKEN.findall(line)
+            for i in range(len(tokens)):
+                for j in range(i + 1, min(len(tokens), i + self._max_words) + 1):
+                    words = " ".join(tokens[i:j])
+                    name = self._lookup(words) or self._lookup(words.rstrip("."))
+                    if name is not None:
+                        found.append(name)
         else:
             for m in _BRACKETED.finditer(line):
-                inner = m.group(1).strip()
-                name = inner if inner in self._short else self._long.get(inner.lower())
+                name = self._lookup(m.group(1).strip())
                 if name is not None:
                     found.append(name)
         return list(dict.fromkeys(found))
@@ -756,14 +760,14 @@ class _Pairs:
             pl.col("doc_id").is_in(list(involved))
             & (
                 pl.col("text").str.contains("(?i)" + _CREDIT_CUE.pattern)
-                | pl.col("text").str.contains(r"\(", literal=False)
+                | pl.col("text").str.contains("(", literal=True)
             )
         )
-        self.lines: dict[str, list[tuple[str, str]]] = defaultdict(list)
-        for d, sid, t in cand.select("doc_id", "sentence_id", "text").rows():
-            self.lines[d].append((sid, t))
+        self.lines: dict[str, list[str]] = defaultdict(list)
+        for d, t in cand.select("doc_id", "text").rows():
+            self.lines[d].append(t)
         self.credits.index(sorted({o for o in self.source.values() if o} | set(WIRE_AGENCIES)))
-        self._credited: dict[str, list[tuple[str, str]]] = {}
+        self._credited: dict[str, list[str]] = {}
         self.verdicts: dict[tuple[str, str], Verdict] = {}
         # what dates and credit lines alone tell: a twin shown to derive from x does not block x's union test
         for a, b in sorted(self.links):
@@ -800,24 +804,24 @@ class _Pairs:
             "outside the corpus"
         )
 
-    def _credit_lines(self, x: str) -> list[tuple[str, str]]:
-        """(sentence id, outlet) of each credit line of x and the outlet it names (:data:`UNNAMED_WIRE`
-        for wire copy of an agency it does not name)."""
+    def _credit_lines(self, x: str) -> list[str]:
+        """The outlets the credit lines of x name (:data:`UNNAMED_WIRE` for wire copy of an agency a
+        line does not name)."""
         if x not in self._credited:
             out = []
-            for sid, t in self.lines.get(x, []):
-                out += [(sid, name) for name in self.credits.credited(t)]
+            for t in self.lines.get(x, []):
+                out += self.credits.credited(t)
                 if _UNNAMED_WIRE.search(t):
-                    out.append((sid, UNNAMED_WIRE))
-            self._credited[x] = out
+                    out.append(UNNAMED_WIRE)
+            self._credited[x] = list(dict.fromkeys(out))
         return self._credited[x]
 
     def absent_source(self, x: str, y: str) -> tuple[str, str] | None:
         """Is a direction x -> y contradicted by a credit line naming an outlet outside the story (no
         document of it is a relative of x or y)? Either x's credit line names one (x says it is itself
         a copy of a source outside the corpus, which y may have taken as well), or y's credit line
-        names one (y says where it took its text from). Not when y's
-        text names x's outlet (then y credits x). (document, outlet) of the credit line, else None."""
+        names one (y says where it took its text from). Not when y's text names x's outlet (then y
+        credits x). (document, outlet) of the credit line, else None."""
         if not (self._credit_lines(x) or self._credit_lines(y)) or self.credits.names(
             y, self.source.get(x, "")
         ):
@@ -831,12 +835,10 @@ class _Pairs:
                 return not any(_same_outlet(w, o) for w in WIRE_AGENCIES for o in present)
             return not any(_same_outlet(name, o) for o in present)
 
-        for _sid, name in self._credit_lines(x):
-            if outside(name):
-                return x, name
-        for _sid, name in self._credit_lines(y):
-            if outside(name):
-                return y, name
+        for doc in (x, y):
+            for name in self._credit_lines(doc):
+                if outside(name):
+                    return doc, name
         return None
 
     def dated_before(self, z: str, y: str) -> bool:
