@@ -747,25 +747,14 @@ class _Pairs:
         }
         self.source = dict(docs.select("doc_id", "source").rows())
         involved = {d for pair in self.links for d in pair}  # credit lines are read only within stories
-        texts = {
-            d: t
-            for d, t in sents.filter(pl.col("doc_id").is_in(list(involved)))
-            .group_by("doc_id")
-            .agg(pl.col("text").str.join(" "))
-            .rows()
-        }
+        story_sents = sents.filter(pl.col("doc_id").is_in(list(involved)))
+        texts = dict(story_sents.group_by("doc_id").agg(pl.col("text").str.join(" ")).rows())
         self.credits = _Credits(texts)
-        # the sentences that may be credit lines, and the outlets a credit line may name
-        cand = sents.filter(
-            pl.col("doc_id").is_in(list(involved))
-            & (
-                pl.col("text").str.contains("(?i)" + _CREDIT_CUE.pattern)
-                | pl.col("text").str.contains("(", literal=True)
-            )
-        )
+        # the sentences that may be credit lines (a credit cue or brackets), and the outlets they may name
         self.lines: dict[str, list[str]] = defaultdict(list)
-        for d, t in cand.select("doc_id", "text").rows():
-            self.lines[d].append(t)
+        for d, t in story_sents.select("doc_id", "text").rows():
+            if "(" in t or _CREDIT_CUE.search(t):
+                self.lines[d].append(t)
         self.credits.index(sorted({o for o in self.source.values() if o} | set(WIRE_AGENCIES)))
         self._credited: dict[str, list[str]] = {}
         self.verdicts: dict[tuple[str, str], Verdict] = {}
