@@ -10,6 +10,7 @@ import pytest
 from pipeline.core import provenance
 from pipeline.core.overlap import compute_overlap
 from pipeline.core.provenance import date_intervals, reuse_only
+from pipeline.evaluation.derivation import ABSENT_NOTE
 from tests.test_overlap import EDITED, STORY, UNRELATED, _pair, frames
 
 # ------------------------------------------------------------------------------------------ rules
@@ -641,6 +642,7 @@ def test_dates_do_not_make_a_credited_copy_of_an_absent_wire_the_source_of_a_lat
     p = _pair(compute_overlap(d, f, encoder=None), "early", "late")
     assert p["in_story"] and p["direction"] == "undetermined" and p["direction_basis"] == "none"
     assert "credit line names 'Reuters'" in p["direction_evidence"]
+    assert ABSENT_NOTE in p["direction_evidence"]  # the words the derivation evaluation counts
     # the same texts with the Reuters page in the corpus: the credit names a relative, dates order the
     # two copies no more (they are its siblings), and Reuters is the source of both
     d2, f2 = frames(
