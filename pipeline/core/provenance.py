@@ -605,7 +605,7 @@ WIRE_AGENCIES = ("Associated Press", "AP", "Reuters", "AFP", "Agence France-Pres
 _UNNAMED_WIRE = re.compile(
     r"\bwire (?:service|report)s?\b|\bwith (?:\w+ )?wires\b|\bnews agencies\b", re.IGNORECASE
 )
-_NAME_TOKEN = re.compile(r"[\w.&'’-]+")
+_NAME_TOKEN = re.compile(r"[^\W_]+|&")
 _BRACKETED = re.compile(r"\(([^()]{2,60})\)")
 # the short names wire agencies sign with: "(AP)" in the Associated Press's own page is its own dateline
 _WIRE_ALIASES = {"ap": "associated press", "afp": "agence france-presse", "upi": "united press international"}
@@ -656,12 +656,13 @@ class _Credits:
         """Prepare :meth:`credited` to find the outlets of ``names`` (those that can be named at all:
         the rules of :meth:`names`, short names matched case-sensitively)."""
         ok = {n.strip() for n in names if _nameable(n)}
-        self._short = {n for n in ok if len(n) <= 5}
-        self._long = {n.lower(): n for n in ok if len(n) > 5}
+        # names and lines are compared as runs of words (punctuation between words does not count)
+        self._short = {" ".join(_NAME_TOKEN.findall(n)): n for n in ok if len(n) <= 5}
+        self._long = {" ".join(_NAME_TOKEN.findall(n)).lower(): n for n in ok if len(n) > 5}
         self._max_words = max((len(_NAME_TOKEN.findall(n)) for n in ok), default=0)
 
     def _lookup(self, words: str) -> str | None:
-        return words if words in self._short else self._long.get(words.lower())
+        return self._short.get(words) or self._long.get(words.lower())
 
     def credited(self, line: str) -> list[str]:
         """The outlets (of those :meth:`index` was given) a credit line names: any named in a sentence
@@ -672,13 +673,12 @@ class _Credits:
             tokens = _NAME_TOKEN.findall(line)
             for i in range(len(tokens)):
                 for j in range(i + 1, min(len(tokens), i + self._max_words) + 1):
-                    words = " ".join(tokens[i:j])
-                    name = self._lookup(words) or self._lookup(words.rstrip("."))
+                    name = self._lookup(" ".join(tokens[i:j]))
                     if name is not None:
                         found.append(name)
         else:
             for m in _BRACKETED.finditer(line):
-                name = self._lookup(m.group(1).strip())
+                name = self._lookup(" ".join(_NAME_TOKEN.findall(m.group(1))))
                 if name is not None:
                     found.append(name)
         return list(dict.fromkeys(found))
