@@ -4,19 +4,30 @@ from types import SimpleNamespace
 
 import polars as pl
 
-from pipeline.evaluation.derivation import score
+from pipeline.evaluation.derivation import ABSENT_NOTE, score
 
 
-def _result(sources: dict, directed: list[tuple[str, str, str]]):
+def _result(sources: dict, directed: list[tuple[str, str, str]], withheld: list[tuple[str, str]] = ()):
     pairs = [
         {
             "doc_id_a": min(x, y),
             "doc_id_b": max(x, y),
             "direction": "a->b" if x < y else "b->a",
             "direction_basis": basis,
+            "direction_evidence": f"{basis}: ...",
             "in_story": True,
         }
         for x, y, basis in directed
+    ] + [
+        {
+            "doc_id_a": min(x, y),
+            "doc_id_b": max(x, y),
+            "direction": "undetermined",
+            "direction_basis": "none",
+            "direction_evidence": f"dates put A first, but A's credit line names 'Reuters', {ABSENT_NOTE}: ...",
+            "in_story": True,
+        }
+        for x, y in withheld
     ]
     return SimpleNamespace(
         document_originality=pl.DataFrame(
@@ -65,3 +76,12 @@ def test_directions_between_siblings_and_between_copies_of_a_missing_original_ar
     assert s["by_group"]["missing"] == (1, 1) and s["by_group"]["present"] == (2, 2)
     assert s["missing_given_a_source"] == 1
     assert s["per_basis"]["dates"] == (2, 0.0)
+
+
+def test_directions_withheld_for_a_credit_to_an_outlet_outside_the_story_are_counted_by_descent():
+    # b descends from a (a direction there could have been right); m1 and m2 are copies of a missing
+    # original and s1, s2 siblings (a direction there would have been wrong)
+    r = _result({d: None for d in TRUTH["parent"]}, [], withheld=[("a", "b"), ("m1", "m2"), ("s1", "s2")])
+    s = score(r, TRUTH)
+    assert s["withheld_absent"] == (3, 1)
+    assert s["directed_pairs"] == 0

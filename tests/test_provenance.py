@@ -10,6 +10,7 @@ import pytest
 from pipeline.core import provenance
 from pipeline.core.overlap import compute_overlap
 from pipeline.core.provenance import date_intervals, reuse_only
+from pipeline.evaluation.derivation import ABSENT_NOTE
 from tests.test_overlap import EDITED, STORY, UNRELATED, _pair, frames
 
 # ------------------------------------------------------------------------------------------ rules
@@ -624,3 +625,105 @@ def test_labels_compare_the_judged_truth_with_the_direction_reported():
     # the wrong item stands for three times as many pairs as the right one
     p, share = weighted_precision(items, found, {("x", "y"): 1.0, ("x", "z"): 3.0})
     assert p == pytest.approx(0.25) and share == 1.0
+
+
+def test_dates_do_not_make_a_credited_copy_of_an_absent_wire_the_source_of_a_later_copy():
+    # two outlets carry one Reuters story; the corpus holds no Reuters page. The earlier one says where
+    # it took the text from: it is a copy itself, and the later one may have taken it from Reuters too
+    s = STORY
+    credit = "Reuters contributed to this report."
+    d, f = frames(
+        {
+            "early": ("Daily Planet", D(2021, 8, 1, 8), s[:6] + [credit]),
+            "late": ("Evening Star", D(2021, 8, 2, 8), s[:5] + LOCAL[:1]),
+        }
+    )
+    d = d.with_columns(pl.lit("time").alias("published_at_precision"))
+    p = _pair(compute_overlap(d, f, encoder=None), "early", "late")
+    assert p["in_story"] and p["direction"] == "undetermined" and p["direction_basis"] == "none"
+    assert "credit line names 'Reuters'" in p["direction_evidence"]
+    assert ABSENT_NOTE in p["direction_evidence"]  # the words the derivation evaluation counts
+    # the same texts with the Reuters page in the corpus: the credit names a relative, dates order the
+    # two copies no more (they are its siblings), and Reuters is the source of both
+    d2, f2 = frames(
+        {
+            "wire": ("Reuters", D(2021, 7, 31, 8), s),
+            "early": ("Daily Planet", D(2021, 8, 1, 8), s[:6] + [credit]),
+            "late": ("Evening Star", D(2021, 8, 2, 8), s[:5] + LOCAL[:1]),
+        }
+    )
+    d2 = d2.with_columns(pl.lit("time").alias("published_at_precision"))
+    r2 = compute_overlap(d2, f2, encoder=None)
+    src = dict(r2.document_originality.select("doc_id", "inferred_source_doc_id").rows())
+    assert src["early"] == "wire" and src["late"] == "wire"
+    # without the credit line the dates order them, as before
+    d3, f3 = frames(
+        {
+            "early": ("Daily Planet", D(2021, 8, 1, 8), s[:6] + LOCAL[1:2]),
+            "late": ("Evening Star", D(2021, 8, 2, 8), s[:5] + LOCAL[:1]),
+        }
+    )
+    d3 = d3.with_columns(pl.lit("time").alias("published_at_precision"))
+    assert _pair(compute_overlap(d3, f3, encoder=None), "early", "late")["direction"] == "a->b"
+
+
+def test_a_wire_agency_signing_its_own_dateline_is_not_a_copy_of_another_outlet():
+    # "(AP)" on the Associated Press's own page is its dateline, not a credit to someone else
+    s = STORY
+    d, f = frames(
+        {
+            "ap": ("Associated Press", D(2021, 8, 1, 8), ["WASHINGTON (AP) - " + s[0]] + s[1:6]),
+            "late": ("Evening Star", D(2021, 8, 2, 8), s[1:5] + LOCAL[:1]),
+        }
+    )
+    d = d.with_columns(pl.lit("time").alias("published_at_precision"))
+    p = _pair(compute_overlap(d, f, encoder=None), "ap", "late")
+    assert p["direction"] == "a->b" and "dates" in p["direction_basis"]
+
+
+def test_the_union_test_does_not_make_a_credited_copy_of_an_absent_wire_the_source():
+    # the fullest of four texts holds the union of what the three others took, but its credit line
+    # says it is itself Reuters' story, and the corpus holds no Reuters page: the others may have
+    # taken their parts from Reuters as well, so the union test draws no direction from it
+    credit = "Reuters contributed to this report."
+    spec = {
+        "w": ("Daily Planet", None, STORY + [credit]),
+        "c1": ("One", None, STORY[:4] + LOCAL[:2]),
+        "c2": ("Two", None, STORY[2:6] + LOCAL[2:3]),
+        "c3": ("Three", None, STORY[5:8] + LOCAL[3:4]),
+    }
+    r = compute_overlap(*frames(spec), encoder=None)
+    for c in ("c1", "c2", "c3"):
+        p = _pair(r, c, "w")
+        assert p["direction"] == "undetermined", c
+        assert "credit line names 'Reuters'" in p["direction_evidence"]
+    assert r.document_originality["inferred_source_doc_id"].is_null().all()
+
+
+def test_a_copy_crediting_wire_reports_of_its_own_did_not_take_them_from_an_earlier_outlet():
+    # the later text's line says it is based on wire reports (no agency named, none in the corpus): it
+    # took the shared paragraphs from the wire, not from the earlier outlet
+    s = STORY
+    own = "This article is based in part on wire service reports."
+    d, f = frames(
+        {
+            "early": ("Daily Planet", D(2021, 8, 1, 8), s[:6]),
+            "late": ("Evening Star", D(2021, 8, 2, 8), s[:5] + [own]),
+        }
+    )
+    d = d.with_columns(pl.lit("time").alias("published_at_precision"))
+    p = _pair(compute_overlap(d, f, encoder=None), "early", "late")
+    assert p["direction"] == "undetermined"
+    assert "B's credit line names 'wire services'" in p["direction_evidence"]
+    assert "took its text from a source outside the corpus" in p["direction_evidence"]
+    d2, f2 = frames(
+        {
+            "early": ("Daily Planet", D(2021, 8, 1, 8), s[:6] + [own]),
+            "late": ("Evening Star", D(2021, 8, 2, 8), s[:5] + [own]),
+        }
+    )
+    d2 = d2.with_columns(pl.lit("time").alias("published_at_precision"))
+    p2 = _pair(compute_overlap(d2, f2, encoder=None), "early", "late")
+    # the line is the earlier text's too: the earlier one says it is itself a copy of the wire
+    assert p2["direction"] == "undetermined"
+    assert "A's credit line names 'wire services'" in p2["direction_evidence"]

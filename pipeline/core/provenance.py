@@ -32,9 +32,11 @@ Dates (``dates``) order two documents X before Y only when X's interval ends bef
 begins (two items dated the same day, or on consecutive days, at day precision are not ordered), and
 only when at least ``UNION_MIN_COVERAGE`` (0.8) of Y's reused sentences are in X: a later text holding
 reused text the earlier one lacks took it elsewhere, so the earlier is not shown to be its source
-(e.g. two copies of an original missing from the corpus). Without a precision column, a value at
-exactly midnight is taken as a date only (``day``) and any other value as ``time``. Implausible dates
-never reach this module: ingest flags them and leaves ``published_at`` null.
+(e.g. two copies of an original missing from the corpus). Nor do dates order X before Y when a credit
+line names an outlet outside the story (``absent``, :meth:`_Pairs.absent_source`, below). Without a
+precision column, a value at exactly midnight is taken as a date only (``day``) and any other value as
+``time``. Implausible dates never reach this module: ingest flags them and leaves ``published_at``
+null.
 
 Textual evidence (works without dates), over the sentence clusters of non-quote reuse (outside
 quotation clusters) between the documents of a story (document pairs with ``in_story``):
@@ -54,6 +56,17 @@ quotation clusters) between the documents of a story (document pairs with ``in_s
   or more others by this test and derives from none (a hub), it is also the source of a relative
   whose reused text it holds when a single witness carries text of it that the relative lacks (rule
   6 below, for pairs the other evidence leaves undetermined).
+* credit lines to an outlet outside the story (``absent``): a credit line is a sentence with a credit
+  cue ("first published by", "contributed to this report", "reporting by", "based on wire service
+  reports", ...) or a bracketed dateline ("(AP)"); the outlets it may name are those of the corpus
+  and the wire agencies (``WIRE_AGENCIES``; a wire's short name, "AP", stands for its full one), and
+  a credit to wire copy naming no agency names :data:`UNNAMED_WIRE`. A direction X -> Y by dates or
+  by the union test is withheld when X's or Y's credit line names an outlet that no document of the
+  pair or of their relatives is from (any wire agency's page, for an unnamed wire), unless Y's text
+  names X's outlet: X's line says X is itself a copy of a source outside the corpus, which Y may have
+  taken as well (two outlets carrying one wire story: the earlier, or the fuller, is not the other's
+  source); Y's line says where Y took its text from. Text alone cannot tell such a copy from an
+  original: it holds the union, or comes first, the way its source would.
 * credit (``credit``): Y's text names X's outlet (e.g. "AFP", "according to Reuters") while X's text
   does not name Y's: copies credit their source. Outlet names shorter than 2 characters, ``unknown``
   and names that are not words are ignored; names of up to 5 characters must match case-sensitively.
@@ -104,7 +117,9 @@ pairs and revise it where they say so.
    evidence and the confidence ``1 - prod(1 - c)`` over them (per-signal confidence, set on
    principle and compared with the precision each basis measures on the derivation evaluation,
    ``pipeline/evaluation/derivation.py``, figures in ``pipeline/evaluation/results/derivation.md``:
-   dates at ``time`` precision 0.95, other dates 0.9, credit 0.85, union 0.8). When they disagree:
+   dates at ``time`` precision 0.95, other dates 0.9, credit 0.85, union 0.8). Dates and union say
+   nothing about a pair where a credit line names an outlet outside the story (``absent``, above;
+   the evidence says so). When they disagree:
    undetermined (``conflict``), the evidence names both. When none speaks: undetermined, ``quote``
    when the pair shares mostly the words of speakers (above), else ``none``; the evidence says why.
 5. ``indirect``: a direction X -> Y drawn by dates or union (not by a credit line) is withdrawn when
@@ -575,6 +590,42 @@ def same_organisation(sx: str, sy: str) -> bool:
 
 _WORDY = re.compile(r"^[\w][\w .&'’-]*[\w.]$")
 
+# a credit line: a sentence that says where a text was taken from (the outlet it names is its source)
+_CREDIT_CUE = re.compile(
+    r"\b(?:first|originally|previously) (?:published|appeared|posted|ran)\b|\bcontribut(?:ed|ing|ion)\b"
+    r"|\breporting (?:by|from)\b|\breported (?:earlier |first |originally )?(?:[^.]{0,40} )?by\b"
+    r"|\bdraws? on\b|\bsource:|\bcourtesy of\b|\brepublished\b|\breprinted\b|\bwire (?:service|report)s?\b"
+    r"|\bwith (?:\w+ )?wires\b",
+    re.IGNORECASE,
+)
+# wire agencies, credited by copies whether or not the corpus holds their own pages
+UNNAMED_WIRE = "wire services"
+WIRE_AGENCIES = ("Associated Press", "AP", "Reuters", "AFP", "Agence France-Presse", "Bloomberg", "UPI")
+# a credit to wire copy that names no agency ("based in part on wire service reports", "with Post wires")
+_UNNAMED_WIRE = re.compile(
+    r"\bwire (?:service|report)s?\b|\bwith (?:\w+ )?wires\b|\bnews agencies\b", re.IGNORECASE
+)
+_NAME_TOKEN = re.compile(r"[^\W_]+|&")
+_BRACKETED = re.compile(r"\(([^()]{2,60})\)")
+# the short names wire agencies sign with: "(AP)" in the Associated Press's own page is its own dateline
+_WIRE_ALIASES = {"ap": "associated press", "afp": "agence france-presse", "upi": "united press international"}
+
+
+def _same_outlet(name: str, outlet: str) -> bool:
+    """Does ``name`` (an outlet a text names) stand for ``outlet``: the same label, one organisation
+    (:func:`same_organisation`) or a wire agency's short name ("AP", "Associated Press")?"""
+    n, o = (name or "").strip().lower(), (outlet or "").strip().lower()
+    return bool(n and o) and (
+        n == o or same_organisation(name, outlet) or _WIRE_ALIASES.get(n, n) == _WIRE_ALIASES.get(o, o)
+    )
+
+
+def _nameable(name: str | None) -> bool:
+    """Can a text be read as naming this outlet? Not names shorter than 2 characters, ``unknown``, or
+    names that are not words."""
+    n = (name or "").strip()
+    return len(n) >= 2 and n.lower() != "unknown" and bool(_WORDY.match(n))
+
 
 class _Credits:
     """Whether a document's text names an outlet (patterns and answers cached)."""
@@ -587,7 +638,7 @@ class _Credits:
     def _pattern(self, name: str) -> re.Pattern | None:
         if name not in self._patterns:
             n = (name or "").strip()
-            if len(n) < 2 or n.lower() == "unknown" or not _WORDY.match(n):
+            if not _nameable(n):
                 self._patterns[name] = None
             else:
                 flags = 0 if len(n) <= 5 else re.IGNORECASE
@@ -600,6 +651,37 @@ class _Credits:
             p = self._pattern(name)
             self._answers[key] = bool(p is not None and p.search(self.texts.get(doc, "")))
         return self._answers[key]
+
+    def index(self, names: list[str]) -> None:
+        """Prepare :meth:`credited` to find the outlets of ``names`` (those that can be named at all:
+        the rules of :meth:`names`, short names matched case-sensitively)."""
+        ok = {n.strip() for n in names if _nameable(n)}
+        # names and lines are compared as runs of words (punctuation between words does not count)
+        self._short = {" ".join(_NAME_TOKEN.findall(n)): n for n in ok if len(n) <= 5}
+        self._long = {" ".join(_NAME_TOKEN.findall(n)).lower(): n for n in ok if len(n) > 5}
+        self._max_words = max((len(_NAME_TOKEN.findall(n)) for n in ok), default=0)
+
+    def _lookup(self, words: str) -> str | None:
+        return self._short.get(words) or self._long.get(words.lower())
+
+    def credited(self, line: str) -> list[str]:
+        """The outlets (of those :meth:`index` was given) a credit line names: any named in a sentence
+        with a credit cue ("first published by", "contributed to this report", "reporting by", ...),
+        or one standing alone in brackets, as a wire dateline ("(AP) -")."""
+        found: list[str] = []
+        if _CREDIT_CUE.search(line):
+            tokens = _NAME_TOKEN.findall(line)
+            for i in range(len(tokens)):
+                for j in range(i + 1, min(len(tokens), i + self._max_words) + 1):
+                    name = self._lookup(" ".join(tokens[i:j]))
+                    if name is not None:
+                        found.append(name)
+        else:
+            for m in _BRACKETED.finditer(line):
+                name = self._lookup(" ".join(_NAME_TOKEN.findall(m.group(1))))
+                if name is not None:
+                    found.append(name)
+        return list(dict.fromkeys(found))
 
 
 def _fmt_time(t, precision: str | None) -> str:
@@ -665,14 +747,16 @@ class _Pairs:
         }
         self.source = dict(docs.select("doc_id", "source").rows())
         involved = {d for pair in self.links for d in pair}  # credit lines are read only within stories
-        texts = {
-            d: t
-            for d, t in sents.filter(pl.col("doc_id").is_in(list(involved)))
-            .group_by("doc_id")
-            .agg(pl.col("text").str.join(" "))
-            .rows()
-        }
+        story_sents = sents.filter(pl.col("doc_id").is_in(list(involved)))
+        texts = dict(story_sents.group_by("doc_id").agg(pl.col("text").str.join(" ")).rows())
         self.credits = _Credits(texts)
+        # the sentences that may be credit lines (a credit cue or brackets), and the outlets they may name
+        self.lines: dict[str, list[str]] = defaultdict(list)
+        for d, t in story_sents.select("doc_id", "text").rows():
+            if "(" in t or _CREDIT_CUE.search(t):
+                self.lines[d].append(t)
+        self.credits.index(sorted({o for o in self.source.values() if o} | set(WIRE_AGENCIES)))
+        self._credited: dict[str, list[str]] = {}
         self.verdicts: dict[tuple[str, str], Verdict] = {}
         # what dates and credit lines alone tell: a twin shown to derive from x does not block x's union test
         for a, b in sorted(self.links):
@@ -708,6 +792,43 @@ class _Pairs:
             f"({n_quote} quoted, {n_unmarked} printed unquoted but quoted by another outlet), from a source "
             "outside the corpus"
         )
+
+    def _credit_lines(self, x: str) -> list[str]:
+        """The outlets the credit lines of x name (:data:`UNNAMED_WIRE` for wire copy of an agency a
+        line does not name)."""
+        if x not in self._credited:
+            out = []
+            for t in self.lines.get(x, []):
+                out += self.credits.credited(t)
+                if _UNNAMED_WIRE.search(t):
+                    out.append(UNNAMED_WIRE)
+            self._credited[x] = list(dict.fromkeys(out))
+        return self._credited[x]
+
+    def absent_source(self, x: str, y: str) -> tuple[str, str] | None:
+        """Is a direction x -> y contradicted by a credit line naming an outlet outside the story (no
+        document of it is a relative of x or y)? Either x's credit line names one (x says it is itself
+        a copy of a source outside the corpus, which y may have taken as well), or y's credit line
+        names one (y says where it took its text from). Not when y's text names x's outlet (then y
+        credits x). (document, outlet) of the credit line, else None."""
+        if not (self._credit_lines(x) or self._credit_lines(y)) or self.credits.names(
+            y, self.source.get(x, "")
+        ):
+            return None
+        present = {
+            self.source.get(z, "") for z in self.story.neighbours[x] | self.story.neighbours[y] | {x, y}
+        }
+
+        def outside(name: str) -> bool:
+            if name == UNNAMED_WIRE:  # absent unless a relative is a wire agency's page
+                return not any(_same_outlet(w, o) for w in WIRE_AGENCIES for o in present)
+            return not any(_same_outlet(name, o) for o in present)
+
+        for doc in (x, y):
+            for name in self._credit_lines(doc):
+                if outside(name):
+                    return doc, name
+        return None
 
     def dated_before(self, z: str, y: str) -> bool:
         """z's publication interval ends before or where y's begins (equal instants are not ordered)."""
@@ -762,6 +883,13 @@ def _dates_signal(ctx: _Pairs, x: str, y: str, notes: list[str]) -> Signal | Non
             "text's reused sentences are in it"
         )
         return None
+    absent = ctx.absent_source(earlier, later)
+    if absent is not None:
+        # a wire story carried by two outlets: the later one may have taken it from the wire as well
+        notes.append(
+            f"dates put {'A' if first == 'a->b' else 'B'} first, but " + _absent_evidence(absent, x, earlier)
+        )
+        return None
     precise = px[1] == "time" and py[1] == "time"
     return Signal(
         "dates",
@@ -769,6 +897,22 @@ def _dates_signal(ctx: _Pairs, x: str, y: str, notes: list[str]) -> Signal | Non
         CONFIDENCE["dates_time" if precise else "dates"],
         f"dates: A {_fmt_time(px[0], px[1])}, B {_fmt_time(py[0], py[1])}: "
         f"{'A' if first == 'a->b' else 'B'} was published first",
+    )
+
+
+def _absent_evidence(absent: tuple[str, str], x: str, src: str) -> str:
+    """Why a credit line to an outlet outside the story withholds a direction (see
+    :meth:`_Pairs.absent_source`); ``x`` is the pair's A."""
+    doc, name = absent
+    who = "A" if doc == x else "B"
+    if doc == src:
+        return (
+            f"{who}'s credit line names '{name}', an outlet none of their relatives is from: {who} is itself "
+            "a copy of a source outside the corpus, which the other may have taken as well"
+        )
+    return (
+        f"{who}'s credit line names '{name}', an outlet none of their relatives is from: {who} says it "
+        "took its text from a source outside the corpus"
     )
 
 
@@ -795,6 +939,14 @@ def _union_signal(ctx: _Pairs, x: str, y: str, notes: list[str]) -> Signal | Non
     ux, ev_x = ctx.story.union_over(x, y)
     uy, ev_y = ctx.story.union_over(y, x)
     if ux == uy or ctx.spoken(x, y)[0]:
+        return None
+    src, dst = (x, y) if ux else (y, x)
+    absent = ctx.absent_source(src, dst)
+    if absent is not None:
+        notes.append(
+            f"{'A' if ux else 'B'} holds the union of what its relatives share, but "
+            + _absent_evidence(absent, x, src)
+        )
         return None
     ev = ev_x.format(X="A", Y="B") if ux else ev_y.format(X="B", Y="A")
     return Signal("union", "a->b" if ux else "b->a", CONFIDENCE["union"], "union: " + ev)

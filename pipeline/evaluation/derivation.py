@@ -64,6 +64,8 @@ from pipeline.evaluation.overlap_scale import build_frames, text_tools
 
 CORPUS = "corpora/allsides_baly2020.parquet"
 SEED = 20261128
+# the words of a pair's evidence when a credit line to an outlet outside the story withheld its direction
+ABSENT_NOTE = "an outlet none of their relatives is from"
 
 # rewrite rules for rewording: word -> replacement (applied to whole words, case kept on the first letter)
 SYNONYMS = {
@@ -438,6 +440,18 @@ def score(result, truth: dict) -> dict:
     n_undet_story = result.document_pairs.filter(
         (pl.col("direction") == "undetermined") & pl.col("in_story")
     ).height
+    # directions withheld for a credit line naming an outlet outside the story: how many of these pairs
+    # are a line of descent (one an ancestor of the other: a direction there could have been right) and
+    # how many are not (siblings, copies of a missing original: any direction there would be wrong)
+    withheld = result.document_pairs.filter(
+        (pl.col("direction") == "undetermined")
+        & pl.col("direction_evidence").fill_null("").str.contains(ABSENT_NOTE, literal=True)
+    )
+    n_withheld_descent = sum(
+        1
+        for a, b in withheld.select("doc_id_a", "doc_id_b").rows()
+        if a in _ancestors(b, parent) or b in _ancestors(a, parent)
+    )
     n = max(len(derived_present), 1)
     return {
         "derived_present": len(derived_present),
@@ -455,6 +469,7 @@ def score(result, truth: dict) -> dict:
         "per_basis": {b: (v[0], v[1] / max(v[0], 1)) for b, v in sorted(per_basis.items())},
         "by_group": {g: tuple(by_group[g]) for g in ("present", "missing", "noise")},
         "wrong_from_stand_in": n_stand_in,
+        "withheld_absent": (withheld.height, n_withheld_descent),
         "by_shape": dict(by_shape),
     }
 
@@ -513,6 +528,9 @@ def main(argv: list[str] | None = None) -> int:
             + f"; wrong directions between copies of a missing original where the source copy holds all of "
             f"the other's sentences of the original, in the original's wording on all but at most one: "
             f"{s['wrong_from_stand_in']} of {s['by_group']['missing'][1]}"
+            + "; directions withheld for a credit line naming an outlet outside the story: "
+            f"{s['withheld_absent'][0]} pairs, {s['withheld_absent'][0] - s['withheld_absent'][1]} of them "
+            "between documents neither of which descends from the other (a direction there would be wrong)"
             + "; right / wrong / undetermined source by story shape: "
             + ", ".join(f"{k} {v[0]}/{v[1]}/{v[2]}" for k, v in sorted(s["by_shape"].items()))
         )
@@ -530,7 +548,9 @@ def main(argv: list[str] | None = None) -> int:
         "dates two versions a day or two apart are still not ordered. When the original is missing, "
         "copies that each changed its text in their own way are recognised as copies of a common source "
         "outside the corpus, and a later copy that agrees with an older one against an earlier one did "
-        "not take its text from the earlier one. The wrong directions of stories whose original is "
+        "not take its text from the earlier one; a copy whose credit line names the missing original's "
+        "outlet says it is a copy of a source outside the corpus, and neither dates nor the union make it "
+        "the source of another copy. The wrong directions of stories whose original is "
         "missing are of two kinds (counted in the lines above): the source copy is, as far as the other "
         "copy's text goes, the original itself (it holds every sentence of the original the other holds, "
         "in the original's wording on all but at most one), which no evidence in the corpus can tell; or the source copy did alter "
