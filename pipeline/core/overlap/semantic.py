@@ -222,7 +222,7 @@ def semantic_tier(
     if cenc is None:
         stats["semantic"] = {"ran": False, "reason": f"semantic tier not run: {creason}", "embeddings": False}
         return raw, signal_cols, stats
-    vecs = CandidateVectors(cenc, grading_texts(hashes, cfg)[0], clock)
+    vecs = CandidateVectors(cenc, grading_texts(hashes, cfg)[0], clock, store)
     with clock.step("semantic_candidates"):
         near, cand, sem_cand, counts = _window_candidates(
             raw, matches_1, prelim, focus, graded_keys, index, rare, vecs, cfg, clock
@@ -235,11 +235,13 @@ def semantic_tier(
         return raw, signal_cols, stats
     stats["semantic"] = {
         "ran": True,
-        "reason": f"semantic tier on: {creason}; {counts['static_encoded']} distinct sentences encoded for candidates",
+        "reason": f"semantic tier on: {creason}; {vecs.q.shape[0]} distinct sentences embedded for candidates "
+        f"({vecs.encoded} encoded, the others stored by earlier runs)",
         "candidates": sem_cand.height,
         "embeddings": True,
         "window_sentences": counts["window_sentences"],
-        "static_encoded": vecs.q.shape[0],
+        "static_encoded": vecs.encoded,
+        "static_held": vecs.q.shape[0],
     }
     stats.update({k: v for k, v in gstats.items() if k != "encoder_reason"})
     with clock.step("expand_semantic"):

@@ -25,13 +25,16 @@ _STORE_COUNTS = {
     "cache.word_tokens": (("index",), "tokens"),
     "cache.lsh_pairs": (("index",), "lsh_pairs"),
     "cache.rare_doc_pairs": (("index",), "rare_doc_pairs"),
+    "cache.static_vectors": (("semantic",), "static_vectors"),
 }
 
 
 #: the lexical steps' own index (sentence traits, words, LSH banding, rare-word blocking): a group of its own
 INDEX_GROUP = "overlap_index"
 _GROUPS = {
-    name: "overlap" if name in ("cache.minhash_signatures", "cache.graded_pairs") else INDEX_GROUP
+    name: "overlap"
+    if name in ("cache.minhash_signatures", "cache.graded_pairs", "cache.static_vectors")
+    else INDEX_GROUP
     for name in STORE_KEYS
 }
 
