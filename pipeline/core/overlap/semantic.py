@@ -26,7 +26,7 @@ from pipeline.core.overlap.candidates_semantic import (
 )
 from pipeline.core.overlap.common import Clock
 from pipeline.core.overlap.config import OverlapConfig
-from pipeline.core.overlap.grading import grade, grade_with_models, grading_texts, needs_models
+from pipeline.core.overlap.grading import GradingTexts, grade, grade_with_models, needs_models
 from pipeline.core.overlap.index import SentenceIndex
 from pipeline.core.overlap.matches import doc_sizes, expand, finalise_matches, relations
 from pipeline.core.overlap.models import (
@@ -113,6 +113,7 @@ def _graded_in_two_steps(
     cfg: OverlapConfig,
     clock: Clock,
     store: OverlapStore | None,
+    texts: GradingTexts | None = None,
 ) -> tuple[pl.DataFrame | None, list[str], dict[str, Any]]:
     """Every candidate graded on lexical signals; those :func:`grading.needs_models` selects graded
     again with MiniLM's cosine and the verifier (the models load only when a pair needs them). Returns
@@ -123,7 +124,16 @@ def _graded_in_two_steps(
     stats: dict[str, Any] = {}
     with clock.step("grade_semantic_lexical"):
         lex, signal_cols = grade(
-            cand, hashes, None, cfg, clock, "grade_semantic_lexical", signal_cols, keep_none=True, store=store
+            cand,
+            hashes,
+            None,
+            cfg,
+            clock,
+            "grade_semantic_lexical",
+            signal_cols,
+            keep_none=True,
+            store=store,
+            texts=texts,
         )
         ia, ib = lex["hid_a"].to_numpy(), lex["hid_b"].to_numpy()
         vecs.add(np.concatenate([ia, ib]))
@@ -165,6 +175,7 @@ def _graded_in_two_steps(
             "grade_semantic",
             signal_cols,
             store=store,
+            texts=texts,
         )
     stats["semantic_triage"]["models_stored"] = counts["stored"]
     if models is None:
@@ -222,13 +233,14 @@ def semantic_tier(
     if cenc is None:
         stats["semantic"] = {"ran": False, "reason": f"semantic tier not run: {creason}", "embeddings": False}
         return raw, signal_cols, stats
-    vecs = CandidateVectors(cenc, grading_texts(hashes, cfg)[0], clock, store)
+    texts = GradingTexts(hashes, cfg)  # read once for the steps below
+    vecs = CandidateVectors(cenc, texts, clock, store)
     with clock.step("semantic_candidates"):
         near, cand, sem_cand, counts = _window_candidates(
             raw, matches_1, prelim, focus, graded_keys, index, rare, vecs, cfg, clock
         )
     graded, signal_cols, gstats = _graded_in_two_steps(
-        cand, index, (prelim, focus), vecs, encoder, signal_cols, cfg, clock, store
+        cand, index, (prelim, focus), vecs, encoder, signal_cols, cfg, clock, store, texts
     )
     if graded is None:  # MiniLM failed to load: the lexical grades stay
         stats["semantic"] = {"ran": False, "reason": gstats["encoder_reason"], "embeddings": False}
