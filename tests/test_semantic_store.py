@@ -149,3 +149,36 @@ def test_stored_static_vectors_give_the_tables_of_a_full_run_after_any_sequence(
         assert dup == 0
     finally:
         con.close()
+
+
+def test_evidence_reused_from_the_preliminary_matches_is_that_of_all_matches(sample_warehouse, monkeypatch):
+    """The tables reuse the evidence the semantic tier computed for the document pairs whose matches it
+    did not change; every match's relation and every pair's chain equal those computed on all the
+    matches."""
+    from pipeline.core.overlap import matches as M
+    from pipeline.core.overlap import run as R
+
+    con = warehouse.connect(sample_warehouse / warehouse.WORK_DB_NAME, read_only=True)
+    try:
+        docs, sents = _inputs(con)
+    finally:
+        con.close()
+    seen = []
+
+    def checked(matches, sents_, cfg_, sizes, known):
+        got, got_pairs = M.relations_reusing(matches, sents_, cfg_, sizes, known)
+        want, want_pairs = M.relations(matches, sents_, cfg_, sizes)
+        assert got.equals(want, null_equal=True)
+        key = ["doc_id_a", "doc_id_b"]
+        assert got_pairs.sort(key).equals(want_pairs.sort(key), null_equal=True)
+        n_pairs = matches.select("doc_id_a", "doc_id_b").unique().height
+        seen.append((known is not None, 0 if known is None else known.changed.height, n_pairs))
+        return got, got_pairs
+
+    monkeypatch.setattr(R, "relations_reusing", checked)
+    for cfg in (OverlapConfig(verifier=False), OverlapConfig(verifier=False, semantic_focus_min_weight=8.0)):
+        compute_overlap(docs, sents, config=cfg, encoder=_HashEncoder())
+    compute_overlap(docs, sents, config=OverlapConfig(), encoder=None)
+    assert [s[0] for s in seen] == [True, True, False]
+    # evidence was both reused (pairs outside the focus) and computed (the focus pairs)
+    assert all(0 < n_changed < n_pairs for _, n_changed, n_pairs in seen[:2])

@@ -28,7 +28,7 @@ from pipeline.core.overlap.common import Clock
 from pipeline.core.overlap.config import OverlapConfig
 from pipeline.core.overlap.grading import GradingTexts, grade, grade_with_models, needs_models
 from pipeline.core.overlap.index import SentenceIndex
-from pipeline.core.overlap.matches import doc_sizes, expand, finalise_matches, relations
+from pipeline.core.overlap.matches import KnownEvidence, doc_sizes, expand, finalise_matches, relations
 from pipeline.core.overlap.models import (
     CachedEncoder,
     VerifierRun,
@@ -205,8 +205,8 @@ def semantic_tier(
     cfg: OverlapConfig,
     clock: Clock,
     store: OverlapStore | None = None,
-) -> tuple[pl.DataFrame, list[str], dict[str, Any]]:
-    """The raw matches with the semantic tier's grades in the focus pairs, the signal columns and the
+) -> tuple[pl.DataFrame, list[str], dict[str, Any], KnownEvidence]:
+    """The raw matches with the semantic tier's grades in the focus pairs, the signal columns, the
     statistics to record (``semantic_focus_pairs``, ``semantic``, ``semantic_triage``, ``verifier``,
     ...).
 
@@ -217,8 +217,19 @@ def semantic_tier(
     stats: dict[str, Any] = {}
     with clock.step("semantic_focus"):
         prelim = finalise_matches(raw, elig, semantic_on=False)
-        _, pair_evidence = relations(prelim, sents, cfg, doc_sizes(elig))
+        prelim_ev, pair_evidence = relations(prelim, sents, cfg, doc_sizes(elig))
         focus = focus_pairs(pair_evidence, doc_rank, cfg)
+    # the evidence of the preliminary matches holds for every document pair but the focus pairs, the
+    # only ones whose matches the tier changes (see matches.relations_reusing)
+    ids = doc_rank.select("doc_id", "didx")
+    known = KnownEvidence(
+        prelim_ev,
+        pair_evidence,
+        focus.join(ids.rename({"didx": "da", "doc_id": "doc_id_a"}), on="da")
+        .join(ids.rename({"didx": "db", "doc_id": "doc_id_b"}), on="db")
+        .select("doc_id_a", "doc_id_b"),
+    )
+    del prelim_ev
     stats["semantic_focus_pairs"] = focus.height
     if focus.height == 0:
         stats["semantic"] = {
@@ -227,12 +238,12 @@ def semantic_tier(
             "candidates": 0,
             "embeddings": True,
         }
-        return raw, signal_cols, stats
+        return raw, signal_cols, stats, known
     with clock.step("semantic_load_static"):
         cenc, creason = load_candidate_encoder(encoder)
     if cenc is None:
         stats["semantic"] = {"ran": False, "reason": f"semantic tier not run: {creason}", "embeddings": False}
-        return raw, signal_cols, stats
+        return raw, signal_cols, stats, known
     texts = GradingTexts(hashes, cfg)  # read once for the steps below
     vecs = CandidateVectors(cenc, texts, clock, store)
     with clock.step("semantic_candidates"):
@@ -244,7 +255,7 @@ def semantic_tier(
     )
     if graded is None:  # MiniLM failed to load: the lexical grades stay
         stats["semantic"] = {"ran": False, "reason": gstats["encoder_reason"], "embeddings": False}
-        return raw, signal_cols, stats
+        return raw, signal_cols, stats, known
     stats["semantic"] = {
         "ran": True,
         "reason": f"semantic tier on: {creason}; {vecs.q.shape[0]} distinct sentences embedded for candidates "
@@ -261,4 +272,5 @@ def semantic_tier(
     keep_m2, accepted, rejected, n_replaced = _replace_lexical_grades(m2, m3, near, elig, focus)
     stats["semantic_replaced_lexical"] = n_replaced
     stats["semantic_verifier_rejected_kept"] = rejected.height
-    return pl.concat([matches_1, keep_m2, accepted, rejected], how="diagonal_relaxed"), signal_cols, stats
+    raw = pl.concat([matches_1, keep_m2, accepted, rejected], how="diagonal_relaxed")
+    return raw, signal_cols, stats, known
