@@ -36,6 +36,7 @@ def test_asset_graph_groups_and_keys():
         "marts/stories": "overlap",
         "cache/minhash_signatures": "overlap",
         "cache/graded_pairs": "overlap",
+        "cache/static_vectors": "overlap",
         "cache/sentence_traits": "overlap_index",
         "cache/word_tokens": "overlap_index",
         "cache/lsh_postings": "overlap_index",
