@@ -36,7 +36,6 @@ def test_asset_graph_groups_and_keys():
         "marts/stories": "overlap",
         "cache/minhash_signatures": "overlap",
         "cache/graded_pairs": "overlap",
-        "cache/static_vectors": "overlap",
         "cache/sentence_traits": "overlap_index",
         "cache/word_tokens": "overlap_index",
         "cache/lsh_postings": "overlap_index",
@@ -44,6 +43,7 @@ def test_asset_graph_groups_and_keys():
         "cache/lsh_pairs": "overlap_index",
         "cache/rare_doc_sets": "overlap_index",
         "cache/rare_doc_pairs": "overlap_index",
+        "cache/static_vectors": "overlap_index",
         "publish/analyst_warehouse": "publish",
         "publish/reuse_reports": "publish",
     }

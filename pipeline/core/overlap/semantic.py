@@ -208,7 +208,8 @@ def semantic_tier(
 ) -> tuple[pl.DataFrame, list[str], dict[str, Any], KnownEvidence]:
     """The raw matches with the semantic tier's grades in the focus pairs, the signal columns, the
     statistics to record (``semantic_focus_pairs``, ``semantic``, ``semantic_triage``, ``verifier``,
-    ...).
+    ...) and the evidence of the preliminary matches, which holds for every document pair but the focus
+    pairs (``matches.KnownEvidence``, for ``matches.relations_reusing``).
 
     ``raw``: every raw match so far; ``m2``: the lexical paraphrase matches among them; ``matches_1``:
     the exact and near ones; ``graded_keys``: hash pairs graded already (not graded again); ``store``:

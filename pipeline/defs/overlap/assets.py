@@ -29,12 +29,11 @@ _STORE_COUNTS = {
 }
 
 
-#: the lexical steps' own index (sentence traits, words, LSH banding, rare-word blocking): a group of its own
+#: the index the overlap steps keep (sentence traits, words, LSH banding, rare-word blocking, the semantic
+#: tier's static vectors): a group of its own
 INDEX_GROUP = "overlap_index"
 _GROUPS = {
-    name: "overlap"
-    if name in ("cache.minhash_signatures", "cache.graded_pairs", "cache.static_vectors")
-    else INDEX_GROUP
+    name: "overlap" if name in ("cache.minhash_signatures", "cache.graded_pairs") else INDEX_GROUP
     for name in STORE_KEYS
 }
 
