@@ -43,6 +43,7 @@ def test_asset_graph_groups_and_keys():
         "cache/lsh_pairs": "overlap_index",
         "cache/rare_doc_sets": "overlap_index",
         "cache/rare_doc_pairs": "overlap_index",
+        "cache/static_vectors": "overlap_index",
         "publish/analyst_warehouse": "publish",
         "publish/reuse_reports": "publish",
     }

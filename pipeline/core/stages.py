@@ -43,7 +43,12 @@ from pipeline.core.ingest import IngestConfig, iter_ingest, scan_landing
 from pipeline.core.normalize import normalize_sentence, sentence_hash
 from pipeline.core.overlap import OverlapConfig, compute_overlap
 from pipeline.core.overlap.models import semantic_wanted
-from pipeline.core.overlap.store import OverlapStore, encoder_fingerprint, inputs_fingerprint
+from pipeline.core.overlap.store import (
+    OverlapStore,
+    attach_static_vectors,
+    encoder_fingerprint,
+    inputs_fingerprint,
+)
 from pipeline.core.parallel import STATE, pool
 from pipeline.core.segment import split_sentences
 from pipeline.core.templates import (
@@ -927,6 +932,7 @@ def _load_store(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None:
     """Fill ``store`` with the rows stored under its keys (with a stored banding state, signatures and
     postings are read on demand instead: ``_load_banding``)."""
     _load_blocking(con, store)
+    attach_static_vectors(con, store)
     if not _load_banding(con, store):
         store.signatures = con.sql(
             "SELECT signature_key, norm_hash, signature FROM cache.minhash_signatures WHERE signature_key = ?",

@@ -101,6 +101,15 @@ def default_path(dims: int = DIMS) -> Path:
     return Path(base) / "wiretrace" / f"minilm-static-v{RECIPE_VERSION}-{dims}d.bin"
 
 
+def _package_version(package: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "absent"
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as fh:
@@ -254,6 +263,23 @@ class StaticEncoder:
         if meta.get("tokenizer_sha256") != _sha256(source / "tokenizer.json"):
             raise ValueError(f"{path.name} was distilled for another tokenizer than the installed model's")
         return cls(table, Tokenizer.from_file(str(source / "tokenizer.json")), meta, path, _load_centre(meta))
+
+    @property
+    def fingerprint(self) -> str:
+        """Digest of everything a text's vector depends on besides the text: the table, the centre,
+        the tokenizer and recipe (``meta``), this module's code and the numpy and scipy versions
+        (computed once per encoder)."""
+        fp = getattr(self, "_fingerprint", None)
+        if fp is None:
+            h = hashlib.blake2b(digest_size=16)
+            h.update(self.table.tobytes())
+            h.update(b"-" if self.centre is None else self.centre.tobytes())
+            h.update(json.dumps(self.meta, sort_keys=True).encode())
+            h.update(Path(__file__).read_bytes())
+            for pkg in ("numpy", "scipy", "tokenizers"):
+                h.update(f"{pkg}={_package_version(pkg)}".encode())
+            fp = self._fingerprint = f"static:{h.hexdigest()}"
+        return fp
 
     def piece_ids(self, texts: Sequence[str]) -> list[list[int]]:
         return [e.ids for e in self._tok.encode_batch(list(texts), add_special_tokens=False)]

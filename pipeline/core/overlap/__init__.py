@@ -147,7 +147,8 @@ Stats
 ``graded_pairs`` (candidates sent to the grader), ``graded_matches`` (graded exact/near/paraphrase);
 ``grader``; ``semantic`` = {``ran``, ``reason``, ``candidates`` (the static encoder's nearest
 neighbours), ``embeddings``, ``window_sentences`` (sentences near the focus pairs' matches that seek a
-partner), ``static_encoded`` (distinct texts the static encoder embedded)}; ``verifier`` = {``ran``,
+partner), ``static_held`` (distinct texts with a static encoder vector), ``static_encoded`` (those
+the static encoder encoded: the others were stored by earlier runs)}; ``verifier`` = {``ran``,
 ``reason``, ``pairs``}; with the semantic tier ``semantic_focus_pairs``, ``semantic_triage`` =
 {``candidates`` (graded pairs), ``decided_by_rules`` (exact or near), ``aligned`` (in line with a
 lexical match), ``certain`` (decided by the cheap signals: off the diagonal or certainly unrelated),
@@ -202,7 +203,8 @@ batches (a sentence turning common, a word stopping being rare or a bucket cross
 ``lsh_max_bucket`` re-derives what depends on it). Still computed over the whole corpus by every run
 with something new, by cheap frame operations: the counts behind ``is_common`` (documents and outlets
 per normalised sentence), the index, the document frequency of words, the top partners of each
-document; not stored: embeddings and every table built from the
+document; stored too: the static encoder's vector of each text the semantic tier embedded
+(``cache.static_vectors``); not stored: MiniLM's embeddings and every table built from the
 matches (connected components and per-document shares that one new match can change). A run whose
 inputs, settings, code and models are unchanged (``store.inputs_fingerprint``, kept in
 ``meta.stage_state``) skips the stage; ``store``'s module docstring gives the details.

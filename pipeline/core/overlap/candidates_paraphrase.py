@@ -82,11 +82,7 @@ def rare_tokens(elig: pl.DataFrame, cfg: OverlapConfig, store: OverlapStore | No
     # pass 1: document frequency of every word (chunks hold whole documents, so per-chunk counts of
     # distinct (document, word) pairs add up)
     counts = [
-        chunk_tokens(lo)
-        .select("didx", "tok")
-        .unique()
-        .group_by("tok")
-        .agg(pl.len().cast(pl.Int64).alias("n"))
+        chunk_tokens(lo).group_by("tok").agg(pl.col("didx").n_unique().cast(pl.Int64).alias("n"))
         for lo in range(0, n_didx, doc_step)
     ]
     n_docs = max(1, elig["didx"].n_unique())

@@ -17,6 +17,7 @@ kernel, the thread count or which other sentences were encoded with it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ from pipeline.core.overlap.config import OverlapConfig
 from pipeline.core.overlap.index import both_ways, doc_pair_numbers
 from pipeline.core.overlap.models import encode
 from pipeline.core.overlap.schemas import CANDIDATE_SCHEMA
+from pipeline.core.overlap.store import OverlapStore, static_key, text_keys
 from pipeline.core.semantic_index import quantise
 
 #: sentences encoded by the candidate encoder per call (a progress report after each)
@@ -77,22 +79,50 @@ def near_anchors(
 class CandidateVectors:
     """Quantised candidate-encoder vectors of distinct texts, by ``hid``: ``texts[hid]`` is the text
     encoded for it (the grading text, see ``grading.grading_texts``); :meth:`add` encodes the ones not
-    held yet, so each text is encoded once per run whichever step asks first."""
+    held yet, so each text is encoded once per run whichever step asks first. With a ``store`` and an
+    encoder that has a fingerprint (``store.static_key``), vectors stored by earlier runs are read
+    instead of encoded (a text's quantised vector depends on the text alone) and the new ones are
+    added to the store; ``encoded`` counts the texts actually encoded."""
 
-    def __init__(self, enc: Any, texts: list[str], clock: Clock):
+    def __init__(self, enc: Any, texts: Sequence[str], clock: Clock, store: OverlapStore | None = None):
         self.enc, self.texts, self.clock = enc, texts, clock
         self.row: dict[int, int] = {}
         self.q = np.zeros((0, 0), dtype=np.int8)
         self.sq = np.zeros(0, dtype=np.int64)
+        self.key = static_key(enc) if store is not None else None
+        self.stored = store.static if store is not None and self.key is not None else None
+        self.encoded = 0
+
+    def _quantised(self, texts: list[str]) -> np.ndarray:
+        """int8 vectors of ``texts``: stored ones read, the others encoded (and stored)."""
+        if self.stored is None or self.key is None:
+            self.encoded += len(texts)
+            return quantise(encode(self.enc, texts, self.clock, "static_embed", STATIC_CHUNK))
+        keys = text_keys(texts)
+        got = self.stored.lookup(self.key, keys)
+        first: dict[str, int] = {}
+        for i, k in enumerate(keys):
+            if k not in got:
+                first.setdefault(k, i)
+        miss = sorted(first.values())  # each missing text encoded once
+        if miss:
+            self.encoded += len(miss)
+            fresh = quantise(
+                encode(self.enc, [texts[i] for i in miss], self.clock, "static_embed", STATIC_CHUNK)
+            )
+            self.stored.add(self.key, [keys[i] for i in miss], fresh)
+            got.update((keys[i], row.tobytes()) for i, row in zip(miss, fresh, strict=True))
+        return np.frombuffer(b"".join(got[k] for k in keys), dtype=np.int8).reshape(len(keys), -1).copy()
 
     def add(self, hids: list[int] | np.ndarray) -> int:
-        """Encode the texts of the ``hids`` not held yet (in ``hid`` order); returns how many."""
+        """Encode (or read) the texts of the ``hids`` not held yet (in ``hid`` order); returns how many."""
         todo = sorted({int(h) for h in hids} - self.row.keys())
         if not todo:
             return 0
-        q = quantise(
-            encode(self.enc, [self.texts[h] for h in todo], self.clock, "static_embed", STATIC_CHUNK)
-        )
+        fetch = getattr(self.texts, "fetch", None)
+        if fetch is not None:  # grading.GradingTexts: read the texts in one go
+            fetch(todo)
+        q = self._quantised([self.texts[h] for h in todo])
         base = len(self.row)
         for i, h in enumerate(todo):
             self.row[h] = base + i

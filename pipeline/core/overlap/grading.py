@@ -10,7 +10,7 @@ Every candidate is graded once per pair of distinct normalised sentences; senten
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -39,8 +39,42 @@ def grading_texts(hashes: pl.DataFrame, cfg: OverlapConfig) -> tuple[list[str], 
     return texts.to_list(), (by_hid.str.len_chars() > cfg.max_grade_chars).to_numpy()
 
 
+class GradingTexts:
+    """The grading text of each hid (:func:`grading_texts`: its text cut to ``max_grade_chars``), read
+    from ``hashes`` on demand: ``texts[hid]`` as from the list, but only the texts of the hids asked for
+    become Python strings (:meth:`fetch` reads many at once), so grading a few pairs costs nothing per
+    distinct sentence of the corpus. ``cut``: per hid, whether its text was cut; ``norm_hash``: per
+    hid, its normalised text's hash."""
+
+    def __init__(self, hashes: pl.DataFrame, cfg: OverlapConfig):
+        by_hid = hashes if hashes["hid"].is_sorted() else hashes.sort("hid")
+        self._rep = by_hid["rep_text"]
+        self._n = cfg.max_grade_chars
+        self.norm_hash = by_hid["norm_hash"]
+        self.cut = (self._rep.str.len_chars() > self._n).to_numpy()
+        self._got: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._rep)
+
+    def fetch(self, hids: np.ndarray | list[int]) -> None:
+        """Read the texts of ``hids`` not read yet (one gather)."""
+        todo = np.unique(np.asarray(hids, dtype=np.int64))
+        todo = todo[[int(h) not in self._got for h in todo.tolist()]] if self._got else todo
+        if len(todo):
+            texts = self._rep.gather(todo).str.slice(0, self._n).to_list()
+            self._got.update(zip(todo.tolist(), texts, strict=True))
+
+    def __getitem__(self, hid: int) -> str:
+        got = self._got.get(int(hid))
+        if got is None:
+            self.fetch([int(hid)])
+            got = self._got[int(hid)]
+        return got
+
+
 def _pair_embeddings(
-    enc: Any, ia: np.ndarray, ib: np.ndarray, text_list: list[str], clock: Clock
+    enc: Any, ia: np.ndarray, ib: np.ndarray, text_list: Sequence[str], clock: Clock
 ) -> Embeddings:
     """Embeddings of the sentences of the pairs (ia, ib), each distinct sentence once."""
     used = np.unique(np.concatenate([ia, ib]))
@@ -52,7 +86,7 @@ def _pair_embeddings(
 def _grade_batches(
     ia: np.ndarray,
     ib: np.ndarray,
-    text_list: list[str],
+    text_list: Sequence[str],
     vecs: Embeddings | None,
     cfg: OverlapConfig,
     clock: Clock,
@@ -84,7 +118,7 @@ def _grade_with_store(
     ia: np.ndarray,
     ib: np.ndarray,
     hashes: pl.DataFrame,
-    text_list: list[str],
+    text_list: Sequence[str],
     vecs: Embeddings | None,
     enc: Any,
     cfg: OverlapConfig,
@@ -98,7 +132,7 @@ def _grade_with_store(
     stored = store.stored_grades(enc_fp, keys) if enc_fp is not None else {}
     todo = np.asarray([i for i, k in enumerate(keys) if k not in stored], dtype=np.intp)
     new = _grade_batches(ia[todo], ib[todo], text_list, vecs, cfg, clock, step) if len(todo) else ([], [], [])
-    norm_hash = hashes.sort("hid")["norm_hash"]
+    norm_hash = text_list.norm_hash
     store.add_grades(
         enc_fp or "",
         [keys[i] for i in todo],
@@ -120,7 +154,7 @@ def _grade_with_store(
 def verify(
     ia: np.ndarray,
     ib: np.ndarray,
-    text_list: list[str],
+    text_list: Sequence[str],
     vecs: Embeddings,
     kinds: list[str],
     scores: list[float],
@@ -208,6 +242,7 @@ def grade(
     verifier_run: VerifierRun | None = None,
     keep_none: bool = False,
     store: OverlapStore | None = None,
+    texts: GradingTexts | None = None,
 ) -> tuple[pl.DataFrame, list[str]]:
     """Grade candidate hash pairs; keep exact/near/paraphrase results (and ``none`` with
     ``keep_none``) with their signals, one Float64 column per signal graded so far (``signal_cols``,
@@ -216,12 +251,15 @@ def grade(
     ``enc``: the encoder whose embeddings join the grade (None: lexical signals only);
     ``verifier_run``: the cross-encoder verifier re-grades the pairs the rules leave to the classifier
     (only with ``enc``); ``store``: grades stored by earlier runs are reused
-    (the verifier still runs on them) and the grades computed here added to it."""
+    (the verifier still runs on them) and the grades computed here added to it; ``texts``: the
+    run's :class:`GradingTexts` of ``hashes`` (made here when not given)."""
     if cand.height == 0:
         return empty(GRADED_SCHEMA), signal_cols
-    text_list, cut = grading_texts(hashes, cfg)
     ia = cand["hid_a"].to_numpy()
     ib = cand["hid_b"].to_numpy()
+    text_list = GradingTexts(hashes, cfg) if texts is None else texts
+    text_list.fetch(np.concatenate([ia, ib]))
+    cut = text_list.cut
     vecs = _pair_embeddings(enc, ia, ib, text_list, clock) if enc is not None else None
     if store is None:
         kinds, scores, sigs = _grade_batches(ia, ib, text_list, vecs, cfg, clock, step)
@@ -275,6 +313,7 @@ def grade_with_models(
     step: str,
     signal_cols: list[str],
     store: OverlapStore | None = None,
+    texts: GradingTexts | None = None,
 ) -> tuple[pl.DataFrame | None, list[str], dict[str, int]]:
     """:func:`grade` with MiniLM's embeddings and the verifier, ``none`` kept, for the pairs the semantic
     tier's triage sends to the slow models; the final grades of pairs graded by an earlier run are read
@@ -282,9 +321,11 @@ def grade_with_models(
     cannot load, and the verifier's run) is called only when some pair is not stored. Returns the graded
     pairs (None when the encoder cannot load), the signal columns and counts (``stored``, ``graded``).
     Final grades are stored only when the verifier the key names did run (or was not requested)."""
-    text_list, cut = grading_texts(hashes, cfg)
     ia = cand["hid_a"].to_numpy()
     ib = cand["hid_b"].to_numpy()
+    text_list = GradingTexts(hashes, cfg) if texts is None else texts
+    text_list.fetch(np.concatenate([ia, ib]))
+    cut = text_list.cut
     n = len(ia)
     vfp = store.verified_fp if store is not None else None
     keys = pair_keys([text_list[a] for a in ia], [text_list[b] for b in ib]) if vfp else []
@@ -311,7 +352,7 @@ def grade_with_models(
         if verified:
             verify(ta, tb, text_list, vecs, k2, s2, g2, verifier_run, cfg, clock)
         if vfp and (verified or not cfg.verifier):
-            norm_hash = hashes.sort("hid")["norm_hash"]
+            norm_hash = text_list.norm_hash
             store.add_grades(
                 vfp,
                 [keys[i] for i in todo],

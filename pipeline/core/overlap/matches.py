@@ -8,6 +8,7 @@ grade of a pair, applies the many-to-many rule and fills the signal columns of i
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import polars as pl
 
@@ -198,3 +199,46 @@ def relations(
     )
     schema = dict(matches.schema) | MATCH_EVIDENCE
     return m.select(list(schema)).cast(schema).sort("sentence_id_a", "sentence_id_b"), pairs
+
+
+class KnownEvidence(NamedTuple):
+    """The evidence columns of matches computed earlier in the run (:func:`relations` of the
+    preliminary matches the semantic tier starts from) and the document pairs whose matches changed
+    since (``changed``: doc_id_a, doc_id_b; the semantic tier's focus pairs)."""
+
+    matches: pl.DataFrame
+    pair_evidence: pl.DataFrame
+    changed: pl.DataFrame
+
+
+def relations_reusing(
+    matches: pl.DataFrame,
+    sents: pl.DataFrame,
+    cfg: OverlapConfig,
+    sizes: pl.DataFrame,
+    known: KnownEvidence | None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """:func:`relations`, computed only for the document pairs whose matches changed since ``known``
+    and taken from ``known`` for the others. Every evidence value is a function of its document
+    pair's matches (the relation of a match, its novel n-grams and stock cover, the pair's aligned
+    chain), so the result is that of :func:`relations` on all the matches; a pair ``known`` lacks a
+    row of is computed too."""
+    if known is None or matches.height == 0:
+        return relations(matches, sents, cfg, sizes)
+    keys = ["sentence_id_a", "sentence_id_b"]
+    pair = ["doc_id_a", "doc_id_b"]
+    ev_cols = list(MATCH_EVIDENCE)
+    out = matches.join(known.changed, on=pair, how="anti").join(
+        known.matches.select(*keys, *ev_cols), on=keys, how="left"
+    )
+    missing = out.filter(pl.col("relation").is_null()).select(pair).unique()
+    redo = pl.concat([known.changed.select(pair), missing]).unique()
+    inside = matches.join(redo, on=pair, how="semi")
+    m_in, pe_in = relations(inside, sents, cfg, sizes)
+    schema = dict(matches.schema) | MATCH_EVIDENCE
+    m_out = out.join(redo, on=pair, how="anti").select(list(schema)).cast(schema)
+    pe_out = known.pair_evidence.join(redo, on=pair, how="anti").join(
+        m_out.select(pair).unique(), on=pair, how="semi"
+    )
+    merged = pl.concat([m_in, m_out]).sort(keys)
+    return merged, pl.concat([pe_in, pe_out.select(pe_in.columns).cast(pe_in.schema)])

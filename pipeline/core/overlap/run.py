@@ -28,7 +28,13 @@ from pipeline.core.overlap.flags import mark_templates, sentence_flags, template
 from pipeline.core.overlap.grading import GRADER, grade
 from pipeline.core.overlap.index import SentenceIndex, build_index
 from pipeline.core.overlap.inputs import prepare_inputs
-from pipeline.core.overlap.matches import doc_sizes, expand, finalise_matches, relations
+from pipeline.core.overlap.matches import (
+    KnownEvidence,
+    doc_sizes,
+    expand,
+    finalise_matches,
+    relations_reusing,
+)
 from pipeline.core.overlap.models import semantic_wanted
 from pipeline.core.overlap.originality import originality
 from pipeline.core.overlap.pairs import document_pairs, with_pair_evidence
@@ -132,12 +138,14 @@ def _tables(
     elig: pl.DataFrame,
     cfg: OverlapConfig,
     clock: Clock,
+    known: KnownEvidence | None = None,
 ) -> OverlapResult:
-    """The seven tables from the raw matches (statistics not filled in)."""
+    """The seven tables from the raw matches (statistics not filled in); ``known``: evidence computed
+    already for the document pairs whose matches did not change since (``relations_reusing``)."""
     with clock.step("matches"):
         matches = finalise_matches(raw, elig, semantic_on=semantic_on)
     with clock.step("evidence"):
-        matches, pair_evidence = relations(matches, sents, cfg, doc_sizes(elig))
+        matches, pair_evidence = relations_reusing(matches, sents, cfg, doc_sizes(elig), known)
         linked = matches.filter(pl.col("relation").is_in(LINKED))
     with clock.step("clusters"):
         clusters = build_clusters(linked, sents)
@@ -215,8 +223,9 @@ def compute_overlap(
     raw = pl.concat([lexical.matches_1, lexical.m2], how="diagonal_relaxed")
     signal_cols = lexical.signal_cols
     # the semantic tier: only where the lexical evidence already aligns text between two documents
+    known = None  # evidence the semantic tier computed for the matches it did not change
     if wanted:
-        raw, signal_cols, semantic_stats = semantic_tier(
+        raw, signal_cols, semantic_stats, known = semantic_tier(
             raw,
             lexical.m2,
             lexical.matches_1,
@@ -234,7 +243,7 @@ def compute_overlap(
     flags, elig = lexical.flags, lexical.index.elig
     del lexical  # the rare words and candidates are no longer needed
 
-    result = _tables(raw, wanted, docs, sents, flags, elig, cfg, clock)
+    result = _tables(raw, wanted, docs, sents, flags, elig, cfg, clock, known)
     result.stats = stats | _table_stats(result)
     if store is not None:
         result.stats["store"] = store.stats()

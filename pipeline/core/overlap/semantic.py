@@ -26,9 +26,9 @@ from pipeline.core.overlap.candidates_semantic import (
 )
 from pipeline.core.overlap.common import Clock
 from pipeline.core.overlap.config import OverlapConfig
-from pipeline.core.overlap.grading import grade, grade_with_models, grading_texts, needs_models
+from pipeline.core.overlap.grading import GradingTexts, grade, grade_with_models, needs_models
 from pipeline.core.overlap.index import SentenceIndex
-from pipeline.core.overlap.matches import doc_sizes, expand, finalise_matches, relations
+from pipeline.core.overlap.matches import KnownEvidence, doc_sizes, expand, finalise_matches, relations
 from pipeline.core.overlap.models import (
     CachedEncoder,
     VerifierRun,
@@ -113,6 +113,7 @@ def _graded_in_two_steps(
     cfg: OverlapConfig,
     clock: Clock,
     store: OverlapStore | None,
+    texts: GradingTexts | None = None,
 ) -> tuple[pl.DataFrame | None, list[str], dict[str, Any]]:
     """Every candidate graded on lexical signals; those :func:`grading.needs_models` selects graded
     again with MiniLM's cosine and the verifier (the models load only when a pair needs them). Returns
@@ -123,7 +124,16 @@ def _graded_in_two_steps(
     stats: dict[str, Any] = {}
     with clock.step("grade_semantic_lexical"):
         lex, signal_cols = grade(
-            cand, hashes, None, cfg, clock, "grade_semantic_lexical", signal_cols, keep_none=True, store=store
+            cand,
+            hashes,
+            None,
+            cfg,
+            clock,
+            "grade_semantic_lexical",
+            signal_cols,
+            keep_none=True,
+            store=store,
+            texts=texts,
         )
         ia, ib = lex["hid_a"].to_numpy(), lex["hid_b"].to_numpy()
         vecs.add(np.concatenate([ia, ib]))
@@ -165,6 +175,7 @@ def _graded_in_two_steps(
             "grade_semantic",
             signal_cols,
             store=store,
+            texts=texts,
         )
     stats["semantic_triage"]["models_stored"] = counts["stored"]
     if models is None:
@@ -194,10 +205,11 @@ def semantic_tier(
     cfg: OverlapConfig,
     clock: Clock,
     store: OverlapStore | None = None,
-) -> tuple[pl.DataFrame, list[str], dict[str, Any]]:
-    """The raw matches with the semantic tier's grades in the focus pairs, the signal columns and the
+) -> tuple[pl.DataFrame, list[str], dict[str, Any], KnownEvidence]:
+    """The raw matches with the semantic tier's grades in the focus pairs, the signal columns, the
     statistics to record (``semantic_focus_pairs``, ``semantic``, ``semantic_triage``, ``verifier``,
-    ...).
+    ...) and the evidence of the preliminary matches, which holds for every document pair but the focus
+    pairs (``matches.KnownEvidence``, for ``matches.relations_reusing``).
 
     ``raw``: every raw match so far; ``m2``: the lexical paraphrase matches among them; ``matches_1``:
     the exact and near ones; ``graded_keys``: hash pairs graded already (not graded again); ``store``:
@@ -206,8 +218,19 @@ def semantic_tier(
     stats: dict[str, Any] = {}
     with clock.step("semantic_focus"):
         prelim = finalise_matches(raw, elig, semantic_on=False)
-        _, pair_evidence = relations(prelim, sents, cfg, doc_sizes(elig))
+        prelim_ev, pair_evidence = relations(prelim, sents, cfg, doc_sizes(elig))
         focus = focus_pairs(pair_evidence, doc_rank, cfg)
+    # the evidence of the preliminary matches holds for every document pair but the focus pairs, the
+    # only ones whose matches the tier changes (see matches.relations_reusing)
+    ids = doc_rank.select("doc_id", "didx")
+    known = KnownEvidence(
+        prelim_ev,
+        pair_evidence,
+        focus.join(ids.rename({"didx": "da", "doc_id": "doc_id_a"}), on="da")
+        .join(ids.rename({"didx": "db", "doc_id": "doc_id_b"}), on="db")
+        .select("doc_id_a", "doc_id_b"),
+    )
+    del prelim_ev
     stats["semantic_focus_pairs"] = focus.height
     if focus.height == 0:
         stats["semantic"] = {
@@ -216,30 +239,33 @@ def semantic_tier(
             "candidates": 0,
             "embeddings": True,
         }
-        return raw, signal_cols, stats
+        return raw, signal_cols, stats, known
     with clock.step("semantic_load_static"):
         cenc, creason = load_candidate_encoder(encoder)
     if cenc is None:
         stats["semantic"] = {"ran": False, "reason": f"semantic tier not run: {creason}", "embeddings": False}
-        return raw, signal_cols, stats
-    vecs = CandidateVectors(cenc, grading_texts(hashes, cfg)[0], clock)
+        return raw, signal_cols, stats, known
+    texts = GradingTexts(hashes, cfg)  # read once for the steps below
+    vecs = CandidateVectors(cenc, texts, clock, store)
     with clock.step("semantic_candidates"):
         near, cand, sem_cand, counts = _window_candidates(
             raw, matches_1, prelim, focus, graded_keys, index, rare, vecs, cfg, clock
         )
     graded, signal_cols, gstats = _graded_in_two_steps(
-        cand, index, (prelim, focus), vecs, encoder, signal_cols, cfg, clock, store
+        cand, index, (prelim, focus), vecs, encoder, signal_cols, cfg, clock, store, texts
     )
     if graded is None:  # MiniLM failed to load: the lexical grades stay
         stats["semantic"] = {"ran": False, "reason": gstats["encoder_reason"], "embeddings": False}
-        return raw, signal_cols, stats
+        return raw, signal_cols, stats, known
     stats["semantic"] = {
         "ran": True,
-        "reason": f"semantic tier on: {creason}; {counts['static_encoded']} distinct sentences encoded for candidates",
+        "reason": f"semantic tier on: {creason}; {vecs.q.shape[0]} distinct sentences embedded for candidates "
+        f"({vecs.encoded} encoded, the others stored by earlier runs)",
         "candidates": sem_cand.height,
         "embeddings": True,
         "window_sentences": counts["window_sentences"],
-        "static_encoded": vecs.q.shape[0],
+        "static_encoded": vecs.encoded,
+        "static_held": vecs.q.shape[0],
     }
     stats.update({k: v for k, v in gstats.items() if k != "encoder_reason"})
     with clock.step("expand_semantic"):
@@ -247,4 +273,5 @@ def semantic_tier(
     keep_m2, accepted, rejected, n_replaced = _replace_lexical_grades(m2, m3, near, elig, focus)
     stats["semantic_replaced_lexical"] = n_replaced
     stats["semantic_verifier_rejected_kept"] = rejected.height
-    return pl.concat([matches_1, keep_m2, accepted, rejected], how="diagonal_relaxed"), signal_cols, stats
+    raw = pl.concat([matches_1, keep_m2, accepted, rejected], how="diagonal_relaxed")
+    return raw, signal_cols, stats, known

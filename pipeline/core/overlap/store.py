@@ -45,13 +45,18 @@ computes only its new rows:
   document pairs sharing enough rare words (``block_key``); a run recomputes the pairs of the
   documents whose set changed (``candidates_paraphrase.incremental_rare_doc_pairs``).
 
+* ``cache.static_vectors``: the static encoder's quantised vector of each text the semantic tier
+  embedded for its candidates, keyed by a digest of the text under ``static_key`` (the encoder's
+  table, centre, tokenizer and code): a batch encodes only texts no earlier run encoded (see the block
+  at the end of this module).
+
 The banding and blocking states describe the last run under their key and are replaced in one
 transaction each; every other table only gains rows.
 
 Recomputed on every run, over the whole corpus (frame operations on numbers, no text processing): the
 counts behind ``is_common`` (documents and outlets per normalised text: one new document can change any
 sentence's flag), the index, the exact tier, the document frequency of words and the top partners of
-each document, the static and MiniLM embeddings, the verifier on pairs whose final grade is not
+each document, the MiniLM embeddings, the verifier on pairs whose final grade is not
 stored, and every table built from the matches (clusters, passages,
 document pairs, provenance, originality, stories: connected components and per-document shares that
 one new match can change).
@@ -235,6 +240,8 @@ class OverlapStore:
     rare_sets: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=RARE_SET_SCHEMA))
     rare_pairs: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=RARE_PAIR_SCHEMA))
     rare_writes: dict[str, Any] = field(default_factory=dict)
+    # the static encoder's vectors of the semantic tier (see the block at the end of this module)
+    static: StaticVectorStore = field(default_factory=lambda: StaticVectorStore())
 
     @classmethod
     def for_run(cls, cfg: OverlapConfig, encoder: Any) -> OverlapStore:
@@ -353,13 +360,18 @@ class OverlapStore:
             if self.added_grades
             else pl.DataFrame(schema=GRADE_SCHEMA)
         )
-        return {"minhash_signatures": sigs, "graded_pairs": grades} | self.new_index_rows()
+        rows = {"minhash_signatures": sigs, "graded_pairs": grades} | self.new_index_rows()
+        return rows | {"static_vectors": self.static.new_rows()}
 
     def stats(self) -> dict[str, Any]:
         return {
             "reused": dict(self.hits),
             "computed": dict(self.computed),
             "index": {"reused": dict(self.index_hits), "computed": dict(self.index_computed)},
+            "semantic": {
+                "reused": {"static_vectors": self.static.hits},
+                "computed": {"static_vectors": self.static.computed},
+            },
         }
 
     # ---- sentence traits (flags that depend on the sentence alone)
@@ -537,3 +549,87 @@ def block_key(cfg: OverlapConfig) -> str:
         _files_digest("overlap/candidates_paraphrase.py"),
         f"{cfg.rare_token_max_docs},{cfg.doc_min_shared_rare},{cfg.doc_min_rare_overlap}",
     )
+
+
+# ------------------------------------------------------------ the semantic tier's static encoder vectors
+
+STATIC_SCHEMA = tables.polars_schema("cache.static_vectors")
+
+
+def static_key(enc: Any) -> str | None:
+    """Fingerprint of a candidate encoder's vectors other than the text: the encoder's own
+    ``fingerprint`` (the static encoder's table, centre, tokenizer and code, see
+    ``pipeline.core.static_encoder.StaticEncoder.fingerprint``; a caller's encoder may carry one), the
+    code that encodes and quantises them and the numpy version; None for an encoder without a
+    fingerprint (its vectors are neither stored nor reused)."""
+    fp = getattr(enc, "fingerprint", None)
+    if not isinstance(fp, str) or not fp:
+        return None
+    return _digest(
+        "static", fp, _files_digest("overlap/models.py", "semantic_index.py"), f"numpy={_version('numpy')}"
+    )
+
+
+def text_keys(texts: Iterable[str]) -> list[str]:
+    """One key per text (``cache.static_vectors.text_key``)."""
+    return [_digest(t) for t in texts]
+
+
+@dataclass
+class StaticVectorStore:
+    """The static encoder's quantised vectors stored by earlier runs (``cache.static_vectors``), and the
+    ones this run adds. ``fetch(static_key, text_keys)`` reads stored rows by key (the stage sets it to
+    a look-up in the working database, :func:`attach_static_vectors`); without it ``vectors`` (a frame
+    of ``STATIC_SCHEMA``) is searched."""
+
+    vectors: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=STATIC_SCHEMA))
+    fetch: Callable[[str, list[str]], pl.DataFrame] | None = None
+    added: list[pl.DataFrame] = field(default_factory=list)
+    hits: int = 0
+    computed: int = 0
+
+    def lookup(self, key: str, keys: list[str]) -> dict[str, bytes]:
+        """The stored vectors (int8 bytes) of these text keys under ``key``."""
+        if not keys:
+            return {}
+        if self.fetch is not None:
+            found = self.fetch(key, keys)
+        else:
+            want = pl.DataFrame({"text_key": keys}, schema={"text_key": pl.String})
+            found = self.vectors.filter(pl.col("static_key") == key).join(want, on="text_key", how="semi")
+        out = dict(zip(found["text_key"].to_list(), found["vector"].to_list(), strict=True))
+        self.hits += len(out)
+        return out
+
+    def add(self, key: str, keys: list[str], q: np.ndarray) -> None:
+        """Store the int8 vectors ``q`` (one row per text key) computed by this run."""
+        self.computed += len(keys)
+        if keys:
+            blobs = [row.astype(np.int8).tobytes() for row in q]
+            self.added.append(
+                pl.DataFrame({"static_key": key, "text_key": keys, "vector": blobs}, schema=STATIC_SCHEMA)
+            )
+
+    def new_rows(self) -> pl.DataFrame:
+        if not self.added:
+            return pl.DataFrame(schema=STATIC_SCHEMA)
+        return pl.concat(self.added).unique(["static_key", "text_key"], keep="first", maintain_order=True)
+
+
+def attach_static_vectors(con: Any, store: OverlapStore) -> None:
+    """Let ``store`` read stored static vectors from the working database ``con`` by key."""
+
+    def fetch(key: str, keys: list[str]) -> pl.DataFrame:
+        con.register(
+            "_want_text", pl.DataFrame({"text_key": keys}, schema={"text_key": pl.String}).to_arrow()
+        )
+        try:
+            return con.sql(
+                "SELECT v.text_key, v.vector FROM cache.static_vectors v JOIN (SELECT DISTINCT text_key "
+                "FROM _want_text) w USING (text_key) WHERE v.static_key = ?",
+                params=[key],
+            ).pl()
+        finally:
+            con.unregister("_want_text")
+
+    store.static.fetch = fetch

@@ -219,3 +219,29 @@ TABLES += (
         ),
     ),
 )
+
+# ---- the semantic tier's static encoder vectors, kept so that a batch encodes only new texts
+TABLES += (
+    Table(
+        "cache.static_vectors",
+        "The static encoder's quantised vector of each distinct text the semantic tier embedded for its candidates, reused by the next overlap run (working database only).",
+        key=("static_key", "text_key"),
+        since=5,
+        published=False,
+        columns=(
+            C(
+                "static_key",
+                STR,
+                "Fingerprint of the vector's inputs other than the text (the static encoder's table, centre and tokenizer, the encoding and quantising code, library versions); rows of another key are ignored.",
+                not_null=True,
+            ),
+            C(
+                "text_key",
+                STR,
+                "Digest of the text exactly as encoded (the grading text: the sentence cut to max_grade_chars).",
+                not_null=True,
+            ),
+            C("vector", BYTES, "The centred unit vector as int8 round(127 x), one byte per dimension."),
+        ),
+    ),
+)

@@ -25,10 +25,12 @@ _STORE_COUNTS = {
     "cache.word_tokens": (("index",), "tokens"),
     "cache.lsh_pairs": (("index",), "lsh_pairs"),
     "cache.rare_doc_pairs": (("index",), "rare_doc_pairs"),
+    "cache.static_vectors": (("semantic",), "static_vectors"),
 }
 
 
-#: the lexical steps' own index (sentence traits, words, LSH banding, rare-word blocking): a group of its own
+#: the index the overlap steps keep (sentence traits, words, LSH banding, rare-word blocking, the semantic
+#: tier's static vectors): a group of its own
 INDEX_GROUP = "overlap_index"
 _GROUPS = {
     name: "overlap" if name in ("cache.minhash_signatures", "cache.graded_pairs") else INDEX_GROUP

@@ -1,0 +1,184 @@
+"""The semantic tier computes nothing twice either: the candidate encoder's vectors stored by earlier
+runs (``cache.static_vectors``) give the tables of a fresh computation, after any sequence of batches
+that add and remove documents."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import polars as pl
+
+from pipeline.core import stages, tables, warehouse
+from pipeline.core.overlap import OverlapConfig, compute_overlap
+from pipeline.core.overlap.store import OverlapStore, static_key, text_keys
+from pipeline.core.semantic_index import quantise
+from pipeline.core.tables import OVERLAP_TABLES
+
+
+class _HashEncoder:
+    """A deterministic stand-in encoder (unit vectors of hashed word counts) that counts the texts it
+    encodes."""
+
+    fingerprint = "hash-encoder-v1"
+
+    def __init__(self):
+        self.n_encoded = 0
+
+    def encode(self, texts):
+        self.n_encoded += len(texts)
+        out = np.zeros((len(texts), 64), dtype=np.float32)
+        for i, t in enumerate(texts):
+            for w in t.lower().split():
+                out[i, sum(w.encode()) % 64] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms == 0, 1.0, norms)
+
+
+def _same_tables(got: dict[str, pl.DataFrame], want: dict[str, pl.DataFrame]) -> None:
+    assert got.keys() == want.keys()
+    for name in want:
+        key = list(tables.TABLES[f"marts.{name}"].key)
+        assert got[name].schema == want[name].schema, name
+        assert got[name].sort(key).equals(want[name].sort(key), null_equal=True), name
+
+
+def _inputs(con) -> tuple[pl.DataFrame, pl.DataFrame]:
+    return con.sql(stages.DOCUMENTS_SQL).pl(), con.sql(stages.SENTENCES_SQL).pl()
+
+
+def test_stored_static_vectors_give_the_tables_of_a_fresh_computation(sample_warehouse):
+    con = warehouse.connect(sample_warehouse / warehouse.WORK_DB_NAME, read_only=True)
+    try:
+        docs, sents = _inputs(con)
+    finally:
+        con.close()
+    cfg = OverlapConfig(verifier=False)
+    fresh = compute_overlap(docs, sents, config=cfg, encoder=_HashEncoder())
+    assert fresh.stats["semantic"]["ran"] is True
+    held = fresh.stats["semantic"]["static_held"]
+    assert held > 0 and fresh.stats["semantic"]["static_encoded"] == held
+
+    enc = _HashEncoder()
+    first = OverlapStore.for_run(cfg, enc)
+    _same_tables(compute_overlap(docs, sents, config=cfg, encoder=enc, store=first).tables(), fresh.tables())
+    rows = first.new_rows()["static_vectors"]
+    assert rows.height == held
+    assert set(rows["static_key"]) == {static_key(enc)}
+    # a stored vector is the quantised vector of its text (the sentence, cut for grading)
+    texts = sorted(set(sents["text"].str.slice(0, cfg.max_grade_chars).to_list()))
+    by_key = dict(zip(text_keys(texts), texts, strict=True))
+    checked = 0
+    for key, blob in rows.select("text_key", "vector").iter_rows():
+        if key in by_key:
+            assert blob == quantise(_HashEncoder().encode([by_key[key]]))[0].tobytes()
+            checked += 1
+    assert checked > held // 2
+
+    # everything stored: no text encoded for candidates, same tables
+    again = OverlapStore.for_run(cfg, enc)
+    again.static.vectors = rows
+    enc2 = _HashEncoder()
+    reused = compute_overlap(docs, sents, config=cfg, encoder=enc2, store=again)
+    _same_tables(reused.tables(), fresh.tables())
+    assert reused.stats["semantic"]["static_encoded"] == 0
+    assert again.stats()["semantic"] == {
+        "reused": {"static_vectors": held},
+        "computed": {"static_vectors": 0},
+    }
+    assert again.new_rows()["static_vectors"].height == 0
+
+    # half stored: the other half encoded, same tables
+    half = OverlapStore.for_run(cfg, enc)
+    half.static.vectors = rows.gather_every(2)
+    mixed = compute_overlap(docs, sents, config=cfg, encoder=_HashEncoder(), store=half)
+    _same_tables(mixed.tables(), fresh.tables())
+    assert mixed.stats["semantic"]["static_encoded"] == held - half.static.vectors.height
+
+    # vectors stored for another encoder are not used
+    other = type("Other", (_HashEncoder,), {"fingerprint": "hash-encoder-v2"})()
+    assert static_key(other) != static_key(enc)
+    foreign = OverlapStore.for_run(cfg, other)
+    foreign.static.vectors = rows
+    compute_overlap(docs, sents, config=cfg, encoder=other, store=foreign)
+    assert foreign.stats()["semantic"]["reused"]["static_vectors"] == 0
+    # an encoder without a fingerprint: its vectors are neither stored nor reused
+    anonymous = type("Anon", (), {"encode": _HashEncoder.encode, "n_encoded": 0})()
+    assert static_key(anonymous) is None
+
+
+def _with_current(con, doc_ids: list[str]) -> None:
+    con.execute(
+        "UPDATE raw.documents SET status = CASE WHEN list_contains(?, doc_id) THEN 'current' ELSE 'forgotten' END",
+        [doc_ids],
+    )
+
+
+def test_stored_static_vectors_give_the_tables_of_a_full_run_after_any_sequence(tmp_path, sample_warehouse):
+    """Documents arriving and leaving: after each step the overlap stage, reading the vectors stored by
+    the previous steps, writes the tables a computation from scratch gives on the current documents,
+    and encodes only texts it has not encoded before."""
+    shutil.copytree(sample_warehouse, tmp_path / "wh")
+    cfg = OverlapConfig(verifier=False)
+    con = warehouse.connect(tmp_path / "wh" / warehouse.WORK_DB_NAME)
+    try:
+        ids = [r[0] for r in con.sql("SELECT doc_id FROM raw.documents ORDER BY doc_id").fetchall()]
+        assert len(ids) >= 5
+        steps = [ids[:2], ids[:4], ids, ids[1:], ids[::2], ids[::-1][:3], ids]
+        seen: set[str] = set()
+        reused = 0
+        for current in steps:
+            _with_current(con, current)
+            enc = _HashEncoder()
+            res = stages.stage_overlap(con, encoder=enc, config=cfg)
+            assert res.extra["skipped"] is False
+            marts = {name: con.sql(f"SELECT * FROM marts.{name}").pl() for name in OVERLAP_TABLES}
+            docs, sents = _inputs(con)
+            fresh = compute_overlap(docs, sents, config=cfg, encoder=_HashEncoder())
+            _same_tables(marts, fresh.tables())
+            sem = res.extra["store"]["semantic"]
+            reused += sem["reused"]["static_vectors"]
+            stored = {r[0] for r in con.sql("SELECT text_key FROM cache.static_vectors").fetchall()}
+            # a text is encoded once over all the steps
+            assert sem["computed"]["static_vectors"] == len(stored - seen)
+            seen = stored
+        assert reused > 0
+        dup = con.sql(
+            "SELECT count(*) - count(DISTINCT (static_key, text_key)) FROM cache.static_vectors"
+        ).fetchall()[0][0]
+        assert dup == 0
+    finally:
+        con.close()
+
+
+def test_evidence_reused_from_the_preliminary_matches_is_that_of_all_matches(sample_warehouse, monkeypatch):
+    """The tables reuse the evidence the semantic tier computed for the document pairs whose matches it
+    did not change; every match's relation and every pair's chain equal those computed on all the
+    matches."""
+    from pipeline.core.overlap import matches as M
+    from pipeline.core.overlap import run as R
+
+    con = warehouse.connect(sample_warehouse / warehouse.WORK_DB_NAME, read_only=True)
+    try:
+        docs, sents = _inputs(con)
+    finally:
+        con.close()
+    seen = []
+
+    def checked(matches, sents_, cfg_, sizes, known):
+        got, got_pairs = M.relations_reusing(matches, sents_, cfg_, sizes, known)
+        want, want_pairs = M.relations(matches, sents_, cfg_, sizes)
+        assert got.equals(want, null_equal=True)
+        key = ["doc_id_a", "doc_id_b"]
+        assert got_pairs.sort(key).equals(want_pairs.sort(key), null_equal=True)
+        n_pairs = matches.select("doc_id_a", "doc_id_b").unique().height
+        seen.append((known is not None, 0 if known is None else known.changed.height, n_pairs))
+        return got, got_pairs
+
+    monkeypatch.setattr(R, "relations_reusing", checked)
+    for cfg in (OverlapConfig(verifier=False), OverlapConfig(verifier=False, semantic_focus_min_weight=8.0)):
+        compute_overlap(docs, sents, config=cfg, encoder=_HashEncoder())
+    compute_overlap(docs, sents, config=OverlapConfig(), encoder=None)
+    assert [s[0] for s in seen] == [True, True, False]
+    # evidence was both reused (pairs outside the focus) and computed (the focus pairs)
+    assert all(0 < n_changed < n_pairs for _, n_changed, n_pairs in seen[:2])
