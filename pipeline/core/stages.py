@@ -21,9 +21,11 @@ tables. Stages are incremental where that is safe:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
+import resource
 import signal
 import threading
 import time
@@ -42,6 +44,7 @@ from pipeline.core.clean import clean_document
 from pipeline.core.ingest import IngestConfig, iter_ingest, scan_landing
 from pipeline.core.normalize import normalize_sentence, sentence_hash
 from pipeline.core.overlap import OverlapConfig, compute_overlap
+from pipeline.core.overlap.common import MemoryWatch, peak_rss_mib
 from pipeline.core.overlap.models import semantic_wanted
 from pipeline.core.overlap.store import OverlapStore, encoder_fingerprint, inputs_fingerprint
 from pipeline.core.parallel import STATE, pool
@@ -83,6 +86,27 @@ class StageResult:
 
 def _noop(stage: str, done: int, total: int) -> None:
     return None
+
+
+def _measured(fn: Callable[..., StageResult]) -> Callable[..., StageResult]:
+    """The stage ``fn``, its result's ``extra["memory"]`` holding the stage's memory in MiB: the
+    process's resident size at its end (``rss_mib``), its peak during the stage (``peak_mib``), the
+    process's peak so far (``process_peak_mib``) and the largest worker process's peak so far
+    (``workers_peak_mib``, the clean and segment stages' worker processes)."""
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs) -> StageResult:
+        watch = MemoryWatch()
+        watch.start()
+        try:
+            res = fn(*args, **kwargs)
+        finally:
+            memory = watch.end()
+        memory["workers_peak_mib"] = peak_rss_mib(resource.RUSAGE_CHILDREN)
+        res.extra["memory"] = memory
+        return res
+
+    return run
 
 
 def _error_id(path: str, record: str | None, sha: str | None, reason: str) -> str:
@@ -263,6 +287,7 @@ def forget(con: duckdb.DuckDBPyConnection, paths: Iterable[str], batch_id: str =
     return out
 
 
+@_measured
 def stage_ingest(
     con: duckdb.DuckDBPyConnection,
     landing: Path,
@@ -690,6 +715,7 @@ def _clean_one(args):
     return doc_id, (row, removed), None
 
 
+@_measured
 def stage_clean(
     con: duckdb.DuckDBPyConnection, progress: Progress = _noop, batch_size: int = 2000
 ) -> StageResult:
@@ -839,6 +865,7 @@ def _segment_one(args):
     return rows
 
 
+@_measured
 def stage_segment(
     con: duckdb.DuckDBPyConnection, progress: Progress = _noop, batch_size: int = 5000
 ) -> StageResult:
@@ -875,7 +902,8 @@ def stage_segment(
 # -------------------------------------------------------------------------------------------- overlap
 
 # the overlap stage's inputs: current documents only (superseded and forgotten ones stay out of
-# every mart; see warehouse.CURRENT_DOCUMENTS)
+# every mart; see warehouse.CURRENT_DOCUMENTS); the sentences in no particular order (the stage sorts
+# them by sentence_id itself: a sort in DuckDB holds a second copy of every text)
 DOCUMENTS_SQL = f"""
 SELECT d.doc_id, d.source, {tables.BEST_DATE_SQL} AS published_at, {tables.BEST_PRECISION_SQL} AS published_at_precision,
        coalesce(d.title, c.title) AS title, length(c.text) AS n_chars
@@ -888,7 +916,7 @@ SELECT s.sentence_id, s.doc_id, s.sentence_index AS "index", s.paragraph,
        s.start_offset AS start, s.end_offset AS "end", s.text, s.norm, s.norm_hash, s.n_tokens
 FROM staging.sentences s JOIN staging.clean_documents c USING (doc_id)
 JOIN {warehouse.CURRENT_DOCUMENTS} d USING (doc_id)
-WHERE c.status = 'ok' ORDER BY s.doc_id, s.sentence_index
+WHERE c.status = 'ok'
 """
 
 
@@ -1082,6 +1110,7 @@ def _write_banding(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None:
         raise
 
 
+@_measured
 def stage_overlap(
     con: duckdb.DuckDBPyConnection,
     progress: Progress = _noop,
@@ -1121,7 +1150,8 @@ def stage_overlap(
             res.seconds = time.perf_counter() - t0
             return res
     documents = con.sql(DOCUMENTS_SQL).pl()
-    sentences = con.sql(SENTENCES_SQL).pl()
+    # in sentence_id order, the form compute_overlap takes without copying the texts
+    sentences = con.sql(SENTENCES_SQL).pl().sort("sentence_id")
     store = None
     if reuse:
         store = OverlapStore.for_run(cfg, encoder)
@@ -1209,6 +1239,7 @@ def _file_identity(path: Path) -> str:
     return f"{Path(path).resolve()}:{st.st_size}:{st.st_mtime_ns}"
 
 
+@_measured
 def stage_publish(
     con: duckdb.DuckDBPyConnection, analyst_path: Path, reuse: bool = True, whole: bool = False
 ) -> StageResult:
