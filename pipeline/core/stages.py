@@ -44,7 +44,7 @@ from pipeline.core.clean import clean_document
 from pipeline.core.ingest import IngestConfig, iter_ingest, scan_landing
 from pipeline.core.normalize import normalize_sentence, sentence_hash
 from pipeline.core.overlap import OverlapConfig, compute_overlap
-from pipeline.core.overlap.common import MemoryWatch, peak_rss_mib
+from pipeline.core.overlap.common import Clock, MemoryWatch, peak_rss_mib
 from pipeline.core.overlap.models import semantic_wanted
 from pipeline.core.overlap.store import OverlapStore, encoder_fingerprint, inputs_fingerprint
 from pipeline.core.parallel import STATE, pool
@@ -1061,6 +1061,40 @@ def _write_blocking(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None
         raise
 
 
+#: rows per insert of the signatures the overlap stage writes as it computes them (each batch is
+#: handed to DuckDB as one Arrow table)
+WRITE_BATCH_ROWS = 200_000
+
+
+def _insert_postings(con: duckdb.DuckDBPyConnection, key: str, frame: pl.DataFrame) -> None:
+    """Add the postings (band, bucket, norm_hash) ``frame`` under ``key``; a sentence's postings are
+    written once (it may have been banded under a removed state)."""
+    con.register("_in", frame.to_arrow())
+    try:
+        con.execute(
+            "INSERT INTO cache.lsh_postings SELECT ?, band, bucket, norm_hash FROM _in i WHERE NOT EXISTS "
+            "(SELECT 1 FROM cache.lsh_postings p WHERE p.lsh_key = ? AND p.band = i.band AND p.norm_hash = i.norm_hash)",
+            [key, key],
+        )
+    finally:
+        con.unregister("_in")
+
+
+def _write_early(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None:
+    """Let ``store`` write the rows that only ever gain rows (signatures, postings) as the run computes
+    them, in batches, rather than hold them to the end of the stage: a value written by a run that
+    fails later is still the value its key names."""
+
+    def signatures(frame: pl.DataFrame) -> None:
+        for lo in range(0, frame.height, WRITE_BATCH_ROWS):
+            warehouse.insert_new(con, "cache.minhash_signatures", frame.slice(lo, WRITE_BATCH_ROWS))
+
+    def postings(frame: pl.DataFrame) -> None:  # one band at a time (each insert scans the band)
+        _insert_postings(con, store.lsh_key, frame)
+
+    store.write_signatures, store.write_postings = signatures, postings
+
+
 def _write_banding(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None:
     """Write the banding state the run left in ``store.lsh_writes`` (one transaction)."""
     w = store.lsh_writes
@@ -1096,14 +1130,7 @@ def _write_banding(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None:
         )
         con.unregister("_in")
         for frame in w.get("postings", []):
-            # a sentence's postings are written once (it may have been banded under a removed state)
-            con.register("_in", frame.to_arrow())
-            con.execute(
-                "INSERT INTO cache.lsh_postings SELECT ?, band, bucket, norm_hash FROM _in i WHERE NOT EXISTS "
-                "(SELECT 1 FROM cache.lsh_postings p WHERE p.lsh_key = ? AND p.band = i.band AND p.norm_hash = i.norm_hash)",
-                [key, key],
-            )
-            con.unregister("_in")
+            _insert_postings(con, key, frame)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -1149,34 +1176,66 @@ def stage_overlap(
             res.notes.append("overlap skipped: nothing changed since its last run (the marts are kept)")
             res.seconds = time.perf_counter() - t0
             return res
-    documents = con.sql(DOCUMENTS_SQL).pl()
-    # in sentence_id order, the form compute_overlap takes without copying the texts
-    sentences = con.sql(SENTENCES_SQL).pl().sort("sentence_id")
-    store = None
-    if reuse:
-        store = OverlapStore.for_run(cfg, encoder)
-        t_read = time.perf_counter()
-        _load_store(con, store)
-        t_read = time.perf_counter() - t_read
+    with warehouse.memory_limit(con, f"{settings().duckdb_memory_mb}MiB"):
+        return _compute_and_write(con, res, progress, encoder, cfg, reuse, fingerprint, t0)
+
+
+def _compute_and_write(
+    con: duckdb.DuckDBPyConnection,
+    res: StageResult,
+    progress: Progress,
+    encoder,
+    cfg: OverlapConfig,
+    reuse: bool,
+    fingerprint: str | None,
+    t0: float,
+) -> StageResult:
+    """The overlap stage's work once it is known not to be skipped (see :func:`stage_overlap`)."""
+    clock = Clock(None)  # the stage's own steps (reading and writing), beside compute_overlap's
+    with clock.step("read"):
+        documents = con.sql(DOCUMENTS_SQL).pl()
+        # in sentence_id order, the form compute_overlap takes without copying the texts
+        sentences = con.sql(SENTENCES_SQL).pl().sort("sentence_id")
+        store = None
+        if reuse:
+            store = OverlapStore.for_run(cfg, encoder)
+            t_read = time.perf_counter()
+            _load_store(con, store)
+            _write_early(con, store)
+            t_read = time.perf_counter() - t_read
     result = compute_overlap(
         documents, sentences, config=cfg, encoder=encoder, progress=progress, store=store
     )
     del documents, sentences
     _save_state(con, "overlap", None)  # the marts change now: no skip until they are all written
-    for name, frame in result.tables().items():
-        warehouse.replace_table(con, f"marts.{name}", frame)
-        res.counts[name] = frame.height
+    with clock.step("write_marts"):
+        for name, frame in result.tables().items():
+            warehouse.replace_table(con, f"marts.{name}", frame)
+            res.counts[name] = frame.height
     t_store = time.perf_counter()
     if store is not None:
-        new = store.new_rows()
-        store.signatures = store.grades = store.traits = store.tokens = store.lsh_pairs = store.rare_pairs = (
-            None  # type: ignore[assignment]
-        )
-        for name, frame in new.items():
-            warehouse.insert_new(con, f"cache.{name}", frame)
-        _write_banding(con, store)
-        _write_blocking(con, store)
+        with clock.step("write_cache"):
+            new = store.new_rows()
+            store.signatures = store.grades = store.traits = store.tokens = store.lsh_pairs = (
+                store.rare_pairs
+            ) = None  # type: ignore[assignment]
+            for name, frame in new.items():
+                warehouse.insert_new(con, f"cache.{name}", frame)
+            del new
+        with clock.step("write_index"):
+            _write_banding(con, store)
+            _write_blocking(con, store)
         _save_state(con, "overlap", fingerprint)
+    result.stats["timings"] = (
+        {"read": clock.timings["read"]}
+        | result.stats["timings"]
+        | {k: v for k, v in clock.timings.items() if k != "read"}
+    )
+    result.stats["step_memory"] = (
+        {"read": clock.memory["read"]}
+        | result.stats["step_memory"]
+        | {k: v for k, v in clock.memory.items() if k != "read"}
+    )
     res.extra = dict(result.stats) | {"skipped": False}
     if store is not None:
         res.extra["store"]["seconds_read"] = round(t_read, 3)

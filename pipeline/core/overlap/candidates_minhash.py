@@ -19,7 +19,7 @@ import rensa
 
 from pipeline.core.overlap.common import Clock, split_tokens
 from pipeline.core.overlap.config import OverlapConfig
-from pipeline.core.overlap.store import OverlapStore
+from pipeline.core.overlap.store import OverlapStore, signature_blobs
 
 _C1 = np.uint64(0x9E3779B97F4A7C15)
 _C2 = np.uint64(0xC2B2AE3D27D4EB4F)
@@ -396,7 +396,7 @@ def incremental_banding(
                 pl.DataFrame(
                     {
                         "norm_hash": todo["norm_hash"],
-                        "signature": [r.astype("<u4").tobytes() for r in new_sig],
+                        "signature": signature_blobs(new_sig),
                     },
                     schema={"norm_hash": pl.String, "signature": pl.Binary},
                 ),
