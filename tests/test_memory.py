@@ -12,7 +12,7 @@ import polars as pl
 
 from pipeline.config import reload_settings
 from pipeline.core import stages, tables, warehouse
-from pipeline.core.overlap import OverlapConfig
+from pipeline.core.overlap import OverlapConfig, flags
 from pipeline.core.overlap import store as store_module
 from pipeline.core.overlap.candidates_paraphrase import content_tokens
 from pipeline.core.overlap.common import Clock, peak_rss_mib, rss_mib
@@ -146,3 +146,15 @@ def test_a_low_duckdb_memory_limit_gives_the_same_tables(tmp_path, sample_wareho
                 assert frame.equals(want), t
     finally:
         ref.close()
+
+
+def test_sentence_traits_in_chunks_equal_the_traits_of_one_pass(sample_warehouse, monkeypatch):
+    _, sents = _inputs(sample_warehouse)
+    sents = sents.sort("sentence_id")
+    edge = flags._edge(sents)
+    whole = flags.sentence_traits(sents, edge)
+    monkeypatch.setattr(flags, "TRAIT_CHUNK_ROWS", 7)
+    chunked = flags.sentence_traits(sents, edge)
+    assert whole.height == sents.height > 7
+    assert chunked.equals(whole)
+    assert (whole["quote_share"] > 0).any()
