@@ -121,7 +121,7 @@ class Settings:
     duckdb_memory_mb: int = _var(
         "WIRETRACE_DUCKDB_MEMORY_MB",
         1024,
-        "DuckDB's memory limit in MiB while the overlap stage reads and writes the working database "
+        "DuckDB's memory limit in MiB while a stage of a run reads and writes the working database "
         "(its cache of table blocks included); above it DuckDB spills to a temporary folder beside the "
         "database",
         minimum=64,

@@ -25,7 +25,6 @@ import functools
 import hashlib
 import json
 import logging
-import resource
 import signal
 import threading
 import time
@@ -44,7 +43,7 @@ from pipeline.core.clean import clean_document
 from pipeline.core.ingest import IngestConfig, iter_ingest, scan_landing
 from pipeline.core.normalize import normalize_sentence, sentence_hash
 from pipeline.core.overlap import OverlapConfig, compute_overlap
-from pipeline.core.overlap.common import Clock, MemoryWatch, peak_rss_mib
+from pipeline.core.overlap.common import Clock, MemoryWatch
 from pipeline.core.overlap.models import semantic_wanted
 from pipeline.core.overlap.store import OverlapStore, encoder_fingerprint, inputs_fingerprint
 from pipeline.core.parallel import STATE, pool
@@ -89,20 +88,21 @@ def _noop(stage: str, done: int, total: int) -> None:
 
 
 def _measured(fn: Callable[..., StageResult]) -> Callable[..., StageResult]:
-    """The stage ``fn``, its result's ``extra["memory"]`` holding the stage's memory in MiB: the
-    process's resident size at its end (``rss_mib``), its peak during the stage (``peak_mib``), the
-    process's peak so far (``process_peak_mib``) and the largest worker process's peak so far
-    (``workers_peak_mib``, the clean and segment stages' worker processes)."""
+    """The stage ``fn``, its result's ``extra["memory"]`` holding this process's memory in MiB during
+    the stage: its resident size at the end (``rss_mib``), its peak during the stage (``peak_mib``)
+    and the process's peak so far (``process_peak_mib``); worker processes are not included. DuckDB's
+    memory limit is ``WIRETRACE_DUCKDB_MEMORY_MB`` while the stage runs (its first argument is the
+    connection)."""
 
     @functools.wraps(fn)
     def run(*args, **kwargs) -> StageResult:
         watch = MemoryWatch()
         watch.start()
         try:
-            res = fn(*args, **kwargs)
+            with warehouse.memory_limit(args[0], f"{settings().duckdb_memory_mb}MiB"):
+                res = fn(*args, **kwargs)
         finally:
             memory = watch.end()
-        memory["workers_peak_mib"] = peak_rss_mib(resource.RUSAGE_CHILDREN)
         res.extra["memory"] = memory
         return res
 
@@ -1066,11 +1066,17 @@ def _write_blocking(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None
 WRITE_BATCH_ROWS = 200_000
 
 
-def _insert_postings(con: duckdb.DuckDBPyConnection, key: str, frame: pl.DataFrame) -> None:
+def _insert_postings(
+    con: duckdb.DuckDBPyConnection, key: str, frame: pl.DataFrame, look_up: bool = True
+) -> None:
     """Add the postings (band, bucket, norm_hash) ``frame`` under ``key``; a sentence's postings are
-    written once (it may have been banded under a removed state)."""
+    written once (it may have been banded under a removed state). ``look_up=False``: the caller knows
+    that none of them is stored."""
     con.register("_in", frame.to_arrow())
     try:
+        if not look_up:
+            con.execute("INSERT INTO cache.lsh_postings SELECT ?, band, bucket, norm_hash FROM _in", [key])
+            return
         con.execute(
             "INSERT INTO cache.lsh_postings SELECT ?, band, bucket, norm_hash FROM _in i WHERE NOT EXISTS "
             "(SELECT 1 FROM cache.lsh_postings p WHERE p.lsh_key = ? AND p.band = i.band AND p.norm_hash = i.norm_hash)",
@@ -1089,8 +1095,14 @@ def _write_early(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None:
         for lo in range(0, frame.height, WRITE_BATCH_ROWS):
             warehouse.insert_new(con, "cache.minhash_signatures", frame.slice(lo, WRITE_BATCH_ROWS))
 
-    def postings(frame: pl.DataFrame) -> None:  # one band at a time (each insert scans the band)
-        _insert_postings(con, store.lsh_key, frame)
+    # under a key with no postings yet (a first run), a run's postings are all new: (band, norm_hash)
+    # is distinct within a run, so the look-up of earlier rows is left out
+    none_yet = not con.sql(
+        "SELECT 1 FROM cache.lsh_postings WHERE lsh_key = ? LIMIT 1", params=[store.lsh_key]
+    ).fetchall()
+
+    def postings(frame: pl.DataFrame) -> None:  # one band at a time (each look-up scans the band)
+        _insert_postings(con, store.lsh_key, frame, look_up=not none_yet)
 
     store.write_signatures, store.write_postings = signatures, postings
 
@@ -1176,8 +1188,7 @@ def stage_overlap(
             res.notes.append("overlap skipped: nothing changed since its last run (the marts are kept)")
             res.seconds = time.perf_counter() - t0
             return res
-    with warehouse.memory_limit(con, f"{settings().duckdb_memory_mb}MiB"):
-        return _compute_and_write(con, res, progress, encoder, cfg, reuse, fingerprint, t0)
+    return _compute_and_write(con, res, progress, encoder, cfg, reuse, fingerprint, t0)
 
 
 def _compute_and_write(

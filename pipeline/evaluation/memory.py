@@ -63,23 +63,22 @@ def render(report: list[dict], cmd: str, n: int, semantic: bool, wall: float, ma
         "",
         "Per stage and per overlap step (GiB): the process's resident size when it ended, its own peak "
         "(sampled every 0.1 s, the resident sizes at its start and end included) and the process's peak "
-        "so far (`ru_maxrss`); the clean and segment stages' worker processes are measured apart "
-        "(largest worker's peak so far).",
+        "so far (`ru_maxrss`); the clean and segment stages' worker processes are not included.",
         "",
-        "| stage / step | seconds | RSS after | peak | process peak so far | largest worker |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| stage / step | seconds | RSS after | peak | process peak so far |",
+        "|---|---:|---:|---:|---:|",
     ]
     for r in report:
         m = r.get("memory") or {}
         lines.append(
             f"| **{r['stage']}** | {r['seconds']:.1f} | {_gib(m.get('rss_mib'))} | {_gib(m.get('peak_mib'))} "
-            f"| {_gib(m.get('process_peak_mib'))} | {_gib(m.get('workers_peak_mib'))} |"
+            f"| {_gib(m.get('process_peak_mib'))} |"
         )
         for name, s in (r.get("steps") or {}).items():
             sec = s.get("seconds")
             lines.append(
                 f"| overlap: {name} | {'' if sec is None else f'{sec:.1f}'} | {_gib(s.get('rss_mib'))} "
-                f"| {_gib(s.get('peak_mib'))} | {_gib(s.get('process_peak_mib'))} | |"
+                f"| {_gib(s.get('peak_mib'))} | {_gib(s.get('process_peak_mib'))} |"
             )
     return "\n".join(lines) + "\n"
 
