@@ -107,6 +107,10 @@ def signatures(
     if store is None:
         return minhash_signatures(hashes["rep_norm"], cfg, clock)
     have, stored, todo = store.split_signatures(hashes["norm_hash"], cfg.num_perm)
+    if len(todo) == hashes.height:  # nothing stored: one matrix, not a second one to copy it into
+        sig = minhash_signatures(hashes["rep_norm"], cfg, clock)
+        store.add_signatures(hashes["norm_hash"], sig)
+        return sig
     sig = np.empty((hashes.height, cfg.num_perm), dtype=np.uint32)
     sig[have] = stored
     if len(todo):
