@@ -118,6 +118,14 @@ class Settings:
         shown="the machine's cores",
         minimum=1,
     )
+    duckdb_memory_mb: int = _var(
+        "WIRETRACE_DUCKDB_MEMORY_MB",
+        1024,
+        "DuckDB's memory limit in MiB while a stage of a run reads and writes the working database "
+        "(its cache of table blocks included); above it DuckDB spills to a temporary folder beside the "
+        "database",
+        minimum=64,
+    )
     torch_threads: int = _var(
         "WIRETRACE_TORCH_THREADS",
         2,

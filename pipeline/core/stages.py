@@ -21,6 +21,7 @@ tables. Stages are incremental where that is safe:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -42,6 +43,7 @@ from pipeline.core.clean import clean_document
 from pipeline.core.ingest import IngestConfig, iter_ingest, scan_landing
 from pipeline.core.normalize import normalize_sentence, sentence_hash
 from pipeline.core.overlap import OverlapConfig, compute_overlap
+from pipeline.core.overlap.common import Clock, MemoryWatch
 from pipeline.core.overlap.models import semantic_wanted
 from pipeline.core.overlap.store import (
     OverlapStore,
@@ -88,6 +90,28 @@ class StageResult:
 
 def _noop(stage: str, done: int, total: int) -> None:
     return None
+
+
+def _measured(fn: Callable[..., StageResult]) -> Callable[..., StageResult]:
+    """The stage ``fn``, its result's ``extra["memory"]`` holding this process's memory in MiB during
+    the stage: its resident size at the end (``rss_mib``), its peak during the stage (``peak_mib``)
+    and the process's peak so far (``process_peak_mib``); worker processes are not included. DuckDB's
+    memory limit is ``WIRETRACE_DUCKDB_MEMORY_MB`` while the stage runs (its first argument is the
+    connection)."""
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs) -> StageResult:
+        watch = MemoryWatch()
+        watch.start()
+        try:
+            with warehouse.memory_limit(args[0], f"{settings().duckdb_memory_mb}MiB"):
+                res = fn(*args, **kwargs)
+        finally:
+            memory = watch.end()
+        res.extra["memory"] = memory
+        return res
+
+    return run
 
 
 def _error_id(path: str, record: str | None, sha: str | None, reason: str) -> str:
@@ -268,6 +292,7 @@ def forget(con: duckdb.DuckDBPyConnection, paths: Iterable[str], batch_id: str =
     return out
 
 
+@_measured
 def stage_ingest(
     con: duckdb.DuckDBPyConnection,
     landing: Path,
@@ -695,6 +720,7 @@ def _clean_one(args):
     return doc_id, (row, removed), None
 
 
+@_measured
 def stage_clean(
     con: duckdb.DuckDBPyConnection, progress: Progress = _noop, batch_size: int = 2000
 ) -> StageResult:
@@ -844,6 +870,7 @@ def _segment_one(args):
     return rows
 
 
+@_measured
 def stage_segment(
     con: duckdb.DuckDBPyConnection, progress: Progress = _noop, batch_size: int = 5000
 ) -> StageResult:
@@ -880,7 +907,8 @@ def stage_segment(
 # -------------------------------------------------------------------------------------------- overlap
 
 # the overlap stage's inputs: current documents only (superseded and forgotten ones stay out of
-# every mart; see warehouse.CURRENT_DOCUMENTS)
+# every mart; see warehouse.CURRENT_DOCUMENTS); the sentences in no particular order (the stage sorts
+# them by sentence_id itself: a sort in DuckDB holds a second copy of every text)
 DOCUMENTS_SQL = f"""
 SELECT d.doc_id, d.source, {tables.BEST_DATE_SQL} AS published_at, {tables.BEST_PRECISION_SQL} AS published_at_precision,
        coalesce(d.title, c.title) AS title, length(c.text) AS n_chars
@@ -893,7 +921,7 @@ SELECT s.sentence_id, s.doc_id, s.sentence_index AS "index", s.paragraph,
        s.start_offset AS start, s.end_offset AS "end", s.text, s.norm, s.norm_hash, s.n_tokens
 FROM staging.sentences s JOIN staging.clean_documents c USING (doc_id)
 JOIN {warehouse.CURRENT_DOCUMENTS} d USING (doc_id)
-WHERE c.status = 'ok' ORDER BY s.doc_id, s.sentence_index
+WHERE c.status = 'ok'
 """
 
 
@@ -1039,6 +1067,52 @@ def _write_blocking(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None
         raise
 
 
+#: rows per insert of the signatures the overlap stage writes as it computes them (each batch is
+#: handed to DuckDB as one Arrow table)
+WRITE_BATCH_ROWS = 200_000
+
+
+def _insert_postings(
+    con: duckdb.DuckDBPyConnection, key: str, frame: pl.DataFrame, look_up: bool = True
+) -> None:
+    """Add the postings (band, bucket, norm_hash) ``frame`` under ``key``; a sentence's postings are
+    written once (it may have been banded under a removed state). ``look_up=False``: the caller knows
+    that none of them is stored."""
+    con.register("_in", frame.to_arrow())
+    try:
+        if not look_up:
+            con.execute("INSERT INTO cache.lsh_postings SELECT ?, band, bucket, norm_hash FROM _in", [key])
+            return
+        con.execute(
+            "INSERT INTO cache.lsh_postings SELECT ?, band, bucket, norm_hash FROM _in i WHERE NOT EXISTS "
+            "(SELECT 1 FROM cache.lsh_postings p WHERE p.lsh_key = ? AND p.band = i.band AND p.norm_hash = i.norm_hash)",
+            [key, key],
+        )
+    finally:
+        con.unregister("_in")
+
+
+def _write_early(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None:
+    """Let ``store`` write the rows that only ever gain rows (signatures, postings) as the run computes
+    them, in batches, rather than hold them to the end of the stage: a value written by a run that
+    fails later is still the value its key names."""
+
+    def signatures(frame: pl.DataFrame) -> None:
+        for lo in range(0, frame.height, WRITE_BATCH_ROWS):
+            warehouse.insert_new(con, "cache.minhash_signatures", frame.slice(lo, WRITE_BATCH_ROWS))
+
+    # under a key with no postings yet (a first run), a run's postings are all new: (band, norm_hash)
+    # is distinct within a run, so the look-up of earlier rows is left out
+    none_yet = not con.sql(
+        "SELECT 1 FROM cache.lsh_postings WHERE lsh_key = ? LIMIT 1", params=[store.lsh_key]
+    ).fetchall()
+
+    def postings(frame: pl.DataFrame) -> None:  # one band at a time (each look-up scans the band)
+        _insert_postings(con, store.lsh_key, frame, look_up=not none_yet)
+
+    store.write_signatures, store.write_postings = signatures, postings
+
+
 def _write_banding(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None:
     """Write the banding state the run left in ``store.lsh_writes`` (one transaction)."""
     w = store.lsh_writes
@@ -1074,20 +1148,14 @@ def _write_banding(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None:
         )
         con.unregister("_in")
         for frame in w.get("postings", []):
-            # a sentence's postings are written once (it may have been banded under a removed state)
-            con.register("_in", frame.to_arrow())
-            con.execute(
-                "INSERT INTO cache.lsh_postings SELECT ?, band, bucket, norm_hash FROM _in i WHERE NOT EXISTS "
-                "(SELECT 1 FROM cache.lsh_postings p WHERE p.lsh_key = ? AND p.band = i.band AND p.norm_hash = i.norm_hash)",
-                [key, key],
-            )
-            con.unregister("_in")
+            _insert_postings(con, key, frame)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
 
 
+@_measured
 def stage_overlap(
     con: duckdb.DuckDBPyConnection,
     progress: Progress = _noop,
@@ -1126,33 +1194,65 @@ def stage_overlap(
             res.notes.append("overlap skipped: nothing changed since its last run (the marts are kept)")
             res.seconds = time.perf_counter() - t0
             return res
-    documents = con.sql(DOCUMENTS_SQL).pl()
-    sentences = con.sql(SENTENCES_SQL).pl()
-    store = None
-    if reuse:
-        store = OverlapStore.for_run(cfg, encoder)
-        t_read = time.perf_counter()
-        _load_store(con, store)
-        t_read = time.perf_counter() - t_read
+    return _compute_and_write(con, res, progress, encoder, cfg, reuse, fingerprint, t0)
+
+
+def _compute_and_write(
+    con: duckdb.DuckDBPyConnection,
+    res: StageResult,
+    progress: Progress,
+    encoder,
+    cfg: OverlapConfig,
+    reuse: bool,
+    fingerprint: str | None,
+    t0: float,
+) -> StageResult:
+    """The overlap stage's work once it is known not to be skipped (see :func:`stage_overlap`)."""
+    clock = Clock(None)  # the stage's own steps (reading and writing), beside compute_overlap's
+    with clock.step("read"):
+        documents = con.sql(DOCUMENTS_SQL).pl()
+        # in sentence_id order, the form compute_overlap takes without copying the texts
+        sentences = con.sql(SENTENCES_SQL).pl().sort("sentence_id")
+        store = None
+        if reuse:
+            store = OverlapStore.for_run(cfg, encoder)
+            t_read = time.perf_counter()
+            _load_store(con, store)
+            _write_early(con, store)
+            t_read = time.perf_counter() - t_read
     result = compute_overlap(
         documents, sentences, config=cfg, encoder=encoder, progress=progress, store=store
     )
     del documents, sentences
     _save_state(con, "overlap", None)  # the marts change now: no skip until they are all written
-    for name, frame in result.tables().items():
-        warehouse.replace_table(con, f"marts.{name}", frame)
-        res.counts[name] = frame.height
+    with clock.step("write_marts"):
+        for name, frame in result.tables().items():
+            warehouse.replace_table(con, f"marts.{name}", frame)
+            res.counts[name] = frame.height
     t_store = time.perf_counter()
     if store is not None:
-        new = store.new_rows()
-        store.signatures = store.grades = store.traits = store.tokens = store.lsh_pairs = store.rare_pairs = (
-            None  # type: ignore[assignment]
-        )
-        for name, frame in new.items():
-            warehouse.insert_new(con, f"cache.{name}", frame)
-        _write_banding(con, store)
-        _write_blocking(con, store)
+        with clock.step("write_cache"):
+            new = store.new_rows()
+            store.signatures = store.grades = store.traits = store.tokens = store.lsh_pairs = (
+                store.rare_pairs
+            ) = None  # type: ignore[assignment]
+            for name, frame in new.items():
+                warehouse.insert_new(con, f"cache.{name}", frame)
+            del new
+        with clock.step("write_index"):
+            _write_banding(con, store)
+            _write_blocking(con, store)
         _save_state(con, "overlap", fingerprint)
+    result.stats["timings"] = (
+        {"read": clock.timings["read"]}
+        | result.stats["timings"]
+        | {k: v for k, v in clock.timings.items() if k != "read"}
+    )
+    result.stats["step_memory"] = (
+        {"read": clock.memory["read"]}
+        | result.stats["step_memory"]
+        | {k: v for k, v in clock.memory.items() if k != "read"}
+    )
     res.extra = dict(result.stats) | {"skipped": False}
     if store is not None:
         res.extra["store"]["seconds_read"] = round(t_read, 3)
@@ -1215,6 +1315,7 @@ def _file_identity(path: Path) -> str:
     return f"{Path(path).resolve()}:{st.st_size}:{st.st_mtime_ns}"
 
 
+@_measured
 def stage_publish(
     con: duckdb.DuckDBPyConnection, analyst_path: Path, reuse: bool = True, whole: bool = False
 ) -> StageResult:

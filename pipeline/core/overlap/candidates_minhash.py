@@ -19,7 +19,7 @@ import rensa
 
 from pipeline.core.overlap.common import Clock, split_tokens
 from pipeline.core.overlap.config import OverlapConfig
-from pipeline.core.overlap.store import OverlapStore
+from pipeline.core.overlap.store import OverlapStore, signature_blobs
 
 _C1 = np.uint64(0x9E3779B97F4A7C15)
 _C2 = np.uint64(0xC2B2AE3D27D4EB4F)
@@ -107,6 +107,10 @@ def signatures(
     if store is None:
         return minhash_signatures(hashes["rep_norm"], cfg, clock)
     have, stored, todo = store.split_signatures(hashes["norm_hash"], cfg.num_perm)
+    if len(todo) == hashes.height:  # nothing stored: one matrix, not a second one to copy it into
+        sig = minhash_signatures(hashes["rep_norm"], cfg, clock)
+        store.add_signatures(hashes["norm_hash"], sig)
+        return sig
     sig = np.empty((hashes.height, cfg.num_perm), dtype=np.uint32)
     sig[have] = stored
     if len(todo):
@@ -396,7 +400,7 @@ def incremental_banding(
                 pl.DataFrame(
                     {
                         "norm_hash": todo["norm_hash"],
-                        "signature": [r.astype("<u4").tobytes() for r in new_sig],
+                        "signature": signature_blobs(new_sig),
                     },
                     schema={"norm_hash": pl.String, "signature": pl.Binary},
                 ),

@@ -30,7 +30,13 @@ _STOPWORDS = STOPWORDS | {"it's", "new", "two", "year", "years"}
 def content_tokens(hashes: pl.DataFrame, cfg: OverlapConfig) -> pl.DataFrame:
     """(hid, tok): the distinct content words of each normalised text of ``hashes`` (hid, norm): words
     of at least 3 characters that are not stop words, among its first ``max_shingle_tokens`` tokens;
-    ``tok`` is a 64-bit hash of the word (UInt64)."""
+    ``tok`` is a 64-bit hash of the word (UInt64). Runs in chunks of ``minhash_chunk_rows`` texts (a
+    text's words are all in its chunk) to bound the memory of the exploded words."""
+    step = max(1, cfg.minhash_chunk_rows)
+    if hashes.height > step:
+        return pl.concat(
+            [content_tokens(hashes.slice(lo, step), cfg) for lo in range(0, hashes.height, step)]
+        )
     return (
         hashes.select(
             pl.col("hid").cast(pl.Int64), split_tokens(pl.col("norm"), cfg.max_shingle_tokens).alias("tok")

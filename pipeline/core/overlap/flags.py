@@ -137,11 +137,24 @@ def trait_keys(sents: pl.DataFrame, edge: pl.Series) -> pl.DataFrame:
     )
 
 
+#: sentences per chunk of :func:`sentence_traits`
+TRAIT_CHUNK_ROWS = 100_000
+
+
 def sentence_traits(sents: pl.DataFrame, edge: pl.Series) -> pl.DataFrame:
     """(quote_share, stock_reason) of every sentence: the flags that depend on the sentence alone (its
     text, normalised text and position cue ``edge``), not on the rest of the corpus. ``stock_reason``:
     ``pipeline.core.stock`` (the shipped model of stock text and structural cues); positional cues
-    (bios) apply to a document's first two and last three sentences."""
+    (bios) apply to a document's first two and last three sentences. Computed in chunks of
+    ``TRAIT_CHUNK_ROWS`` sentences (the traits of a sentence depend on its own row alone), which bounds
+    the memory of the text operations."""
+    if sents.height > TRAIT_CHUNK_ROWS:
+        return pl.concat(
+            [
+                sentence_traits(sents.slice(lo, TRAIT_CHUNK_ROWS), edge.slice(lo, TRAIT_CHUNK_ROWS))
+                for lo in range(0, sents.height, TRAIT_CHUNK_ROWS)
+            ]
+        )
     return pl.DataFrame(
         [_quote_share_column(sents), stock_reasons(sents["text"], sents["norm"], edge).alias("stock_reason")]
     )

@@ -50,33 +50,51 @@ def prepare_documents(documents: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _sorted_unique(ids: pl.Series) -> bool:
+    """Whether ``ids`` (no nulls) is in strictly ascending order."""
+    return ids.len() < 2 or bool((ids.slice(1) > ids.slice(0, ids.len() - 1)).all())
+
+
 def prepare_sentences(sentences: pl.DataFrame, docs: pl.DataFrame) -> pl.DataFrame:
     """Sentences of known documents with their document's source and date, first row per
-    sentence_id, sorted; an empty normalised sentence gets a hash of its own."""
+    sentence_id, sorted; an empty normalised sentence gets a hash of its own.
+
+    Sentences already in that form (every sentence_id present, unique and ascending, every document
+    known) are not copied: the result shares their columns (the overlap stage reads them so, to hold
+    the corpus's texts once)."""
     check_columns(sentences, SENT_REQUIRED, "sentences")
-    return (
-        sentences.select(
-            pl.col("sentence_id").cast(pl.String),
-            pl.col("doc_id").cast(pl.String),
-            pl.col("index").cast(pl.Int64),
-            pl.col("start").cast(pl.Int64),
-            pl.col("end").cast(pl.Int64),
-            pl.col("text").cast(pl.String).fill_null(""),
-            pl.col("norm").cast(pl.String).fill_null(""),
-            pl.col("norm_hash").cast(pl.String),
-            pl.col("n_tokens").cast(pl.Int64).fill_null(0),
+    base = sentences.select(
+        pl.col("sentence_id").cast(pl.String),
+        pl.col("doc_id").cast(pl.String),
+        pl.col("index").cast(pl.Int64),
+        pl.col("start").cast(pl.Int64),
+        pl.col("end").cast(pl.Int64),
+        pl.col("text").cast(pl.String).fill_null(""),
+        pl.col("norm").cast(pl.String).fill_null(""),
+        pl.col("norm_hash").cast(pl.String),
+        pl.col("n_tokens").cast(pl.Int64).fill_null(0),
+    )
+    info = docs.select("doc_id", "source", "published_at")
+    clean = base["sentence_id"].null_count() == 0 and _sorted_unique(base["sentence_id"])
+    if clean:
+        # source and date looked up per sentence; the text columns are left where they are
+        looked = base.select("doc_id").join(info, on="doc_id", how="left", maintain_order="left")
+        clean = looked["source"].null_count() == 0  # a known document's source is never null
+    if clean:
+        out = base.hstack([looked["source"], looked["published_at"]])
+    else:
+        out = (
+            base.filter(pl.col("sentence_id").is_not_null())
+            .unique("sentence_id", keep="first", maintain_order=True)
+            .join(info, on="doc_id", how="inner")
+            .sort("sentence_id")
         )
-        .filter(pl.col("sentence_id").is_not_null())
-        .unique("sentence_id", keep="first", maintain_order=True)
-        .join(docs.select("doc_id", "source", "published_at"), on="doc_id", how="inner")
-        .with_columns(
-            # an empty normalised sentence has no identity: give it its own hash so it never groups
-            pl.when(pl.col("norm_hash").is_null() | (pl.col("norm").str.len_chars() == 0))
-            .then(pl.lit("\x00") + pl.col("sentence_id"))
-            .otherwise(pl.col("norm_hash"))
-            .alias("norm_hash")
-        )
-        .sort("sentence_id")
+    return out.with_columns(
+        # an empty normalised sentence has no identity: give it its own hash so it never groups
+        pl.when(pl.col("norm_hash").is_null() | (pl.col("norm").str.len_chars() == 0))
+        .then(pl.lit("\x00") + pl.col("sentence_id"))
+        .otherwise(pl.col("norm_hash"))
+        .alias("norm_hash")
     )
 
 

@@ -248,5 +248,6 @@ def compute_overlap(
     if store is not None:
         result.stats["store"] = store.stats()
     result.stats["timings"] = clock.timings
+    result.stats["step_memory"] = clock.memory
     result.stats["seconds_total"] = round(time.perf_counter() - t_all, 3)
     return result

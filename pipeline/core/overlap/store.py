@@ -85,6 +85,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from pipeline.core import embed, tables
 from pipeline.core.overlap.config import OverlapConfig
@@ -212,6 +213,9 @@ class OverlapStore:
     signatures: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SIGNATURE_SCHEMA))
     grades: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=GRADE_SCHEMA))
     added_signatures: list[pl.DataFrame] = field(default_factory=list)
+    # when set, computed signatures go there at once instead of ``added_signatures`` (the stage writes
+    # them to the working database; see ``new_rows``)
+    write_signatures: Callable[[pl.DataFrame], None] | None = None
     added_grades: list[pl.DataFrame] = field(default_factory=list)
     hits: dict[str, int] = field(default_factory=lambda: {"signatures": 0, "grades": 0})
     computed: dict[str, int] = field(default_factory=lambda: {"signatures": 0, "grades": 0})
@@ -235,6 +239,9 @@ class OverlapStore:
     fetch_signatures: Callable[[pl.Series], pl.DataFrame] | None = None
     fetch_postings: Callable[[pl.DataFrame], pl.DataFrame] | None = None
     lsh_writes: dict[str, Any] = field(default_factory=dict)
+    # when set, postings go there at once instead of ``lsh_writes`` (a sentence's postings are written
+    # once whatever state they belong to, so they need not wait for the state's transaction)
+    write_postings: Callable[[pl.DataFrame], None] | None = None
     # rare-word document pairs kept between runs (empty: every pair is computed)
     block_key: str = ""
     rare_sets: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=RARE_SET_SCHEMA))
@@ -295,13 +302,21 @@ class OverlapStore:
         self.computed["signatures"] += len(norm_hashes)
         if not len(norm_hashes):
             return
-        blobs = [row.astype("<u4").tobytes() for row in sig]
-        self.added_signatures.append(
-            pl.DataFrame(
-                {"signature_key": self.signature_key, "norm_hash": norm_hashes, "signature": blobs},
+        # written at once, in slices, when the stage takes them: the run does not hold them
+        step = SIGNATURE_WRITE_ROWS if self.write_signatures is not None else len(norm_hashes)
+        for lo in range(0, len(norm_hashes), step):
+            frame = pl.DataFrame(
+                {
+                    "signature_key": self.signature_key,
+                    "norm_hash": norm_hashes.slice(lo, step),
+                    "signature": signature_blobs(sig[lo : lo + step]),
+                },
                 schema=SIGNATURE_SCHEMA,
             )
-        )
+            if self.write_signatures is not None:
+                self.write_signatures(frame)
+            else:
+                self.added_signatures.append(frame)
 
     # ---- grades
     def stored_grades(self, enc_fp: str, keys: list[str]) -> dict[str, tuple[str, float, dict[str, float]]]:
@@ -422,7 +437,10 @@ class OverlapStore:
         self.fetch_postings = lambda keys: postings.join(keys, on=["band", "bucket"], how="semi")
 
     def add_postings(self, postings: pl.DataFrame) -> None:
-        self.lsh_writes.setdefault("postings", []).append(postings)
+        if self.write_postings is not None:
+            self.write_postings(postings)
+        else:
+            self.lsh_writes.setdefault("postings", []).append(postings)
 
     def reset_lsh_state(
         self, members: pl.DataFrame, pairs: pl.DataFrame, postings: Iterable[pl.DataFrame]
@@ -430,6 +448,10 @@ class OverlapStore:
         """The banding of every hash (``postings``: frames, built as they are written): replaces the
         stored state."""
         self.index_computed["lsh_pairs"] += pairs.height
+        if self.write_postings is not None:
+            for frame in postings:  # written band by band at once: the run does not hold them
+                self.write_postings(frame)
+            postings = []
         self.lsh_writes.update(reset=True, members_added=members, pairs_changed=pairs, postings=postings)
 
     def set_lsh_state(self, added: pl.DataFrame, removed: pl.DataFrame, changed: pl.DataFrame) -> None:
@@ -633,3 +655,20 @@ def attach_static_vectors(con: Any, store: OverlapStore) -> None:
             con.unregister("_want_text")
 
     store.static.fetch = fetch
+
+
+#: signatures per frame handed to ``OverlapStore.write_signatures``
+SIGNATURE_WRITE_ROWS = 100_000
+
+
+def signature_blobs(sig: np.ndarray) -> pl.Series:
+    """The rows of the (n, num_perm) signature matrix ``sig`` as little-endian uint32 blobs, built from
+    the matrix's buffer (no Python object per row)."""
+    rows = np.ascontiguousarray(sig, dtype="<u4")
+    n = rows.shape[0]
+    width = rows.shape[1] * 4 if rows.ndim == 2 else 0
+    offsets = np.arange(n + 1, dtype=np.int64) * width
+    arr = pa.LargeBinaryArray.from_buffers(
+        pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(rows.reshape(-1).view(np.uint8))]
+    )
+    return pl.Series("signature", arr, dtype=pl.Binary)

@@ -1,0 +1,176 @@
+"""The memory each stage and overlap step reports: resident size at its end, its own peak, the process peak."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from pipeline.config import reload_settings
+from pipeline.core import stages, tables, warehouse
+from pipeline.core.overlap import OverlapConfig, flags
+from pipeline.core.overlap import store as store_module
+from pipeline.core.overlap.candidates_paraphrase import content_tokens
+from pipeline.core.overlap.inputs import prepare_documents, prepare_sentences
+from pipeline.core.overlap.store import OverlapStore
+
+_CLOCK_SCENARIO = """
+import json, time
+import numpy as np
+from pipeline.core.overlap.common import Clock, peak_rss_mib, rss_mib
+clock = Clock(None)
+with clock.step("outer"):
+    with clock.step("alloc"):
+        block = np.ones(80 * 2**20 // 8)  # 80 MiB, touched
+        held = rss_mib()
+        deadline = time.monotonic() + 10  # the sampling thread runs late on a loaded machine
+        while clock._watch._hi < held - 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        del block
+    with clock.step("small"):
+        pass
+print(json.dumps({"memory": clock.memory, "rss": rss_mib(), "peak": peak_rss_mib()}))
+"""
+
+
+def test_clock_records_each_steps_peak_and_nested_steps_fold_into_the_outer_one():
+    # in a fresh process: one that has run other tests may hold freed memory that the block reuses
+    out = subprocess.run(
+        [sys.executable, "-c", _CLOCK_SCENARIO], capture_output=True, text=True, check=True, timeout=120
+    )
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    mem = got["memory"]
+    assert set(mem) == {"outer", "alloc", "small"}
+    for m in mem.values():
+        assert set(m) == {"rss_mib", "peak_mib", "process_peak_mib"}
+        assert 0 < m["rss_mib"] <= m["peak_mib"] <= m["process_peak_mib"] + 1
+    # the 80 MiB block was freed before the step ended, but its peak was seen
+    assert mem["alloc"]["peak_mib"] >= mem["alloc"]["rss_mib"] + 60
+    assert mem["small"]["peak_mib"] < mem["alloc"]["peak_mib"] - 60
+    assert mem["outer"]["peak_mib"] >= mem["alloc"]["peak_mib"]
+    assert got["rss"] <= got["peak"] + 1
+
+
+# ---- the means that bound the overlap stage's memory leave its outputs unchanged
+
+
+def _inputs(wh: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    con = duckdb.connect(str(wh / warehouse.WORK_DB_NAME), read_only=True)
+    try:
+        return con.sql(stages.DOCUMENTS_SQL).pl(), con.sql(stages.SENTENCES_SQL).pl()
+    finally:
+        con.close()
+
+
+def test_sentences_already_in_order_are_prepared_as_any_others(sample_warehouse):
+    docs, sents = _inputs(sample_warehouse)
+    d = prepare_documents(docs)
+    ordered = sents.sort("sentence_id")
+    shuffled = sents.sample(fraction=1.0, shuffle=True, seed=3)
+    # a duplicate sentence id, a sentence of an unknown document and an empty normalised text take the
+    # general path; an ordered frame without them takes the one that keeps its columns
+    dup = pl.concat([shuffled, shuffled.head(3)])
+    stranger = pl.concat([ordered, ordered.head(1).with_columns(pl.lit("nobody").alias("doc_id"))])
+    want = prepare_sentences(shuffled, d)
+    assert want.height == sents["sentence_id"].n_unique()
+    for frame in (ordered, dup, stranger.sort("sentence_id")):
+        assert prepare_sentences(frame, d).equals(want)
+    empty_norm = ordered.with_columns(
+        pl.when(pl.col("index") == 0).then(pl.lit("")).otherwise(pl.col("norm")).alias("norm")
+    )
+    got = prepare_sentences(empty_norm, d)
+    assert got.equals(prepare_sentences(empty_norm.reverse(), d))
+    assert got.filter(pl.col("index") == 0)["norm_hash"].str.starts_with("\x00").all()
+
+
+def test_content_words_in_chunks_equal_the_words_of_one_pass(sample_warehouse):
+    _, sents = _inputs(sample_warehouse)
+    hashes = sents.select(pl.col("sentence_id").rank("ordinal").cast(pl.Int64).alias("hid"), "norm")
+    whole = content_tokens(hashes, OverlapConfig(minhash_chunk_rows=10**9))
+    chunked = content_tokens(hashes, OverlapConfig(minhash_chunk_rows=7))
+    assert whole.height > 100
+    assert chunked.sort("hid", "tok").equals(whole.sort("hid", "tok"))
+
+
+def test_signatures_written_as_computed_are_the_rows_a_store_keeps(monkeypatch):
+    monkeypatch.setattr(store_module, "SIGNATURE_WRITE_ROWS", 4)
+    sig = np.arange(11 * 8, dtype=np.uint32).reshape(11, 8) * np.uint32(2654435761)
+    names = pl.Series("norm_hash", [f"h{i:02d}" for i in range(11)])
+    kept = OverlapStore.for_run(OverlapConfig(), None)
+    kept.add_signatures(names, sig)
+    written: list[pl.DataFrame] = []
+    direct = OverlapStore.for_run(OverlapConfig(), None)
+    direct.write_signatures = written.append
+    direct.add_signatures(names, sig)
+    assert [f.height for f in written] == [4, 4, 3]
+    assert direct.new_rows()["minhash_signatures"].height == 0
+    rows = kept.new_rows()["minhash_signatures"]
+    assert pl.concat(written).equals(rows)
+    assert rows["signature"].to_list() == [r.astype("<u4").tobytes() for r in sig]
+
+
+#: the overlap stage's cache tables (the clean stage keeps its own)
+OVERLAP_CACHE = tuple(
+    f"cache.{t}"
+    for t in (
+        "minhash_signatures",
+        "graded_pairs",
+        "sentence_traits",
+        "word_tokens",
+        "lsh_postings",
+        "lsh_members",
+        "lsh_pairs",
+        "rare_doc_sets",
+        "rare_doc_pairs",
+    )
+)
+MARTS = tuple(f"marts.{t}" for t in tables.OVERLAP_TABLES)
+
+
+def test_a_low_duckdb_memory_limit_gives_the_same_tables(tmp_path, sample_warehouse, monkeypatch):
+    """The overlap stage under the smallest DuckDB limit (and its store writing as it computes) writes
+    the marts and cache rows of the default run."""
+    db = tmp_path / "work.duckdb"
+    shutil.copy(sample_warehouse / warehouse.WORK_DB_NAME, db)
+    monkeypatch.setenv("WIRETRACE_DUCKDB_MEMORY_MB", "64")
+    reload_settings()
+    con = warehouse.connect(db)
+    try:
+        for name in OVERLAP_CACHE:
+            con.execute(f"DELETE FROM {name}")
+        con.execute("DELETE FROM meta.stage_state")
+        res = stages.stage_overlap(con, encoder=None)
+        assert con.sql("SELECT current_setting('memory_limit')").fetchall()[0][0] != "64.0 MiB"
+        got = {t: con.sql(f"SELECT * FROM {t} ORDER BY ALL").pl() for t in (*OVERLAP_CACHE, *MARTS)}
+    finally:
+        con.close()
+    assert res.extra["skipped"] is False
+    assert {"read", "prepare", "minhash", "write_marts", "write_cache"} <= set(res.extra["step_memory"])
+    assert res.extra["memory"]["peak_mib"] >= res.extra["memory"]["rss_mib"] > 0
+    ref = duckdb.connect(str(sample_warehouse / warehouse.WORK_DB_NAME), read_only=True)
+    try:
+        for t, frame in got.items():
+            want = ref.sql(f"SELECT * FROM {t} ORDER BY ALL").pl()
+            assert frame.height == want.height > 0, t
+            if "_key" not in " ".join(frame.columns):  # the cache's fingerprints name the code
+                assert frame.equals(want), t
+    finally:
+        ref.close()
+
+
+def test_sentence_traits_in_chunks_equal_the_traits_of_one_pass(sample_warehouse, monkeypatch):
+    _, sents = _inputs(sample_warehouse)
+    sents = sents.sort("sentence_id")
+    edge = flags._edge(sents)
+    whole = flags.sentence_traits(sents, edge)
+    monkeypatch.setattr(flags, "TRAIT_CHUNK_ROWS", 7)
+    chunked = flags.sentence_traits(sents, edge)
+    assert whole.height == sents.height > 7
+    assert chunked.equals(whole)
+    assert (whole["quote_share"] > 0).any()
