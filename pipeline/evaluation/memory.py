@@ -32,13 +32,12 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.core import warehouse
+from pipeline.core import tables, warehouse
 from pipeline.core.run import run_pipeline
 from pipeline.core.stages import DOCUMENTS_SQL, stage_overlap
 from pipeline.evaluation.bench import CORPUS, child_env, load_corpus, scaled
 from pipeline.evaluation.common import git_commit, shared_data, write_result
 
-#: the overlap stage's cache tables (emptied for ``--overlap-of``)
 OVERLAP_CACHE = (
     "minhash_signatures",
     "graded_pairs",
@@ -59,8 +58,8 @@ def _overlap_child(argv: list[str]) -> int:
     args = ap.parse_args(argv)
     con = warehouse.connect(args.db)
     try:
-        for name in OVERLAP_CACHE:
-            con.execute(f"DELETE FROM cache.{name}")
+        for name in tables.OVERLAP_CACHE_TABLES:
+            con.execute(f"DELETE FROM {name}")
         con.execute("DELETE FROM meta.stage_state")
         con.execute("CHECKPOINT")
         r = stage_overlap(con, encoder=None if args.no_semantic else "auto")

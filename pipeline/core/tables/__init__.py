@@ -54,6 +54,11 @@ TABLES: dict[str, Table] = {
 VIEWS: dict[str, View] = {v.name: v for v in views.VIEWS}
 #: the tables the overlap stage writes (marts, replaced whole), by short name, in their order
 OVERLAP_TABLES: tuple[str, ...] = tuple(t.name.split(".", 1)[1] for t in marts.TABLES)
+#: the values the overlap stage keeps between runs in the working database (``cache.*``; the clean
+#: stage keeps its own, ``cache.document_lines``)
+OVERLAP_CACHE_TABLES: tuple[str, ...] = tuple(
+    name for name in TABLES if name.startswith("cache.") and name != "cache.document_lines"
+)
 
 #: schemas the first migration creates (``meta`` exists before any migration: it holds the version)
 _SCHEMAS = ("raw", "staging", "marts")

@@ -11,12 +11,7 @@ from pipeline.defs.util import md_preview, stage_progress, table_spec
 
 OVERLAP_KEYS = {name: dg.AssetKey(["marts", name]) for name in tables.OVERLAP_TABLES}
 #: the values the stage keeps between runs (working database only; see pipeline.core.overlap.store)
-#: (the clean stage keeps its own: cache.document_lines, an asset of the clean step)
-STORE_KEYS = {
-    name: dg.AssetKey(name.split("."))
-    for name in tables.TABLES
-    if name.startswith("cache.") and name != "cache.document_lines"
-}
+STORE_KEYS = {name: dg.AssetKey(name.split(".")) for name in tables.OVERLAP_CACHE_TABLES}
 #: the store's reuse counts reported with each table: (part of the store's stats, value)
 _STORE_COUNTS = {
     "cache.minhash_signatures": ((), "signatures"),
