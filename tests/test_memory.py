@@ -6,7 +6,6 @@ import json
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -19,6 +18,7 @@ from pipeline.core.overlap import store as store_module
 from pipeline.core.overlap.candidates_paraphrase import content_tokens
 from pipeline.core.overlap.inputs import prepare_documents, prepare_sentences
 from pipeline.core.overlap.store import OverlapStore
+from tests.fakes import work_inputs
 
 _CLOCK_SCENARIO = """
 import json, time
@@ -60,16 +60,8 @@ def test_clock_records_each_steps_peak_and_nested_steps_fold_into_the_outer_one(
 # ---- the means that bound the overlap stage's memory leave its outputs unchanged
 
 
-def _inputs(wh: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
-    con = duckdb.connect(str(wh / warehouse.WORK_DB_NAME), read_only=True)
-    try:
-        return con.sql(stages.DOCUMENTS_SQL).pl(), con.sql(stages.SENTENCES_SQL).pl()
-    finally:
-        con.close()
-
-
 def test_sentences_already_in_order_are_prepared_as_any_others(sample_warehouse):
-    docs, sents = _inputs(sample_warehouse)
+    docs, sents = work_inputs(sample_warehouse)
     d = prepare_documents(docs)
     ordered = sents.sort("sentence_id")
     shuffled = sents.sample(fraction=1.0, shuffle=True, seed=3)
@@ -90,7 +82,7 @@ def test_sentences_already_in_order_are_prepared_as_any_others(sample_warehouse)
 
 
 def test_content_words_in_chunks_equal_the_words_of_one_pass(sample_warehouse):
-    _, sents = _inputs(sample_warehouse)
+    _, sents = work_inputs(sample_warehouse)
     hashes = sents.select(pl.col("sentence_id").rank("ordinal").cast(pl.Int64).alias("hid"), "norm")
     whole = content_tokens(hashes, OverlapConfig(minhash_chunk_rows=10**9))
     chunked = content_tokens(hashes, OverlapConfig(minhash_chunk_rows=7))
@@ -153,7 +145,7 @@ def test_a_low_duckdb_memory_limit_gives_the_same_tables(tmp_path, sample_wareho
 
 
 def test_sentence_traits_in_chunks_equal_the_traits_of_one_pass(sample_warehouse, monkeypatch):
-    _, sents = _inputs(sample_warehouse)
+    _, sents = work_inputs(sample_warehouse)
     sents = sents.sort("sentence_id")
     edge = flags._edge(sents)
     whole = flags.sentence_traits(sents, edge)

@@ -17,16 +17,9 @@ from pipeline.core.overlap import OverlapConfig, compute_overlap
 from pipeline.core.overlap.store import OverlapStore
 from pipeline.core.run import run_pipeline
 from pipeline.core.tables import OVERLAP_TABLES
+from tests.fakes import AnonymousEncoder, HashEncoder, work_inputs
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
-
-
-def _inputs(wh: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
-    con = duckdb.connect(str(wh / warehouse.WORK_DB_NAME), read_only=True)
-    try:
-        return con.sql(stages.DOCUMENTS_SQL).pl(), con.sql(stages.SENTENCES_SQL).pl()
-    finally:
-        con.close()
 
 
 def _marts(db: Path) -> dict[str, pl.DataFrame]:
@@ -48,7 +41,7 @@ def _assert_same_tables(got: dict[str, pl.DataFrame], want: dict[str, pl.DataFra
 
 
 def test_stored_values_give_the_tables_of_a_fresh_computation(sample_warehouse):
-    docs, sents = _inputs(sample_warehouse)
+    docs, sents = work_inputs(sample_warehouse)
     cfg = OverlapConfig()
     fresh = compute_overlap(docs, sents, config=cfg, encoder=None)
 
@@ -79,7 +72,7 @@ def test_stored_values_give_the_tables_of_a_fresh_computation(sample_warehouse):
 
 
 def test_values_stored_under_other_settings_are_not_reused(sample_warehouse):
-    docs, sents = _inputs(sample_warehouse)
+    docs, sents = work_inputs(sample_warehouse)
     first = OverlapStore.for_run(OverlapConfig(), None)
     compute_overlap(docs, sents, config=OverlapConfig(), encoder=None, store=first)
     rows = first.new_rows()
@@ -201,7 +194,7 @@ def test_benchmark_batches_publish_the_tables_of_one_run(tmp_path, shared_data, 
         lo = hi
     assert results["overlap"].extra["store"]["reused"]["grades"] > 0
     published = _marts(tmp_path / "wh_inc" / warehouse.ANALYST_DB_NAME)
-    docs, sents = _inputs(tmp_path / "wh_inc")
+    docs, sents = work_inputs(tmp_path / "wh_inc")
     fresh = compute_overlap(docs, sents, config=OverlapConfig(), encoder=None).tables()
     _assert_same_tables(published, fresh)
     if len(splits) == 2:
@@ -212,26 +205,10 @@ def test_benchmark_batches_publish_the_tables_of_one_run(tmp_path, shared_data, 
         _assert_same_tables(published, _marts(tmp_path / "wh_once" / warehouse.ANALYST_DB_NAME))
 
 
-class _HashEncoder:
-    """A deterministic stand-in encoder: unit vectors of hashed word counts."""
-
-    fingerprint = "hash-encoder-v1"
-
-    def encode(self, texts):
-        import numpy as np
-
-        out = np.zeros((len(texts), 64), dtype=np.float32)
-        for i, t in enumerate(texts):
-            for w in t.lower().split():
-                out[i, sum(w.encode()) % 64] += 1.0
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.where(norms == 0, 1.0, norms)
-
-
 def test_grades_with_an_encoder_are_stored_under_its_fingerprint(sample_warehouse):
-    docs, sents = _inputs(sample_warehouse)
+    docs, sents = work_inputs(sample_warehouse)
     cfg = OverlapConfig(verifier=False)
-    enc = _HashEncoder()
+    enc = HashEncoder()
     fresh = compute_overlap(docs, sents, config=cfg, encoder=enc)
     first = OverlapStore.for_run(cfg, enc)
     assert set(first.grade_keys) == {"lexical", "given:hash-encoder-v1", "verified:given:hash-encoder-v1:off"}
@@ -254,7 +231,7 @@ def test_grades_with_an_encoder_are_stored_under_its_fingerprint(sample_warehous
     assert "stored; models not loaded" in reused.stats["verifier"]["reason"]
     assert "semantic_load" not in reused.stats["timings"]
     # an encoder without a fingerprint: its grades are neither stored nor reused
-    anonymous = type("Anon", (), {"encode": _HashEncoder.encode})()
+    anonymous = AnonymousEncoder()
     assert set(OverlapStore.for_run(cfg, anonymous).grade_keys) == {"lexical"}
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shutil
 
-import numpy as np
 import polars as pl
 
 from pipeline.core import stages, tables, warehouse
@@ -14,25 +13,7 @@ from pipeline.core.overlap import OverlapConfig, compute_overlap
 from pipeline.core.overlap.store import OverlapStore, static_key, text_keys
 from pipeline.core.semantic_index import quantise
 from pipeline.core.tables import OVERLAP_TABLES
-
-
-class _HashEncoder:
-    """A deterministic stand-in encoder (unit vectors of hashed word counts) that counts the texts it
-    encodes."""
-
-    fingerprint = "hash-encoder-v1"
-
-    def __init__(self):
-        self.n_encoded = 0
-
-    def encode(self, texts):
-        self.n_encoded += len(texts)
-        out = np.zeros((len(texts), 64), dtype=np.float32)
-        for i, t in enumerate(texts):
-            for w in t.lower().split():
-                out[i, sum(w.encode()) % 64] += 1.0
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.where(norms == 0, 1.0, norms)
+from tests.fakes import AnonymousEncoder, HashEncoder
 
 
 def _same_tables(got: dict[str, pl.DataFrame], want: dict[str, pl.DataFrame]) -> None:
@@ -54,12 +35,12 @@ def test_stored_static_vectors_give_the_tables_of_a_fresh_computation(sample_war
     finally:
         con.close()
     cfg = OverlapConfig(verifier=False)
-    fresh = compute_overlap(docs, sents, config=cfg, encoder=_HashEncoder())
+    fresh = compute_overlap(docs, sents, config=cfg, encoder=HashEncoder())
     assert fresh.stats["semantic"]["ran"] is True
     held = fresh.stats["semantic"]["static_held"]
     assert held > 0 and fresh.stats["semantic"]["static_encoded"] == held
 
-    enc = _HashEncoder()
+    enc = HashEncoder()
     first = OverlapStore.for_run(cfg, enc)
     _same_tables(compute_overlap(docs, sents, config=cfg, encoder=enc, store=first).tables(), fresh.tables())
     rows = first.new_rows()["static_vectors"]
@@ -71,14 +52,14 @@ def test_stored_static_vectors_give_the_tables_of_a_fresh_computation(sample_war
     checked = 0
     for key, blob in rows.select("text_key", "vector").iter_rows():
         if key in by_key:
-            assert blob == quantise(_HashEncoder().encode([by_key[key]]))[0].tobytes()
+            assert blob == quantise(HashEncoder().encode([by_key[key]]))[0].tobytes()
             checked += 1
     assert checked > held // 2
 
     # everything stored: no text encoded for candidates, same tables
     again = OverlapStore.for_run(cfg, enc)
     again.static.vectors = rows
-    enc2 = _HashEncoder()
+    enc2 = HashEncoder()
     reused = compute_overlap(docs, sents, config=cfg, encoder=enc2, store=again)
     _same_tables(reused.tables(), fresh.tables())
     assert reused.stats["semantic"]["static_encoded"] == 0
@@ -91,19 +72,19 @@ def test_stored_static_vectors_give_the_tables_of_a_fresh_computation(sample_war
     # half stored: the other half encoded, same tables
     half = OverlapStore.for_run(cfg, enc)
     half.static.vectors = rows.gather_every(2)
-    mixed = compute_overlap(docs, sents, config=cfg, encoder=_HashEncoder(), store=half)
+    mixed = compute_overlap(docs, sents, config=cfg, encoder=HashEncoder(), store=half)
     _same_tables(mixed.tables(), fresh.tables())
     assert mixed.stats["semantic"]["static_encoded"] == held - half.static.vectors.height
 
     # vectors stored for another encoder are not used
-    other = type("Other", (_HashEncoder,), {"fingerprint": "hash-encoder-v2"})()
+    other = type("Other", (HashEncoder,), {"fingerprint": "hash-encoder-v2"})()
     assert static_key(other) != static_key(enc)
     foreign = OverlapStore.for_run(cfg, other)
     foreign.static.vectors = rows
     compute_overlap(docs, sents, config=cfg, encoder=other, store=foreign)
     assert foreign.stats()["semantic"]["reused"]["static_vectors"] == 0
     # an encoder without a fingerprint: its vectors are neither stored nor reused
-    anonymous = type("Anon", (), {"encode": _HashEncoder.encode, "n_encoded": 0})()
+    anonymous = AnonymousEncoder()
     assert static_key(anonymous) is None
 
 
@@ -129,12 +110,12 @@ def test_stored_static_vectors_give_the_tables_of_a_full_run_after_any_sequence(
         reused = 0
         for current in steps:
             _with_current(con, current)
-            enc = _HashEncoder()
+            enc = HashEncoder()
             res = stages.stage_overlap(con, encoder=enc, config=cfg)
             assert res.extra["skipped"] is False
             marts = {name: con.sql(f"SELECT * FROM marts.{name}").pl() for name in OVERLAP_TABLES}
             docs, sents = _inputs(con)
-            fresh = compute_overlap(docs, sents, config=cfg, encoder=_HashEncoder())
+            fresh = compute_overlap(docs, sents, config=cfg, encoder=HashEncoder())
             _same_tables(marts, fresh.tables())
             sem = res.extra["store"]["semantic"]
             reused += sem["reused"]["static_vectors"]
@@ -177,7 +158,7 @@ def test_evidence_reused_from_the_preliminary_matches_is_that_of_all_matches(sam
 
     monkeypatch.setattr(R, "relations_reusing", checked)
     for cfg in (OverlapConfig(verifier=False), OverlapConfig(verifier=False, semantic_focus_min_weight=8.0)):
-        compute_overlap(docs, sents, config=cfg, encoder=_HashEncoder())
+        compute_overlap(docs, sents, config=cfg, encoder=HashEncoder())
     compute_overlap(docs, sents, config=OverlapConfig(), encoder=None)
     assert [s[0] for s in seen] == [True, True, False]
     # evidence was both reused (pairs outside the focus) and computed (the focus pairs)
