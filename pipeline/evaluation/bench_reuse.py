@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipeline.evaluation.common import REPO, git_commit, shared_data, write_result
+from pipeline.evaluation.common import REPO, git_commit, shared_data, show_result
 from pipeline.evaluation.reuse_precision import write_landing
 
 _CHILD = """
@@ -101,9 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Semantic tier note (default, {args.articles} articles): {by[(args.articles, 'default')]['semantic']}",
     ]
     out = "\n".join(lines) + "\n"
-    path = write_result("reuse_speed", out)
-    print(out)
-    print(f"written to {path}")
+    show_result("reuse_speed", out)
     return 0
 
 

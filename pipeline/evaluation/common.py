@@ -30,6 +30,14 @@ def write_result(name: str, markdown: str) -> Path:
     return path
 
 
+def show_result(name: str, markdown: str) -> Path:
+    """``write_result``, then the result and where it was written on standard output."""
+    path = write_result(name, markdown)
+    print(markdown.rstrip("\n"))
+    print(f"written to {path}")
+    return path
+
+
 def _git(*args: str) -> str:
     try:
         return (

@@ -40,7 +40,7 @@ import polars as pl
 from pipeline.core.normalize import STOPWORDS, normalize_sentence, sentence_hash
 from pipeline.core.overlap import DOCUMENTS_SCHEMA, SENTENCES_SCHEMA, compute_overlap
 from pipeline.core.segment import split_sentences
-from pipeline.evaluation.common import git_commit, shared_data, write_result
+from pipeline.evaluation.common import git_commit, shared_data, show_result
 
 CORPUS = Path("corpora") / "allsides_baly2020.parquet"
 SAME_STORY_COSINE = 0.3
@@ -226,9 +226,7 @@ def main(argv: list[str] | None = None) -> int:
                     + "\n"
                 )
     out = "\n".join(lines) + "\n"
-    path = write_result("paraphrase_wild" + ("_lexical" if args.lexical else ""), out)
-    print(out)
-    print(f"written to {path}")
+    show_result("paraphrase_wild" + ("_lexical" if args.lexical else ""), out)
     return 0
 
 

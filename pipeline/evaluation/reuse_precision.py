@@ -46,7 +46,7 @@ import polars as pl
 
 from pipeline.core.kinds import MATCH_KINDS as KINDS
 from pipeline.core.run import run_pipeline
-from pipeline.evaluation.common import git_commit, shared_data, write_items_to_judge, write_result
+from pipeline.evaluation.common import git_commit, shared_data, show_result, write_items_to_judge
 
 CORPUS = Path("corpora") / "allsides_baly2020.parquet"
 DATA = Path(__file__).resolve().parent / "data" / "reuse"
@@ -291,9 +291,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     for role, by_kind in pools.items():
         for kind, (reported, its) in by_kind.items():
             out.append(_row(role, "", "", "", kind, reported, its))
-    path = write_result("reuse_precision", "\n".join(out) + "\n")
-    print("\n".join(out))
-    print(f"written to {path}")
+    show_result("reuse_precision", "\n".join(out) + "\n")
     return 0
 
 
