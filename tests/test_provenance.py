@@ -727,3 +727,36 @@ def test_a_copy_crediting_wire_reports_of_its_own_did_not_take_them_from_an_earl
     # the line is the earlier text's too: the earlier one says it is itself a copy of the wire
     assert p2["direction"] == "undetermined"
     assert "A's credit line names 'wire services'" in p2["direction_evidence"]
+
+
+# the wire story of STORY, eight sentences longer
+LONG = STORY + [
+    "Aid agencies say food and fuel are running short in the valley as the only road in remains closed.",
+    "The resistance has appealed to foreign governments for weapons, ammunition and diplomatic recognition.",
+    "Satellite images published by a research institute show new trenches dug along the ridge above the river.",
+    "The new rulers have given the valley's elders until the end of the month to hand over their weapons.",
+    "Schools in the valley reopened this week, although many teachers have not returned from the capital.",
+    "A convoy of trucks carrying flour and medicine was turned back at a checkpoint on Thursday night.",
+    "The spokesman said the movement would hold elections for a regional council before the winter.",
+    "Former ministers who fled abroad have pledged money to pay the volunteers' wages for six months.",
+]
+
+
+def test_a_version_the_copies_do_not_follow_is_not_their_common_source():
+    # the wire (holding what two copies each took in part) and a full copy that reworded two sentences:
+    # the copies keep the wire's wording there, against the full copy's, so the full copy is not the
+    # common source of the wire and a copy, and the copy's source is the wire
+    rewrite = {1: EDITED[1], 4: EDITED[4]}
+    d, s = frames(
+        {
+            "w": ("Wire", None, LONG),
+            "f": ("Full", None, [rewrite.get(i, x) for i, x in enumerate(LONG)] + LOCAL[3:4]),
+            "c1": ("One", None, LONG[:10] + LOCAL[:2]),
+            "c2": ("Two", None, LONG[4:16] + LOCAL[2:3]),
+        }
+    )
+    r = compute_overlap(d, s, encoder=None)
+    p = _pair(r, "c1", "w")
+    assert p["direction"] == "b->a" and p["direction_basis"] == "union", p["direction_evidence"]
+    orig = {x["doc_id"]: x["inferred_source_doc_id"] for x in r.document_originality.to_dicts()}
+    assert orig["c1"] == "w" and orig["w"] is None

@@ -94,7 +94,11 @@ quotation clusters) between the documents of a story (document pairs with ``in_s
   neither is closer to the other than to S: fewer than 2 (and at most 20%) of their shared clusters
   are missing from S (shared changes would mean one copied the other), and on the clusters all three
   hold, X-Y matches are strictly stronger (exact > near > paraphrase) than both X-S and Y-S matches
-  for at most 20% of them.
+  for at most 20% of them, and the two counts together stay under ``TRIAD_MIN_ODD`` (2): S is not the
+  odd one out of the three (:meth:`_Story.odd`). A copy inherits its source's text, so two copies of
+  S agree against S only by coincidence; when they do on two or more sentences (S reworded text the
+  two keep alike), S is a version that diverged from their text, not its source (a full copy that
+  reworded a wire story is not the common source of the wire and the wire's other copies).
 
 Rules, in order (``PAIR_RULES``, applied in turn by ``pair_directions``)
 -----------------------------------------------------------------------
@@ -487,6 +491,9 @@ class _Story:
             and changes < 2
             and changes <= SIBLING_MAX_SHARED_CHANGES * len(sh)
             and closer <= SIBLING_MAX_SHARED_CHANGES * max(len(in_s), 1)
+            # and S is not the odd one out of the three (see :meth:`odd`): a copy inherits its
+            # source's text, so two copies of S cannot agree against S on more than one coincidence
+            and changes + closer < TRIAD_MIN_ODD
         )
         return ok, (
             f"{explained:.0%} of the {len(sh)} sentences they share are also in {{S}}{{ROLE}}; "
