@@ -760,3 +760,44 @@ def test_a_version_the_copies_do_not_follow_is_not_their_common_source():
     assert p["direction"] == "b->a" and p["direction_basis"] == "union", p["direction_evidence"]
     orig = {x["doc_id"]: x["inferred_source_doc_id"] for x in r.document_originality.to_dicts()}
     assert orig["c1"] == "w" and orig["w"] is None
+
+
+def test_one_page_under_two_labels_is_one_document_without_direction():
+    # an outlet's page listed again under its columnist's name: the text names the outlet, which
+    # would read as a credit line of one copy to the other
+    text = STORY[:6] + ["Read more of the valley columns on Townhall every day of the week."]
+    d, s = frames({"gw": ("Guest Writer - Right", None, text), "th": ("Townhall", None, text)})
+    url = "https://townhall.com/columnists/someone/2019/01/05/the-valley-n2538"
+    d = d.with_columns(
+        pl.Series("url", [url, "http://www.townhall.com/columnists/someone/2019/01/05/the-valley-n2538/"])
+    )
+    p = _pair(compute_overlap(d, s, encoder=None), "gw", "th")
+    assert p["direction"] == "undetermined" and p["direction_basis"] == "same_page"
+    assert "one page under two outlet labels" in p["direction_evidence"]
+    # without the URLs the text alone reads as a credit line
+    assert _pair(compute_overlap(d.drop("url"), s, encoder=None), "gw", "th")["direction"] == "b->a"
+    # a site's home page names no article
+    assert provenance.page_key("https://www.townhall.com/") is None
+    assert provenance.page_key("HTTPS://Townhall.com/a/b#comments") == "townhall.com/a/b"
+
+
+def test_one_page_under_two_labels_counts_once_as_a_witness_of_the_union():
+    # the wire, copied in full by one page ingested under two labels, and in part by a copy: the two
+    # labels are one version, so the union test has one witness and the copy's source is not decided
+    # by it; a second, different copy is a second witness
+    url = "https://example.com/news/2021/08/valley-resistance"
+    spec = {
+        "w": ("Wire", None, STORY),
+        "p1": ("Site", None, STORY[:6] + LOCAL[:1]),
+        "p2": ("Site Columnist", None, STORY[:6] + LOCAL[:1]),
+        "c": ("Copier", None, STORY[4:8] + LOCAL[2:3]),
+    }
+    d, s = frames(spec)
+    d = d.with_columns(pl.Series("url", [None, url, url, None], dtype=pl.String))
+    r = compute_overlap(d, s, encoder=None)
+    assert _pair(r, "p1", "p2")["direction_basis"] == "same_page"
+    assert _pair(r, "c", "w")["direction_basis"] != "union"
+    d2, s2 = frames({**spec, "c2": ("Other", None, STORY[1:4] + LOCAL[3:4])})
+    d2 = d2.with_columns(pl.Series("url", [None, url, url, None, None], dtype=pl.String))
+    p = _pair(compute_overlap(d2, s2, encoder=None), "c", "w")
+    assert p["direction"] == "b->a" and "union" in p["direction_basis"]

@@ -88,7 +88,7 @@ quotation clusters) between the documents of a story (document pairs with ``in_s
   deciding.
 * siblings (``common_source``): two copies of one source share that source's text. A pair X, Y is a
   pair of siblings when a third document S related to both may be their common source (it is, by
-  rules 1 to 6 below, the source of both, or at least derives from neither and is dated after neither;
+  rules 1 to 7 below, the source of both, or at least derives from neither and is dated after neither;
   the evidence says which), at least
   ``SIBLING_MIN_EXPLAINED`` (0.8) of the sentence clusters X and Y share are also held by S, and
   neither is closer to the other than to S: fewer than 2 (and at most 20%) of their shared clusters
@@ -102,21 +102,29 @@ quotation clusters) between the documents of a story (document pairs with ``in_s
 
 Rules, in order (``PAIR_RULES``, applied in turn by ``pair_directions``)
 -----------------------------------------------------------------------
-Rules 1 to 4 decide the pairs no earlier rule has decided (the first that applies decides); every
-pair is decided by rule 4 at the latest. Rules 5 to 7 need what the earlier rules decided for all
+Rules 1 to 5 decide the pairs no earlier rule has decided (the first that applies decides); every
+pair is decided by rule 5 at the latest. Rules 6 to 8 need what the earlier rules decided for all
 pairs and revise it where they say so.
 
-1. ``quote``: the pair shares only quotations, or is not linked into a story and shares more
+1. ``same_page``: the two documents were taken from one page (the same ``url``, compared by
+   :func:`page_key`: a page ingested under two outlet labels, e.g. an outlet's page listed again
+   under its columnist's name): undetermined, ``same_page``; one version, not a copy of the other.
+   No later rule changes it, and in the text evidence of other pairs the two count as one version
+   (neither is the other's relative, twin or witness; as witnesses of a third they count once). Only
+   the URL of the document's metadata is compared, not one found in the page (a syndicated copy
+   names its original's URL as its canonical address). Two texts alike with one title are not
+   taken for one page: a wire story runs verbatim, under the agency's title, on many sites.
+2. ``quote``: the pair shares only quotations, or is not linked into a story and shares more
    quotation than text: undetermined (quote reuse from a source outside the corpus). No later rule
    changes it.
-2. ``triads``: a relative Z shows that neither is the other's source (above): undetermined,
+3. ``triads``: a relative Z shows that neither is the other's source (above): undetermined,
    ``common_source`` with a null ``common_source_doc_id`` (copies of a source that is none of the
-   three, and that rule 7 finds in no document of the corpus: typically an original missing from
+   three, and that rule 8 finds in no document of the corpus: typically an original missing from
    it) or ``indirect`` (Z lies between them). Dates, credit and union are not consulted: an
    earlier copy is not the source of a later one that has readings it lacks.
-3. ``no_story``: a pair that is not linked into a story (``in_story``: a line or two in common) is
+4. ``no_story``: a pair that is not linked into a story (``in_story``: a line or two in common) is
    not ordered (``none``).
-4. ``signals``: dates, credit and union (``SIGNALS``, read in that order) each give a direction or
+5. ``signals``: dates, credit and union (``SIGNALS``, read in that order) each give a direction or
    nothing. When those that speak agree, that is the direction, with every agreeing signal in the
    evidence and the confidence ``1 - prod(1 - c)`` over them (per-signal confidence, set on
    principle and compared with the precision each basis measures on the derivation evaluation,
@@ -126,20 +134,20 @@ pairs and revise it where they say so.
    the evidence says so). When they disagree:
    undetermined (``conflict``), the evidence names both. When none speaks: undetermined, ``quote``
    when the pair shares mostly the words of speakers (above), else ``none``; the evidence says why.
-5. ``indirect``: a direction X -> Y drawn by dates or union (not by a credit line) is withdrawn when
+6. ``indirect``: a direction X -> Y drawn by dates or union (not by a credit line) is withdrawn when
    a relative Z published before Y agrees with Y against X on at least ``TRIAD_MIN_ODD`` sentences
    (:meth:`_Story.reverted`): Z, older than Y, is not Y's copy, so Y took those sentences through Z
    or from a source of both, not from X directly; undetermined (``indirect``), the evidence gives
    both.
-6. ``hub``: a pair of the story left undetermined for want of evidence (``none``) is directed from
-   a hub (the source of two or more documents by the union test of rule 4, derived from none) to
+7. ``hub``: a pair of the story left undetermined for want of evidence (``none``) is directed from
+   a hub (the source of two or more documents by the union test of rule 5, derived from none) to
    its relative when the hub holds the relative's reused text and a single witness carries text of
    the hub that the relative lacks (``union``, see above).
-7. ``siblings``: siblings with a common source S in the corpus (above; whether S is the source of
-   both, or derives from either, is read from rules 1 to 6): undetermined, ``common_source``,
-   ``common_source_doc_id`` names S. This replaces what rules 2 to 6 decided: no direction is drawn
+8. ``siblings``: siblings with a common source S in the corpus (above; whether S is the source of
+   both, or derives from either, is read from rules 1 to 7): undetermined, ``common_source``,
+   ``common_source_doc_id`` names S. This replaces what rules 3 to 7 decided: no direction is drawn
    between two copies on the strength of the source's text they share, even when dated; but a
-   credit line between the two (rule 4: one copy names the other's outlet, and dates do not
+   credit line between the two (rule 5: one copy names the other's outlet, and dates do not
    contradict it) outweighs it, since the copy says where it took the text from. When a copy's text
    is as close to S as to its sibling, S is named: one source explains both copies (in a chain
    A -> B -> C whose last copy carries nothing of the middle one's changes, the text cannot tell C's
@@ -150,8 +158,8 @@ Undetermined directions have a null confidence: no guess is presented as a findi
 Derived tables
 --------------
 * document pairs: ``direction`` (``a->b``, ``b->a``, ``undetermined``), ``direction_basis`` (``dates``,
-  ``credit``, ``union`` joined by ``+`` when several agree; ``quote``, ``common_source``,
-  ``indirect``, ``conflict``, ``none`` when undetermined), ``direction_evidence`` (text),
+  ``credit``, ``union`` joined by ``+`` when several agree; ``same_page``, ``quote``,
+  ``common_source``, ``indirect``, ``conflict``, ``none`` when undetermined), ``direction_evidence`` (text),
   ``direction_confidence`` (f64 or null), ``common_source_doc_id`` (siblings: their common source,
   null when it is not in the corpus);
 * passages inherit their document pair's direction, basis and confidence;
@@ -163,8 +171,8 @@ Derived tables
 * inferred source of a document: among the pairs whose direction points at it and that link it into
   a story, the strongest (3 per exact, 2 per near, 1 per paraphrase non-quote match: exact and near
   matches are stronger evidence of direct descent than rewordings, so a copy is linked to the version
-  closest to it); withheld when an undetermined pair (other than siblings, an indirect relation or
-  quote reuse: those relations are explained) shares more strongly;
+  closest to it); withheld when an undetermined pair (other than siblings, an indirect relation,
+  quote reuse or one page under two labels: those relations are explained) shares more strongly;
 * originality: a sentence is reused when it is matched in a document that is its document's source
   (a determined direction pointing at its document); otherwise it is original, so an origin is not
   made less original by being copied.
@@ -300,10 +308,36 @@ def _find_root(parent: dict[str, str], x: str) -> str:
     return root
 
 
+_URL_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+
+
+def page_key(url: str | None) -> str | None:
+    """The page a URL names, for comparing two documents' URLs: without scheme, ``www.``, fragment
+    and trailing slash, the host in lower case; None for no URL or a URL without a path (a site's
+    home page names no article)."""
+    u = _URL_SCHEME.sub("", (url or "").strip().split("#", 1)[0])
+    host, _, path = u.partition("/")
+    host, path = host.lower().removeprefix("www."), path.rstrip("/")
+    return f"{host}/{path}" if host and path else None
+
+
+def same_pages(docs: pl.DataFrame) -> dict[str, str]:
+    """doc_id -> the first doc_id (in order) of its page, for documents that share their page (by
+    :func:`page_key` of ``url``) with another document; empty without a ``url`` column."""
+    if "url" not in docs.columns:
+        return {}
+    groups: dict[str, list[str]] = defaultdict(list)
+    for d, u in docs.select("doc_id", "url").rows():
+        k = page_key(u)
+        if k is not None:
+            groups[k].append(d)
+    return {d: min(g) for g in groups.values() if len(g) > 1 for d in g}
+
+
 class _Story:
     """Sentence clusters of non-quote reuse between story-linked documents, as Python sets."""
 
-    def __init__(self, m: pl.DataFrame, links: set[tuple[str, str]]):
+    def __init__(self, m: pl.DataFrame, links: set[tuple[str, str]], page: dict[str, str] | None = None):
         parent: dict[str, str] = {}
 
         def find(x: str) -> str:
@@ -332,10 +366,18 @@ class _Story:
         self._twins: dict[str, bool] = {}
         self._odd: dict[tuple[str, str, str], int] = {}
         self.known: set[tuple[str, str]] = set()  # (source, copy) shown by dates or credit lines
+        # one page under two labels is one version: the two are not each other's relatives, and they
+        # count once as witnesses (``page``: doc -> the first document of its page)
+        self.page = page or {}
         self.neighbours: dict[str, set[str]] = defaultdict(set)
         for a, b in links:
+            if self.same_page(a, b):
+                continue
             self.neighbours[a].add(b)
             self.neighbours[b].add(a)
+
+    def same_page(self, x: str, y: str) -> bool:
+        return x in self.page and self.page[x] == self.page.get(y)
 
     def shared(self, x: str, y: str) -> set[str]:
         return self.of_doc[x] & self.of_doc[y]
@@ -365,7 +407,10 @@ class _Story:
         both = self.of_doc[x] & self.of_doc[z]
         for_x = for_z = 0
         n_sent = 0
-        for y in (self.neighbours[x] & self.neighbours[z]) - {x, z}:
+        relatives = {
+            self.page.get(y, y): y for y in sorted((self.neighbours[x] & self.neighbours[z]) - {x, z})
+        }
+        for y in relatives.values():
             rx, rz = self.link_rank[(x, y)], self.link_rank[(z, y)]
             wx = wz = 0
             for c in both & self.of_doc[y]:
@@ -415,7 +460,7 @@ class _Story:
             ]
             if others:
                 n_clusters += 1
-                for z in others:
+                for z in {self.page.get(z, z) for z in others}:
                     witnesses[z] += 1
         ok = len(witnesses) >= min_witnesses and n_clusters >= min(UNION_MIN_CLUSTERS, min_witnesses)
         return ok, (
@@ -744,8 +789,12 @@ class _Pairs:
         reuse = reuse_only(matches)
         speech = _speech_sentences(reuse, speaker_turns(sents))
         # the text evidence: reuse that is neither a quotation nor a sentence some outlet quotes
+        self.page = same_pages(docs)
+        self.urls = dict(docs.select("doc_id", "url").rows()) if self.page else {}
         self.story = _Story(
-            reuse.filter(~pl.col("is_quote") & ~pl.col("sentence_id_a").is_in(list(speech))), self.links
+            reuse.filter(~pl.col("is_quote") & ~pl.col("sentence_id_a").is_in(list(speech))),
+            self.links,
+            self.page,
         )
         self.speech = _speech_share(reuse, speech)
         self.iv = {
@@ -863,7 +912,7 @@ class _Pairs:
         return source_of
 
 
-# ----------------------------------------------------------------------- the signals of rule 4
+# ----------------------------------------------------------------------- the signals of rule 5
 
 
 def _dates_signal(ctx: _Pairs, x: str, y: str, notes: list[str]) -> Signal | None:
@@ -959,7 +1008,7 @@ def _union_signal(ctx: _Pairs, x: str, y: str, notes: list[str]) -> Signal | Non
     return Signal("union", "a->b" if ux else "b->a", CONFIDENCE["union"], "union: " + ev)
 
 
-# the signals of rule 4, in the order they are read (and named in a pair's basis and evidence)
+# the signals of rule 5, in the order they are read (and named in a pair's basis and evidence)
 SIGNALS: dict[str, Callable[[_Pairs, str, str, list[str]], Signal | None]] = {
     "dates": _dates_signal,
     "credit": _credit_signal,
@@ -970,8 +1019,19 @@ SIGNALS: dict[str, Callable[[_Pairs, str, str, list[str]], Signal | None]] = {
 # ----------------------------------------------------------------------- the rules, in order
 
 
+def _rule_same_page(ctx: _Pairs) -> None:
+    """Rule 1: one page under two outlet labels (the same URL) is one document: no direction."""
+    for a, b, *_ in ctx.undecided():
+        if ctx.story.same_page(a, b):
+            ctx.verdicts[(a, b)] = _undetermined(
+                "same_page",
+                f"one page under two outlet labels ({ctx.source.get(a, '')}, {ctx.source.get(b, '')}): both "
+                f"documents were taken from {ctx.urls.get(a)}; neither copied the other",
+            )
+
+
 def _rule_quote(ctx: _Pairs) -> None:
-    """Rule 1: quotations only, or no story and more quotation than text: quote reuse."""
+    """Rule 2: quotations only, or no story and more quotation than text: quote reuse."""
     for a, b, quote_only, in_story, n_quote, n_nonquote in ctx.undecided():
         if quote_only or (not in_story and (n_quote or 0) > (n_nonquote or 0)):
             shares = (
@@ -985,7 +1045,7 @@ def _rule_quote(ctx: _Pairs) -> None:
 
 
 def _rule_triads(ctx: _Pairs) -> None:
-    """Rule 2: a third relative shows that neither is the other's source (:meth:`_Story.apart`)."""
+    """Rule 3: a third relative shows that neither is the other's source (:meth:`_Story.apart`)."""
     for a, b, *_ in ctx.undecided():
         tri = ctx.story.apart(a, b) if (a, b) in ctx.links else None
         if tri is None:
@@ -1010,7 +1070,7 @@ def _rule_triads(ctx: _Pairs) -> None:
 
 
 def _rule_no_story(ctx: _Pairs) -> None:
-    """Rule 3: a pair not linked into a story is not ordered."""
+    """Rule 4: a pair not linked into a story is not ordered."""
     for a, b, _quote_only, in_story, *_ in ctx.undecided():
         if not in_story:  # a line or two in common is no story: nothing to order
             ctx.verdicts[(a, b)] = _undetermined(
@@ -1019,7 +1079,7 @@ def _rule_no_story(ctx: _Pairs) -> None:
 
 
 def _rule_signals(ctx: _Pairs) -> None:
-    """Rule 4: dates, credit and union; the direction those that speak agree on, else undetermined."""
+    """Rule 5: dates, credit and union; the direction those that speak agree on, else undetermined."""
     for a, b, *_ in ctx.undecided():
         notes: list[str] = []
         sig = ctx.signals(a, b, notes)
@@ -1046,7 +1106,7 @@ def _rule_signals(ctx: _Pairs) -> None:
 
 
 def _rule_indirect(ctx: _Pairs) -> None:
-    """Rule 5: a direction not drawn by a credit line is withdrawn when an older relative agrees with
+    """Rule 6: a direction not drawn by a credit line is withdrawn when an older relative agrees with
     the copy against the source (:meth:`_Story.reverted`)."""
     for (a, b), v in list(ctx.verdicts.items()):
         if v.direction == "undetermined" or "credit" in v.basis.split("+"):
@@ -1067,7 +1127,7 @@ def _rule_indirect(ctx: _Pairs) -> None:
 
 
 def _rule_hub(ctx: _Pairs) -> None:
-    """Rule 6: a hub (the source of two or more documents by the union test, derived from none) is
+    """Rule 7: a hub (the source of two or more documents by the union test, derived from none) is
     also the source of a relative whose reused text it holds, when one covered relative carries text
     of the hub that this relative lacks."""
     source_of = ctx.sources()
@@ -1096,7 +1156,7 @@ def _rule_hub(ctx: _Pairs) -> None:
 
 
 def _rule_siblings(ctx: _Pairs) -> None:
-    """Rule 7: two copies of one source are not ordered by the source's text they share. A possible
+    """Rule 8: two copies of one source are not ordered by the source's text they share. A possible
     common source is a relative of both that is their source, or at least not derived from either
     and not published after either (by date intervals). A credit line between the two outweighs it."""
     source_of = ctx.sources()
@@ -1115,7 +1175,7 @@ def _rule_siblings(ctx: _Pairs) -> None:
     for (a, b), v in list(ctx.verdicts.items()):
         credited = v.direction != "undetermined" and "credit" in v.basis.split("+")
         # a copy whose text credits the other's outlet took it from that one: no common source overrides it
-        if v.basis == "quote" or (a, b) not in ctx.links or credited:
+        if v.basis in ("quote", "same_page") or (a, b) not in ctx.links or credited:
             continue
         for s in sorted((story.neighbours[a] & story.neighbours[b]) - {a, b}):
             if not (could_be_source(s, a) and could_be_source(s, b)):
@@ -1147,6 +1207,7 @@ class PairRule(NamedTuple):
 
 # the direction rules in the order they are applied; the module docstring lists them in this order
 PAIR_RULES: tuple[PairRule, ...] = (
+    PairRule("same_page", _rule_same_page),
     PairRule("quote", _rule_quote),
     PairRule("triads", _rule_triads),
     PairRule("no_story", _rule_no_story),
@@ -1417,7 +1478,7 @@ def inferred_sources(matches: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame
     und = dp.filter(
         (pl.col("direction") == "undetermined")
         & pl.col("in_story")
-        & ~pl.col("direction_basis").is_in(["common_source", "indirect", "quote"])
+        & ~pl.col("direction_basis").is_in(["common_source", "indirect", "quote", "same_page"])
     )
     block = (
         pl.concat(

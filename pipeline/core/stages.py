@@ -911,7 +911,7 @@ def stage_segment(
 # them by sentence_id itself: a sort in DuckDB holds a second copy of every text)
 DOCUMENTS_SQL = f"""
 SELECT d.doc_id, d.source, {tables.BEST_DATE_SQL} AS published_at, {tables.BEST_PRECISION_SQL} AS published_at_precision,
-       coalesce(d.title, c.title) AS title, length(c.text) AS n_chars
+       coalesce(d.title, c.title) AS title, d.url, length(c.text) AS n_chars
 FROM {warehouse.CURRENT_DOCUMENTS} d JOIN staging.clean_documents c USING (doc_id)
 WHERE c.status = 'ok'
 ORDER BY d.doc_id

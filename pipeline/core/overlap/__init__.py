@@ -10,7 +10,8 @@ Input
 -----
 ``documents``: ``doc_id`` (str), ``source`` (str, the outlet), ``published_at`` (Datetime or null),
 optional ``published_at_precision`` (``day``, ``local_time`` or ``time``; without it a value at
-midnight is a date only), ``title`` (str or null), ``n_chars`` (int).
+midnight is a date only), ``title`` (str or null), ``n_chars`` (int), optional ``url`` (str or null: the
+document's URL from its metadata; two documents of one page under two outlet labels get no direction).
 ``sentences``: ``sentence_id`` (str, ``f"{doc_id}:{index}"``), ``doc_id``, ``index`` (int, 0-based),
 ``paragraph`` (int), ``start``, ``end`` (char offsets in the document's clean text), ``text``,
 ``norm`` (normalised text), ``norm_hash`` (str), ``n_tokens`` (int).

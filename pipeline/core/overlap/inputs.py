@@ -31,7 +31,7 @@ def _published_at(documents: pl.DataFrame) -> pl.Expr:
 
 
 def prepare_documents(documents: pl.DataFrame) -> pl.DataFrame:
-    """(doc_id, source, published_at, published_at_precision), first row per doc_id, sorted."""
+    """(doc_id, source, published_at, published_at_precision, url), first row per doc_id, sorted."""
     check_columns(documents, DOC_REQUIRED, "documents")
     return (
         documents.select(
@@ -43,6 +43,9 @@ def prepare_documents(documents: pl.DataFrame) -> pl.DataFrame:
                 if "published_at_precision" in documents.columns
                 else pl.lit(None, dtype=pl.String)
             ).alias("published_at_precision"),
+            (
+                pl.col("url").cast(pl.String) if "url" in documents.columns else pl.lit(None, dtype=pl.String)
+            ).alias("url"),
         )
         .filter(pl.col("doc_id").is_not_null())
         .unique("doc_id", keep="first", maintain_order=True)

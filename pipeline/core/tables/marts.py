@@ -211,7 +211,7 @@ TABLES: tuple[Table, ...] = (
             C(
                 "direction_basis",
                 STR,
-                "dates, credit, union (joined by + when several agree); when undetermined: quote (quotations only, or mostly the words of speakers, also printed without quotation marks), common_source (siblings: copies of one source), indirect (a third document explains what they share: the text did not pass directly between them), conflict or none.",
+                "dates, credit, union (joined by + when several agree); when undetermined: same_page (one page, the same URL, under two outlet labels), quote (quotations only, or mostly the words of speakers, also printed without quotation marks), common_source (siblings: copies of one source), indirect (a third document explains what they share: the text did not pass directly between them), conflict or none.",
             ),
             C(
                 "direction_evidence",
