@@ -7,28 +7,55 @@ import polars as pl
 from pipeline.evaluation.derivation import ABSENT_NOTE, score
 
 
-def _result(sources: dict, directed: list[tuple[str, str, str]], withheld: list[tuple[str, str]] = ()):
-    pairs = [
-        {
-            "doc_id_a": min(x, y),
-            "doc_id_b": max(x, y),
-            "direction": "a->b" if x < y else "b->a",
-            "direction_basis": basis,
-            "direction_evidence": f"{basis}: ...",
-            "in_story": True,
-        }
-        for x, y, basis in directed
-    ] + [
-        {
-            "doc_id_a": min(x, y),
-            "doc_id_b": max(x, y),
-            "direction": "undetermined",
-            "direction_basis": "none",
-            "direction_evidence": f"dates put A first, but A's credit line names 'Reuters', {ABSENT_NOTE}: ...",
-            "in_story": True,
-        }
-        for x, y in withheld
-    ]
+def _result(
+    sources: dict,
+    directed: list[tuple[str, str, str]],
+    withheld: list[tuple[str, str]] = (),
+    same_text: list[tuple[str, str]] = (),
+):
+    """A result with the given inferred sources and directed pairs; ``withheld``: undetermined pairs
+    whose evidence names a credit line to an outlet outside the story; ``same_text``: undetermined
+    pairs whose two texts hold (nearly) the same text both ways."""
+    pairs = (
+        [
+            {
+                "doc_id_a": min(x, y),
+                "doc_id_b": max(x, y),
+                "direction": "a->b" if x < y else "b->a",
+                "direction_basis": basis,
+                "direction_evidence": f"{basis}: ...",
+                "in_story": True,
+            }
+            for x, y, basis in directed
+        ]
+        + [
+            {
+                "doc_id_a": min(x, y),
+                "doc_id_b": max(x, y),
+                "direction": "undetermined",
+                "direction_basis": "none",
+                "direction_evidence": f"dates put A first, but A's credit line names 'Reuters', {ABSENT_NOTE}: ...",
+                "in_story": True,
+            }
+            for x, y in withheld
+        ]
+        + [
+            {
+                "doc_id_a": min(x, y),
+                "doc_id_b": max(x, y),
+                "direction": "undetermined",
+                "direction_basis": "none",
+                "direction_evidence": "dates do not order them; text does not decide",
+                "in_story": True,
+                "containment_a_in_b": 0.9,
+                "containment_b_in_a": 0.85,
+            }
+            for x, y in same_text
+        ]
+    )
+    for p in pairs:
+        p.setdefault("containment_a_in_b", 0.5)
+        p.setdefault("containment_b_in_a", 0.5)
     return SimpleNamespace(
         document_originality=pl.DataFrame(
             {"doc_id": list(sources), "inferred_source_doc_id": list(sources.values())},
@@ -52,6 +79,7 @@ TRUTH = {
         "m2": "missing",
     },
     "missing_original": {"m1", "m2"},
+    "story": {"a": "x", "b": "x", "c": "x", "o": "y", "s1": "y", "s2": "y", "m1": "z", "m2": "z"},
 }
 
 
@@ -85,3 +113,27 @@ def test_directions_withheld_for_a_credit_to_an_outlet_outside_the_story_are_cou
     s = score(r, TRUTH)
     assert s["withheld_absent"] == (3, 1)
     assert s["directed_pairs"] == 0
+
+
+def test_undetermined_sources_of_copies_holding_their_parents_text_and_two_document_stories_are_counted():
+    # b and its parent a hold the same text both ways; s1 and o do not; m1 -> m2 is a wrong direction in
+    # a story of two documents, s1 -> s2 one in a story of three
+    r = _result(
+        {d: None for d in TRUTH["parent"]},
+        [("m1", "m2", "dates"), ("s1", "s2", "dates")],
+        same_text=[("a", "b")],
+    )
+    s = score(r, TRUTH)
+    assert s["undetermined_same_text"] == 1
+    assert s["wrong_in_two_document_stories"] == 1 and s["wrong_directions"] == 2
+
+
+def test_a_rerun_rewrites_the_figures_and_keeps_the_dated_notes(tmp_path, monkeypatch):
+    from pipeline.evaluation import common
+
+    monkeypatch.setattr(common, "RESULTS", tmp_path)
+    assert common.with_notes("x", "# new figures\n") == "# new figures\n"
+    (tmp_path / "x.md").write_text(f"# old figures\n\n{common.NOTES_MARK}\n\n## 2026-11-29: a change\n")
+    assert common.with_notes("x", "# new figures\n") == (
+        f"# new figures\n\n{common.NOTES_MARK}\n\n## 2026-11-29: a change\n"
+    )

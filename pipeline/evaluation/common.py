@@ -30,6 +30,20 @@ def write_result(name: str, markdown: str) -> Path:
     return path
 
 
+# a results file's hand-written part (dated notes: what changed, before and after): everything from this
+# line on is kept when a script writes the file again
+NOTES_MARK = "<!-- notes: kept when the script rewrites this file -->"
+
+
+def with_notes(name: str, markdown: str) -> str:
+    """``markdown`` followed by the hand-written notes of the results file ``name`` (from
+    :data:`NOTES_MARK` on), if it has any."""
+    path = RESULTS / f"{name}.md"
+    old = path.read_text() if path.is_file() else ""
+    i = old.find(NOTES_MARK)
+    return markdown if i < 0 else markdown.rstrip("\n") + "\n\n" + old[i:]
+
+
 def show_result(name: str, markdown: str) -> Path:
     """``write_result``, then the result and where it was written on standard output."""
     path = write_result(name, markdown)

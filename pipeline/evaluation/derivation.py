@@ -43,7 +43,9 @@ copy.
 
 Results (figures, commit, command) go to ``pipeline/evaluation/results/derivation.md`` for the
 default run (``make eval``), and to ``derivation_<stories>_<noise>_seed<seed>.md`` there for other
-seeds or sizes (a model is tuned on other seeds than the reported one).
+seeds or sizes (a model is tuned on other seeds than the reported one). A rerun rewrites the figures
+and keeps the file's dated notes (what a change did, before and after), which follow
+``pipeline.evaluation.common.NOTES_MARK``.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ from datetime import datetime, timedelta
 import polars as pl
 
 from pipeline.core.overlap import compute_overlap
-from pipeline.evaluation.common import git_commit, shared_data_path, write_result
+from pipeline.evaluation.common import git_commit, shared_data_path, with_notes, write_result
 from pipeline.evaluation.overlap_scale import build_frames, text_tools
 
 CORPUS = "corpora/allsides_baly2020.parquet"
@@ -452,8 +454,34 @@ def score(result, truth: dict) -> dict:
         for a, b in withheld.select("doc_id_a", "doc_id_b").rows()
         if a in _ancestors(b, parent) or b in _ancestors(a, parent)
     )
+    # what the texts of the undetermined ones allow: a derived document whose pair with its parent holds
+    # (nearly) the same text both ways (each at least 0.8 of the other's matchable sentences), where no
+    # trimming tells which came first; and wrong directions in stories of two documents, where no third
+    # version can tell two copies of a missing original from a copy and its source
+    pair_of = {
+        frozenset((a, b)): (ca, cb)
+        for a, b, ca, cb in result.document_pairs.select(
+            "doc_id_a", "doc_id_b", "containment_a_in_b", "containment_b_in_a"
+        ).rows()
+    }
+    n_same_text = sum(
+        1
+        for d in derived_present
+        if orig.get(d) is None and min(pair_of.get(frozenset((d, parent[d])), (0.0, 0.0))) >= 0.8
+    )
+    story_size: dict[str, int] = defaultdict(int)
+    for d in parent:
+        story_size[truth["story"][d]] += 1
+    n_wrong_two = 0
+    for r in result.document_pairs.filter(pl.col("direction").is_in(["a->b", "b->a"])).to_dicts():
+        src, dst = (
+            (r["doc_id_a"], r["doc_id_b"]) if r["direction"] == "a->b" else (r["doc_id_b"], r["doc_id_a"])
+        )
+        n_wrong_two += src not in _ancestors(dst, parent) and story_size[truth["story"][src]] == 2
     n = max(len(derived_present), 1)
     return {
+        "undetermined_same_text": n_same_text,
+        "wrong_in_two_document_stories": n_wrong_two,
         "derived_present": len(derived_present),
         "right": right / n,
         "wrong": wrong / n,
@@ -531,6 +559,10 @@ def main(argv: list[str] | None = None) -> int:
             + "; directions withheld for a credit line naming an outlet outside the story: "
             f"{s['withheld_absent'][0]} pairs, {s['withheld_absent'][0] - s['withheld_absent'][1]} of them "
             "between documents neither of which descends from the other (a direction there would be wrong)"
+            + f"; undetermined sources where the copy and its parent hold (nearly) the same text both ways "
+            f"(each at least 0.8 of the other's): {s['undetermined_same_text']} of "
+            f"{round(s['undetermined'] * s['derived_present'])}"
+            + f"; wrong directions in stories of only two documents: {s['wrong_in_two_document_stories']}"
             + "; right / wrong / undetermined source by story shape: "
             + ", ".join(f"{k} {v[0]}/{v[1]}/{v[2]}" for k, v in sorted(s["by_shape"].items()))
         )
@@ -559,8 +591,16 @@ def main(argv: list[str] | None = None) -> int:
         "later copy agrees with it), and the earlier, fuller copy is taken for the source. In a chain "
         "whose last copy carries nothing of the middle one's changes, the original is named as the last "
         "copy's source (counted wrong: the text holds no trace of the "
-        "middle copy). Pairs with an unrelated article would come from near-duplicates the "
-        "first 300 characters do not catch.",
+        "middle copy). A version that two copies agree against on two or more sentences (a full copy "
+        "that reworded the text the other two keep alike) is not taken for their common source. "
+        "Where a copy and its parent hold (nearly) the same text both ways (a full copy: counted in "
+        "the lines above), nothing in the two texts tells which came first (which one added or "
+        "trimmed its few own lines is the same question the other way round), and without a credit "
+        "line or dates that order them the source stays undetermined; the same holds for a story of "
+        "an original and one copy. In a story of only two documents, two copies of a missing "
+        "original look like a copy and its source (counted in the lines above): only dates speak "
+        "there, and they order the two. Pairs with an unrelated article would come from "
+        "near-duplicates the first 300 characters do not catch.",
         "",
         f"Run time: {time.perf_counter() - t0:.0f} s.",
     ]
@@ -568,7 +608,8 @@ def main(argv: list[str] | None = None) -> int:
     print(md)
     # the reported run (the defaults, as `make eval` runs it) and other seeds or sizes go to separate files
     default = (args.stories, args.noise, args.seed) == (150, 300, SEED)
-    write_result("derivation" if default else f"derivation_{args.stories}_{args.noise}_seed{args.seed}", md)
+    name = "derivation" if default else f"derivation_{args.stories}_{args.noise}_seed{args.seed}"
+    write_result(name, with_notes(name, md))  # the file's dated notes (before / after a change) are kept
     return 0
 
 

@@ -82,7 +82,7 @@ import duckdb
 import polars as pl
 
 from pipeline.core.run import run_pipeline
-from pipeline.evaluation.common import git_commit, shared_data, show_result, write_items_to_judge
+from pipeline.evaluation.common import git_commit, shared_data, show_result, with_notes, write_items_to_judge
 
 CORPUS = Path("corpora") / "allsides_baly2020.parquet"
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -585,7 +585,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     ]
     for f in files:
         out += _report_sample(f, args)
-    show_result("provenance_judged", "\n".join(out) + "\n")
+    # the file's dated notes (before / after a change of the rules) are kept
+    show_result("provenance_judged", with_notes("provenance_judged", "\n".join(out) + "\n"))
     return 0
 
 
