@@ -801,3 +801,27 @@ def test_one_page_under_two_labels_counts_once_as_a_witness_of_the_union():
     d2 = d2.with_columns(pl.Series("url", [None, url, url, None, None], dtype=pl.String))
     p = _pair(compute_overlap(d2, s2, encoder=None), "c", "w")
     assert p["direction"] == "b->a" and "union" in p["direction_basis"]
+
+
+def test_dates_do_not_order_two_carriers_of_a_text_a_third_credits_to_an_absent_wire():
+    # three sites carry one wire story; only the third says so ("Reuters contributed"), and Reuters'
+    # own page is not in the corpus: the earlier and fuller of the other two is not the later one's source
+    spec = {
+        "c1": ("One", D(2021, 8, 20, 9), STORY[:7] + LOCAL[:1]),
+        "c2": ("Two", D(2021, 8, 21, 9), STORY[1:6] + LOCAL[1:2]),
+        "z": (
+            "Three",
+            D(2021, 8, 22, 9),
+            STORY[:6] + ["Reuters contributed to this report from the valley."],
+        ),
+    }
+    d, s = frames(spec)
+    d = d.with_columns(pl.lit("time").alias("published_at_precision"))
+    p = _pair(compute_overlap(d, s, encoder=None), "c1", "c2")
+    assert p["direction"] == "undetermined", p["direction_evidence"]
+    assert "z's credit line names 'Reuters'" in p["direction_evidence"]
+    assert ABSENT_NOTE in p["direction_evidence"]
+    # without the third site's credit line the dates order the two
+    d2, s2 = frames({**spec, "z": ("Three", D(2021, 8, 22, 9), STORY[:6] + LOCAL[2:3])})
+    d2 = d2.with_columns(pl.lit("time").alias("published_at_precision"))
+    assert _pair(compute_overlap(d2, s2, encoder=None), "c1", "c2")["direction"] == "a->b"

@@ -66,7 +66,11 @@ quotation clusters) between the documents of a story (document pairs with ``in_s
   names X's outlet: X's line says X is itself a copy of a source outside the corpus, which Y may have
   taken as well (two outlets carrying one wire story: the earlier, or the fuller, is not the other's
   source); Y's line says where Y took its text from. Text alone cannot tell such a copy from an
-  original: it holds the union, or comes first, the way its source would.
+  original: it holds the union, or comes first, the way its source would. The same holds when a
+  third relative Z of both credits such an outlet with a credit cue (not a bracketed dateline, which
+  opens one passage only, perhaps Z's own addition) and holds at least ``SIBLING_MIN_EXPLAINED``
+  (0.8) of the sentences X and Y share (:meth:`_Pairs.absent_common`): Z says that text is the absent
+  outlet's, and X and Y carry it too (several sites run one wire story, one of them says so).
 * credit (``credit``): Y's text names X's outlet (e.g. "AFP", "according to Reuters") while X's text
   does not name Y's: copies credit their source. Outlet names shorter than 2 characters, ``unknown``
   and names that are not words are ignored; names of up to 5 characters must match case-sensitively.
@@ -886,6 +890,45 @@ class _Pairs:
                     return doc, name
         return None
 
+    def absent_common(self, x: str, y: str) -> tuple[str, str] | None:
+        """Does a relative z of both x and y credit an outlet outside the story while holding the text
+        they share (at least ``SIBLING_MIN_EXPLAINED`` of their shared sentence clusters)? z says that
+        text is a copy of a source outside the corpus, and x and y carry it too: two outlets carrying
+        one wire story, of which one names the wire, are not one another's source because one came
+        first or is fuller. Not when y's text names x's outlet (y credits x). (z, outlet), else None."""
+        if self.credits.names(y, self.source.get(x, "")):
+            return None
+        shared = self.story.shared(x, y)
+        if not shared:
+            return None
+        for z in sorted((self.story.neighbours[x] & self.story.neighbours[y]) - {x, y}):
+            # a credit cue speaks for the page ("Reuters contributed to this report"); a bracketed
+            # dateline ("(Reuters) -") opens one passage, which may be z's own addition
+            names = [
+                n
+                for t in self.lines.get(z, [])
+                if _CREDIT_CUE.search(t)
+                for n in self.credits.credited(t) + ([UNNAMED_WIRE] if _UNNAMED_WIRE.search(t) else [])
+            ]
+            if not names:
+                continue
+            if len(shared & self.story.of_doc[z]) < SIBLING_MIN_EXPLAINED * len(shared):
+                continue
+            present = {
+                self.source.get(w, "")
+                for w in self.story.neighbours[x]
+                | self.story.neighbours[y]
+                | self.story.neighbours[z]
+                | {x, y}
+            }
+            for name in dict.fromkeys(names):
+                if name == UNNAMED_WIRE:
+                    if not any(_same_outlet(w, o) for w in WIRE_AGENCIES for o in present):
+                        return z, name
+                elif not any(_same_outlet(name, o) for o in present):
+                    return z, name
+        return None
+
     def dated_before(self, z: str, y: str) -> bool:
         """z's publication interval ends before or where y's begins (equal instants are not ordered)."""
         pz, py = self.dated(z), self.dated(y)
@@ -939,11 +982,12 @@ def _dates_signal(ctx: _Pairs, x: str, y: str, notes: list[str]) -> Signal | Non
             "text's reused sentences are in it"
         )
         return None
-    absent = ctx.absent_source(earlier, later)
+    absent = ctx.absent_source(earlier, later) or ctx.absent_common(earlier, later)
     if absent is not None:
         # a wire story carried by two outlets: the later one may have taken it from the wire as well
         notes.append(
-            f"dates put {'A' if first == 'a->b' else 'B'} first, but " + _absent_evidence(absent, x, earlier)
+            f"dates put {'A' if first == 'a->b' else 'B'} first, but "
+            + _absent_evidence(absent, x, earlier, y)
         )
         return None
     precise = px[1] == "time" and py[1] == "time"
@@ -956,10 +1000,16 @@ def _dates_signal(ctx: _Pairs, x: str, y: str, notes: list[str]) -> Signal | Non
     )
 
 
-def _absent_evidence(absent: tuple[str, str], x: str, src: str) -> str:
+def _absent_evidence(absent: tuple[str, str], x: str, src: str, y: str = "") -> str:
     """Why a credit line to an outlet outside the story withholds a direction (see
-    :meth:`_Pairs.absent_source`); ``x`` is the pair's A."""
+    :meth:`_Pairs.absent_source` and :meth:`_Pairs.absent_common`); ``x`` is the pair's A, ``y`` its B."""
     doc, name = absent
+    if doc not in (x, y, src):
+        return (
+            f"{doc}'s credit line names '{name}', an outlet none of their relatives is from, and {doc} "
+            "holds the text the two share: that text is a copy of a source outside the corpus, which "
+            "both may have taken"
+        )
     who = "A" if doc == x else "B"
     if doc == src:
         return (
@@ -997,11 +1047,11 @@ def _union_signal(ctx: _Pairs, x: str, y: str, notes: list[str]) -> Signal | Non
     if ux == uy or ctx.spoken(x, y)[0]:
         return None
     src, dst = (x, y) if ux else (y, x)
-    absent = ctx.absent_source(src, dst)
+    absent = ctx.absent_source(src, dst) or ctx.absent_common(src, dst)
     if absent is not None:
         notes.append(
             f"{'A' if ux else 'B'} holds the union of what its relatives share, but "
-            + _absent_evidence(absent, x, src)
+            + _absent_evidence(absent, x, src, y)
         )
         return None
     ev = ev_x.format(X="A", Y="B") if ux else ev_y.format(X="B", Y="A")
