@@ -31,8 +31,9 @@ direction of each judged pair and compares it with the judged truth; with ``--wa
 directions from that full-corpus warehouse instead (the exact context; the sub-corpus run is an
 approximation: a relative's own relatives and corpus-wide boilerplate statistics are not all there,
 so the report also gives how often the two agree). Results go to
-``pipeline/evaluation/results/provenance_judged.md``. Without the shared data folder (and without
-``--warehouse``) the script says so and exits.
+``pipeline/evaluation/results/provenance_judged.md`` (a rerun rewrites the figures and keeps the
+file's dated notes, which follow ``pipeline.evaluation.common.NOTES_MARK``). Without the shared data
+folder (and without ``--warehouse``) the script says so and exits.
 
 Criterion
 ---------
