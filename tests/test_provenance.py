@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.core import provenance
 from pipeline.core.overlap import compute_overlap
-from pipeline.core.provenance import date_intervals, reuse_only
+from pipeline.core.provenance import CONFIDENCE, date_intervals, reuse_only
 from pipeline.evaluation.derivation import ABSENT_NOTE
 from tests.test_overlap import EDITED, STORY, UNRELATED, _pair, frames
 
@@ -70,12 +70,15 @@ def test_same_day_at_day_precision_is_not_ordered_but_times_with_zones_are():
     p = _two(D(2021, 8, 22), "day", D(2021, 8, 22), "day")
     assert p["direction"] == "undetermined" and p["direction_basis"] == "none"
     p = _two(D(2021, 8, 22, 9), "time", D(2021, 8, 22, 15), "time")
-    assert p["direction"] == "b->a" and p["direction_basis"] == "dates" and p["direction_confidence"] == 0.95
+    assert p["direction"] == "b->a" and p["direction_basis"] == "dates"
+    assert p["direction_confidence"] == CONFIDENCE["dates_time"]
     # a time without zone could be 12 hours either way
     p = _two(D(2021, 8, 22, 9), "local_time", D(2021, 8, 22, 15), "local_time")
     assert p["direction"] == "undetermined"
     p = _two(D(2021, 8, 20), "day", D(2021, 8, 23), "day")
-    assert p["direction"] == "b->a" and p["direction_confidence"] == 0.9
+    assert p["direction"] == "b->a" and p["direction_confidence"] == CONFIDENCE["dates"]
+    # a time orders more surely than a day
+    assert CONFIDENCE["dates"] < CONFIDENCE["dates_time"] < 1
     assert "date only" in p["direction_evidence"]
 
 
