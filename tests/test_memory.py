@@ -13,12 +13,12 @@ import polars as pl
 
 from pipeline.config import reload_settings
 from pipeline.core import stages, tables, warehouse
-from pipeline.core.overlap import OverlapConfig, flags
+from pipeline.core.overlap import OverlapConfig, compute_overlap, flags
 from pipeline.core.overlap import store as store_module
 from pipeline.core.overlap.candidates_paraphrase import content_tokens
 from pipeline.core.overlap.inputs import prepare_documents, prepare_sentences
-from pipeline.core.overlap.store import OverlapStore
-from tests.fakes import work_inputs
+from pipeline.core.overlap.store import OverlapStore, RowSink
+from tests.fakes import HashEncoder, work_inputs
 
 _CLOCK_SCENARIO = """
 import json, time
@@ -154,3 +154,32 @@ def test_sentence_traits_in_chunks_equal_the_traits_of_one_pass(sample_warehouse
     assert whole.height == sents.height > 7
     assert chunked.equals(whole)
     assert (whole["quote_share"] > 0).any()
+
+
+def test_rows_written_as_computed_are_the_rows_a_store_keeps(sample_warehouse):
+    """A store whose grades, traits, words and static vectors go to a writer as they are computed
+    (``RowSink``, what the overlap stage sets) hands over the rows a store holding them gives at the
+    end, and the tables are the same."""
+    docs, sents = work_inputs(sample_warehouse)
+    cfg = OverlapConfig(verifier=False)
+    kept = OverlapStore.for_run(cfg, HashEncoder())
+    want = compute_overlap(docs, sents, config=cfg, encoder=HashEncoder(), store=kept)
+    keys = {
+        "graded_pairs": ("added_grades", ["grade_key", "pair_key"]),
+        "sentence_traits": ("added_traits", ["tk1", "tk2"]),
+        "word_tokens": ("added_tokens", ["norm_hash"]),
+    }
+    written: dict[str, list[pl.DataFrame]] = {name: [] for name in [*keys, "static_vectors"]}
+    direct = OverlapStore.for_run(cfg, HashEncoder())
+    for name, (attr, key) in keys.items():
+        setattr(direct, attr, RowSink(written[name].append, key))
+    direct.static.added = RowSink(written["static_vectors"].append, ["static_key", "text_key"])
+    got = compute_overlap(docs, sents, config=cfg, encoder=HashEncoder(), store=direct)
+    for name, frame in want.tables().items():
+        assert got.tables()[name].equals(frame, null_equal=True), name
+    rows, left = kept.new_rows(), direct.new_rows()
+    for name, parts in written.items():
+        assert left[name].height == 0, name
+        assert rows[name].height > 0, name
+        key = keys[name][1] if name in keys else ["static_key", "text_key"]
+        assert pl.concat(parts).unique(key, keep="first", maintain_order=True).equals(rows[name]), name

@@ -47,6 +47,7 @@ from pipeline.core.overlap.common import Clock, MemoryWatch
 from pipeline.core.overlap.models import semantic_wanted
 from pipeline.core.overlap.store import (
     OverlapStore,
+    RowSink,
     attach_static_vectors,
     encoder_fingerprint,
     inputs_fingerprint,
@@ -1111,6 +1112,17 @@ def _write_early(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None:
         _insert_postings(con, store.lsh_key, frame, look_up=not none_yet)
 
     store.write_signatures, store.write_postings = signatures, postings
+    # the other values that only ever gain rows are written as they are computed too
+    sinks = {
+        "graded_pairs": ("added_grades", ("grade_key", "pair_key")),
+        "sentence_traits": ("added_traits", ("tk1", "tk2")),
+        "word_tokens": ("added_tokens", ("norm_hash",)),
+    }
+    for table, (attr, key) in sinks.items():
+        setattr(store, attr, RowSink(functools.partial(warehouse.insert_new, con, f"cache.{table}"), key))
+    store.static.added = RowSink(
+        functools.partial(warehouse.insert_new, con, "cache.static_vectors"), ("static_key", "text_key")
+    )
 
 
 def _write_banding(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None:
