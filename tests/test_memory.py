@@ -183,3 +183,30 @@ def test_rows_written_as_computed_are_the_rows_a_store_keeps(sample_warehouse):
         assert rows[name].height > 0, name
         key = keys[name][1] if name in keys else ["static_key", "text_key"]
         assert pl.concat(parts).unique(key, keep="first", maintain_order=True).equals(rows[name]), name
+
+
+def test_the_overlap_stage_computes_under_its_own_lower_duckdb_limit(tmp_path, sample_warehouse, monkeypatch):
+    """Once its inputs are read, the overlap stage runs with DuckDB's limit at most
+    ``OVERLAP_DUCKDB_MEMORY_MB`` (the blocks cached by the reads are dropped), and the stage's limit
+    is back afterwards."""
+    db = tmp_path / "work.duckdb"
+    shutil.copy(sample_warehouse / warehouse.WORK_DB_NAME, db)
+    con = warehouse.connect(db)
+    seen: list[str] = []
+    real = stages.compute_overlap
+
+    def spy(*args, **kwargs):
+        seen.append(con.sql("SELECT current_setting('memory_limit')").fetchall()[0][0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(stages, "compute_overlap", spy)
+    try:
+        con.execute("DELETE FROM meta.stage_state")
+        before = con.sql("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        stages.stage_overlap(con, encoder=None)
+        after = con.sql("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    finally:
+        con.close()
+    assert seen == [f"{stages.OVERLAP_DUCKDB_MEMORY_MB}.0 MiB"]
+    # restored from DuckDB's rounded display of the earlier limit (18.8 GiB may come back as 18.7)
+    assert after[-3:] == before[-3:] and abs(float(after[:-4]) - float(before[:-4])) < 0.15
