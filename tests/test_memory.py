@@ -16,7 +16,8 @@ from pipeline.core import stages, tables, warehouse
 from pipeline.core.overlap import OverlapConfig, compute_overlap, flags
 from pipeline.core.overlap import store as store_module
 from pipeline.core.overlap.candidates_paraphrase import content_tokens
-from pipeline.core.overlap.inputs import prepare_documents, prepare_sentences
+from pipeline.core.overlap.index import build_index
+from pipeline.core.overlap.inputs import prepare_documents, prepare_inputs, prepare_sentences
 from pipeline.core.overlap.store import OverlapStore, RowSink
 from tests.fakes import HashEncoder, work_inputs
 
@@ -210,3 +211,30 @@ def test_the_overlap_stage_computes_under_its_own_lower_duckdb_limit(tmp_path, s
     assert seen == [f"{stages.OVERLAP_DUCKDB_MEMORY_MB}.0 MiB"]
     # restored from DuckDB's rounded display of the earlier limit (18.8 GiB may come back as 18.7)
     assert after[-3:] == before[-3:] and abs(float(after[:-4]) - float(before[:-4])) < 0.15
+
+
+def test_the_index_holds_each_text_once_and_the_same_representatives(sample_warehouse):
+    """``build_index``: the matchable sentences carry no text; each distinct text's representative is
+    its first matchable sentence in sentence_id order, with that sentence's text and normalised text."""
+    docs, sents = work_inputs(sample_warehouse)
+    d, s = prepare_inputs(docs, sents)
+    fl = flags.sentence_flags(d, s, OverlapConfig())
+    elig, hashes, _ = build_index(d, s, fl)
+    assert "text" not in elig.columns and "norm" not in elig.columns
+    matchable = s.join(fl.filter(pl.col("matchable")).select("sentence_id"), on="sentence_id")
+    want = (
+        matchable.sort("sentence_id")
+        .group_by("norm_hash", maintain_order=True)
+        .agg(
+            pl.col("sentence_id").first().alias("rep_sid"),
+            pl.col("text").first().alias("rep_text"),
+            pl.col("norm").first().alias("rep_norm"),
+            pl.len().alias("g"),
+        )
+        .sort("norm_hash")
+    )
+    assert hashes.height == want.height > 50
+    assert hashes.drop("hid").equals(want)
+    assert hashes["hid"].to_list() == list(range(hashes.height))
+    assert elig.height == matchable.height
+    assert elig.select("norm_hash", "hid").join(hashes, on=["norm_hash", "hid"], how="anti").height == 0
