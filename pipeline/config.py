@@ -123,7 +123,8 @@ class Settings:
         1024,
         "DuckDB's memory limit in MiB while a stage of a run reads and writes the working database "
         "(its cache of table blocks included); above it DuckDB spills to a temporary folder beside the "
-        "database",
+        "database. The overlap stage lowers it to at most 256 once it has read its inputs (it only appends rows "
+        "and looks up a few from then on)",
         minimum=64,
     )
     torch_threads: int = _var(

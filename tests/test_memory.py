@@ -13,12 +13,13 @@ import polars as pl
 
 from pipeline.config import reload_settings
 from pipeline.core import stages, tables, warehouse
-from pipeline.core.overlap import OverlapConfig, flags
+from pipeline.core.overlap import OverlapConfig, compute_overlap, flags
 from pipeline.core.overlap import store as store_module
 from pipeline.core.overlap.candidates_paraphrase import content_tokens
-from pipeline.core.overlap.inputs import prepare_documents, prepare_sentences
-from pipeline.core.overlap.store import OverlapStore
-from tests.fakes import work_inputs
+from pipeline.core.overlap.index import build_index
+from pipeline.core.overlap.inputs import prepare_documents, prepare_inputs, prepare_sentences
+from pipeline.core.overlap.store import OverlapStore, RowSink
+from tests.fakes import HashEncoder, work_inputs
 
 _CLOCK_SCENARIO = """
 import json, time
@@ -154,3 +155,86 @@ def test_sentence_traits_in_chunks_equal_the_traits_of_one_pass(sample_warehouse
     assert whole.height == sents.height > 7
     assert chunked.equals(whole)
     assert (whole["quote_share"] > 0).any()
+
+
+def test_rows_written_as_computed_are_the_rows_a_store_keeps(sample_warehouse):
+    """A store whose grades, traits, words and static vectors go to a writer as they are computed
+    (``RowSink``, what the overlap stage sets) hands over the rows a store holding them gives at the
+    end, and the tables are the same."""
+    docs, sents = work_inputs(sample_warehouse)
+    cfg = OverlapConfig(verifier=False)
+    kept = OverlapStore.for_run(cfg, HashEncoder())
+    want = compute_overlap(docs, sents, config=cfg, encoder=HashEncoder(), store=kept)
+    keys = {
+        "graded_pairs": ("added_grades", ["grade_key", "pair_key"]),
+        "sentence_traits": ("added_traits", ["tk1", "tk2"]),
+        "word_tokens": ("added_tokens", ["norm_hash"]),
+    }
+    written: dict[str, list[pl.DataFrame]] = {name: [] for name in [*keys, "static_vectors"]}
+    direct = OverlapStore.for_run(cfg, HashEncoder())
+    for name, (attr, key) in keys.items():
+        setattr(direct, attr, RowSink(written[name].append, key))
+    direct.static.added = RowSink(written["static_vectors"].append, ["static_key", "text_key"])
+    got = compute_overlap(docs, sents, config=cfg, encoder=HashEncoder(), store=direct)
+    for name, frame in want.tables().items():
+        assert got.tables()[name].equals(frame, null_equal=True), name
+    rows, left = kept.new_rows(), direct.new_rows()
+    for name, parts in written.items():
+        assert left[name].height == 0, name
+        assert rows[name].height > 0, name
+        key = keys[name][1] if name in keys else ["static_key", "text_key"]
+        assert pl.concat(parts).unique(key, keep="first", maintain_order=True).equals(rows[name]), name
+
+
+def test_the_overlap_stage_computes_under_its_own_lower_duckdb_limit(tmp_path, sample_warehouse, monkeypatch):
+    """Once its inputs are read, the overlap stage runs with DuckDB's limit at most
+    ``OVERLAP_DUCKDB_MEMORY_MB`` (the blocks cached by the reads are dropped), and the stage's limit
+    is back afterwards."""
+    db = tmp_path / "work.duckdb"
+    shutil.copy(sample_warehouse / warehouse.WORK_DB_NAME, db)
+    con = warehouse.connect(db)
+    seen: list[str] = []
+    real = stages.compute_overlap
+
+    def spy(*args, **kwargs):
+        seen.append(con.sql("SELECT current_setting('memory_limit')").fetchall()[0][0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(stages, "compute_overlap", spy)
+    try:
+        con.execute("DELETE FROM meta.stage_state")
+        before = con.sql("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        stages.stage_overlap(con, encoder=None)
+        after = con.sql("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    finally:
+        con.close()
+    assert seen == [f"{stages.OVERLAP_DUCKDB_MEMORY_MB}.0 MiB"]
+    # restored from DuckDB's rounded display of the earlier limit (18.8 GiB may come back as 18.7)
+    assert after[-3:] == before[-3:] and abs(float(after[:-4]) - float(before[:-4])) < 0.15
+
+
+def test_the_index_holds_each_text_once_and_the_same_representatives(sample_warehouse):
+    """``build_index``: the matchable sentences carry no text; each distinct text's representative is
+    its first matchable sentence in sentence_id order, with that sentence's text and normalised text."""
+    docs, sents = work_inputs(sample_warehouse)
+    d, s = prepare_inputs(docs, sents)
+    fl = flags.sentence_flags(d, s, OverlapConfig())
+    elig, hashes, _ = build_index(d, s, fl)
+    assert "text" not in elig.columns and "norm" not in elig.columns
+    matchable = s.join(fl.filter(pl.col("matchable")).select("sentence_id"), on="sentence_id")
+    want = (
+        matchable.sort("sentence_id")
+        .group_by("norm_hash", maintain_order=True)
+        .agg(
+            pl.col("sentence_id").first().alias("rep_sid"),
+            pl.col("text").first().alias("rep_text"),
+            pl.col("norm").first().alias("rep_norm"),
+            pl.len().alias("g"),
+        )
+        .sort("norm_hash")
+    )
+    assert hashes.height == want.height > 50
+    assert hashes.drop("hid").equals(want)
+    assert hashes["hid"].to_list() == list(range(hashes.height))
+    assert elig.height == matchable.height
+    assert elig.select("norm_hash", "hid").join(hashes, on=["norm_hash", "hid"], how="anti").height == 0

@@ -47,6 +47,7 @@ from pipeline.core.overlap.common import Clock, MemoryWatch
 from pipeline.core.overlap.models import semantic_wanted
 from pipeline.core.overlap.store import (
     OverlapStore,
+    RowSink,
     attach_static_vectors,
     encoder_fingerprint,
     inputs_fingerprint,
@@ -1067,6 +1068,12 @@ def _write_blocking(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None
         raise
 
 
+#: DuckDB's memory limit (MiB; ``WIRETRACE_DUCKDB_MEMORY_MB`` when lower) once the overlap stage has read
+#: its inputs: from then on it appends rows and makes small look-ups in DuckDB, which need no cache of
+#: table blocks, while the blocks it reads and writes would otherwise stay cached beside the stage's
+#: frames up to the stage's limit (on 10,000 articles: 0.6 GiB of cached blocks under a limit of 1024)
+OVERLAP_DUCKDB_MEMORY_MB = 256
+
 #: rows per insert of the signatures the overlap stage writes as it computes them (each batch is
 #: handed to DuckDB as one Arrow table)
 WRITE_BATCH_ROWS = 200_000
@@ -1111,6 +1118,17 @@ def _write_early(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None:
         _insert_postings(con, store.lsh_key, frame, look_up=not none_yet)
 
     store.write_signatures, store.write_postings = signatures, postings
+    # the other values that only ever gain rows are written as they are computed too
+    sinks = {
+        "graded_pairs": ("added_grades", ("grade_key", "pair_key")),
+        "sentence_traits": ("added_traits", ("tk1", "tk2")),
+        "word_tokens": ("added_tokens", ("norm_hash",)),
+    }
+    for table, (attr, key) in sinks.items():
+        setattr(store, attr, RowSink(functools.partial(warehouse.insert_new, con, f"cache.{table}"), key))
+    store.static.added = RowSink(
+        functools.partial(warehouse.insert_new, con, "cache.static_vectors"), ("static_key", "text_key")
+    )
 
 
 def _write_banding(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None:
@@ -1220,29 +1238,31 @@ def _compute_and_write(
             _load_store(con, store)
             _write_early(con, store)
             t_read = time.perf_counter() - t_read
-    result = compute_overlap(
-        documents, sentences, config=cfg, encoder=encoder, progress=progress, store=store
-    )
-    del documents, sentences
-    _save_state(con, "overlap", None)  # the marts change now: no skip until they are all written
-    with clock.step("write_marts"):
-        for name, frame in result.tables().items():
-            warehouse.replace_table(con, f"marts.{name}", frame)
-            res.counts[name] = frame.height
-    t_store = time.perf_counter()
-    if store is not None:
-        with clock.step("write_cache"):
-            new = store.new_rows()
-            store.signatures = store.grades = store.traits = store.tokens = store.lsh_pairs = (
-                store.rare_pairs
-            ) = None  # type: ignore[assignment]
-            for name, frame in new.items():
-                warehouse.insert_new(con, f"cache.{name}", frame)
-            del new
-        with clock.step("write_index"):
-            _write_banding(con, store)
-            _write_blocking(con, store)
-        _save_state(con, "overlap", fingerprint)
+    # lowering DuckDB's limit also drops the blocks it cached while the inputs were read
+    with warehouse.memory_limit(con, f"{min(settings().duckdb_memory_mb, OVERLAP_DUCKDB_MEMORY_MB)}MiB"):
+        result = compute_overlap(
+            documents, sentences, config=cfg, encoder=encoder, progress=progress, store=store
+        )
+        del documents, sentences
+        _save_state(con, "overlap", None)  # the marts change now: no skip until they are all written
+        with clock.step("write_marts"):
+            for name, frame in result.tables().items():
+                warehouse.replace_table(con, f"marts.{name}", frame)
+                res.counts[name] = frame.height
+        t_store = time.perf_counter()
+        if store is not None:
+            with clock.step("write_cache"):
+                new = store.new_rows()
+                store.signatures = store.grades = store.traits = store.tokens = store.lsh_pairs = (
+                    store.rare_pairs
+                ) = None  # type: ignore[assignment]
+                for name, frame in new.items():
+                    warehouse.insert_new(con, f"cache.{name}", frame)
+                del new
+            with clock.step("write_index"):
+                _write_banding(con, store)
+                _write_blocking(con, store)
+            _save_state(con, "overlap", fingerprint)
     result.stats["timings"] = (
         {"read": clock.timings["read"]}
         | result.stats["timings"]

@@ -58,6 +58,7 @@ def _overlap_child(argv: list[str]) -> int:
     args = ap.parse_args(argv)
     con = warehouse.connect(args.db)
     try:
+        warehouse.ensure_schema(con)  # a database made by an earlier version may lack a cache table
         for name in tables.OVERLAP_CACHE_TABLES:
             con.execute(f"DELETE FROM {name}")
         con.execute("DELETE FROM meta.stage_state")

@@ -49,27 +49,35 @@ def content_tokens(hashes: pl.DataFrame, cfg: OverlapConfig) -> pl.DataFrame:
     )
 
 
-def _hash_tokens(elig: pl.DataFrame, cfg: OverlapConfig, store: OverlapStore | None) -> pl.DataFrame:
-    """(hid, tok) of every distinct normalised text of ``elig``: stored ones reused from ``store``, the
-    others computed (:func:`content_tokens`) and added to it."""
+def _hash_tokens(
+    elig: pl.DataFrame, hashes: pl.DataFrame, cfg: OverlapConfig, store: OverlapStore | None
+) -> pl.DataFrame:
+    """(hid, tok) of every distinct normalised text of ``elig`` (its text read from ``hashes``: hid,
+    norm_hash, rep_norm): stored ones reused from ``store``, the others computed
+    (:func:`content_tokens`) and added to it."""
+    texts = hashes.select("hid", "norm_hash", pl.col("rep_norm").alias("norm")).join(
+        elig.select("hid").unique(), on="hid", how="semi"
+    )
     if store is None:
-        return content_tokens(elig.select("hid", "norm").unique("hid"), cfg)
-    hashes = elig.select("hid", "norm_hash").unique("hid")
-    found, todo = store.split_tokens(hashes)
-    new = content_tokens(elig.select("hid", "norm").join(todo, on="hid", how="semi").unique("hid"), cfg)
-    store.add_tokens(hashes.join(todo, on="hid", how="semi"), new)
+        return content_tokens(texts.select("hid", "norm"), cfg)
+    found, todo = store.split_tokens(texts.select("hid", "norm_hash"))
+    todo_texts = texts.join(todo, on="hid", how="semi")
+    new = content_tokens(todo_texts.select("hid", "norm"), cfg)
+    store.add_tokens(todo_texts.select("hid", "norm_hash"), new)
     return pl.concat([found, new.select(found.columns)])
 
 
-def rare_tokens(elig: pl.DataFrame, cfg: OverlapConfig, store: OverlapStore | None = None) -> pl.DataFrame:
+def rare_tokens(
+    elig: pl.DataFrame, hashes: pl.DataFrame, cfg: OverlapConfig, store: OverlapStore | None = None
+) -> pl.DataFrame:
     """(sidx, didx, hid, tok, w): distinct content words (:func:`content_tokens`) of each matchable
-    sentence whose document frequency is between 2 and ``rare_token_max_docs`` (capped posting
-    lists); ``tok`` is a 64-bit hash of the word and ``w`` its IDF weight. The words of each distinct
-    normalised text come from ``store`` when it holds them. Document frequencies are counted in chunks of
-    documents to bound memory."""
+    sentence of ``elig`` whose document frequency is between 2 and ``rare_token_max_docs`` (capped
+    posting lists); ``tok`` is a 64-bit hash of the word and ``w`` its IDF weight. The words of each
+    distinct normalised text (``hashes``: hid, norm_hash, rep_norm) come from ``store`` when it holds
+    them. Document frequencies are counted in chunks of documents to bound memory."""
     if elig.height == 0:
         return pl.DataFrame(schema=RARE_SCHEMA)
-    hid_tok = _hash_tokens(elig, cfg, store).select(
+    hid_tok = _hash_tokens(elig, hashes, cfg, store).select(
         pl.col("hid").cast(pl.UInt32), pl.col("tok").cast(pl.UInt64)
     )
     # chunks of whole documents (didx ranges) of about 4 x minhash_chunk_rows sentences each

@@ -13,6 +13,7 @@ import polars as pl
 
 from pipeline.core.overlap.common import components
 from pipeline.core.overlap.config import OverlapConfig
+from pipeline.core.overlap.inputs import sorted_unique
 from pipeline.core.overlap.schemas import FLAGS_SCHEMA
 from pipeline.core.overlap.store import OverlapStore
 from pipeline.core.stock import stock_reasons
@@ -192,11 +193,17 @@ def sentence_flags(
     per_src = common_groups(hd.rename({"norm_hash": "grp"}), _source_sizes(docs), cfg).rename(
         {"grp": "norm_hash"}
     )
+    base = sents.select("sentence_id", "doc_id", "norm_hash", "n_tokens").with_columns(_traits(sents, store))
+    # the per-text counts looked up row by row and set beside the sentences' own columns: the flags of
+    # sentences already in sentence_id order (as prepared) share their id columns instead of copying them
+    looked = (
+        base.select("norm_hash")
+        .join(per_hash, on="norm_hash", how="left", maintain_order="left")
+        .join(per_src, on="norm_hash", how="left", maintain_order="left")
+        .drop("norm_hash")
+    )
     flags = (
-        sents.select("sentence_id", "doc_id", "norm_hash", "n_tokens")
-        .with_columns(_traits(sents, store))
-        .join(per_hash, on="norm_hash", how="left")
-        .join(per_src, on="norm_hash", how="left")
+        base.hstack(looked)
         .with_columns(
             (pl.col("quote_share") >= cfg.quote_min_share).alias("is_quote"),
             (pl.col("n_tokens") < cfg.min_tokens).alias("too_short"),
@@ -204,8 +211,9 @@ def sentence_flags(
         )
         .with_columns((~pl.col("too_short") & ~pl.col("is_common")).alias("matchable"))
         .select(list(FLAGS_SCHEMA))
-        .sort("sentence_id")
     )
+    if not sorted_unique(flags["sentence_id"]):
+        flags = flags.sort("sentence_id")
     return flags.cast(FLAGS_SCHEMA)
 
 

@@ -21,28 +21,41 @@ class SentenceIndex(NamedTuple):
 
 
 def build_index(docs: pl.DataFrame, sents: pl.DataFrame, flags: pl.DataFrame) -> SentenceIndex:
-    """The index of the sentences ``flags`` marks matchable."""
-    elig = (
-        sents.join(flags.select("sentence_id", "is_quote", "matchable"), on="sentence_id")
-        .filter(pl.col("matchable"))
-        .drop("matchable")
-    )
-    hashes = (
-        elig.sort("sentence_id")
-        .group_by("norm_hash", maintain_order=True)
+    """The index of the sentences ``flags`` marks matchable. ``elig`` holds no text: each distinct
+    text is held once, in ``hashes`` (the representative texts are gathered from ``sents``, not
+    copied per sentence)."""
+    keep = [c for c in sents.columns if c not in ("text", "norm")]
+    matchable = flags.filter(pl.col("matchable")).select("sentence_id", "is_quote")
+    # the first matchable sentence (in sentence_id order) of each distinct normalised text, by row
+    firsts = (
+        sents.select("sentence_id", "norm_hash")
+        .with_row_index("_row")
+        .join(matchable.select("sentence_id"), on="sentence_id")
+        .group_by("norm_hash")
         .agg(
-            pl.col("sentence_id").first().alias("rep_sid"),
-            pl.col("text").first().alias("rep_text"),
-            pl.col("norm").first().alias("rep_norm"),
+            pl.col("_row").get(pl.col("sentence_id").arg_min()).alias("_row"),
+            pl.col("sentence_id").min().alias("rep_sid"),
             pl.len().alias("g"),
         )
         .sort("norm_hash")
+    )
+    rows = firsts["_row"]
+    hashes = (
+        firsts.select(
+            "norm_hash",
+            "rep_sid",
+            sents["text"].gather(rows).alias("rep_text"),
+            sents["norm"].gather(rows).alias("rep_norm"),
+            "g",
+        )
         .with_row_index("hid")
         .with_columns(pl.col("hid").cast(pl.Int64))
     )
     doc_rank = docs.select("doc_id").with_row_index("didx").with_columns(pl.col("didx").cast(pl.Int64))
     elig = (
-        elig.join(hashes.select("norm_hash", "hid"), on="norm_hash")
+        sents.select(keep)
+        .join(matchable, on="sentence_id")
+        .join(hashes.select("norm_hash", "hid"), on="norm_hash")
         .join(doc_rank, on="doc_id")
         .sort("sentence_id")
         .with_row_index("sidx")

@@ -53,7 +53,7 @@ def prepare_documents(documents: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _sorted_unique(ids: pl.Series) -> bool:
+def sorted_unique(ids: pl.Series) -> bool:
     """Whether ``ids`` (no nulls) is in strictly ascending order."""
     return ids.len() < 2 or bool((ids.slice(1) > ids.slice(0, ids.len() - 1)).all())
 
@@ -78,7 +78,7 @@ def prepare_sentences(sentences: pl.DataFrame, docs: pl.DataFrame) -> pl.DataFra
         pl.col("n_tokens").cast(pl.Int64).fill_null(0),
     )
     info = docs.select("doc_id", "source", "published_at")
-    clean = base["sentence_id"].null_count() == 0 and _sorted_unique(base["sentence_id"])
+    clean = base["sentence_id"].null_count() == 0 and sorted_unique(base["sentence_id"])
     if clean:
         # source and date looked up per sentence; the text columns are left where they are
         looked = base.select("doc_id").join(info, on="doc_id", how="left", maintain_order="left")

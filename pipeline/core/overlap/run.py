@@ -78,9 +78,14 @@ def _lexical_tiers(
     clock: Clock,
     store: OverlapStore | None = None,
 ) -> tuple[LexicalMatches, dict[str, Any]]:
-    """Exact and MinHash candidates, templates, then blocked paraphrase candidates, all graded."""
+    """Exact and MinHash candidates, templates, then blocked paraphrase candidates, all graded.
+
+    The caller keeps no reference to ``index``: the index without template sentences replaces it, and
+    the normalised texts of ``hashes`` are let go once the last step reading them ends."""
     elig, hashes, doc_rank = index
-    stats: dict[str, Any] = {}
+    del index
+    stats: dict[str, Any] = {"n_matchable": elig.height, "n_distinct_matchable": hashes.height}
+    n_index = elig.height
     # ---- exact and near tiers
     with clock.step("exact"):
         exact = exact_pairs(elig, cfg)
@@ -100,7 +105,7 @@ def _lexical_tiers(
     with clock.step("templates"):
         tmpl = template_families(graded_near, elig, docs, cfg)
         flags, elig, graded_near, exact = mark_templates(tmpl, flags, elig, graded_near, exact)
-    stats["n_template_sentences"] = index.elig.height - elig.height
+    stats["n_template_sentences"] = n_index - elig.height
     stats["n_common"] = int(flags["is_common"].sum() or 0)
     stats["n_matchable"] = elig.height
     with clock.step("expand_near"):
@@ -108,7 +113,8 @@ def _lexical_tiers(
 
     # ---- paraphrase tier: blocked candidates within candidate document pairs (lexical grades)
     with clock.step("doc_candidates"):
-        rare = rare_tokens(elig, cfg, store)
+        rare = rare_tokens(elig, hashes, cfg, store)
+        hashes = hashes.drop("rep_norm")  # the MinHash and content-word steps were its last readers
         doc_pairs = candidate_doc_pairs(matches_1, elig, rare, cfg, doc_rank, store)
     stats["candidate_doc_pairs"] = doc_pairs.height
     graded_keys = graded_near.select("hid_a", "hid_b")
@@ -215,10 +221,8 @@ def compute_overlap(
     # the encoder and the verifier load only when a document pair needs them (see semantic.semantic_tier)
     wanted, reason = semantic_wanted(encoder)
     stats["semantic"] = {"ran": False, "reason": reason, "embeddings": wanted}
-    index = build_index(docs, sents, flags)
-    stats.update(n_matchable=index.elig.height, n_distinct_matchable=index.hashes.height)
-
-    lexical, lexical_stats = _lexical_tiers(docs, flags, index, cfg, clock, store)
+    # the index is handed over, not kept here: the lexical tiers replace it as they go
+    lexical, lexical_stats = _lexical_tiers(docs, flags, build_index(docs, sents, flags), cfg, clock, store)
     stats.update(lexical_stats)
     raw = pl.concat([lexical.matches_1, lexical.m2], how="diagonal_relaxed")
     signal_cols = lexical.signal_cols

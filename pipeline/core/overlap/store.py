@@ -76,7 +76,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from importlib import metadata
@@ -672,3 +672,22 @@ def signature_blobs(sig: np.ndarray) -> pl.Series:
         pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(rows.reshape(-1).view(np.uint8))]
     )
     return pl.Series("signature", arr, dtype=pl.Binary)
+
+
+# ------------------------------------------------------------------- rows written as a run computes them
+
+
+class RowSink(list):
+    """A stand-in for one of the store's ``added_*`` lists that hands each frame appended to it to
+    ``write`` (one row per key, the first one kept, as ``OverlapStore.new_rows`` keeps them) instead
+    of holding it to the end of the run. For the tables that only ever gain rows, whose every value is
+    the value its key names: a row written by a run that fails later is still valid."""
+
+    def __init__(self, write: Callable[[pl.DataFrame], None], key: Sequence[str]):
+        super().__init__()
+        self._write = write
+        self._key = list(key)
+
+    def append(self, frame: pl.DataFrame) -> None:  # type: ignore[override]
+        if frame.height:
+            self._write(frame.unique(self._key, keep="first", maintain_order=True))
