@@ -206,38 +206,46 @@ def _update_table(con: duckdb.DuckDBPyConnection, schema: str, table: str, key: 
     """Bring ``publish_target.schema.table`` (same columns as the working table) to the working table's rows
     by ``key``, comparing a hash of each row: published rows whose key is gone or whose row changed are
     deleted, working rows whose key is new or whose row changed are inserted. The published rows' keys
-    and hashes are those the last publish stored (``PUBLISHED_ROWS_SCHEMA``) when there are any, else
-    they are read from the published file; the working rows' ones are stored for the next publish.
+    and hashes are those the last publish stored (``PUBLISHED_ROWS_SCHEMA``) when there are any (kept up
+    to date with the same deletions and insertions), else they are read from the published file and the
+    working rows' ones are stored for the next publish.
     Returns the rows deleted plus inserted, or None when the key turns out not to identify rows (the
     caller writes the table whole)."""
     src, dst = f'"{schema}"."{table}"', f'publish_target."{schema}"."{table}"'
     cols = ", ".join(f'"{c}"' for c in key)
     on = " AND ".join(f'd."{c}" = g."{c}"' for c in key)
     state = _rows_state(schema, table)
-    if _has_rows_state(con, schema, table):
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _pub_dst AS SELECT {cols}, _h FROM {state}")
-    else:
+    stored = _has_rows_state(con, schema, table)
+    published = state
+    if not stored:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _pub_dst AS SELECT {cols}, hash(t) AS _h FROM {dst} t")
+        published = "_pub_dst"
     con.execute(f"CREATE OR REPLACE TEMP TABLE _pub_src AS SELECT {cols}, hash(t) AS _h FROM {src} t")
     try:
-        gone = con.execute(
-            f"DELETE FROM {dst} AS d USING (SELECT {cols} FROM _pub_dst ANTI JOIN _pub_src USING ({cols}, _h)) g "
-            f"WHERE {on}"
-        ).fetchall()[0][0]
+        # published rows whose key is gone or whose row changed; working rows new or changed
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _pub_gone AS SELECT * FROM {published} ANTI JOIN _pub_src USING ({cols}, _h)"
+        )
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _pub_new AS SELECT * FROM _pub_src ANTI JOIN {published} USING ({cols}, _h)"
+        )
+        gone = con.execute(f"DELETE FROM {dst} AS d USING _pub_gone g WHERE {on}").fetchall()[0][0]
         added = con.execute(
-            f"INSERT INTO {dst} SELECT t.* FROM {src} t SEMI JOIN "
-            f"(SELECT {cols} FROM _pub_src ANTI JOIN _pub_dst USING ({cols}, _h)) g USING ({cols}) ORDER BY {cols}"
+            f"INSERT INTO {dst} SELECT t.* FROM {src} t SEMI JOIN _pub_new g USING ({cols}) ORDER BY {cols}"
         ).fetchall()[0][0]
         n_src = con.sql(f"SELECT count(*) FROM {src}").fetchall()[0][0]
         n_dst = con.sql(f"SELECT count(*) FROM {dst}").fetchall()[0][0]
-        if n_src == n_dst:
+        if n_src != n_dst:
+            _drop_rows_state(con, schema, table)
+        elif stored:  # the stored hashes follow the published rows: the same deletions and insertions
+            con.execute(f"DELETE FROM {state} AS d USING _pub_gone g WHERE {on}")
+            con.execute(f"INSERT INTO {state} SELECT * FROM _pub_new")
+        else:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {PUBLISHED_ROWS_SCHEMA}")
             con.execute(f"CREATE OR REPLACE TABLE {state} AS SELECT * FROM _pub_src")
-        else:
-            _drop_rows_state(con, schema, table)
     finally:
-        con.execute("DROP TABLE IF EXISTS _pub_dst")
-        con.execute("DROP TABLE IF EXISTS _pub_src")
+        for temp in ("_pub_dst", "_pub_src", "_pub_gone", "_pub_new"):
+            con.execute(f"DROP TABLE IF EXISTS {temp}")
     if n_src != n_dst:
         return None
     return int(gone) + int(added)
