@@ -261,10 +261,14 @@ def pair_digests(matches: pl.DataFrame, sents: pl.DataFrame, sizes: pl.DataFrame
     the same digest have the same evidence (under one ``store.evidence_key``)."""
     norm = sents.select("sentence_id", pl.col("norm").hash(_DIGEST_SEEDS[0]).alias("_n"))
     size = sizes.select("doc_id", pl.col("n_matchable").cast(pl.Int64))
+    # in sentence-id order after the joins (a join does not promise an order): each pair's list of row
+    # hashes, hence its digest, depends on its rows alone
     m = (
-        matches.sort("sentence_id_a", "sentence_id_b")
-        .join(norm.rename({"sentence_id": "sentence_id_a", "_n": "_na"}), on="sentence_id_a", how="left")
+        matches.join(
+            norm.rename({"sentence_id": "sentence_id_a", "_n": "_na"}), on="sentence_id_a", how="left"
+        )
         .join(norm.rename({"sentence_id": "sentence_id_b", "_n": "_nb"}), on="sentence_id_b", how="left")
+        .sort("sentence_id_a", "sentence_id_b")
     )
     row = pl.struct([*matches.columns, "_na", "_nb"])
     m = m.select(
