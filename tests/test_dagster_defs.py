@@ -44,6 +44,7 @@ def test_asset_graph_groups_and_keys():
         "cache/rare_doc_sets": "overlap_index",
         "cache/rare_doc_pairs": "overlap_index",
         "cache/static_vectors": "overlap_index",
+        "cache/pair_evidence": "overlap_index",
         "publish/analyst_warehouse": "publish",
         "publish/reuse_reports": "publish",
     }

@@ -8,7 +8,7 @@ import textwrap
 import duckdb
 import pytest
 
-from pipeline.core import warehouse
+from pipeline.core import tables, warehouse
 from pipeline.core.run import run_pipeline
 from pipeline.core.stages import forget, stage_ingest, stage_overlap, stage_publish
 
@@ -130,6 +130,7 @@ def test_an_update_writes_only_changes_and_equals_a_whole_publish(tmp_path, samp
         assert a.keys() == b.keys()
         for name in a:
             assert a[name] == b[name], name
+        _rows_state_describes_the_published_file(wh)
 
     second = run_pipeline(sample_landing, wh, encoder=None)
     publish = second[-1]
@@ -148,6 +149,32 @@ def test_an_update_writes_only_changes_and_equals_a_whole_publish(tmp_path, samp
         con.close()
 
 
+def _rows_state_describes_the_published_file(wh) -> None:
+    """The row hashes the publish keeps in the working database (read by the next publish instead of
+    hashing the published file again) are those of the published file's rows, key by key."""
+    con = warehouse.connect(wh / "work.duckdb")
+    try:
+        con.execute(f"ATTACH '{wh / 'wiretrace.duckdb'}' AS pub (READ_ONLY)")
+        states = con.sql(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ?",
+            params=[warehouse.PUBLISHED_ROWS_SCHEMA],
+        ).fetchall()
+        assert {t for (t,) in states} >= {"raw__documents", "staging__sentences"}
+        for (name,) in states:
+            schema, table = name.split("__", 1)
+            key = ", ".join(f'"{c}"' for c in tables.TABLES[f"{schema}.{table}"].key)
+            stored = con.sql(
+                f'SELECT {key}, _h FROM {warehouse.PUBLISHED_ROWS_SCHEMA}."{name}" ORDER BY ALL'
+            ).fetchall()
+            published = con.sql(
+                f'SELECT {key}, hash(t) FROM pub."{schema}"."{table}" t ORDER BY ALL'
+            ).fetchall()
+            assert stored == published, name
+        con.execute("DETACH pub")
+    finally:
+        con.close()
+
+
 def test_a_published_file_changed_by_hand_is_written_whole(tmp_path, sample_landing):
     wh = tmp_path / "wh"
     files = sorted(sample_landing.glob("*.txt"))
@@ -157,6 +184,12 @@ def test_a_published_file_changed_by_hand_is_written_whole(tmp_path, sample_land
     pub.close()
     res = run_pipeline(sample_landing, wh, encoder=None)[-1]
     assert res.extra["whole_file"] is True
+    # a file written whole: no row hashes of an earlier file are kept
+    con = warehouse.connect(wh / "work.duckdb", read_only=True)
+    assert not con.sql(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ?", params=[warehouse.PUBLISHED_ROWS_SCHEMA]
+    ).fetchall()[0][0]
+    con.close()
     check = duckdb.connect(str(wh / "wiretrace.duckdb"), read_only=True)
     assert check.sql("SELECT count(*) FROM raw.documents").fetchall()[0][0] == 5
     check.close()

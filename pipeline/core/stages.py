@@ -48,6 +48,7 @@ from pipeline.core.overlap.models import semantic_wanted
 from pipeline.core.overlap.store import (
     OverlapStore,
     RowSink,
+    attach_evidence,
     attach_static_vectors,
     encoder_fingerprint,
     inputs_fingerprint,
@@ -962,6 +963,7 @@ def _load_store(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None:
     postings are read on demand instead: ``_load_banding``)."""
     _load_blocking(con, store)
     attach_static_vectors(con, store)
+    attach_evidence(con, store)
     if not _load_banding(con, store):
         store.signatures = con.sql(
             "SELECT signature_key, norm_hash, signature FROM cache.minhash_signatures WHERE signature_key = ?",

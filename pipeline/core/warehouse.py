@@ -6,7 +6,9 @@ Two files live in the warehouse folder:
 * ``wiretrace.duckdb``: the analysts' copy. ``publish`` writes a new file next to it and swaps it in with
   ``os.replace``, so a notebook holding the old file open keeps reading a consistent snapshot and never
   blocks a run. After the first publish, the new file is a copy of the published one in which only the
-  changed rows of the changed tables are written (``publish(changed=...)``).
+  changed rows of the changed tables are written (``publish(changed=...)``); the key and row hash of
+  each published row are kept in the working database (schema ``publish_rows``), so that the next
+  publish compares the working rows with them instead of hashing the published file's rows again.
 
 Schemas: ``raw`` (what came in), ``staging`` (clean text, removed spans, sentences), ``marts``
 (overlap results and analyst views), ``meta`` (schema version, run log ``meta.runs``). All four are
@@ -176,31 +178,74 @@ def _columns(con: duckdb.DuckDBPyConnection, database: str, schema: str, table: 
     ).fetchall()
 
 
+#: schema of the working database holding, per published table with a key, the key and row hash of
+#: each row as the last publish wrote it (``_update_table``): the next publish reads the published
+#: rows' hashes there instead of hashing the published file's rows again
+PUBLISHED_ROWS_SCHEMA = "publish_rows"
+
+
+def _rows_state(schema: str, table: str) -> str:
+    return f'{PUBLISHED_ROWS_SCHEMA}."{schema}__{table}"'
+
+
+def _drop_rows_state(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
+    con.execute(f"DROP TABLE IF EXISTS {_rows_state(schema, table)}")
+
+
+def _has_rows_state(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = ? AND table_name = ?",
+            [PUBLISHED_ROWS_SCHEMA, f"{schema}__{table}"],
+        ).fetchall()[0][0]
+    )
+
+
 def _update_table(con: duckdb.DuckDBPyConnection, schema: str, table: str, key: list[str]) -> int | None:
     """Bring ``publish_target.schema.table`` (same columns as the working table) to the working table's rows
     by ``key``, comparing a hash of each row: published rows whose key is gone or whose row changed are
-    deleted, working rows whose key is new or whose row changed are inserted. Returns the rows deleted
-    plus inserted, or None when the key turns out not to identify rows (the caller writes the table
-    whole)."""
+    deleted, working rows whose key is new or whose row changed are inserted. The published rows' keys
+    and hashes are those the last publish stored (``PUBLISHED_ROWS_SCHEMA``) when there are any (kept up
+    to date with the same deletions and insertions), else they are read from the published file and the
+    working rows' ones are stored for the next publish.
+    Returns the rows deleted plus inserted, or None when the key turns out not to identify rows (the
+    caller writes the table whole)."""
     src, dst = f'"{schema}"."{table}"', f'publish_target."{schema}"."{table}"'
     cols = ", ".join(f'"{c}"' for c in key)
     on = " AND ".join(f'd."{c}" = g."{c}"' for c in key)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _pub_dst AS SELECT {cols}, hash(t) AS _h FROM {dst} t")
+    state = _rows_state(schema, table)
+    stored = _has_rows_state(con, schema, table)
+    published = state
+    if not stored:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _pub_dst AS SELECT {cols}, hash(t) AS _h FROM {dst} t")
+        published = "_pub_dst"
     con.execute(f"CREATE OR REPLACE TEMP TABLE _pub_src AS SELECT {cols}, hash(t) AS _h FROM {src} t")
     try:
-        gone = con.execute(
-            f"DELETE FROM {dst} AS d USING (SELECT {cols} FROM _pub_dst ANTI JOIN _pub_src USING ({cols}, _h)) g "
-            f"WHERE {on}"
-        ).fetchall()[0][0]
+        # published rows whose key is gone or whose row changed; working rows new or changed
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _pub_gone AS SELECT * FROM {published} ANTI JOIN _pub_src USING ({cols}, _h)"
+        )
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _pub_new AS SELECT * FROM _pub_src ANTI JOIN {published} USING ({cols}, _h)"
+        )
+        gone = con.execute(f"DELETE FROM {dst} AS d USING _pub_gone g WHERE {on}").fetchall()[0][0]
         added = con.execute(
-            f"INSERT INTO {dst} SELECT t.* FROM {src} t SEMI JOIN "
-            f"(SELECT {cols} FROM _pub_src ANTI JOIN _pub_dst USING ({cols}, _h)) g USING ({cols}) ORDER BY {cols}"
+            f"INSERT INTO {dst} SELECT t.* FROM {src} t SEMI JOIN _pub_new g USING ({cols}) ORDER BY {cols}"
         ).fetchall()[0][0]
         n_src = con.sql(f"SELECT count(*) FROM {src}").fetchall()[0][0]
         n_dst = con.sql(f"SELECT count(*) FROM {dst}").fetchall()[0][0]
+        if n_src != n_dst:
+            _drop_rows_state(con, schema, table)
+        elif stored:  # the stored hashes follow the published rows: the same deletions and insertions
+            con.execute(f"DELETE FROM {state} AS d USING _pub_gone g WHERE {on}")
+            con.execute(f"INSERT INTO {state} SELECT * FROM _pub_new")
+        else:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {PUBLISHED_ROWS_SCHEMA}")
+            con.execute(f"CREATE OR REPLACE TABLE {state} AS SELECT * FROM _pub_src")
     finally:
-        con.execute("DROP TABLE IF EXISTS _pub_dst")
-        con.execute("DROP TABLE IF EXISTS _pub_src")
+        for temp in ("_pub_dst", "_pub_src", "_pub_gone", "_pub_new"):
+            con.execute(f"DROP TABLE IF EXISTS {temp}")
     if n_src != n_dst:
         return None
     return int(gone) + int(added)
@@ -238,6 +283,8 @@ def publish(
     todo = set(changed or ())
     if incremental:
         shutil.copyfile(analyst_path, tmp)
+    else:  # a new file: the stored row hashes describe no file any more
+        con.execute(f"DROP SCHEMA IF EXISTS {PUBLISHED_ROWS_SCHEMA} CASCADE")
     # the path is ours (not user data); ATTACH takes no parameters, so it is quoted as a SQL string
     con.execute(f"ATTACH {_sql_string(str(tmp))} AS publish_target")
     counts: dict[str, int] = {}
@@ -246,6 +293,7 @@ def publish(
         present = set(_published_tables(con, "publish_target"))
         for schema, table in sorted(present - set(tables_)):
             con.execute(f'DROP TABLE publish_target."{schema}"."{table}"')
+            _drop_rows_state(con, schema, table)
         for schema, table in tables_:
             name = f"{schema}.{table}"
             key = keys.get((schema, table))
@@ -262,6 +310,7 @@ def publish(
             ):
                 changed_rows += n
             else:
+                _drop_rows_state(con, schema, table)
                 con.execute(f'CREATE SCHEMA IF NOT EXISTS publish_target."{schema}"')
                 con.execute(f'DROP TABLE IF EXISTS publish_target."{schema}"."{table}"')
                 order_sql = " ORDER BY " + ", ".join(f'"{c}"' for c in key.split(",")) if key else ""

@@ -16,6 +16,7 @@ from pipeline.core.evidence import classify_matches
 from pipeline.core.overlap.common import empty, representatives
 from pipeline.core.overlap.config import KIND_RANK, OverlapConfig
 from pipeline.core.overlap.schemas import MATCH_BASE, MATCH_EVIDENCE, MATCH_TAIL, SIGNALS
+from pipeline.core.overlap.store import EvidenceStore
 
 #: value an identical pair takes for each signal (identical pairs are not graded): 1.0 for the
 #: similarity signals, 0.0 for these conflict signals; ``verifier`` stays null and ``cosine`` is 1.0
@@ -217,14 +218,15 @@ def relations_reusing(
     cfg: OverlapConfig,
     sizes: pl.DataFrame,
     known: KnownEvidence | None,
+    stored: EvidenceStore | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """:func:`relations`, computed only for the document pairs whose matches changed since ``known``
     and taken from ``known`` for the others. Every evidence value is a function of its document
     pair's matches (the relation of a match, its novel n-grams and stock cover, the pair's aligned
     chain), so the result is that of :func:`relations` on all the matches; a pair ``known`` lacks a
-    row of is computed too."""
+    row of is computed too (or read from ``stored``, see :func:`relations_stored`)."""
     if known is None or matches.height == 0:
-        return relations(matches, sents, cfg, sizes)
+        return relations_stored(matches, sents, cfg, sizes, stored)
     keys = ["sentence_id_a", "sentence_id_b"]
     pair = ["doc_id_a", "doc_id_b"]
     ev_cols = list(MATCH_EVIDENCE)
@@ -234,7 +236,7 @@ def relations_reusing(
     missing = out.filter(pl.col("relation").is_null()).select(pair).unique()
     redo = pl.concat([known.changed.select(pair), missing]).unique()
     inside = matches.join(redo, on=pair, how="semi")
-    m_in, pe_in = relations(inside, sents, cfg, sizes)
+    m_in, pe_in = relations_stored(inside, sents, cfg, sizes, stored)
     schema = dict(matches.schema) | MATCH_EVIDENCE
     m_out = out.join(redo, on=pair, how="anti").select(list(schema)).cast(schema)
     pe_out = known.pair_evidence.join(redo, on=pair, how="anti").join(
@@ -242,3 +244,88 @@ def relations_reusing(
     )
     merged = pl.concat([m_in, m_out]).sort(keys)
     return merged, pl.concat([pe_in, pe_out.select(pe_in.columns).cast(pe_in.schema)])
+
+
+# ------------------------------------------------------------------ evidence kept between runs
+
+#: the pair-level evidence columns (``relations``' second frame, without the pair's ids)
+PAIR_EVIDENCE = ("n_aligned", "aligned_weight", "shares_text")
+#: two seeds: a pair's digest is two 64-bit hashes
+_DIGEST_SEEDS = (0x5EED_0001, 0x5EED_0002)
+
+
+def pair_digests(matches: pl.DataFrame, sents: pl.DataFrame, sizes: pl.DataFrame) -> pl.DataFrame:
+    """(doc_id_a, doc_id_b, pair_digest): per document pair of ``matches``, a digest of everything
+    :func:`relations` reads of it: its match rows (every column, in sentence-id order), the normalised
+    text of their sentences and the matchable sentences of both documents (``sizes``). Two pairs with
+    the same digest have the same evidence (under one ``store.evidence_key``)."""
+    norm = sents.select("sentence_id", pl.col("norm").hash(_DIGEST_SEEDS[0]).alias("_n"))
+    size = sizes.select("doc_id", pl.col("n_matchable").cast(pl.Int64))
+    # in sentence-id order after the joins (a join does not promise an order): each pair's list of row
+    # hashes, hence its digest, depends on its rows alone
+    m = (
+        matches.join(
+            norm.rename({"sentence_id": "sentence_id_a", "_n": "_na"}), on="sentence_id_a", how="left"
+        )
+        .join(norm.rename({"sentence_id": "sentence_id_b", "_n": "_nb"}), on="sentence_id_b", how="left")
+        .sort("sentence_id_a", "sentence_id_b")
+    )
+    row = pl.struct([*matches.columns, "_na", "_nb"])
+    m = m.select(
+        "doc_id_a",
+        "doc_id_b",
+        *(row.hash(seed).alias(f"_h{i}") for i, seed in enumerate(_DIGEST_SEEDS)),
+    )
+    per = (
+        m.group_by("doc_id_a", "doc_id_b", maintain_order=True)
+        .agg(pl.len().alias("_len"), pl.col("_h0"), pl.col("_h1"))
+        .join(size.rename({"doc_id": "doc_id_a", "n_matchable": "_sa"}), on="doc_id_a", how="left")
+        .join(size.rename({"doc_id": "doc_id_b", "n_matchable": "_sb"}), on="doc_id_b", how="left")
+    )
+    whole = pl.struct("doc_id_a", "doc_id_b", "_len", "_h0", "_h1", "_sa", "_sb")
+    return per.select(
+        "doc_id_a",
+        "doc_id_b",
+        pl.concat_str([whole.hash(seed).cast(pl.String) for seed in _DIGEST_SEEDS], separator="-").alias(
+            "pair_digest"
+        ),
+    )
+
+
+def relations_stored(
+    matches: pl.DataFrame,
+    sents: pl.DataFrame,
+    cfg: OverlapConfig,
+    sizes: pl.DataFrame,
+    stored: EvidenceStore | None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """:func:`relations`, with the evidence of each document pair whose digest (:func:`pair_digests`)
+    an earlier run stored read from ``stored`` and the others computed (and added to ``stored``). The
+    evidence of a pair is a function of what its digest covers, so the result is that of
+    :func:`relations` on all the matches."""
+    if stored is None or matches.height == 0:
+        return relations(matches, sents, cfg, sizes)
+    keys = ["sentence_id_a", "sentence_id_b"]
+    pair = ["doc_id_a", "doc_id_b"]
+    digests = pair_digests(matches, sents, sizes)
+    found = stored.lookup(digests["pair_digest"]).join(digests, on=[*pair, "pair_digest"], how="semi")
+    # a stored pair holds exactly the pair's matches (its digest covers them): every row is found
+    hit = found.select(*pair).unique()
+    todo = matches.join(hit, on=pair, how="anti")
+    m_in, pe_in = relations(todo, sents, cfg, sizes)
+    if m_in.height:
+        stored.add(
+            m_in.select(*keys, *pair, *MATCH_EVIDENCE)
+            .join(pe_in, on=pair, how="left")
+            .join(digests, on=pair, how="left")
+        )
+    schema = dict(matches.schema) | MATCH_EVIDENCE
+    m_hit = (
+        matches.join(hit, on=pair, how="semi")
+        .join(found.select(*keys, *MATCH_EVIDENCE), on=keys, how="left")
+        .select(list(schema))
+        .cast(schema)
+    )
+    pe_hit = found.select(*pair, *PAIR_EVIDENCE).unique(pair).cast(dict(pe_in.schema))
+    merged = pl.concat([m_in.select(list(schema)), m_hit]).sort(keys)
+    return merged, pl.concat([pe_in, pe_hit.select(pe_in.columns)])

@@ -145,13 +145,16 @@ def _tables(
     cfg: OverlapConfig,
     clock: Clock,
     known: KnownEvidence | None = None,
+    store: OverlapStore | None = None,
 ) -> OverlapResult:
     """The seven tables from the raw matches (statistics not filled in); ``known``: evidence computed
-    already for the document pairs whose matches did not change since (``relations_reusing``)."""
+    already for the document pairs whose matches did not change since (``relations_reusing``);
+    ``store``: the evidence of document pairs stored by earlier runs (``matches.relations_stored``)."""
     with clock.step("matches"):
         matches = finalise_matches(raw, elig, semantic_on=semantic_on)
     with clock.step("evidence"):
-        matches, pair_evidence = relations_reusing(matches, sents, cfg, doc_sizes(elig), known)
+        evidence = store.evidence if store is not None else None
+        matches, pair_evidence = relations_reusing(matches, sents, cfg, doc_sizes(elig), known, evidence)
         linked = matches.filter(pl.col("relation").is_in(LINKED))
     with clock.step("clusters"):
         clusters = build_clusters(linked, sents)
@@ -247,7 +250,7 @@ def compute_overlap(
     flags, elig = lexical.flags, lexical.index.elig
     del lexical  # the rare words and candidates are no longer needed
 
-    result = _tables(raw, wanted, docs, sents, flags, elig, cfg, clock, known)
+    result = _tables(raw, wanted, docs, sents, flags, elig, cfg, clock, known, store)
     result.stats = stats | _table_stats(result)
     if store is not None:
         result.stats["store"] = store.stats()

@@ -28,7 +28,7 @@ from pipeline.core.overlap.common import Clock
 from pipeline.core.overlap.config import OverlapConfig
 from pipeline.core.overlap.grading import GradingTexts, grade, grade_with_models, needs_models
 from pipeline.core.overlap.index import SentenceIndex
-from pipeline.core.overlap.matches import KnownEvidence, doc_sizes, expand, finalise_matches, relations
+from pipeline.core.overlap.matches import KnownEvidence, doc_sizes, expand, finalise_matches, relations_stored
 from pipeline.core.overlap.models import (
     CachedEncoder,
     VerifierRun,
@@ -218,7 +218,8 @@ def semantic_tier(
     stats: dict[str, Any] = {}
     with clock.step("semantic_focus"):
         prelim = finalise_matches(raw, elig, semantic_on=False)
-        prelim_ev, pair_evidence = relations(prelim, sents, cfg, doc_sizes(elig))
+        evidence = store.evidence if store is not None else None
+        prelim_ev, pair_evidence = relations_stored(prelim, sents, cfg, doc_sizes(elig), evidence)
         focus = focus_pairs(pair_evidence, doc_rank, cfg)
     # the evidence of the preliminary matches holds for every document pair but the focus pairs, the
     # only ones whose matches the tier changes (see matches.relations_reusing)

@@ -49,6 +49,12 @@ computes only its new rows:
   embedded for its candidates, keyed by a digest of the text under ``static_key`` (the encoder's
   table, centre, tokenizer and code): a batch encodes only texts no earlier run encoded (see the block
   at the end of this module).
+* ``cache.pair_evidence``: the document-level evidence of each document pair's matches (each match's
+  relation, novel n-grams and stock cover, the pair's aligned chain), keyed by a digest of the pair's
+  match rows, their sentences' normalised texts and the two documents' sizes
+  (``matches.pair_digests``) under ``evidence_key`` (the evidence code, stock model and settings): a
+  batch classifies only the pairs whose matches or documents changed (``matches.relations_stored``),
+  both for the preliminary matches the semantic tier starts from and for the final ones.
 
 The banding and blocking states describe the last run under their key and are replaced in one
 transaction each; every other table only gains rows.
@@ -57,7 +63,8 @@ Recomputed on every run, over the whole corpus (frame operations on numbers, no 
 counts behind ``is_common`` (documents and outlets per normalised text: one new document can change any
 sentence's flag), the index, the exact tier, the document frequency of words and the top partners of
 each document, the MiniLM embeddings, the verifier on pairs whose final grade is not
-stored, and every table built from the matches (clusters, passages,
+stored, the preliminary and final matches themselves (the evidence of unchanged pairs is read),
+and every table built from the matches (clusters, passages,
 document pairs, provenance, originality, stories: connected components and per-document shares that
 one new match can change).
 
@@ -249,6 +256,8 @@ class OverlapStore:
     rare_writes: dict[str, Any] = field(default_factory=dict)
     # the static encoder's vectors of the semantic tier (see the block at the end of this module)
     static: StaticVectorStore = field(default_factory=lambda: StaticVectorStore())
+    # the document-level evidence of matches (see the block at the end of this module)
+    evidence: EvidenceStore = field(default_factory=lambda: EvidenceStore())
 
     @classmethod
     def for_run(cls, cfg: OverlapConfig, encoder: Any) -> OverlapStore:
@@ -268,6 +277,7 @@ class OverlapStore:
             token_key=token_key(cfg),
             lsh_key=lsh_key(cfg),
             block_key=block_key(cfg),
+            evidence=EvidenceStore(evidence_key(cfg)),
         )
 
     # ---- signatures
@@ -376,7 +386,7 @@ class OverlapStore:
             else pl.DataFrame(schema=GRADE_SCHEMA)
         )
         rows = {"minhash_signatures": sigs, "graded_pairs": grades} | self.new_index_rows()
-        return rows | {"static_vectors": self.static.new_rows()}
+        return rows | {"static_vectors": self.static.new_rows(), "pair_evidence": self.evidence.new_rows()}
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -386,6 +396,10 @@ class OverlapStore:
             "semantic": {
                 "reused": {"static_vectors": self.static.hits},
                 "computed": {"static_vectors": self.static.computed},
+            },
+            "evidence": {
+                "reused": {"pairs": self.evidence.hits},
+                "computed": {"pairs": self.evidence.computed},
             },
         }
 
@@ -691,3 +705,93 @@ class RowSink(list):
     def append(self, frame: pl.DataFrame) -> None:  # type: ignore[override]
         if frame.height:
             self._write(frame.unique(self._key, keep="first", maintain_order=True))
+
+
+# ------------------------------------------------------------ the document-level evidence of matches
+
+EVIDENCE_SCHEMA = tables.polars_schema("cache.pair_evidence")
+
+
+def evidence_key(cfg: OverlapConfig) -> str:
+    """Fingerprint of a document pair's evidence other than its matches, their sentences' normalised
+    texts and the two documents' sizes (which ``matches.pair_digests`` covers): the evidence code and the
+    stock model it reads, the code that calls it, every setting, and the versions of the libraries
+    whose hashes the digests and n-grams use."""
+    return _digest(
+        "evidence",
+        _files_digest(
+            "evidence.py",
+            "stock.py",
+            "stock_model",
+            "overlap/matches.py",
+            "overlap/schemas.py",
+            "overlap/config.py",
+        ),
+        json.dumps(asdict(cfg), sort_keys=True, default=str),
+        f"polars={_version('polars')},numpy={_version('numpy')}",
+    )
+
+
+@dataclass
+class EvidenceStore:
+    """The evidence of document pairs stored by earlier runs (``cache.pair_evidence``) under ``key``,
+    and the rows this run adds. ``fetch(key, digests)`` reads the stored rows of these pair digests
+    (the stage sets it to a look-up in the working database, :func:`attach_evidence`); without it
+    ``rows`` (a frame of ``EVIDENCE_SCHEMA``) is searched."""
+
+    key: str = ""
+    rows: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=EVIDENCE_SCHEMA))
+    fetch: Callable[[str, pl.Series], pl.DataFrame] | None = None
+    added: list[pl.DataFrame] = field(default_factory=list)
+    hits: int = 0
+    computed: int = 0
+
+    def lookup(self, digests: pl.Series) -> pl.DataFrame:
+        """The stored rows (``EVIDENCE_SCHEMA`` without the key) of these pair digests."""
+        if self.fetch is not None:
+            found = self.fetch(self.key, digests)
+        else:
+            found = self.rows.filter(pl.col("evidence_key") == self.key).join(
+                pl.DataFrame({"pair_digest": digests.unique()}), on="pair_digest", how="semi"
+            )
+        found = found.drop("evidence_key", strict=False)
+        self.hits += found["pair_digest"].n_unique()
+        return found
+
+    def add(self, rows: pl.DataFrame) -> None:
+        """Store rows (``EVIDENCE_SCHEMA`` without the key) computed by this run."""
+        if rows.height:
+            self.computed += rows["pair_digest"].n_unique()
+            self.added.append(
+                rows.with_columns(pl.lit(self.key).alias("evidence_key")).select(list(EVIDENCE_SCHEMA))
+            )
+
+    def new_rows(self) -> pl.DataFrame:
+        if not self.added:
+            return pl.DataFrame(schema=EVIDENCE_SCHEMA)
+        return (
+            pl.concat(self.added)
+            .cast(EVIDENCE_SCHEMA)
+            .unique(
+                ["evidence_key", "pair_digest", "sentence_id_a", "sentence_id_b"],
+                keep="first",
+                maintain_order=True,
+            )
+        )
+
+
+def attach_evidence(con: Any, store: OverlapStore) -> None:
+    """Let ``store`` read stored pair evidence from the working database ``con`` by digest."""
+
+    def fetch(key: str, digests: pl.Series) -> pl.DataFrame:
+        con.register("_want_digest", pl.DataFrame({"pair_digest": digests.unique()}).to_arrow())
+        try:
+            return con.sql(
+                "SELECT e.* FROM cache.pair_evidence e JOIN _want_digest w USING (pair_digest) "
+                "WHERE e.evidence_key = ?",
+                params=[key],
+            ).pl()
+        finally:
+            con.unregister("_want_digest")
+
+    store.evidence.fetch = fetch

@@ -4,7 +4,7 @@ overlap and publish steps (``meta.stage_state``). See ``pipeline.core.overlap.st
 
 from __future__ import annotations
 
-from pipeline.core.tables.model import BYTES, F64, I32, I64, STR, STRS, Table
+from pipeline.core.tables.model import BOOL, BYTES, F64, I32, I64, STR, STRS, Table
 from pipeline.core.tables.model import Column as C
 
 TABLES: tuple[Table, ...] = (
@@ -242,6 +242,41 @@ TABLES += (
                 not_null=True,
             ),
             C("vector", BYTES, "The centred unit vector as int8 round(127 x), one byte per dimension."),
+        ),
+    ),
+)
+
+# ---- the document-level evidence of matches, kept so that a batch classifies only the pairs it changed
+TABLES += (
+    Table(
+        "cache.pair_evidence",
+        "The evidence of the matches of each document pair (the relation, novel n-grams and stock cover of each match, the pair's aligned chain) under a digest of everything it is computed from, reused by the next overlap run for the pairs whose digest is unchanged (working database only).",
+        key=("evidence_key", "pair_digest", "sentence_id_a", "sentence_id_b"),
+        since=6,
+        published=False,
+        columns=(
+            C(
+                "evidence_key",
+                STR,
+                "Fingerprint of the evidence's inputs other than the pair's matches (the evidence and stock-text code, the stock model, the settings, library versions); rows of another key are ignored.",
+                not_null=True,
+            ),
+            C(
+                "pair_digest",
+                STR,
+                "Digest of the document pair's match rows (every column), the normalised text of their sentences and the matchable sentences of both documents.",
+                not_null=True,
+            ),
+            C("sentence_id_a", STR, "As marts.sentence_matches.sentence_id_a.", not_null=True),
+            C("sentence_id_b", STR, "As marts.sentence_matches.sentence_id_b.", not_null=True),
+            C("doc_id_a", STR, "The smaller document id of the pair."),
+            C("doc_id_b", STR, "The larger one."),
+            C("novel_ngrams", I64, "As marts.sentence_matches.novel_ngrams."),
+            C("stock_cover", F64, "As marts.sentence_matches.stock_cover."),
+            C("relation", STR, "As marts.sentence_matches.relation."),
+            C("n_aligned", I64, "The pair's aligned chain: its matches (as marts.document_pairs.n_aligned)."),
+            C("aligned_weight", F64, "Its weight (as marts.document_pairs.aligned_weight)."),
+            C("shares_text", BOOL, "Whether the pair shares text (an aligned chain long and heavy enough)."),
         ),
     ),
 )

@@ -59,10 +59,16 @@ def overlap(context: dg.AssetExecutionContext, wiretrace: WiretraceResource):
             if name == "sentence_clusters":
                 metadata["most_republished"] = md_preview(
                     con,
-                    """SELECT count(DISTINCT c.doc_id) AS documents, any_value(s.text) FILTER (WHERE c.is_origin) AS origin_text,
-                              any_value(c.origin_status) AS origin_status
-                       FROM marts.sentence_clusters c JOIN staging.sentences s USING (sentence_id)
-                       GROUP BY c.cluster_id ORDER BY documents DESC, c.cluster_id""",
+                    # the ten largest clusters first, then the text of their origin sentence only
+                    """WITH top AS (
+                           SELECT cluster_id, count(DISTINCT doc_id) AS documents,
+                                  any_value(sentence_id) FILTER (WHERE is_origin) AS origin_id,
+                                  any_value(origin_status) AS origin_status
+                           FROM marts.sentence_clusters GROUP BY cluster_id
+                           ORDER BY documents DESC, cluster_id LIMIT 10)
+                       SELECT t.documents, s.text AS origin_text, t.origin_status
+                       FROM top t LEFT JOIN staging.sentences s ON s.sentence_id = t.origin_id
+                       ORDER BY t.documents DESC, t.cluster_id""",
                     limit=10,
                 )
             if name == "document_pairs":
