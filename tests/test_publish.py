@@ -1,5 +1,6 @@
 """Analysts never block runs: the published file is swapped in atomically under open readers."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -156,7 +157,8 @@ def _rows_state_describes_the_published_file(wh) -> None:
     try:
         con.execute(f"ATTACH '{wh / 'wiretrace.duckdb'}' AS pub (READ_ONLY)")
         states = con.sql(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ?",
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? "
+            "AND table_name <> '_file'",  # the published file they describe
             params=[warehouse.PUBLISHED_ROWS_SCHEMA],
         ).fetchall()
         assert {t for (t,) in states} >= {"raw__documents", "staging__sentences"}
@@ -187,9 +189,51 @@ def test_a_published_file_changed_by_hand_is_written_whole(tmp_path, sample_land
     # a file written whole: no row hashes of an earlier file are kept
     con = warehouse.connect(wh / "work.duckdb", read_only=True)
     assert not con.sql(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ?", params=[warehouse.PUBLISHED_ROWS_SCHEMA]
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name <> '_file'",
+        params=[warehouse.PUBLISHED_ROWS_SCHEMA],
     ).fetchall()[0][0]
     con.close()
     check = duckdb.connect(str(wh / "wiretrace.duckdb"), read_only=True)
     assert check.sql("SELECT count(*) FROM raw.documents").fetchall()[0][0] == 5
     check.close()
+
+
+def _rows_state_tables(con) -> set[str]:
+    return {
+        t
+        for (t,) in con.sql(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = ?",
+            params=[warehouse.PUBLISHED_ROWS_SCHEMA],
+        ).fetchall()
+    }
+
+
+def test_stored_row_hashes_are_dropped_when_a_publish_fails_or_the_file_is_not_theirs(
+    tmp_path, sample_landing
+):
+    """The row hashes kept for the next publish describe the file that was swapped in: a publish that
+    fails before the swap drops them, and a published file replaced since (a backup restored) is not
+    compared with them."""
+    wh = tmp_path / "wh"
+    run_pipeline(sample_landing, wh, encoder=None)
+    pub = wh / "wiretrace.duckdb"
+    con = warehouse.connect(wh / "work.duckdb")
+    try:
+        warehouse.publish(con, pub, changed=["raw.documents"])
+        assert "raw__documents" in _rows_state_tables(con)
+        assert warehouse._stored_hashes_valid(con, pub)
+
+        def boom(new_con):
+            raise RuntimeError("finalize failed")
+
+        with pytest.raises(RuntimeError, match="finalize failed"):
+            warehouse.publish(con, pub, finalize=boom, changed=["raw.documents"])
+        assert not _rows_state_tables(con)
+        # the next publish hashes the published file again and stores what it wrote
+        warehouse.publish(con, pub, changed=["raw.documents"])
+        assert "raw__documents" in _rows_state_tables(con)
+        # a file put in place by other means (same content, another modification time) is not theirs
+        os.utime(pub, ns=(1_000_000_000, 1_000_000_000))
+        assert not warehouse._stored_hashes_valid(con, pub)
+    finally:
+        con.close()

@@ -8,7 +8,9 @@ Two files live in the warehouse folder:
   blocks a run. After the first publish, the new file is a copy of the published one in which only the
   changed rows of the changed tables are written (``publish(changed=...)``); the key and row hash of
   each published row are kept in the working database (schema ``publish_rows``), so that the next
-  publish compares the working rows with them instead of hashing the published file's rows again.
+  publish compares the working rows with them instead of hashing the published file's rows again (only
+  while the published file is the one they were written with: same size and modification time; a
+  publish that fails before its swap drops them).
 
 Schemas: ``raw`` (what came in), ``staging`` (clean text, removed spans, sentences), ``marts``
 (overlap results and analyst views), ``meta`` (schema version, run log ``meta.runs``). All four are
@@ -22,6 +24,7 @@ the version stored in ``meta.schema_version``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator
@@ -269,6 +272,47 @@ def publish(
     fingerprints). ``finalize(new_con)`` runs on the new file before the swap (views, comments). Returns
     row counts of every table, and under ``"publish_changed_rows"`` the rows written or deleted (-1 for a
     whole file)."""
+    try:
+        counts = _publish(con, Path(analyst_path), finalize, changed)
+    except BaseException:
+        # the stored row hashes may describe a file that was not swapped in: the next publish hashes the
+        # published file's rows again
+        with contextlib.suppress(duckdb.Error):
+            con.execute(f"DROP SCHEMA IF EXISTS {PUBLISHED_ROWS_SCHEMA} CASCADE")
+        raise
+    _save_file_identity(con, Path(analyst_path))
+    return counts
+
+
+def _file_identity(path: Path) -> list[int]:
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns]
+
+
+def _save_file_identity(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Record which published file the stored row hashes describe (its size and modification time)."""
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {PUBLISHED_ROWS_SCHEMA}")
+    con.execute(f"CREATE OR REPLACE TABLE {PUBLISHED_ROWS_SCHEMA}._file (size BIGINT, mtime_ns BIGINT)")
+    con.execute(f"INSERT INTO {PUBLISHED_ROWS_SCHEMA}._file VALUES (?, ?)", _file_identity(path))
+
+
+def _stored_hashes_valid(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
+    """Whether the stored row hashes were written with the published file as it is now (not a file
+    replaced, restored or edited since)."""
+    try:
+        row = con.execute(f"SELECT size, mtime_ns FROM {PUBLISHED_ROWS_SCHEMA}._file").fetchall()
+    except duckdb.Error:
+        return False
+    return len(row) == 1 and list(row[0]) == _file_identity(path)
+
+
+def _publish(
+    con: duckdb.DuckDBPyConnection,
+    analyst_path: Path,
+    finalize,
+    changed: Iterable[str] | None,
+) -> dict[str, int]:
+    """:func:`publish` (which records the file the stored row hashes describe, or drops them on failure)."""
     analyst_path = Path(analyst_path)
     analyst_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = analyst_path.with_name(f".{analyst_path.name}.{os.getpid()}.tmp")
@@ -283,7 +327,8 @@ def publish(
     todo = set(changed or ())
     if incremental:
         shutil.copyfile(analyst_path, tmp)
-    else:  # a new file: the stored row hashes describe no file any more
+    if not incremental or not _stored_hashes_valid(con, analyst_path):
+        # a new file, or a published file the stored row hashes do not describe
         con.execute(f"DROP SCHEMA IF EXISTS {PUBLISHED_ROWS_SCHEMA} CASCADE")
     # the path is ours (not user data); ATTACH takes no parameters, so it is quoted as a SQL string
     con.execute(f"ATTACH {_sql_string(str(tmp))} AS publish_target")
