@@ -28,12 +28,17 @@ def _inputs(con) -> tuple[pl.DataFrame, pl.DataFrame]:
     return con.sql(stages.DOCUMENTS_SQL).pl(), con.sql(stages.SENTENCES_SQL).pl()
 
 
-def test_stored_static_vectors_give_the_tables_of_a_fresh_computation(sample_warehouse):
-    con = warehouse.connect(sample_warehouse / warehouse.WORK_DB_NAME, read_only=True)
+def _warehouse_inputs(wh) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The overlap stage's inputs read from the working database of the warehouse ``wh``."""
+    con = warehouse.connect(wh / warehouse.WORK_DB_NAME, read_only=True)
     try:
-        docs, sents = _inputs(con)
+        return _inputs(con)
     finally:
         con.close()
+
+
+def test_stored_static_vectors_give_the_tables_of_a_fresh_computation(sample_warehouse):
+    docs, sents = _warehouse_inputs(sample_warehouse)
     cfg = OverlapConfig(verifier=False)
     fresh = compute_overlap(docs, sents, config=cfg, encoder=HashEncoder())
     assert fresh.stats["semantic"]["ran"] is True
@@ -151,11 +156,7 @@ def test_evidence_reused_from_the_preliminary_matches_is_that_of_all_matches(sam
     from pipeline.core.overlap import matches as M
     from pipeline.core.overlap import run as R
 
-    con = warehouse.connect(sample_warehouse / warehouse.WORK_DB_NAME, read_only=True)
-    try:
-        docs, sents = _inputs(con)
-    finally:
-        con.close()
+    docs, sents = _warehouse_inputs(sample_warehouse)
     seen = []
 
     def checked(matches, sents_, cfg_, sizes, known, stored=None):
@@ -181,11 +182,7 @@ def test_stored_evidence_gives_the_relations_of_a_fresh_computation(sample_wareh
     """The evidence of the document pairs stored by a run (``cache.pair_evidence``) is read, not
     computed, by a run whose pairs have the same digest, and the tables are those of a fresh
     computation; stored, partly stored or stored under another key."""
-    con = warehouse.connect(sample_warehouse / warehouse.WORK_DB_NAME, read_only=True)
-    try:
-        docs, sents = _inputs(con)
-    finally:
-        con.close()
+    docs, sents = _warehouse_inputs(sample_warehouse)
     cfg = OverlapConfig(verifier=False)
     fresh = compute_overlap(docs, sents, config=cfg, encoder=HashEncoder())
     first = OverlapStore.for_run(cfg, HashEncoder())
@@ -237,11 +234,7 @@ def test_pair_digest_covers_the_rows_the_texts_and_the_document_sizes(tmp_path, 
 
     from pipeline.core.overlap.matches import pair_digests
 
-    con = warehouse.connect(sample_warehouse / warehouse.WORK_DB_NAME, read_only=True)
-    try:
-        docs, sents = _inputs(con)
-    finally:
-        con.close()
+    docs, sents = _warehouse_inputs(sample_warehouse)
     res = compute_overlap(docs, sents, config=OverlapConfig(verifier=False), encoder=None)
     matches = res.sentence_matches.drop("novel_ngrams", "stock_cover", "relation")
     pairs = matches.select("doc_id_a", "doc_id_b").unique().sort("doc_id_a", "doc_id_b")

@@ -652,21 +652,28 @@ class StaticVectorStore:
         return pl.concat(self.added).unique(["static_key", "text_key"], keep="first", maintain_order=True)
 
 
+def _stored_rows(con: Any, table: str, key_col: str, id_col: str, key: str, ids: pl.Series) -> pl.DataFrame:
+    """The rows of ``cache.<table>`` stored under ``key`` (in ``key_col``) for these ``ids`` (of
+    ``id_col``), looked up in the working database ``con`` by a join with the wanted ids."""
+    wanted = f"_want_{id_col}"
+    con.register(wanted, pl.DataFrame({id_col: ids.unique()}).to_arrow())
+    try:
+        return con.sql(
+            f"SELECT t.* FROM cache.{table} t JOIN {wanted} w USING ({id_col}) WHERE t.{key_col} = ?",
+            params=[key],
+        ).pl()
+    finally:
+        con.unregister(wanted)
+
+
 def attach_static_vectors(con: Any, store: OverlapStore) -> None:
     """Let ``store`` read stored static vectors from the working database ``con`` by key."""
 
     def fetch(key: str, keys: list[str]) -> pl.DataFrame:
-        con.register(
-            "_want_text", pl.DataFrame({"text_key": keys}, schema={"text_key": pl.String}).to_arrow()
+        found = _stored_rows(
+            con, "static_vectors", "static_key", "text_key", key, pl.Series("text_key", keys, dtype=pl.String)
         )
-        try:
-            return con.sql(
-                "SELECT v.text_key, v.vector FROM cache.static_vectors v JOIN (SELECT DISTINCT text_key "
-                "FROM _want_text) w USING (text_key) WHERE v.static_key = ?",
-                params=[key],
-            ).pl()
-        finally:
-            con.unregister("_want_text")
+        return found.select("text_key", "vector")
 
     store.static.fetch = fetch
 
@@ -784,14 +791,6 @@ def attach_evidence(con: Any, store: OverlapStore) -> None:
     """Let ``store`` read stored pair evidence from the working database ``con`` by digest."""
 
     def fetch(key: str, digests: pl.Series) -> pl.DataFrame:
-        con.register("_want_digest", pl.DataFrame({"pair_digest": digests.unique()}).to_arrow())
-        try:
-            return con.sql(
-                "SELECT e.* FROM cache.pair_evidence e JOIN _want_digest w USING (pair_digest) "
-                "WHERE e.evidence_key = ?",
-                params=[key],
-            ).pl()
-        finally:
-            con.unregister("_want_digest")
+        return _stored_rows(con, "pair_evidence", "evidence_key", "pair_digest", key, digests)
 
     store.evidence.fetch = fetch
