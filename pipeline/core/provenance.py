@@ -898,6 +898,12 @@ class _Pairs:
                     return doc, name
         return None
 
+    def outside_credit(self, x: str, y: str) -> tuple[str, str] | None:
+        """A credit line to an outlet outside the story that withholds a direction x -> y drawn by dates
+        or union: one of the pair's own (:meth:`absent_source`), else a relative's that holds the text
+        they share (:meth:`absent_common`). (document, outlet), else None."""
+        return self.absent_source(x, y) or self.absent_common(x, y)
+
     def absent_common(self, x: str, y: str) -> tuple[str, str] | None:
         """Does a relative z of both x and y credit an outlet outside the story while holding the text
         they share (at least ``SIBLING_MIN_EXPLAINED`` of their shared sentence clusters)? z says that
@@ -990,7 +996,7 @@ def _dates_signal(ctx: _Pairs, x: str, y: str, notes: list[str]) -> Signal | Non
             "text's reused sentences are in it"
         )
         return None
-    absent = ctx.absent_source(earlier, later) or ctx.absent_common(earlier, later)
+    absent = ctx.outside_credit(earlier, later)
     if absent is not None:
         # a wire story carried by two outlets: the later one may have taken it from the wire as well
         notes.append(
@@ -1055,7 +1061,7 @@ def _union_signal(ctx: _Pairs, x: str, y: str, notes: list[str]) -> Signal | Non
     if ux == uy or ctx.spoken(x, y)[0]:
         return None
     src, dst = (x, y) if ux else (y, x)
-    absent = ctx.absent_source(src, dst) or ctx.absent_common(src, dst)
+    absent = ctx.outside_credit(src, dst)
     if absent is not None:
         notes.append(
             f"{'A' if ux else 'B'} holds the union of what its relatives share, but "
