@@ -828,3 +828,81 @@ def test_dates_do_not_order_two_carriers_of_a_text_a_third_credits_to_an_absent_
     d2, s2 = frames({**spec, "z": ("Three", D(2021, 8, 22, 9), STORY[:6] + LOCAL[2:3])})
     d2 = d2.with_columns(pl.lit("time").alias("published_at_precision"))
     assert _pair(compute_overlap(d2, s2, encoder=None), "c1", "c2")["direction"] == "a->b"
+
+
+# ------------------------------------------------------------------------------------------ quotations and the union
+
+STATEMENT = STORY + SPEECH  # a statement of thirteen sentences, printed whole by one outlet
+
+
+def _quoting(lo: int, hi: int) -> list[str]:
+    """STATEMENT[lo:hi] as one quotation: marks only at its first and last sentence."""
+    part = STATEMENT[lo:hi]
+    return [f"“{part[0]}"] + part[1:-1] + [f"{part[-1]}”"]
+
+
+def test_sentences_inside_a_quotation_of_several_sentences_are_quotation_middles():
+    spec = {
+        "x": (
+            "X",
+            None,
+            [
+                "The statement was read out on Sunday.",
+                '"It was a long night.',  # opens
+                "Nobody slept at all.",  # inside
+                '"We waited for news until dawn.',  # a new paragraph of the same quotation
+                'Then the call came," she said.',  # closes
+                "The rescue ended at noon.",
+                '"This never closes.',  # a stray mark: nothing after it is marked
+                "A plain line of the article.",
+            ],
+        ),
+        "y": ("Y", None, ["“Curly marks open.", "And this is inside.", "They close here,” he said.", "Not inside."]),
+    }
+    _d, s = frames(spec)
+    assert provenance.quotation_middles(s) == {"x:2", "x:3", "x:4", "y:1", "y:2"}
+    assert provenance.quotation_middles(s, {"y"}) == {"y:1", "y:2"}
+
+
+def test_the_union_test_does_not_read_the_middle_of_quotations():
+    # one outlet prints a statement whole, without quotation marks; three others quote parts of it, each
+    # as one quotation of seven sentences whose marks sit at its ends: the statement's speaker is their
+    # common source, and the first outlet holding the union of what the others quote is not their source
+    spec = {
+        "w": ("Compilation", None, LOCAL[:1] + STATEMENT),
+        "c1": ("One", None, LOCAL[1:2] + _quoting(0, 7)),
+        "c2": ("Two", None, LOCAL[2:3] + _quoting(6, 13)),
+        "c3": ("Three", None, LOCAL[3:4] + _quoting(3, 10)),
+    }
+    d, s = frames(spec)
+    r = compute_overlap(d, s, encoder=None)
+    for c in ("c1", "c2", "c3"):
+        p = _pair(r, c, "w")
+        assert p["direction"] == "undetermined", (c, p["direction_evidence"])
+        assert p["direction_basis"] != "union"
+    assert "union test does not speak" in _pair(r, "c1", "w")["direction_evidence"]
+    # the same lines taken as text (no quotation marks anywhere) make the full version their source
+    spec2 = {k: (o, t, [x.strip("“”") for x in lines]) for k, (o, t, lines) in spec.items()}
+    d2, s2 = frames(spec2)
+    p = _pair(compute_overlap(d2, s2, encoder=None), "c1", "w")
+    assert p["direction"] == "b->a" and p["direction_basis"] == "union", p["direction_evidence"]
+
+
+def test_the_union_test_needs_shared_text_outside_quotations():
+    # each copy shares two lines of text with the fullest version and quotes three of its sentences: the
+    # union of what the copies share is in the fullest version, but the text outside the quotations is
+    # too little to say the copies took it from there
+    def copy(lo: int) -> list[str]:
+        return STATEMENT[lo : lo + 2] + [f"“{x}”" for x in STATEMENT[lo + 2 : lo + 5]]
+
+    spec = {
+        "w": ("Compilation", None, LOCAL[:1] + STATEMENT[:12]),
+        "c1": ("One", None, LOCAL[1:2] + copy(0)),
+        "c2": ("Two", None, LOCAL[2:3] + copy(5)),
+        "c3": ("Three", None, LOCAL[3:4] + STATEMENT[10:12] + ["A line of the third outlet's own, about the weather."]),
+    }
+    d, s = frames(spec)
+    p = _pair(compute_overlap(d, s, encoder=None), "c1", "w")
+    assert p["direction"] == "undetermined", p["direction_evidence"]
+    assert "union test does not speak" in p["direction_evidence"]
+    assert "2 outside quotations are too few" in p["direction_evidence"]
