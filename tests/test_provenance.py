@@ -1,5 +1,6 @@
 """Provenance: direction, evidence and confidence of reuse, with and without dates."""
 
+import json
 import re
 from datetime import datetime as D
 
@@ -611,6 +612,31 @@ def test_judged_direction_samples_are_complete_small_and_consistent():
     assert len(set(pairs)) == len(pairs)
 
 
+def test_a_sample_header_names_the_tiers_the_warehouse_ran_with(tmp_path):
+    from pipeline.evaluation.provenance_judged import warehouse_description
+
+    db = tmp_path / "wiretrace.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE SCHEMA meta; CREATE SCHEMA marts")
+    con.execute("CREATE TABLE marts.documents (doc_id VARCHAR)")
+    con.execute("INSERT INTO marts.documents VALUES ('a'), ('b'), ('c')")
+    con.execute("CREATE TABLE meta.runs (started_at TIMESTAMP, status VARCHAR, tiers VARCHAR)")
+    ran = {t: "ran" for t in ("exact", "minhash", "blocked", "semantic", "verifier")}
+    skipped = {t: "not run: inputs, settings, code and models unchanged since the last run" for t in ran}
+    lexical = {**ran, "semantic": "not run: --no-semantic", "verifier": "not run: off"}
+    rows = [(D(2021, 1, 1), "ok", lexical), (D(2021, 1, 2), "ok", ran), (D(2021, 1, 3), "ok", skipped)]
+    con.executemany("INSERT INTO meta.runs VALUES (?, ?, ?)", [(t, st, json.dumps(x)) for t, st, x in rows])
+    con.close()
+    # the latest run found nothing new: the marts are those of the run before it, with the semantic tier
+    assert warehouse_description(db) == "a warehouse of 3 articles, the default tiers (lexical and semantic)"
+    con = duckdb.connect(str(db))
+    con.execute("DELETE FROM meta.runs WHERE started_at > ?", [D(2021, 1, 1)])
+    con.close()
+    assert warehouse_description(db) == (
+        "a warehouse of 3 articles, lexical tiers (semantic tier: not run: --no-semantic)"
+    )
+
+
 def test_labels_compare_the_judged_truth_with_the_direction_reported():
     from pipeline.evaluation.provenance_judged import label, weighted_precision
 
@@ -857,7 +883,11 @@ def test_sentences_inside_a_quotation_of_several_sentences_are_quotation_middles
                 "A plain line of the article.",
             ],
         ),
-        "y": ("Y", None, ["“Curly marks open.", "And this is inside.", "They close here,” he said.", "Not inside."]),
+        "y": (
+            "Y",
+            None,
+            ["“Curly marks open.", "And this is inside.", "They close here,” he said.", "Not inside."],
+        ),
     }
     _d, s = frames(spec)
     assert provenance.quotation_middles(s) == {"x:2", "x:3", "x:4", "y:1", "y:2"}
@@ -899,7 +929,11 @@ def test_the_union_test_needs_shared_text_outside_quotations():
         "w": ("Compilation", None, LOCAL[:1] + STATEMENT[:12]),
         "c1": ("One", None, LOCAL[1:2] + copy(0)),
         "c2": ("Two", None, LOCAL[2:3] + copy(5)),
-        "c3": ("Three", None, LOCAL[3:4] + STATEMENT[10:12] + ["A line of the third outlet's own, about the weather."]),
+        "c3": (
+            "Three",
+            None,
+            LOCAL[3:4] + STATEMENT[10:12] + ["A line of the third outlet's own, about the weather."],
+        ),
     }
     d, s = frames(spec)
     p = _pair(compute_overlap(d, s, encoder=None), "c1", "w")

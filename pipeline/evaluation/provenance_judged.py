@@ -12,8 +12,9 @@ Commands::
         [--per-basis 30] [--undetermined 20]
     python -m pipeline.evaluation.provenance_judged [report] [--warehouse DIR]
 
-``sample`` reads a published warehouse of the whole corpus (``DIR/wiretrace.duckdb``, lexical tiers;
-for instance the one ``python -m pipeline.evaluation.bench --keep DIR`` leaves) and writes the items to
+``sample`` reads a published warehouse of the whole corpus (``DIR/wiretrace.duckdb``, for instance the
+one ``python -m pipeline.evaluation.bench --keep DIR`` leaves; the sample's header records its size and
+the tiers its run statistics name, :func:`warehouse_description`) and writes the items to
 judge to ``pipeline/evaluation/data/provenance_judged.jsonl`` with ``truth`` empty. Strata: cross-outlet
 reuse pairs whose direction rests on a credit line (``credit``: any basis naming it), on dates alone
 (``dates``), on dates and the union test (``dates+union``), on the union test alone (``union``); and
@@ -286,6 +287,37 @@ def draw_items(
     return items, counts
 
 
+def warehouse_tiers(con: duckdb.DuckDBPyConnection) -> str:
+    """The matching tiers behind a warehouse's marts, as its run statistics (``meta.runs``) record
+    them: those of the latest successful run whose overlap stage computed the matches (a run that found
+    nothing changed keeps the marts of an earlier one)."""
+    try:
+        rows = con.execute(
+            "SELECT tiers FROM meta.runs WHERE status = 'ok' ORDER BY started_at DESC"
+        ).fetchall()
+    except duckdb.Error:
+        rows = []
+    for (raw,) in rows:
+        tiers = json.loads(raw or "{}")
+        if tiers.get("exact") != "ran":
+            continue
+        semantic = tiers.get("semantic", "not run")
+        if semantic == "ran":
+            return "the default tiers (lexical and semantic)"
+        return f"lexical tiers (semantic tier: {semantic})"
+    return "tiers not recorded (no run of the overlap stage in meta.runs)"
+
+
+def warehouse_description(db: Path) -> str:
+    """How many articles a warehouse holds and with which tiers its matches were found."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        n = con.execute("SELECT count(*) FROM marts.documents").fetchall()[0][0]
+        return f"a warehouse of {n:,} articles, {warehouse_tiers(con)}"
+    finally:
+        con.close()
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     db = Path(args.warehouse) / "wiretrace.duckdb"
     if not db.is_file():
@@ -327,7 +359,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         "command": f"python -m pipeline.evaluation.provenance_judged sample --warehouse DIR --seed {args.seed} "
         f"--per-basis {args.per_basis} --undetermined {args.undetermined} --role {args.role}"
         + (f" --out {out.resolve().relative_to(DATA_DIR.parents[2])}" if args.out else ""),
-        "warehouse": "the full corpus (37,554 articles), lexical tiers (python -m pipeline.evaluation.bench)",
+        "warehouse": warehouse_description(db),
         "counts": counts,
         "sub_corpus_run": fidelity,
     }
