@@ -120,7 +120,7 @@ def test_the_document_holding_the_union_is_the_source_without_dates():
     for c in ("c1", "c2", "c3"):
         p = _pair(r, c, "w")
         assert p["direction"] == "b->a" and p["direction_basis"] == "union", c
-        assert p["direction_confidence"] == pytest.approx(0.8)
+        assert p["direction_confidence"] == pytest.approx(0.6)
         assert "taken by" in p["direction_evidence"]
     # copies sharing the wire's text are siblings, not one another's source
     p = _pair(r, "c1", "c2")
