@@ -258,6 +258,8 @@ class OverlapStore:
     static: StaticVectorStore = field(default_factory=lambda: StaticVectorStore())
     # the document-level evidence of matches (see the block at the end of this module)
     evidence: EvidenceStore = field(default_factory=lambda: EvidenceStore())
+    # the last run's derived tables, read for the components a batch leaves alone (``derived``)
+    derived: Any = None
 
     @classmethod
     def for_run(cls, cfg: OverlapConfig, encoder: Any) -> OverlapStore:
