@@ -70,26 +70,53 @@ def naming_documents(names: list[str], sents: pl.DataFrame, doc_ids: pl.Series) 
     credits = provenance._Credits({})
     credits.index(names)
     lines = sents.filter(pl.col("doc_id").is_in(doc_ids.implode())).select("doc_id", "text")
+    # a line naming an outlet holds its longest word (names of up to five characters in their case, as
+    # ``_Credits`` reads them): one cheap pass before the reading
+    longest = {
+        (max(ws, key=len), len(n.strip()) > 5)
+        for n in names
+        if provenance._nameable(n) and (ws := provenance._NAME_TOKEN.findall(n))
+    }
+    if all(w.isascii() for w, _ in longest):
+        text = pl.col("text")
+        holds = [
+            text.str.contains_any(
+                sorted(w for w, anycase in longest if anycase == case), ascii_case_insensitive=case
+            )
+            for case in (False, True)
+            if any(anycase == case for _, anycase in longest)
+        ]
+        lines = lines.filter(pl.any_horizontal(holds)) if holds else lines.clear()
     hits = {
         d for d, t in lines.rows() if ("(" in t or provenance._CREDIT_CUE.search(t)) and credits.credited(t)
     }
     return pl.Series("doc_id", sorted(hits), dtype=pl.String)
 
 
-def _per_doc(frame: pl.DataFrame, key: str, name: str) -> pl.DataFrame:
-    """(key, name): a hash per ``key`` of its rows (every column), whatever their order."""
-    h = frame.select(pl.col(key), pl.struct(pl.all()).hash(_SEED).alias("_h"))
-    return h.group_by(key).agg(pl.col("_h").sort()).select(key, pl.col("_h").hash(_SEED).alias(name))
+def _row_hashes(frame: pl.DataFrame) -> pl.Expr:
+    """A hash of each row of ``frame`` (every column; string columns hashed first, which is faster
+    than hashing them inside the row)."""
+    cols = [
+        pl.col(c).hash(_SEED + i) if t == pl.String else pl.col(c)
+        for i, (c, t) in enumerate(frame.schema.items())
+    ]
+    return pl.struct(cols).hash(_SEED)
+
+
+def _per_key(frame: pl.DataFrame, key: list[str], name: str) -> pl.DataFrame:
+    """(key, name): a digest per ``key`` of its rows, whatever their order (the wrapping sum of the
+    rows' hashes)."""
+    return frame.select(*key, _row_hashes(frame).alias(name)).group_by(key).agg(pl.col(name).sum())
 
 
 def doc_digests(docs: pl.DataFrame, sents: pl.DataFrame, flags: pl.DataFrame) -> pl.DataFrame:
     """(doc_id, digest): a digest of each document's row, its sentences and their flags (quotation,
     matchable)."""
-    d = docs.select("doc_id", pl.struct(pl.all()).hash(_SEED).alias("_d"))
-    s = _per_doc(sents, "doc_id", "_s")
+    d = docs.select("doc_id", _row_hashes(docs).alias("_d"))
+    s = _per_key(sents, ["doc_id"], "_s")
     # the flags the tables read (the counts behind ``is_common`` change with the corpus; what they
     # decide, ``matchable``, is read)
-    f = _per_doc(flags.select("doc_id", "sentence_id", "is_quote", "matchable"), "doc_id", "_f")
+    f = _per_key(flags.select("doc_id", "sentence_id", "is_quote", "matchable"), ["doc_id"], "_f")
     out = d.join(s, on="doc_id", how="left").join(f, on="doc_id", how="left")
     return out.select("doc_id", pl.struct("_d", "_s", "_f").hash(_SEED).alias("digest")).cast(
         DOC_DIGEST_SCHEMA
@@ -98,13 +125,7 @@ def doc_digests(docs: pl.DataFrame, sents: pl.DataFrame, flags: pl.DataFrame) ->
 
 def pair_digests(matches: pl.DataFrame) -> pl.DataFrame:
     """(doc_id_a, doc_id_b, digest): a digest of each document pair's match rows (every column)."""
-    h = matches.select("doc_id_a", "doc_id_b", pl.struct(pl.all()).hash(_SEED).alias("_h"))
-    return (
-        h.group_by("doc_id_a", "doc_id_b")
-        .agg(pl.col("_h").sort())
-        .select("doc_id_a", "doc_id_b", pl.col("_h").hash(_SEED).alias("digest"))
-        .cast(PAIR_DIGEST_SCHEMA)
-    )
+    return _per_key(matches, ["doc_id_a", "doc_id_b"], "digest").cast(PAIR_DIGEST_SCHEMA)
 
 
 @dataclass
