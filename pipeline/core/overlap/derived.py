@@ -179,23 +179,30 @@ def affected_scope(
         }
         return None
     changed_pairs = _changed(state.new_pairs, state.pairs, ["doc_id_a", "doc_id_b"])
-    touched = [
-        _changed(state.new_docs, state.docs, ["doc_id"])["doc_id"],
-        changed_pairs["doc_id_a"],
-        changed_pairs["doc_id_b"],
-    ]
-    # outlets that joined or left: the documents whose credit lines name them
-    diff = sorted(set(state.new_outlets) ^ set(state.outlets or []))
-    if diff:
-        linked_docs = pl.concat([linked["doc_id_a"], linked["doc_id_b"]]).unique()
-        touched.append(naming_documents(diff, sents, linked_docs))
-    touched = pl.concat(touched).unique()
+    touched = pl.concat(
+        [
+            _changed(state.new_docs, state.docs, ["doc_id"])["doc_id"],
+            changed_pairs["doc_id_a"],
+            changed_pairs["doc_id_b"],
+        ]
+    ).unique()
     nodes = docs.select("doc_id").sort("doc_id").with_row_index("node")
     edges = linked.select("doc_id_a", "doc_id_b").unique()
     ea = node_ids(edges, "doc_id_a", "doc_id", nodes).astype(np.int64)
     eb = node_ids(edges, "doc_id_b", "doc_id", nodes).astype(np.int64)
     comp = nodes.with_columns(pl.Series("comp", components(ea, eb, nodes.height)))
     hit = comp.filter(pl.col("doc_id").is_in(touched.implode()))["comp"].unique()
+    # outlets that joined or left: the documents whose credit lines name them (only credit lines of
+    # linked documents are read, and those of components recomputed anyway need no reading)
+    diff = sorted(set(state.new_outlets) ^ set(state.outlets or []))
+    if diff:
+        linked_docs = pl.concat([linked["doc_id_a"], linked["doc_id_b"]]).unique()
+        rest = comp.filter(
+            pl.col("doc_id").is_in(linked_docs.implode()) & ~pl.col("comp").is_in(hit.implode())
+        )
+        naming = naming_documents(diff, sents, rest["doc_id"])
+        touched = pl.concat([touched, naming]).unique()
+        hit = pl.concat([hit, rest.filter(pl.col("doc_id").is_in(naming.implode()))["comp"]]).unique()
     scope = comp.filter(pl.col("comp").is_in(hit.implode()))["doc_id"]
     gone = state.docs.join(docs.select("doc_id"), on="doc_id", how="anti")["doc_id"]
     state.stats = {
