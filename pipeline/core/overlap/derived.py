@@ -113,7 +113,14 @@ def doc_digests(docs: pl.DataFrame, sents: pl.DataFrame, flags: pl.DataFrame) ->
     """(doc_id, digest): a digest of each document's row, its sentences and their flags (quotation,
     matchable)."""
     d = docs.select("doc_id", _row_hashes(docs).alias("_d"))
-    s = _per_key(sents, ["doc_id"], "_s")
+    # the sentences' own columns (their normalised text, its hash and tokens are functions of the text
+    # under the code the key names; their outlet and date are the document's)
+    own = [
+        c
+        for c in ("sentence_id", "doc_id", "index", "paragraph", "start", "end", "text")
+        if c in sents.columns
+    ]
+    s = _per_key(sents.select(own), ["doc_id"], "_s")
     # the flags the tables read (the counts behind ``is_common`` change with the corpus; what they
     # decide, ``matchable``, is read)
     f = _per_key(flags.select("doc_id", "sentence_id", "is_quote", "matchable"), ["doc_id"], "_f")
