@@ -144,3 +144,21 @@ def test_only_the_components_holding_a_changed_document_or_pair_are_recomputed()
     assert affected_scope(stored, cfg, docs, sents, flags, matches, matches).len() == 0
     # another setting: everything
     assert affected_scope(stored, OverlapConfig(min_tokens=6), docs, sents, flags, matches, matches) is None
+
+
+def test_a_run_that_changes_nothing_keeps_every_row(tmp_path, sample_warehouse):
+    """The stage run again on the same inputs (its skip defeated): nothing is recomputed, every row is
+    read back, and the marts are those of a computation from scratch."""
+    shutil.copytree(sample_warehouse, tmp_path / "wh")
+    con = warehouse.connect(tmp_path / "wh" / warehouse.WORK_DB_NAME)
+    try:
+        stages.stage_overlap(con, encoder=None, config=_CROSSING)
+        stages._save_state(con, "overlap", None)
+        res = stages.stage_overlap(con, encoder=None, config=_CROSSING)
+        n_docs = con.sql("SELECT count(*) FROM marts.document_originality").fetchall()[0][0]
+        assert res.extra["derived"]["recomputed"] == 0 and res.extra["derived"]["kept"] == n_docs
+        marts = {name: con.sql(f"SELECT * FROM marts.{name}").pl() for name in OVERLAP_TABLES}
+        docs, sents = con.sql(stages.DOCUMENTS_SQL).pl(), con.sql(stages.SENTENCES_SQL).pl()
+        _assert_same_tables(marts, compute_overlap(docs, sents, config=_CROSSING, encoder=None).tables())
+    finally:
+        con.close()
