@@ -42,7 +42,7 @@ from pipeline.core import tables, warehouse
 from pipeline.core.clean import clean_document
 from pipeline.core.ingest import IngestConfig, iter_ingest, scan_landing
 from pipeline.core.normalize import normalize_sentence, sentence_hash
-from pipeline.core.overlap import OverlapConfig, compute_overlap
+from pipeline.core.overlap import OverlapConfig, compute_overlap, derived
 from pipeline.core.overlap.common import Clock, MemoryWatch
 from pipeline.core.overlap.models import semantic_wanted
 from pipeline.core.overlap.store import (
@@ -50,6 +50,7 @@ from pipeline.core.overlap.store import (
     RowSink,
     attach_evidence,
     attach_static_vectors,
+    code_fingerprint,
     encoder_fingerprint,
     inputs_fingerprint,
 )
@@ -1239,6 +1240,7 @@ def _compute_and_write(
             t_read = time.perf_counter()
             _load_store(con, store)
             _write_early(con, store)
+            derived.attach_derived(con, store, code_fingerprint())
             t_read = time.perf_counter() - t_read
     # lowering DuckDB's limit also drops the blocks it cached while the inputs were read
     with warehouse.memory_limit(con, f"{min(settings().duckdb_memory_mb, OVERLAP_DUCKDB_MEMORY_MB)}MiB"):
@@ -1248,6 +1250,7 @@ def _compute_and_write(
         del documents, sentences
         _save_state(con, "overlap", None)  # the marts change now: no skip until they are all written
         with clock.step("write_marts"):
+            derived.drop_derived(con)  # the stored digests describe the marts being replaced
             for name, frame in result.tables().items():
                 warehouse.replace_table(con, f"marts.{name}", frame)
                 res.counts[name] = frame.height
@@ -1264,6 +1267,7 @@ def _compute_and_write(
             with clock.step("write_index"):
                 _write_banding(con, store)
                 _write_blocking(con, store)
+                derived.write_derived(con, store)
             _save_state(con, "overlap", fingerprint)
     result.stats["timings"] = (
         {"read": clock.timings["read"]}

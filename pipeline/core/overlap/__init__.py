@@ -181,6 +181,8 @@ docstring gives its rules:
   encoder and verifier);
 * ``clusters``, ``passages``, ``pairs`` (document pairs), ``originality``, ``stories``: the tables,
   with the provenance model of ``pipeline.core.provenance``;
+* ``derived``: which connected components of the document graph a batch touched (the tables of the
+  others are kept);
 * ``store``: index upkeep, the values kept between runs (below);
 * ``config`` (settings, result), ``schemas`` (every frame's columns), ``common`` (shared helpers).
 
@@ -205,8 +207,11 @@ batches (a sentence turning common, a word stopping being rare or a bucket cross
 with something new, by cheap frame operations: the counts behind ``is_common`` (documents and outlets
 per normalised sentence), the index, the document frequency of words, the top partners of each
 document; stored too: the static encoder's vector of each text the semantic tier embedded
-(``cache.static_vectors``); not stored: MiniLM's embeddings and every table built from the
-matches (connected components and per-document shares that one new match can change). A run whose
+(``cache.static_vectors``); not stored: MiniLM's embeddings. The tables built from the matches
+(clusters, passages, document pairs with their provenance, originality, stories) are recomputed only
+for the connected components of the document graph that hold a document or a document pair whose
+inputs changed; the other components' rows are read from the stored marts (``derived``'s module
+docstring gives the rule and the one corpus-wide input, the outlet names credit lines may name). A run whose
 inputs, settings, code and models are unchanged (``store.inputs_fingerprint``, kept in
 ``meta.stage_state``) skips the stage; ``store``'s module docstring gives the details.
 

@@ -24,6 +24,7 @@ from pipeline.core.overlap.candidates_paraphrase import (
 from pipeline.core.overlap.clusters import clusters as build_clusters
 from pipeline.core.overlap.common import Clock
 from pipeline.core.overlap.config import OverlapConfig, OverlapResult
+from pipeline.core.overlap.derived import affected_scope, merged
 from pipeline.core.overlap.flags import mark_templates, sentence_flags, template_families
 from pipeline.core.overlap.grading import GRADER, grade
 from pipeline.core.overlap.index import SentenceIndex, build_index
@@ -156,29 +157,46 @@ def _tables(
         evidence = store.evidence if store is not None else None
         matches, pair_evidence = relations_reusing(matches, sents, cfg, doc_sizes(elig), known, evidence)
         linked = matches.filter(pl.col("relation").is_in(LINKED))
+    all_flags, all_matches = flags, matches
+    # the derived tables of the components a batch did not touch are those stored (see ``derived``)
+    state = store.derived if store is not None else None
+    scope = None
+    if state is not None:
+        with clock.step("affected"):
+            scope = affected_scope(state, cfg, docs, sents, flags, matches, linked)
+        if scope is not None:
+            ids = scope.implode()
+            linked = linked.filter(pl.col("doc_id_a").is_in(ids))
+            matches = linked  # the derived tables read the reuse and quote matches only
+            sents = sents.filter(pl.col("doc_id").is_in(ids))
+            flags = flags.filter(pl.col("doc_id").is_in(ids))
+    docs_in = docs if scope is None else docs.filter(pl.col("doc_id").is_in(scope.implode()))
     with clock.step("clusters"):
         clusters = build_clusters(linked, sents)
     with clock.step("passages"):
         passages = build_passages(linked, sents, cfg)
     with clock.step("document_pairs"):
         reuse = provenance.reuse_only(matches)
+        # every document (the corpus' outlets are those credit lines may name), the scope's texts
         dpairs = with_pair_evidence(document_pairs(reuse, flags, docs, sents, cfg), pair_evidence)
     with clock.step("provenance"):
         passages = provenance.passage_directions(passages, dpairs).cast(PASSAGE_OUT_SCHEMA)
         clusters = provenance.cluster_origins(clusters, reuse, dpairs).cast(CLUSTER_OUT_SCHEMA)
     with clock.step("originality"):
-        orig = originality(reuse, flags, docs, dpairs)
+        orig = originality(reuse, flags, docs_in, dpairs)
     with clock.step("stories"):
-        stories = build_stories(dpairs, docs)
-    return OverlapResult(
-        sentence_flags=flags,
-        sentence_matches=matches,
-        sentence_clusters=clusters,
-        passages=passages,
-        document_pairs=dpairs,
-        document_originality=orig,
-        stories=stories,
-    )
+        stories = build_stories(dpairs, docs_in)
+    derived_tables = {
+        "sentence_clusters": clusters,
+        "passages": passages,
+        "document_pairs": dpairs,
+        "document_originality": orig,
+        "stories": stories,
+    }
+    if scope is not None and state is not None:
+        with clock.step("kept_rows"):
+            derived_tables = {n: merged(state, n, f, scope) for n, f in derived_tables.items()}
+    return OverlapResult(sentence_flags=all_flags, sentence_matches=all_matches, **derived_tables)
 
 
 def _table_stats(result: OverlapResult) -> dict[str, Any]:
@@ -254,6 +272,8 @@ def compute_overlap(
     result.stats = stats | _table_stats(result)
     if store is not None:
         result.stats["store"] = store.stats()
+        if store.derived is not None:
+            result.stats["derived"] = store.derived.stats
     result.stats["timings"] = clock.timings
     result.stats["step_memory"] = clock.memory
     result.stats["seconds_total"] = round(time.perf_counter() - t_all, 3)

@@ -63,10 +63,10 @@ Recomputed on every run, over the whole corpus (frame operations on numbers, no 
 counts behind ``is_common`` (documents and outlets per normalised text: one new document can change any
 sentence's flag), the index, the exact tier, the document frequency of words and the top partners of
 each document, the MiniLM embeddings, the verifier on pairs whose final grade is not
-stored, the preliminary and final matches themselves (the evidence of unchanged pairs is read),
-and every table built from the matches (clusters, passages,
-document pairs, provenance, originality, stories: connected components and per-document shares that
-one new match can change).
+stored, the preliminary and final matches themselves (the evidence of unchanged pairs is read).
+The tables built from the matches (clusters, passages, document pairs, provenance, originality,
+stories) are recomputed for the connected components a batch touched only (``derived``: digests per
+document and per document pair kept in the working database, schema ``overlap_derived``).
 
 Limits: stored rows are never pruned (texts of forgotten documents and rows under old fingerprints
 stay until the working database is rebuilt); without a banding state the stage reads every stored
@@ -258,6 +258,8 @@ class OverlapStore:
     static: StaticVectorStore = field(default_factory=lambda: StaticVectorStore())
     # the document-level evidence of matches (see the block at the end of this module)
     evidence: EvidenceStore = field(default_factory=lambda: EvidenceStore())
+    # the last run's derived tables, read for the components a batch leaves alone (``derived``)
+    derived: Any = None
 
     @classmethod
     def for_run(cls, cfg: OverlapConfig, encoder: Any) -> OverlapStore:
