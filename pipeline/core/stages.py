@@ -48,10 +48,12 @@ from pipeline.core.overlap.models import semantic_wanted
 from pipeline.core.overlap.store import (
     OverlapStore,
     RowSink,
+    attach_doc_words,
     attach_evidence,
     attach_static_vectors,
     encoder_fingerprint,
     inputs_fingerprint,
+    write_doc_words,
 )
 from pipeline.core.parallel import STATE, pool
 from pipeline.core.segment import split_sentences
@@ -964,6 +966,7 @@ def _load_store(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None:
     _load_blocking(con, store)
     attach_static_vectors(con, store)
     attach_evidence(con, store)
+    attach_doc_words(con, store)
     if not _load_banding(con, store):
         store.signatures = con.sql(
             "SELECT signature_key, norm_hash, signature FROM cache.minhash_signatures WHERE signature_key = ?",
@@ -1264,6 +1267,7 @@ def _compute_and_write(
             with clock.step("write_index"):
                 _write_banding(con, store)
                 _write_blocking(con, store)
+                write_doc_words(con, store)
             _save_state(con, "overlap", fingerprint)
     result.stats["timings"] = (
         {"read": clock.timings["read"]}

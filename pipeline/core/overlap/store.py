@@ -258,6 +258,8 @@ class OverlapStore:
     static: StaticVectorStore = field(default_factory=lambda: StaticVectorStore())
     # the document-level evidence of matches (see the block at the end of this module)
     evidence: EvidenceStore = field(default_factory=lambda: EvidenceStore())
+    # each document's content words, for the words' document frequencies (see the block at the end)
+    doc_words: DocWordStore = field(default_factory=lambda: DocWordStore())
 
     @classmethod
     def for_run(cls, cfg: OverlapConfig, encoder: Any) -> OverlapStore:
@@ -278,6 +280,7 @@ class OverlapStore:
             lsh_key=lsh_key(cfg),
             block_key=block_key(cfg),
             evidence=EvidenceStore(evidence_key(cfg)),
+            doc_words=DocWordStore(words_key(cfg)),
         )
 
     # ---- signatures
@@ -401,6 +404,7 @@ class OverlapStore:
                 "reused": {"pairs": self.evidence.hits},
                 "computed": {"pairs": self.evidence.computed},
             },
+            "doc_words": {"reused": self.doc_words.hits, "computed": self.doc_words.computed},
         }
 
     # ---- sentence traits (flags that depend on the sentence alone)
@@ -794,3 +798,124 @@ def attach_evidence(con: Any, store: OverlapStore) -> None:
         return _stored_rows(con, "pair_evidence", "evidence_key", "pair_digest", key, digests)
 
     store.evidence.fetch = fetch
+
+
+# ------------------------------------------------------------ each document's content words (blocking)
+
+DOC_DIGEST_SCHEMA = {
+    k: v for k, v in tables.polars_schema("cache.doc_word_digests").items() if k != "words_key"
+}
+DOC_WORD_SCHEMA = {k: v for k, v in tables.polars_schema("cache.doc_words").items() if k != "words_key"}
+
+
+def words_key(cfg: OverlapConfig) -> str:
+    """Fingerprint of each document's kept words (``cache.doc_words``) other than its matchable
+    sentences: the content words' key (their code, stop words, token limit, seed) and the counting code."""
+    return _digest("doc_words", token_key(cfg), _files_digest("overlap/candidates_paraphrase.py"))
+
+
+@dataclass
+class DocWordStore:
+    """The content words of each document kept by the last run, for the words' document frequencies
+    (``candidates_paraphrase.document_frequencies``).
+
+    ``digests``: (doc_id, wk1, wk2) of every document the last run counted, None when nothing is stored
+    (every document is counted); ``count_kept(dirty, max_df)``: (tok, n) the document frequency of
+    each word over the stored documents not in ``dirty`` (doc_id), capped at ``max_df + 1`` (the
+    stage sets it to an aggregation in the working database,
+    :func:`attach_doc_words`); without it ``words`` (doc_id, tok Int64) is counted. ``writes``: the
+    documents whose words changed or went, and the new digests and words."""
+
+    key: str = ""
+    digests: pl.DataFrame | None = None
+    words: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=DOC_WORD_SCHEMA))
+    count_kept: Callable[[pl.DataFrame, int], pl.DataFrame] | None = None
+    writes: dict[str, Any] = field(default_factory=dict)
+    hits: int = 0
+    computed: int = 0
+
+    def kept_counts(self, dirty: pl.DataFrame, max_df: int) -> pl.DataFrame:
+        """(tok UInt64, n Int64): document frequencies over the stored documents outside ``dirty``,
+        capped at ``max_df + 1`` (any count above ``max_df`` is as good: such a word is not rare)."""
+        if self.count_kept is not None:
+            found = self.count_kept(dirty, max_df)
+        else:
+            found = (
+                self.words.join(dirty.select("doc_id"), on="doc_id", how="anti")
+                .group_by("tok")
+                .agg(pl.len().cast(pl.Int64).clip(upper_bound=max_df + 1).alias("n"))
+            )
+        return found.select(
+            pl.col("tok").cast(pl.Int64).reinterpret(signed=False), pl.col("n").cast(pl.Int64)
+        )
+
+    def set_state(self, dirty: pl.DataFrame, digests: pl.DataFrame, words: pl.DataFrame, n_kept: int) -> None:
+        """Documents whose words changed or went (``dirty``: their stored rows are replaced), the
+        digests and words (doc_id, tok Int64) of the changed ones; ``n_kept``: documents reused."""
+        self.hits += n_kept
+        self.computed += digests.height
+        self.writes = {
+            "reset": self.digests is None,
+            "dirty": dirty.select("doc_id"),
+            "digests": digests.select(list(DOC_DIGEST_SCHEMA)).cast(DOC_DIGEST_SCHEMA),
+            "words": words.select(list(DOC_WORD_SCHEMA)).cast(DOC_WORD_SCHEMA),
+        }
+
+
+def attach_doc_words(con: Any, store: OverlapStore) -> None:
+    """Read the kept document digests of ``store``'s key from the working database ``con`` and let it
+    count the kept words there (a DuckDB aggregation: the words are never read into memory)."""
+    dws = store.doc_words
+    digests = con.sql(
+        "SELECT doc_id, wk1, wk2 FROM cache.doc_word_digests WHERE words_key = ?", params=[dws.key]
+    ).pl()
+    dws.digests = digests.cast(DOC_DIGEST_SCHEMA) if digests.height else None
+
+    def count_kept(dirty: pl.DataFrame, max_df: int) -> pl.DataFrame:
+        con.register("_dirty_docs", dirty.select("doc_id").to_arrow())
+        try:
+            return con.sql(
+                "SELECT tok, least(count(*), ?) AS n FROM cache.doc_words w WHERE w.words_key = ? "
+                "AND w.doc_id NOT IN (SELECT doc_id FROM _dirty_docs) GROUP BY tok",
+                params=[max_df + 1, dws.key],
+            ).pl()
+        finally:
+            con.unregister("_dirty_docs")
+
+    dws.count_kept = count_kept
+
+
+def write_doc_words(con: Any, store: OverlapStore) -> None:
+    """Replace the digests and words of the documents whose words changed or went (one transaction)."""
+    w = store.doc_words.writes
+    if not w:
+        return
+    key = store.doc_words.key
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if w["reset"]:
+            con.execute("DELETE FROM cache.doc_word_digests WHERE words_key = ?", [key])
+            con.execute("DELETE FROM cache.doc_words WHERE words_key = ?", [key])
+        elif w["dirty"].height:
+            con.register("_dirty_docs", w["dirty"].to_arrow())
+            con.execute(
+                "DELETE FROM cache.doc_word_digests WHERE words_key = ? AND doc_id IN (SELECT doc_id FROM _dirty_docs)",
+                [key],
+            )
+            con.execute(
+                "DELETE FROM cache.doc_words WHERE words_key = ? AND doc_id IN (SELECT doc_id FROM _dirty_docs)",
+                [key],
+            )
+            con.unregister("_dirty_docs")
+        for table, frame, cols in (
+            ("doc_word_digests", w["digests"], "doc_id, wk1, wk2"),
+            ("doc_words", w["words"], "doc_id, tok"),
+        ):
+            con.register("_in", frame.to_arrow())
+            con.execute(f"INSERT INTO cache.{table} SELECT ?, {cols} FROM _in", [key])
+            con.unregister("_in")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    store.doc_words.writes = {}
