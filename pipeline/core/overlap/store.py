@@ -44,6 +44,11 @@ computes only its new rows:
 * ``cache.rare_doc_sets`` and ``cache.rare_doc_pairs``: each document's rare-word set (a digest) and the
   document pairs sharing enough rare words (``block_key``); a run recomputes the pairs of the
   documents whose set changed (``candidates_paraphrase.incremental_rare_doc_pairs``).
+* ``cache.doc_words`` and ``cache.doc_word_digests``: the distinct content words of each document's
+  matchable sentences, under a digest of those sentences (``words_key``); a run counts the words of
+  the documents whose digest changed and adds the document frequencies over the kept documents, an
+  aggregation in the working database (``candidates_paraphrase.document_frequencies``; see the block at
+  the end of this module).
 
 * ``cache.static_vectors``: the static encoder's quantised vector of each text the semantic tier
   embedded for its candidates, keyed by a digest of the text under ``static_key`` (the encoder's
@@ -61,7 +66,7 @@ transaction each; every other table only gains rows.
 
 Recomputed on every run, over the whole corpus (frame operations on numbers, no text processing): the
 counts behind ``is_common`` (documents and outlets per normalised text: one new document can change any
-sentence's flag), the index, the exact tier, the document frequency of words and the top partners of
+sentence's flag), the index, the exact tier, each sentence's rare words and the top partners of
 each document, the MiniLM embeddings, the verifier on pairs whose final grade is not
 stored, the preliminary and final matches themselves (the evidence of unchanged pairs is read),
 and every table built from the matches (clusters, passages,
