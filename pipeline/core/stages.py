@@ -1119,8 +1119,8 @@ def _write_early(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None:
         "SELECT 1 FROM cache.lsh_postings WHERE lsh_key = ? LIMIT 1", params=[store.lsh_key]
     ).fetchall()
 
-    def postings(frame: pl.DataFrame) -> None:  # one band at a time (each look-up scans the band)
-        _insert_postings(con, store.lsh_key, frame, look_up=not none_yet)
+    def postings(frame: pl.DataFrame, unstored: bool = False) -> None:  # (each look-up scans the band)
+        _insert_postings(con, store.lsh_key, frame, look_up=not (none_yet or unstored))
 
     store.write_signatures, store.write_postings = signatures, postings
     # the other values that only ever gain rows are written as they are computed too

@@ -253,7 +253,7 @@ class OverlapStore:
     lsh_writes: dict[str, Any] = field(default_factory=dict)
     # when set, postings go there at once instead of ``lsh_writes`` (a sentence's postings are written
     # once whatever state they belong to, so they need not wait for the state's transaction)
-    write_postings: Callable[[pl.DataFrame], None] | None = None
+    write_postings: Callable[[pl.DataFrame, bool], None] | None = None
     # rare-word document pairs kept between runs (empty: every pair is computed)
     block_key: str = ""
     rare_sets: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=RARE_SET_SCHEMA))
@@ -459,9 +459,11 @@ class OverlapStore:
         self.fetch_signatures = lambda nh: sigs.join(nh.to_frame("norm_hash"), on="norm_hash", how="semi")
         self.fetch_postings = lambda keys: postings.join(keys, on=["band", "bucket"], how="semi")
 
-    def add_postings(self, postings: pl.DataFrame) -> None:
+    def add_postings(self, postings: pl.DataFrame, unstored: bool = False) -> None:
+        """Postings of newly banded texts; ``unstored``: the caller checked that none is stored yet
+        (a text banded by an earlier run, which then left the banded set, keeps its postings)."""
         if self.write_postings is not None:
-            self.write_postings(postings)
+            self.write_postings(postings, unstored)
         else:
             self.lsh_writes.setdefault("postings", []).append(postings)
 
@@ -473,7 +475,7 @@ class OverlapStore:
         self.index_computed["lsh_pairs"] += pairs.height
         if self.write_postings is not None:
             for frame in postings:  # written band by band at once: the run does not hold them
-                self.write_postings(frame)
+                self.write_postings(frame, False)
             postings = []
         self.lsh_writes.update(reset=True, members_added=members, pairs_changed=pairs, postings=postings)
 
