@@ -837,6 +837,8 @@ class DocWordStore:
     digests: pl.DataFrame | None = None
     words: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=DOC_WORD_SCHEMA))
     count_kept: Callable[[pl.DataFrame, int], pl.DataFrame] | None = None
+    # when set, a first run's words go there at once (every stored row of the key replaced)
+    write_reset: Callable[[pl.DataFrame], None] | None = None
     writes: dict[str, Any] = field(default_factory=dict)
     hits: int = 0
     computed: int = 0
@@ -861,11 +863,20 @@ class DocWordStore:
         digests and words (doc_id, tok Int64) of the changed ones; ``n_kept``: documents reused."""
         self.hits += n_kept
         self.computed += digests.height
+        words = words.select(list(DOC_WORD_SCHEMA)).cast(DOC_WORD_SCHEMA)
+        reset = self.digests is None
+        if reset and self.write_reset is not None:
+            # a first run's words (every document's) are written at once rather than held to the end of
+            # the run; the digests that make them visible are written at the end, so a run that fails
+            # in between leaves no digest and the next run starts again from nothing
+            self.write_reset(words)
+            words = words.clear()
         self.writes = {
-            "reset": self.digests is None,
+            "reset": reset,
+            "words_written": reset and self.write_reset is not None,
             "dirty": dirty.select("doc_id"),
             "digests": digests.select(list(DOC_DIGEST_SCHEMA)).cast(DOC_DIGEST_SCHEMA),
-            "words": words.select(list(DOC_WORD_SCHEMA)).cast(DOC_WORD_SCHEMA),
+            "words": words,
         }
 
 
@@ -889,7 +900,16 @@ def attach_doc_words(con: Any, store: OverlapStore) -> None:
         finally:
             con.unregister("_dirty_docs")
 
-    dws.count_kept = count_kept
+    def write_reset(words: pl.DataFrame) -> None:
+        con.execute("DELETE FROM cache.doc_word_digests WHERE words_key = ?", [dws.key])
+        con.execute("DELETE FROM cache.doc_words WHERE words_key = ?", [dws.key])
+        con.register("_in", words.to_arrow())
+        try:
+            con.execute("INSERT INTO cache.doc_words SELECT ?, doc_id, tok FROM _in", [dws.key])
+        finally:
+            con.unregister("_in")
+
+    dws.count_kept, dws.write_reset = count_kept, write_reset
 
 
 def write_doc_words(con: Any, store: OverlapStore) -> None:
@@ -902,7 +922,8 @@ def write_doc_words(con: Any, store: OverlapStore) -> None:
     try:
         if w["reset"]:
             con.execute("DELETE FROM cache.doc_word_digests WHERE words_key = ?", [key])
-            con.execute("DELETE FROM cache.doc_words WHERE words_key = ?", [key])
+            if not w["words_written"]:
+                con.execute("DELETE FROM cache.doc_words WHERE words_key = ?", [key])
         elif w["dirty"].height:
             con.register("_dirty_docs", w["dirty"].to_arrow())
             con.execute(
