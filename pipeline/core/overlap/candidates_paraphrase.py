@@ -444,11 +444,11 @@ def document_frequencies(
     elig: pl.DataFrame, hid_tok: pl.DataFrame, cfg: OverlapConfig, dws: DocWordStore, doc_step: int
 ) -> list[pl.DataFrame]:
     """(tok, n) frames whose sums per word are the document frequency of every word in the documents of
-    ``elig`` (a sum above ``rare_token_max_docs`` may be smaller than the frequency: such a word is not
-    rare either way) (the matchable sentences; ``hid_tok``: the words of
-    each distinct text, hid UInt32, tok UInt64): the words of documents whose digest (:func:`doc_digests`)
-    ``dws`` holds are counted by ``dws`` (over its kept words), the others counted here in chunks of
-    ``doc_step`` documents; ``dws`` receives the changed documents' digests and words."""
+    ``elig`` (the matchable sentences; ``hid_tok``: the words of each distinct text, hid UInt32, tok
+    UInt64); a sum above ``rare_token_max_docs`` may be below the frequency (such a word is not rare
+    either way). The words of the documents whose digest (:func:`doc_digests`) ``dws`` holds are
+    counted by ``dws`` over its kept words, the others here, in chunks of ``doc_step`` documents;
+    ``dws`` receives the changed documents' digests and words."""
     digests = doc_digests(elig)
     if dws.digests is None:
         changed, dirty = digests, digests.select("doc_id")
