@@ -45,6 +45,8 @@ def test_asset_graph_groups_and_keys():
         "cache/rare_doc_pairs": "overlap_index",
         "cache/static_vectors": "overlap_index",
         "cache/pair_evidence": "overlap_index",
+        "cache/doc_word_digests": "overlap_index",
+        "cache/doc_words": "overlap_index",
         "publish/analyst_warehouse": "publish",
         "publish/reuse_reports": "publish",
     }

@@ -240,7 +240,7 @@ def test_first_hour_make_run_shows_in_the_ui(webserver, tmp_path):
             f"{base}/runs/{run_id}",
             [
                 "Success",
-                "29 assets",
+                "31 assets",
                 "3 checks",
                 "process_batch",
                 "partition: manual",

@@ -91,3 +91,75 @@ def test_rare_word_pairs_from_the_kept_pairs_are_those_of_a_full_computation():
         store = _apply(store)
     assert dirty == ["d000", "d001"]
     assert store.rare_sets.height == len(docs)
+
+
+def _corpus(docs: dict[str, list[str]]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(elig, hashes) of the overlap index for documents of matchable sentences (normalised texts)."""
+    rows = [(d, i, t) for d in sorted(docs) for i, t in enumerate(docs[d])]
+    sents = pl.DataFrame(rows, schema=["doc_id", "index", "norm"], orient="row").with_columns(
+        (pl.col("doc_id") + ":" + pl.col("index").cast(pl.String)).alias("sentence_id"),
+        pl.col("norm").hash(seed=5).cast(pl.String).alias("norm_hash"),
+    )
+    hashes = (
+        sents.group_by("norm_hash")
+        .agg(pl.col("norm").first().alias("rep_norm"))
+        .sort("norm_hash")
+        .with_row_index("hid")
+        .with_columns(pl.col("hid").cast(pl.Int64))
+    )
+    doc_rank = (
+        pl.DataFrame({"doc_id": sorted(docs)})
+        .with_row_index("didx")
+        .with_columns(pl.col("didx").cast(pl.Int64))
+    )
+    elig = (
+        sents.join(hashes.select("norm_hash", "hid"), on="norm_hash")
+        .join(doc_rank, on="doc_id")
+        .sort("sentence_id")
+        .with_row_index("sidx")
+        .with_columns(pl.col("sidx").cast(pl.Int64))
+    )
+    return elig, hashes
+
+
+def test_word_frequencies_from_the_kept_documents_are_those_of_a_full_count():
+    import duckdb
+
+    from pipeline.core import warehouse
+    from pipeline.core.overlap.candidates_paraphrase import rare_tokens
+    from pipeline.core.overlap.store import attach_doc_words, write_doc_words
+
+    cfg = OverlapConfig(rare_token_max_docs=4)
+    rng = np.random.default_rng(11)
+
+    def text() -> str:
+        return " ".join(f"word{int(k):03d}" for k in rng.integers(0, 300, size=int(rng.integers(3, 7))))
+
+    docs = {f"d{d:03d}": [text() for _ in range(int(rng.integers(1, 5)))] for d in range(0, 60, 2)}
+    later = {f"d{d:03d}": [text() for _ in range(int(rng.integers(1, 5)))] for d in range(1, 60, 2)}
+    steps = [
+        docs,  # a first run
+        docs | later,  # new documents between the old ones (every document number moves)
+        # a sentence leaves one document (it turned common), one document goes
+        {d: (t[1:] if d == "d004" and len(t) > 1 else t) for d, t in (docs | later).items() if d != "d010"},
+        # one new document with words that become rare (counted twice) or stop being rare
+        {d: (t[1:] if d == "d004" and len(t) > 1 else t) for d, t in (docs | later).items() if d != "d010"}
+        | {"d100": ["word001 word002 word003 word299 zzzunique", docs["d000"][0]]},
+    ]
+    con = duckdb.connect()
+    warehouse.ensure_schema(con)
+    computed = []
+    for current in steps:
+        elig, hashes = _corpus(current)
+        store = OverlapStore.for_run(cfg, None)
+        attach_doc_words(con, store)
+        got = rare_tokens(elig, hashes, cfg, store).sort("sidx", "tok")
+        want = rare_tokens(elig, hashes, cfg).sort("sidx", "tok")
+        assert got.equals(want)
+        assert want.height > 0
+        computed.append(store.doc_words.computed)
+        write_doc_words(con, store)
+    # the first run counts every document; then only the new and changed ones
+    assert computed == [len(steps[0]), len(later), 1, 1]
+    n_rows = con.sql("SELECT count(DISTINCT doc_id) FROM cache.doc_word_digests").fetchall()[0][0]
+    assert n_rows == len(steps[-1])

@@ -48,11 +48,13 @@ from pipeline.core.overlap.models import semantic_wanted
 from pipeline.core.overlap.store import (
     OverlapStore,
     RowSink,
+    attach_doc_words,
     attach_evidence,
     attach_static_vectors,
     code_fingerprint,
     encoder_fingerprint,
     inputs_fingerprint,
+    write_doc_words,
 )
 from pipeline.core.parallel import STATE, pool
 from pipeline.core.segment import split_sentences
@@ -965,6 +967,7 @@ def _load_store(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None:
     _load_blocking(con, store)
     attach_static_vectors(con, store)
     attach_evidence(con, store)
+    attach_doc_words(con, store)
     if not _load_banding(con, store):
         store.signatures = con.sql(
             "SELECT signature_key, norm_hash, signature FROM cache.minhash_signatures WHERE signature_key = ?",
@@ -1117,8 +1120,8 @@ def _write_early(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None:
         "SELECT 1 FROM cache.lsh_postings WHERE lsh_key = ? LIMIT 1", params=[store.lsh_key]
     ).fetchall()
 
-    def postings(frame: pl.DataFrame) -> None:  # one band at a time (each look-up scans the band)
-        _insert_postings(con, store.lsh_key, frame, look_up=not none_yet)
+    def postings(frame: pl.DataFrame, unstored: bool = False) -> None:  # (each look-up scans the band)
+        _insert_postings(con, store.lsh_key, frame, look_up=not (none_yet or unstored))
 
     store.write_signatures, store.write_postings = signatures, postings
     # the other values that only ever gain rows are written as they are computed too
@@ -1268,6 +1271,7 @@ def _compute_and_write(
                 _write_banding(con, store)
                 _write_blocking(con, store)
                 derived.write_derived(con, store)
+                write_doc_words(con, store)
             _save_state(con, "overlap", fingerprint)
     result.stats["timings"] = (
         {"read": clock.timings["read"]}

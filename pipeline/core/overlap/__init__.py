@@ -201,11 +201,14 @@ and band collisions ``cache.lsh_members``, ``cache.lsh_pairs``: a batch bands on
 joined the matchable set, against the stored postings, and re-derives only the buckets a sentence
 joined or left) and the rare-word blocking (each document's rare-word set and the qualifying document
 pairs, ``cache.rare_doc_sets``, ``cache.rare_doc_pairs``: a batch recomputes the pairs of documents whose
-rare words changed). The tables are byte-identical with or without the store, after any sequence of
+rare words changed) and the words' document frequencies (the content words of each document under a
+digest of its matchable sentences, ``cache.doc_words``, ``cache.doc_word_digests``: a batch counts the
+words of the documents whose digest changed and adds the counts over the kept ones, which the working
+database aggregates). The tables are byte-identical with or without the store, after any sequence of
 batches (a sentence turning common, a word stopping being rare or a bucket crossing
 ``lsh_max_bucket`` re-derives what depends on it). Still computed over the whole corpus by every run
 with something new, by cheap frame operations: the counts behind ``is_common`` (documents and outlets
-per normalised sentence), the index, the document frequency of words, the top partners of each
+per normalised sentence), the index, each sentence's rare words and their weights, the top partners of each
 document; stored too: the static encoder's vector of each text the semantic tier embedded
 (``cache.static_vectors``); not stored: MiniLM's embeddings. The tables built from the matches
 (clusters, passages, document pairs with their provenance, originality, stories) are recomputed only

@@ -409,11 +409,13 @@ def incremental_banding(
     sigs = sigs.join(delta, on="norm_hash", how="semi").sort("norm_hash")
     delta_posts = postings(sigs["norm_hash"], band_key_matrix(_signature_matrix(sigs, cfg.num_perm), cfg))
     new_posts = delta_posts.join(added, on="norm_hash", how="semi")
-    store.add_postings(new_posts)
-    clock.report("lsh", 1, 3)
     # the buckets a hash joined or left, with all their stored members (and the new postings)
     touched = delta_posts.select("band", "bucket").unique()
-    members = pl.concat([store.fetch_postings(touched).select(list(POSTING_SCHEMA)), new_posts]).unique()
+    stored = store.fetch_postings(touched).select(list(POSTING_SCHEMA))
+    # a hash's stored postings sit in the buckets it joins, so the ones not fetched are not stored
+    store.add_postings(new_posts.join(stored, on=["band", "bucket", "norm_hash"], how="anti"), unstored=True)
+    clock.report("lsh", 1, 3)
+    members = pl.concat([stored, new_posts]).unique()
     change = (
         pl.concat(
             [

@@ -21,7 +21,7 @@ from pipeline.core.overlap.common import empty, split_tokens
 from pipeline.core.overlap.config import OverlapConfig
 from pipeline.core.overlap.index import both_ways
 from pipeline.core.overlap.schemas import CANDIDATE_SCHEMA, RARE_SCHEMA
-from pipeline.core.overlap.store import RARE_PAIR_SCHEMA, RARE_SET_SCHEMA, OverlapStore
+from pipeline.core.overlap.store import RARE_PAIR_SCHEMA, RARE_SET_SCHEMA, DocWordStore, OverlapStore
 
 #: words too frequent in news to block documents on
 _STOPWORDS = STOPWORDS | {"it's", "new", "two", "year", "years"}
@@ -94,11 +94,14 @@ def rare_tokens(
         )
 
     # pass 1: document frequency of every word (chunks hold whole documents, so per-chunk counts of
-    # distinct (document, word) pairs add up)
-    counts = [
-        chunk_tokens(lo).group_by("tok").agg(pl.col("didx").n_unique().cast(pl.Int64).alias("n"))
-        for lo in range(0, n_didx, doc_step)
-    ]
+    # distinct (document, word) pairs add up); with a store, counted over the changed documents only
+    if store is not None:
+        counts = document_frequencies(elig, hid_tok, cfg, store.doc_words, doc_step)
+    else:
+        counts = [
+            chunk_tokens(lo).group_by("tok").agg(pl.col("didx").n_unique().cast(pl.Int64).alias("n"))
+            for lo in range(0, n_didx, doc_step)
+        ]
     n_docs = max(1, elig["didx"].n_unique())
     df = (
         pl.concat(counts)
@@ -409,3 +412,80 @@ def doc_pairs_by_rare_words(
     if store is None:
         return _rare_word_doc_pairs(rare, cfg)
     return [incremental_rare_doc_pairs(rare, doc_rank, cfg, store)]
+
+
+# ------------------------------------------------------------------------------------------ index upkeep
+# Document frequencies of words kept between runs (``OverlapStore.doc_words``): the distinct content
+# words of each document's matchable sentences, under a digest of those sentences (their normalised
+# texts). A document whose digest is unchanged has the words stored for it; a run counts the words of
+# the documents whose digest changed (new documents, sentences that became or stopped being matchable)
+# and adds them to the counts over the kept documents, which the working database aggregates.
+
+
+def doc_digests(elig: pl.DataFrame) -> pl.DataFrame:
+    """(didx, doc_id, wk1, wk2): two 64-bit hashes of the sorted hashes of the distinct normalised texts
+    of each document's matchable sentences (``elig``), everything its content words depend on."""
+    return (
+        elig.select("didx", "doc_id", pl.col("norm_hash").hash(seed=3).alias("h"))
+        .unique(["didx", "h"])
+        .sort("didx", "h")
+        .group_by("didx", "doc_id", maintain_order=True)
+        .agg("h")
+        .select(
+            "didx",
+            "doc_id",
+            pl.col("h").hash(seed=1).reinterpret(signed=True).alias("wk1"),
+            pl.col("h").hash(seed=2).reinterpret(signed=True).alias("wk2"),
+        )
+    )
+
+
+def document_frequencies(
+    elig: pl.DataFrame, hid_tok: pl.DataFrame, cfg: OverlapConfig, dws: DocWordStore, doc_step: int
+) -> list[pl.DataFrame]:
+    """(tok, n) frames whose sums per word are the document frequency of every word in the documents of
+    ``elig`` (the matchable sentences; ``hid_tok``: the words of each distinct text, hid UInt32, tok
+    UInt64); a sum above ``rare_token_max_docs`` may be below the frequency (such a word is not rare
+    either way). The words of the documents whose digest (:func:`doc_digests`) ``dws`` holds are
+    counted by ``dws`` over its kept words, the others here, in chunks of ``doc_step`` documents;
+    ``dws`` receives the changed documents' digests and words."""
+    digests = doc_digests(elig)
+    if dws.digests is None:
+        changed, dirty = digests, digests.select("doc_id")
+    else:
+        cols = ["doc_id", "wk1", "wk2"]
+        changed = digests.join(dws.digests, on=cols, how="anti")
+        stale = dws.digests.join(digests, on=cols, how="anti").select("doc_id")
+        dirty = pl.concat([changed.select("doc_id"), stale]).unique().sort("doc_id")
+    parts = []
+    if dws.digests is not None:
+        kept = dws.kept_counts(dirty, cfg.rare_token_max_docs)
+        parts.append(kept.select(pl.col("tok").cast(pl.UInt64), pl.col("n").cast(pl.Int64)))
+    todo = changed["didx"].cast(pl.UInt32)
+    sel = elig.select(pl.col("didx").cast(pl.UInt32), pl.col("hid").cast(pl.UInt32)).filter(
+        pl.col("didx").is_in(todo.implode())
+    )
+    words = []
+    if sel.height:
+        lo_all, hi_all = int(sel["didx"].min()), int(sel["didx"].max()) + 1
+        for lo in range(lo_all, hi_all, doc_step):
+            chunk = (
+                sel.filter((pl.col("didx") >= lo) & (pl.col("didx") < lo + doc_step))
+                .join(hid_tok, on="hid")
+                .select("didx", "tok")
+                .unique()
+            )
+            if chunk.height:
+                words.append(chunk)
+                parts.append(chunk.group_by("tok").agg(pl.len().cast(pl.Int64).alias("n")))
+    new_words = pl.concat(words) if words else pl.DataFrame(schema={"didx": pl.UInt32, "tok": pl.UInt64})
+    ids = changed.select(pl.col("didx").cast(pl.UInt32), "doc_id")
+    dws.set_state(
+        dirty,
+        changed,
+        new_words.join(ids, on="didx").select("doc_id", pl.col("tok").reinterpret(signed=True)),
+        digests.height - changed.height,
+    )
+    if not parts:
+        return [pl.DataFrame(schema={"tok": pl.UInt64, "n": pl.Int64})]
+    return parts

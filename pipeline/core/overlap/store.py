@@ -44,6 +44,11 @@ computes only its new rows:
 * ``cache.rare_doc_sets`` and ``cache.rare_doc_pairs``: each document's rare-word set (a digest) and the
   document pairs sharing enough rare words (``block_key``); a run recomputes the pairs of the
   documents whose set changed (``candidates_paraphrase.incremental_rare_doc_pairs``).
+* ``cache.doc_words`` and ``cache.doc_word_digests``: the distinct content words of each document's
+  matchable sentences, under a digest of those sentences (``words_key``); a run counts the words of
+  the documents whose digest changed and adds the document frequencies over the kept documents, an
+  aggregation in the working database (``candidates_paraphrase.document_frequencies``; see the block at
+  the end of this module).
 
 * ``cache.static_vectors``: the static encoder's quantised vector of each text the semantic tier
   embedded for its candidates, keyed by a digest of the text under ``static_key`` (the encoder's
@@ -61,7 +66,7 @@ transaction each; every other table only gains rows.
 
 Recomputed on every run, over the whole corpus (frame operations on numbers, no text processing): the
 counts behind ``is_common`` (documents and outlets per normalised text: one new document can change any
-sentence's flag), the index, the exact tier, the document frequency of words and the top partners of
+sentence's flag), the index, the exact tier, each sentence's rare words and the top partners of
 each document, the MiniLM embeddings, the verifier on pairs whose final grade is not
 stored, the preliminary and final matches themselves (the evidence of unchanged pairs is read).
 The tables built from the matches (clusters, passages, document pairs, provenance, originality,
@@ -248,7 +253,7 @@ class OverlapStore:
     lsh_writes: dict[str, Any] = field(default_factory=dict)
     # when set, postings go there at once instead of ``lsh_writes`` (a sentence's postings are written
     # once whatever state they belong to, so they need not wait for the state's transaction)
-    write_postings: Callable[[pl.DataFrame], None] | None = None
+    write_postings: Callable[[pl.DataFrame, bool], None] | None = None
     # rare-word document pairs kept between runs (empty: every pair is computed)
     block_key: str = ""
     rare_sets: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=RARE_SET_SCHEMA))
@@ -260,6 +265,8 @@ class OverlapStore:
     evidence: EvidenceStore = field(default_factory=lambda: EvidenceStore())
     # the last run's derived tables, read for the components a batch leaves alone (``derived``)
     derived: Any = None
+    # each document's content words, for the words' document frequencies (see the block at the end)
+    doc_words: DocWordStore = field(default_factory=lambda: DocWordStore())
 
     @classmethod
     def for_run(cls, cfg: OverlapConfig, encoder: Any) -> OverlapStore:
@@ -280,6 +287,7 @@ class OverlapStore:
             lsh_key=lsh_key(cfg),
             block_key=block_key(cfg),
             evidence=EvidenceStore(evidence_key(cfg)),
+            doc_words=DocWordStore(words_key(cfg)),
         )
 
     # ---- signatures
@@ -403,6 +411,7 @@ class OverlapStore:
                 "reused": {"pairs": self.evidence.hits},
                 "computed": {"pairs": self.evidence.computed},
             },
+            "doc_words": {"reused": self.doc_words.hits, "computed": self.doc_words.computed},
         }
 
     # ---- sentence traits (flags that depend on the sentence alone)
@@ -452,9 +461,11 @@ class OverlapStore:
         self.fetch_signatures = lambda nh: sigs.join(nh.to_frame("norm_hash"), on="norm_hash", how="semi")
         self.fetch_postings = lambda keys: postings.join(keys, on=["band", "bucket"], how="semi")
 
-    def add_postings(self, postings: pl.DataFrame) -> None:
+    def add_postings(self, postings: pl.DataFrame, unstored: bool = False) -> None:
+        """Postings of newly banded texts; ``unstored``: the caller checked that none is stored yet
+        (a text banded by an earlier run, which then left the banded set, keeps its postings)."""
         if self.write_postings is not None:
-            self.write_postings(postings)
+            self.write_postings(postings, unstored)
         else:
             self.lsh_writes.setdefault("postings", []).append(postings)
 
@@ -466,7 +477,7 @@ class OverlapStore:
         self.index_computed["lsh_pairs"] += pairs.height
         if self.write_postings is not None:
             for frame in postings:  # written band by band at once: the run does not hold them
-                self.write_postings(frame)
+                self.write_postings(frame, False)
             postings = []
         self.lsh_writes.update(reset=True, members_added=members, pairs_changed=pairs, postings=postings)
 
@@ -796,3 +807,145 @@ def attach_evidence(con: Any, store: OverlapStore) -> None:
         return _stored_rows(con, "pair_evidence", "evidence_key", "pair_digest", key, digests)
 
     store.evidence.fetch = fetch
+
+
+# ------------------------------------------------------------ each document's content words (blocking)
+
+DOC_DIGEST_SCHEMA = {
+    k: v for k, v in tables.polars_schema("cache.doc_word_digests").items() if k != "words_key"
+}
+DOC_WORD_SCHEMA = {k: v for k, v in tables.polars_schema("cache.doc_words").items() if k != "words_key"}
+
+
+def words_key(cfg: OverlapConfig) -> str:
+    """Fingerprint of each document's kept words (``cache.doc_words``) other than its matchable
+    sentences: the content words' key (their code, stop words, token limit, seed) and the counting code."""
+    return _digest("doc_words", token_key(cfg), _files_digest("overlap/candidates_paraphrase.py"))
+
+
+@dataclass
+class DocWordStore:
+    """The content words of each document kept by the last run, for the words' document frequencies
+    (``candidates_paraphrase.document_frequencies``).
+
+    ``digests``: (doc_id, wk1, wk2) of every document the last run counted, None when nothing is stored
+    (every document is counted); ``count_kept(dirty, max_df)``: (tok, n) the document frequency of
+    each word over the stored documents not in ``dirty`` (doc_id), capped at ``max_df + 1`` (the
+    stage sets it to an aggregation in the working database,
+    :func:`attach_doc_words`); without it ``words`` (doc_id, tok Int64) is counted. ``writes``: the
+    documents whose words changed or went, and the new digests and words."""
+
+    key: str = ""
+    digests: pl.DataFrame | None = None
+    words: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=DOC_WORD_SCHEMA))
+    count_kept: Callable[[pl.DataFrame, int], pl.DataFrame] | None = None
+    # when set, a first run's words go there at once (every stored row of the key replaced)
+    write_reset: Callable[[pl.DataFrame], None] | None = None
+    writes: dict[str, Any] = field(default_factory=dict)
+    hits: int = 0
+    computed: int = 0
+
+    def kept_counts(self, dirty: pl.DataFrame, max_df: int) -> pl.DataFrame:
+        """(tok UInt64, n Int64): document frequencies over the stored documents outside ``dirty``,
+        capped at ``max_df + 1`` (any count above ``max_df`` is as good: such a word is not rare)."""
+        if self.count_kept is not None:
+            found = self.count_kept(dirty, max_df)
+        else:
+            found = (
+                self.words.join(dirty.select("doc_id"), on="doc_id", how="anti")
+                .group_by("tok")
+                .agg(pl.len().cast(pl.Int64).clip(upper_bound=max_df + 1).alias("n"))
+            )
+        return found.select(
+            pl.col("tok").cast(pl.Int64).reinterpret(signed=False), pl.col("n").cast(pl.Int64)
+        )
+
+    def set_state(self, dirty: pl.DataFrame, digests: pl.DataFrame, words: pl.DataFrame, n_kept: int) -> None:
+        """Documents whose words changed or went (``dirty``: their stored rows are replaced), the
+        digests and words (doc_id, tok Int64) of the changed ones; ``n_kept``: documents reused."""
+        self.hits += n_kept
+        self.computed += digests.height
+        words = words.select(list(DOC_WORD_SCHEMA)).cast(DOC_WORD_SCHEMA)
+        reset = self.digests is None
+        if reset and self.write_reset is not None:
+            # a first run's words (every document's) are written at once rather than held to the end of
+            # the run; the digests that make them visible are written at the end, so a run that fails
+            # in between leaves no digest and the next run starts again from nothing
+            self.write_reset(words)
+            words = words.clear()
+        self.writes = {
+            "reset": reset,
+            "words_written": reset and self.write_reset is not None,
+            "dirty": dirty.select("doc_id"),
+            "digests": digests.select(list(DOC_DIGEST_SCHEMA)).cast(DOC_DIGEST_SCHEMA),
+            "words": words,
+        }
+
+
+def attach_doc_words(con: Any, store: OverlapStore) -> None:
+    """Read the kept document digests of ``store``'s key from the working database ``con`` and let it
+    count the kept words there (a DuckDB aggregation: the words are never read into memory)."""
+    dws = store.doc_words
+    digests = con.sql(
+        "SELECT doc_id, wk1, wk2 FROM cache.doc_word_digests WHERE words_key = ?", params=[dws.key]
+    ).pl()
+    dws.digests = digests.cast(DOC_DIGEST_SCHEMA) if digests.height else None
+
+    def count_kept(dirty: pl.DataFrame, max_df: int) -> pl.DataFrame:
+        con.register("_dirty_docs", dirty.select("doc_id").to_arrow())
+        try:
+            return con.sql(
+                "SELECT tok, least(count(*), ?) AS n FROM cache.doc_words w WHERE w.words_key = ? "
+                "AND w.doc_id NOT IN (SELECT doc_id FROM _dirty_docs) GROUP BY tok",
+                params=[max_df + 1, dws.key],
+            ).pl()
+        finally:
+            con.unregister("_dirty_docs")
+
+    def write_reset(words: pl.DataFrame) -> None:
+        con.execute("DELETE FROM cache.doc_word_digests WHERE words_key = ?", [dws.key])
+        con.execute("DELETE FROM cache.doc_words WHERE words_key = ?", [dws.key])
+        con.register("_in", words.to_arrow())
+        try:
+            con.execute("INSERT INTO cache.doc_words SELECT ?, doc_id, tok FROM _in", [dws.key])
+        finally:
+            con.unregister("_in")
+
+    dws.count_kept, dws.write_reset = count_kept, write_reset
+
+
+def write_doc_words(con: Any, store: OverlapStore) -> None:
+    """Replace the digests and words of the documents whose words changed or went (one transaction)."""
+    w = store.doc_words.writes
+    if not w:
+        return
+    key = store.doc_words.key
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if w["reset"]:
+            con.execute("DELETE FROM cache.doc_word_digests WHERE words_key = ?", [key])
+            if not w["words_written"]:
+                con.execute("DELETE FROM cache.doc_words WHERE words_key = ?", [key])
+        elif w["dirty"].height:
+            con.register("_dirty_docs", w["dirty"].to_arrow())
+            con.execute(
+                "DELETE FROM cache.doc_word_digests WHERE words_key = ? AND doc_id IN (SELECT doc_id FROM _dirty_docs)",
+                [key],
+            )
+            con.execute(
+                "DELETE FROM cache.doc_words WHERE words_key = ? AND doc_id IN (SELECT doc_id FROM _dirty_docs)",
+                [key],
+            )
+            con.unregister("_dirty_docs")
+        for table, frame, cols in (
+            ("doc_word_digests", w["digests"], "doc_id, wk1, wk2"),
+            ("doc_words", w["words"], "doc_id, tok"),
+        ):
+            con.register("_in", frame.to_arrow())
+            con.execute(f"INSERT INTO cache.{table} SELECT ?, {cols} FROM _in", [key])
+            con.unregister("_in")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    store.doc_words.writes = {}

@@ -280,3 +280,41 @@ TABLES += (
         ),
     ),
 )
+
+# ---- each document's content words, kept so that a batch counts the words' document frequencies of its
+# changed documents only (paraphrase blocking)
+TABLES += (
+    Table(
+        "cache.doc_word_digests",
+        "A digest of each document's matchable sentences as of the last overlap run, naming the word set kept for it in cache.doc_words (working database only).",
+        key=("words_key", "doc_id"),
+        since=7,
+        published=False,
+        columns=(
+            C(
+                "words_key",
+                STR,
+                "Fingerprint of the words (the content words' key, the counting code); rows of another key are ignored.",
+                not_null=True,
+            ),
+            C("doc_id", STR, "The document.", not_null=True),
+            C("wk1", I64, "First 64-bit hash of the sorted hashes of its matchable normalised sentences."),
+            C("wk2", I64, "Second 64-bit hash of the same (another seed)."),
+        ),
+    ),
+    Table(
+        "cache.doc_words",
+        "The distinct content words of each document's matchable sentences as of the last overlap run, one row per document and word; a word's document frequency is a count over this table (working database only).",
+        since=7,
+        published=False,
+        columns=(
+            C("words_key", STR, "As cache.doc_word_digests.words_key.", not_null=True),
+            C("doc_id", STR, "The document."),
+            C(
+                "tok",
+                I64,
+                "A 64-bit hash of the word (candidates_paraphrase.content_tokens), as a signed integer.",
+            ),
+        ),
+    ),
+)
