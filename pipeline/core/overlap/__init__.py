@@ -158,7 +158,7 @@ lexical match), ``certain`` (decided by the cheap signals: off the diagonal or c
 ``semantic_verifier_rejected_kept``; with a store, ``store`` = {``reused``, ``computed``} (signatures
 and grades) and ``index`` = {``reused``, ``computed``} (sentence traits, texts' words, band collisions,
 rare-word document pairs); ``rows`` per table; ``matches_by_kind`` (reuse and quote
-matches); ``matches_by_relation``; ``timings`` (seconds per step); ``step_memory`` (per step: resident size at its end, its peak and the process peak so far, MiB, see ``common.Clock``); ``seconds_total``; ``config``.
+matches); ``matches_by_relation``; ``timings`` (seconds per step); ``cpu_timings`` (the process's CPU seconds per step, every thread, see ``common.Clock``); ``step_memory`` (per step: resident size at its end, its peak and the process peak so far, MiB, see ``common.Clock``); ``seconds_total``; ``config``.
 
 Steps
 -----

@@ -89,11 +89,13 @@ class Clock:
     ``progress(step, done, total)``: ``(step, 0, 1)`` when a step starts, ``(step, 1, 1)`` when it ends
     without an error, and whatever counts the step itself reports in between.
 
-    ``timings``: seconds per step; ``memory``: per step, the process's resident set size when the step
+    ``timings``: seconds per step; ``cpu``: the process's CPU seconds (user and system, every thread)
+    per step; ``memory``: per step, the process's resident set size when the step
     ended, the step's own peak and the process's peak so far, in MiB (see :class:`MemoryWatch`)."""
 
     def __init__(self, progress: Progress | None):
         self.timings: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
         self.memory: dict[str, dict[str, float]] = {}
         self._progress = progress
         self._watch = MemoryWatch()
@@ -104,13 +106,14 @@ class Clock:
 
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         self._watch.start()
         self.report(name, 0, 1)
         try:
             yield
         finally:
             self.timings[name] = round(time.perf_counter() - t, 3)
+            self.cpu[name] = round(time.process_time() - c, 3)
             self.memory[name] = self._watch.end()
         self.report(name, 1, 1)
 

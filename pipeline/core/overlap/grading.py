@@ -170,6 +170,9 @@ def verify(
     todo = [i for i, k in enumerate(kinds) if k in ("paraphrase", "none")]
     if not todo:
         return
+    # in the order the verifier batches pairs within a call (by length): each chunk then holds pairs of
+    # similar length and its batches need less padding; each pair's probability is its own
+    todo.sort(key=lambda i: (len(text_list[ia[i]]) + len(text_list[ib[i]]), i))
     v, pos = vecs
     step_n = max(1, min(cfg.grade_batch, VERIFY_CHUNK))
     for lo in range(0, len(todo), step_n):

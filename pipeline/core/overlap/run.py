@@ -275,6 +275,7 @@ def compute_overlap(
         if store.derived is not None:
             result.stats["derived"] = store.derived.stats
     result.stats["timings"] = clock.timings
+    result.stats["cpu_timings"] = clock.cpu
     result.stats["step_memory"] = clock.memory
     result.stats["seconds_total"] = round(time.perf_counter() - t_all, 3)
     return result
