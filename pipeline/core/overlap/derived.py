@@ -7,8 +7,8 @@ document pairs sharing reuse or quote matches (``provenance.reuse_only``; the gr
 component, and what the provenance model reads of a pair (its story's pairs and matches, the texts,
 dates, outlets and URLs of the documents) lies inside it too, with one exception that is corpus-wide:
 the outlets a credit line may name are those of the whole corpus (``provenance._Pairs``), so the
-set of outlet names is part of :func:`derived_key` and a batch bringing a new outlet recomputes every
-component. The document-level inputs read for a component (each document's row, its sentences and
+outlet names are kept with the state, and when outlets join or leave the corpus the components whose
+documents have a credit line naming one of them are recomputed too (:func:`naming_documents`). The document-level inputs read for a component (each document's row, its sentences and
 their flags: ``is_common`` is a corpus-wide count, a sentence turning common changes its document's
 matchable sentences) are covered by a digest per document (:func:`doc_digests`), and the matches by a
 digest per document pair of every match row (:func:`pair_digests`, stock and same-fact matches too,
@@ -19,7 +19,7 @@ is new, changed or gone, or when one of its pairs' digests is. A component of th
 affected document is a component of the last run's graph with the same inputs (an edge that appeared
 or vanished makes both its documents affected), so its rows are those stored; every other component
 is recomputed (:func:`affected_scope`). The result is the tables of a full computation; a changed key
-(settings, code, library versions, outlets) or no stored state recomputes everything."""
+(settings, code, library versions) or no stored state recomputes everything."""
 
 from __future__ import annotations
 
