@@ -238,3 +238,24 @@ def test_the_index_holds_each_text_once_and_the_same_representatives(sample_ware
     assert hashes["hid"].to_list() == list(range(hashes.height))
     assert elig.height == matchable.height
     assert elig.select("norm_hash", "hid").join(hashes, on=["norm_hash", "hid"], how="anti").height == 0
+
+
+def test_an_insert_the_lowered_limit_cannot_hold_raises_the_limit_and_keeps_every_row(tmp_path):
+    """The primary-key indexes DuckDB loads stay in memory and count against its limit, which the
+    overlap stage lowers: a batch's cache insert that runs out of memory raises the limit and inserts
+    again (it failed with an out-of-memory error on the whole corpus when earlier stages of the same
+    connection had loaded their indexes), and keeps the rows the table had."""
+    path = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE t (k VARCHAR PRIMARY KEY, v BIGINT)")
+    con.execute("INSERT INTO t SELECT md5(i::VARCHAR), i FROM range(300000) r(i)")
+    con.close()
+    con = duckdb.connect(str(path))
+    con.execute("SET memory_limit = '1MiB'")
+    rows = pl.DataFrame(
+        {"k": [f"new{i}" for i in range(50_000)] + [con.sql("SELECT md5('7')").fetchall()[0][0]]}
+    )
+    rows = rows.with_columns(v=pl.int_range(pl.len(), dtype=pl.Int64))
+    assert warehouse.insert_new(con, "t", rows) == 50_000  # the existing key is ignored
+    assert con.sql("SELECT count(*), sum(v) FILTER (WHERE k = md5('7')) FROM t").fetchall() == [(350_000, 7)]
+    con.close()

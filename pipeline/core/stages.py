@@ -1078,6 +1078,8 @@ def _write_blocking(con: duckdb.DuckDBPyConnection, store: OverlapStore) -> None
 #: its inputs: from then on it appends rows and makes small look-ups in DuckDB, which need no cache of
 #: table blocks, while the blocks it reads and writes would otherwise stay cached beside the stage's
 #: frames up to the stage's limit (on 10,000 articles: 0.6 GiB of cached blocks under a limit of 1024)
+#: (loaded primary-key indexes count against it and cannot be evicted: ``warehouse.insert_new`` raises the
+#: limit for an insert that runs out of it)
 OVERLAP_DUCKDB_MEMORY_MB = 256
 
 #: rows per insert of the signatures the overlap stage writes as it computes them (each batch is

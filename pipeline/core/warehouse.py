@@ -131,10 +131,57 @@ def insert_new(
     cols = ", ".join(f'"{c}"' for c in frame.columns)
     con.register("_incoming", frame.to_arrow())
     try:
-        con.execute(f"INSERT OR IGNORE INTO {table} ({cols}) SELECT {cols} FROM _incoming")
+        for attempt in range(INDEX_MEMORY_RETRIES + 1):
+            try:
+                con.execute(f"INSERT OR IGNORE INTO {table} ({cols}) SELECT {cols} FROM _incoming")
+                break
+            except duckdb.OutOfMemoryException:
+                # the primary-key indexes DuckDB has loaded stay in memory and count against its limit,
+                # which a stage may have lowered (``stages.OVERLAP_DUCKDB_MEMORY_MB``): the statement
+                # failed whole (autocommit), so raise the limit and insert again
+                if attempt == INDEX_MEMORY_RETRIES or not _raise_memory_limit(con):
+                    raise
     finally:
         con.unregister("_incoming")
     return con.sql(f"SELECT count(*) FROM {table}").fetchall()[0][0] - before
+
+
+#: how many times :func:`insert_new` doubles DuckDB's memory limit for an insert that ran out of it
+INDEX_MEMORY_RETRIES = 4
+
+
+def _raise_memory_limit(con: duckdb.DuckDBPyConnection) -> bool:
+    """Double DuckDB's memory limit (at least its non-evictable use, mostly loaded indexes, plus 256
+    MiB); False when no limit can be read."""
+    limit = con.sql("SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'").fetchall()
+    used = con.sql(
+        "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() WHERE tag = 'ART_INDEX'"
+    ).fetchall()[0][0]
+    size = _bytes(limit[0][0]) if limit else None
+    if size is None:
+        return False
+    con.execute("SET memory_limit = ?", [f"{max(2 * size, int(used) + 256 * 2**20) // 2**20}MiB"])
+    return True
+
+
+def _bytes(text: str) -> int | None:
+    """Bytes of a DuckDB size setting such as ``256.0 MiB`` or ``1.5 GiB`` (None when unreadable)."""
+    units = {
+        "bytes": 1,
+        "kib": 2**10,
+        "mib": 2**20,
+        "gib": 2**30,
+        "tib": 2**40,
+        "kb": 10**3,
+        "mb": 10**6,
+        "gb": 10**9,
+        "tb": 10**12,
+    }
+    parts = str(text).strip().split()
+    try:
+        return int(float(parts[0]) * units[parts[1].lower()]) if len(parts) == 2 else int(parts[0])
+    except (ValueError, KeyError, IndexError):
+        return None
 
 
 def replace_table(
