@@ -118,6 +118,52 @@ def test_overlap_verifies_the_uncertain_pairs(monkeypatch):
     assert not (para["relation"] == "reuse").any()
 
 
+class _Readings(V.Verifier):
+    """The verifier's reading rule over made-up first and second readings (no model)."""
+
+    def __init__(self, by_pair: dict[tuple[str, str], float]):
+        super().__init__(
+            None, None, {"features": C.FULL_FEATURES, "mean": [0.0], "scale": [1.0], "threshold": 0.5}
+        )
+        self.by_pair = by_pair
+        self.read: list[tuple[str, str]] = []
+
+    def _read(self, pairs, z, rows):
+        out = np.full(len(pairs), np.nan)
+        for i in rows:
+            self.read.append(pairs[i])
+            out[i] = self.by_pair[pairs[i]]
+        return out
+
+
+def test_a_pair_is_read_again_only_when_the_first_reading_is_unsure():
+    """Each pair is read with its texts in code-point order; only a first reading within
+    SECOND_READING of the threshold is followed by the other order, and the probability is then the
+    mean of both. The result does not depend on which side a text came from."""
+    m = V.SECOND_READING
+    by_pair = {
+        ("a sure", "b sure"): 0.5 + m + 0.05,  # sure: read once
+        ("b sure", "a sure"): 0.1,
+        ("a open", "b open"): 0.5 + m - 0.05,  # unsure: read both ways
+        ("b open", "a open"): 0.3,
+        ("a no", "b no"): 0.5 - m - 0.05,  # surely not: read once
+        ("b no", "a no"): 0.9,
+    }
+    v = _Readings(by_pair)
+    feats = np.zeros((3, len(C.FULL_FEATURES)))
+    got = v.proba([("b sure", "a sure"), ("a open", "b open"), ("b no", "a no")], feats)
+    assert got.tolist() == [
+        round(0.5 + m + 0.05, 5),
+        round((0.5 + m - 0.05 + 0.3) / 2, 5),
+        round(0.5 - m - 0.05, 5),
+    ]
+    assert sorted(v.read) == sorted(
+        [("a sure", "b sure"), ("a open", "b open"), ("a no", "b no"), ("b open", "a open")]
+    )
+    swapped = _Readings(by_pair).proba([("a sure", "b sure"), ("b open", "a open"), ("a no", "b no")], feats)
+    assert swapped.tolist() == got.tolist()
+
+
 @pytest.fixture(scope="module")
 def verifier():
     if not HAVE_EXTRA:
