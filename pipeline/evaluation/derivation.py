@@ -35,7 +35,8 @@ timestamps (``time`` precision). Scored per run:
   with an unrelated article. Of the wrong directions between copies of a missing original, those
   whose source copy holds every sentence of the original the other copy holds, in the original's
   wording on all but at most one, are counted apart: for them the two texts hold no evidence at all;
-* the measured precision of each direction basis (dates, credit, union), to check the confidences.
+* the measured precision of each direction basis (dates, credit, wire, union, line), to check the
+  confidences.
 
 Unrelated articles and originals are distinct articles of the corpus: articles whose text repeats
 another's (the same beginning) are left out, so that no pair the truth calls unrelated is in fact a
