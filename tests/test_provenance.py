@@ -940,3 +940,82 @@ def test_the_union_test_needs_shared_text_outside_quotations():
     assert p["direction"] == "undetermined", p["direction_evidence"]
     assert "union test does not speak" in p["direction_evidence"]
     assert "2 outside quotations are too few" in p["direction_evidence"]
+
+
+# ------------------------------------------------------------------------------------------ lines, hubs, wire datelines
+
+
+def test_a_version_between_an_original_and_a_later_copy_is_the_later_copys_source():
+    # the Evening Star credits the Daily Planet and edits sentences 1 and 2; the blog carries those
+    # edits and edits 3 and 4 of its own: the blog's text of the Daily Planet passed through the
+    # Evening Star, which took its text from the Daily Planet, so the Evening Star is the blog's source
+    s, e = STORY, EDITED
+    credit = "This story was first published by the Daily Planet on its website."
+    spec = {
+        "o": ("Daily Planet", None, s[:8]),
+        "b": ("Evening Star", None, [credit, s[0], e[1], e[2], s[3], s[4], s[5], LOCAL[0]]),
+        "c": ("Blog", None, [s[0], e[1], e[2], e[3], e[4], s[5], LOCAL[1]]),
+    }
+    r = compute_overlap(*frames(spec), encoder=None)
+    assert _pair(r, "b", "o")["direction_basis"] == "credit"
+    assert _pair(r, "c", "o")["direction_basis"] == "indirect"
+    p = _pair(r, "b", "c")
+    assert p["direction"] == "a->b" and p["direction_basis"] == "line"
+    assert p["direction_confidence"] == pytest.approx(CONFIDENCE["credit"])
+    assert "o (Daily Planet) is A's source" in p["direction_evidence"]
+    src = dict(r.document_originality.select("doc_id", "inferred_source_doc_id").rows())
+    assert src == {"o": None, "b": "o", "c": "b"}
+    # nothing orders the line without the credit line: which end is the root, the text does not say
+    spec["b"] = ("Evening Star", None, spec["b"][2][1:])
+    r = compute_overlap(*frames(spec), encoder=None)
+    p = _pair(r, "b", "c")
+    assert p["direction"] == "undetermined" and p["direction_confidence"] is None
+
+
+def test_a_document_two_copies_credit_is_a_hub_for_a_relative_it_holds():
+    # two short excerpts credit the Daily Planet (too little text for the union test); a third site
+    # took its first five sentences, and one excerpt carries the end it dropped: the Daily Planet,
+    # an origin its copies name, is the source of the text it holds
+    s = STORY
+    credit = "This story was first published by the Daily Planet on its website."
+    spec = {
+        "o": ("Daily Planet", None, s[:8]),
+        "c1": ("One Site", None, [credit, s[0], s[1]]),
+        "c2": ("Two Site", None, [credit, s[6], s[7]]),
+        "d": ("Blog", None, s[:5] + LOCAL[:1]),
+    }
+    r = compute_overlap(*frames(spec), encoder=None)
+    assert {_pair(r, c, "o")["direction_basis"] for c in ("c1", "c2")} == {"credit"}
+    p = _pair(r, "d", "o")
+    assert p["direction"] == "b->a" and p["direction_basis"] == "union"
+    assert "2 by their credit lines" in p["direction_evidence"]
+    assert p["direction_confidence"] == pytest.approx(CONFIDENCE["union"])
+    # without the credit lines no document is shown to be an origin: one witness alone does not speak
+    spec["c1"] = ("One Site", None, [s[0], s[1]])
+    spec["c2"] = ("Two Site", None, [s[6], s[7]])
+    r = compute_overlap(*frames(spec), encoder=None)
+    assert _pair(r, "d", "o")["direction"] == "undetermined"
+
+
+def test_a_wire_agency_page_with_its_own_dateline_is_the_source_of_a_copy_that_dropped_it():
+    # undated: the copy turned "WASHINGTON (AP) -" into a plain text and names no agency
+    s = STORY
+    spec = {
+        "ap": ("Associated Press", None, ["WASHINGTON (AP) — " + s[0]] + s[1:7]),
+        "copy": ("Evening Star", None, [s[0]] + s[1:5] + LOCAL[:1]),
+    }
+    r = compute_overlap(*frames(spec), encoder=None)
+    p = _pair(r, "ap", "copy")
+    assert p["direction"] == "a->b" and p["direction_basis"] == "wire"
+    assert p["direction_confidence"] == pytest.approx(CONFIDENCE["wire"])
+    assert "(AP)" in p["direction_evidence"]
+    # another outlet's page carrying the AP dateline is no agency's page: no wire direction
+    spec["ap"] = ("Daily Planet", None, spec["ap"][2])
+    p = _pair(compute_overlap(*frames(spec), encoder=None), "ap", "copy")
+    assert "wire" not in (p["direction_basis"] or "").split("+")
+    # nor is a credit cue on the agency's page a dateline, nor are two agencies ordered by one
+    spec["ap"] = ("Associated Press", None, s[:7] + ["The Associated Press contributed to this report."])
+    assert _pair(compute_overlap(*frames(spec), encoder=None), "ap", "copy")["direction"] == "undetermined"
+    spec["ap"] = ("Associated Press", None, ["WASHINGTON (AP) — " + s[0]] + s[1:7])
+    spec["copy"] = ("Reuters", None, spec["copy"][2])
+    assert _pair(compute_overlap(*frames(spec), encoder=None), "ap", "copy")["direction"] == "undetermined"

@@ -35,7 +35,8 @@ timestamps (``time`` precision). Scored per run:
   with an unrelated article. Of the wrong directions between copies of a missing original, those
   whose source copy holds every sentence of the original the other copy holds, in the original's
   wording on all but at most one, are counted apart: for them the two texts hold no evidence at all;
-* the measured precision of each direction basis (dates, credit, union), to check the confidences.
+* the measured precision of each direction basis (dates, credit, wire, union, line), to check the
+  confidences.
 
 Unrelated articles and originals are distinct articles of the corpus: articles whose text repeats
 another's (the same beginning) are left out, so that no pair the truth calls unrelated is in fact a
@@ -572,9 +573,11 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "Reading the figures. A wrong direction is a pair directed from a document that is not an ancestor "
         "of the other; a right source is the direct parent only. Without dates, the text decides where "
-        "it can: credit lines, the union a source holds (it needs two copies that took different parts), "
-        "and the odd one out among three versions (a copy cannot agree with a third version against its "
-        "own source). A story of an original with one copy, or a chain A -> B -> C, is a line of versions "
+        "it can: credit lines and a wire agency's own dateline on its page, the union a source holds (it "
+        "needs two copies that took different parts, or one once two copies credit the source), the odd "
+        "one out among three versions (a copy cannot agree with a third version against its own source), "
+        "and a version lying between an original and a later copy, which is the later copy's source once "
+        "the original is shown to be its own. A story of an original with one copy, or a chain A -> B -> C, is a line of versions "
         "whose root the text alone does not give (which end was trimmed and which extended is a matter "
         "of dates or credit lines), so most of the undetermined share is there, and with date-only "
         "dates two versions a day or two apart are still not ordered. When the original is missing, "

@@ -121,7 +121,7 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "marts.sentence_clusters",
-        "Sentences matched across documents, grouped, with the origin: the document the others derive from, by the provenance model (dates, credit lines, the union a source holds); undetermined when the evidence does not tell, never guessed.",
+        "Sentences matched across documents, grouped, with the origin: the document the others derive from, by the provenance model (dates, credit lines, a wire agency's own dateline, the union a source holds, the middle version of a line); undetermined when the evidence does not tell, never guessed.",
         key=("cluster_id", "sentence_id"),
         ddl=False,
         columns=(
@@ -140,7 +140,7 @@ TABLES: tuple[Table, ...] = (
             C(
                 "origin_basis",
                 STR,
-                "Evidence of the directions leading from the origin: dates, credit, union (joined by +).",
+                "Evidence of the directions leading from the origin: dates, credit, wire, union (joined by +), line.",
             ),
             C(
                 "origin_confidence",
@@ -211,12 +211,12 @@ TABLES: tuple[Table, ...] = (
             C(
                 "direction_basis",
                 STR,
-                "dates, credit, union (joined by + when several agree); when undetermined: same_page (one page, the same URL, under two outlet labels), quote (quotations only, or mostly the words of speakers, also printed without quotation marks), common_source (siblings: copies of one source), indirect (a third document explains what they share: the text did not pass directly between them), conflict or none.",
+                "dates, credit, wire (a wire agency's page signing the text with its own dateline), union (joined by + when several agree); line (the middle version of a line of copies is the later copy's source); when undetermined: same_page (one page, the same URL, under two outlet labels), quote (quotations only, or mostly the words of speakers, also printed without quotation marks), common_source (siblings: copies of one source), indirect (a third document explains what they share: the text did not pass directly between them), conflict or none.",
             ),
             C(
                 "direction_evidence",
                 STR,
-                "The evidence in words: the dates with their precision, the credit line, the union test's counts, or why nothing is decided.",
+                "The evidence in words: the dates with their precision, the credit line, the agency's dateline, the union test's counts, the line of versions, or why nothing is decided.",
             ),
             C(
                 "direction_confidence",
