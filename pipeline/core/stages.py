@@ -22,6 +22,7 @@ tables. Stages are incremental where that is safe:
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import json
 import logging
@@ -1223,6 +1224,27 @@ def stage_overlap(
     return _compute_and_write(con, res, progress, encoder, cfg, reuse, fingerprint, t0)
 
 
+@contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Move every object alive now out of the garbage collector's reach for a block (``gc.freeze``),
+    then give them back (``gc.unfreeze``). The collector's full passes scan every tracked object; what
+    a process holds before the overlap stage is long-lived (in a ``wiretrace run`` the Dagster job's
+    definitions and instance: about 250,000 objects, against 70,000 without Dagster), and scanning
+    it in each full pass the stage triggers doubled the stage's collection time (4.4 s against 2.2 s
+    of CPU on the whole-corpus +1% batch). Nothing is collected differently: garbage frozen here is
+    collected after the block. A caller that froze objects itself keeps them frozen: the block then
+    does nothing (``gc.unfreeze`` would release the caller's too). (Here rather than in
+    ``overlap.common``, whose source is part of the keys of stored signatures and words.)"""
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def _compute_and_write(
     con: duckdb.DuckDBPyConnection,
     res: StageResult,
@@ -1249,9 +1271,10 @@ def _compute_and_write(
             t_read = time.perf_counter() - t_read
     # lowering DuckDB's limit also drops the blocks it cached while the inputs were read
     with warehouse.memory_limit(con, f"{min(settings().duckdb_memory_mb, OVERLAP_DUCKDB_MEMORY_MB)}MiB"):
-        result = compute_overlap(
-            documents, sentences, config=cfg, encoder=encoder, progress=progress, store=store
-        )
+        with frozen_heap():  # the objects alive before the stage are not scanned by its collections
+            result = compute_overlap(
+                documents, sentences, config=cfg, encoder=encoder, progress=progress, store=store
+            )
         del documents, sentences
         _save_state(con, "overlap", None)  # the marts change now: no skip until they are all written
         with clock.step("write_marts"):
