@@ -259,3 +259,58 @@ def test_an_insert_the_lowered_limit_cannot_hold_raises_the_limit_and_keeps_ever
     assert warehouse.insert_new(con, "t", rows) == 50_000  # the existing key is ignored
     assert con.sql("SELECT count(*), sum(v) FILTER (WHERE k = md5('7')) FROM t").fetchall() == [(350_000, 7)]
     con.close()
+
+
+def test_a_first_runs_document_words_written_chunk_by_chunk_are_those_written_at_once():
+    """A first run writes each document's content words (``cache.doc_words``) chunk by chunk as it
+    counts them (``DocWordStore.write_more``): the rows, the digests and the rare words are those of
+    one write at the end, and a second run reads the same counts from them."""
+    from pipeline.core.overlap.candidates_paraphrase import rare_tokens
+    from pipeline.core.overlap.store import attach_doc_words, write_doc_words
+    from tests.test_overlap_index import _corpus
+
+    cfg = OverlapConfig(rare_token_max_docs=4, minhash_chunk_rows=2)  # chunks of a few documents
+    rng = np.random.default_rng(5)
+
+    def text() -> str:
+        return " ".join(f"word{int(k):03d}" for k in rng.integers(0, 200, size=int(rng.integers(3, 7))))
+
+    docs = {f"d{d:03d}": [text() for _ in range(int(rng.integers(1, 5)))] for d in range(40)}
+    elig, hashes = _corpus(docs)
+    got: dict[str, dict[str, pl.DataFrame]] = {}
+    for how in ("chunks", "at_once"):
+        con = duckdb.connect()
+        warehouse.ensure_schema(con)
+        store = OverlapStore.for_run(cfg, None)
+        attach_doc_words(con, store)
+        writes: list[int] = []
+        if how == "at_once":
+            store.doc_words.write_more = None
+        else:
+            more = store.doc_words.write_more
+            store.doc_words.write_more = lambda w, more=more, writes=writes: (
+                writes.append(w.height),
+                more(w),
+            )
+        rare = rare_tokens(elig, hashes, cfg, store).sort("sidx", "tok")
+        assert store.doc_words.writes["words"].height == 0  # nothing held to the end of the run
+        write_doc_words(con, store)
+        if how == "chunks":
+            assert len(writes) > 3  # the words went in several chunks
+        again = OverlapStore.for_run(cfg, None)
+        attach_doc_words(con, again)
+        assert again.doc_words.digests is not None
+        assert rare_tokens(elig, hashes, cfg, again).sort("sidx", "tok").equals(rare)
+        assert again.doc_words.computed == 0  # every document's words read from the database
+        got[how] = {
+            "rare": rare,
+            **{
+                t: con.sql(f"SELECT * EXCLUDE (words_key) FROM cache.{t} ORDER BY ALL").pl()
+                for t in ("doc_words", "doc_word_digests")
+            },
+        }
+        con.close()
+    for name, frame in got["at_once"].items():
+        assert frame.height > 0, name
+        assert got["chunks"][name].equals(frame), name
+
