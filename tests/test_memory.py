@@ -259,3 +259,119 @@ def test_an_insert_the_lowered_limit_cannot_hold_raises_the_limit_and_keeps_ever
     assert warehouse.insert_new(con, "t", rows) == 50_000  # the existing key is ignored
     assert con.sql("SELECT count(*), sum(v) FILTER (WHERE k = md5('7')) FROM t").fetchall() == [(350_000, 7)]
     con.close()
+
+
+def test_a_first_runs_document_words_written_chunk_by_chunk_are_those_written_at_once():
+    """A first run writes each document's content words (``cache.doc_words``) chunk by chunk as it
+    counts them (``DocWordStore.write_more``): the rows, the digests and the rare words are those of
+    one write at the end, and a second run reads the same counts from them."""
+    from pipeline.core.overlap.candidates_paraphrase import rare_tokens
+    from pipeline.core.overlap.store import attach_doc_words, write_doc_words
+    from tests.test_overlap_index import _corpus
+
+    cfg = OverlapConfig(rare_token_max_docs=4, minhash_chunk_rows=2)  # chunks of a few documents
+    rng = np.random.default_rng(5)
+
+    def text() -> str:
+        return " ".join(f"word{int(k):03d}" for k in rng.integers(0, 200, size=int(rng.integers(3, 7))))
+
+    docs = {f"d{d:03d}": [text() for _ in range(int(rng.integers(1, 5)))] for d in range(40)}
+    elig, hashes = _corpus(docs)
+    got: dict[str, dict[str, pl.DataFrame]] = {}
+    for how in ("chunks", "at_once"):
+        con = duckdb.connect()
+        warehouse.ensure_schema(con)
+        store = OverlapStore.for_run(cfg, None)
+        attach_doc_words(con, store)
+        writes: list[int] = []
+        if how == "at_once":
+            store.doc_words.write_more = None
+        else:
+            more = store.doc_words.write_more
+            store.doc_words.write_more = lambda w, more=more, writes=writes: (
+                writes.append(w.height),
+                more(w),
+            )
+        rare = rare_tokens(elig, hashes, cfg, store).sort("sidx", "tok")
+        assert store.doc_words.writes["words"].height == 0  # nothing held to the end of the run
+        write_doc_words(con, store)
+        if how == "chunks":
+            assert len(writes) > 3  # the words went in several chunks
+        again = OverlapStore.for_run(cfg, None)
+        attach_doc_words(con, again)
+        assert again.doc_words.digests is not None
+        assert rare_tokens(elig, hashes, cfg, again).sort("sidx", "tok").equals(rare)
+        assert again.doc_words.computed == 0  # every document's words read from the database
+        got[how] = {
+            "rare": rare,
+            **{
+                t: con.sql(f"SELECT * EXCLUDE (words_key) FROM cache.{t} ORDER BY ALL").pl()
+                for t in ("doc_words", "doc_word_digests")
+            },
+        }
+        con.close()
+    for name, frame in got["at_once"].items():
+        assert frame.height > 0, name
+        assert got["chunks"][name].equals(frame), name
+
+
+def _reference_banding(hashes: pl.DataFrame, cfg: OverlapConfig) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The band collisions and postings of every hash from the whole signature matrix (the banding
+    as computed before the keys were built chunk by chunk)."""
+    from pipeline.core.overlap import candidates_minhash as cm
+
+    sig = cm.minhash_signatures(hashes["rep_norm"], cfg, None)
+    keys = cm.band_key_matrix(sig, cfg)
+    parts = [p for band in range(cfg.lsh_bands) for p in cm._bucket_pairs(keys[:, band], cfg.lsh_max_bucket)]
+    pairs = np.sort(np.concatenate(parts).astype(np.int64), axis=1)
+    pairs, counts = np.unique(pairs, axis=0, return_counts=True)
+    nh = hashes["norm_hash"]
+    frame = pl.DataFrame(
+        {
+            "norm_hash_a": nh.gather(pairs[:, 0]),
+            "norm_hash_b": nh.gather(pairs[:, 1]),
+            "n_buckets": counts,
+            "jaccard": cm.estimated_jaccard(sig, pairs),
+        },
+        schema=cm.LSH_PAIR_SCHEMA,
+    )
+    return frame, cm.postings(nh, keys)
+
+
+def test_banding_from_band_keys_built_chunk_by_chunk_equals_the_banding_of_the_signature_matrix(
+    sample_warehouse,
+):
+    """A first run keeps the band keys of the MinHash signatures, not the signatures (computed chunk by
+    chunk, handed to the store, recomputed for the rows of the band collisions to estimate their
+    Jaccard): the collisions, their estimates, the postings, the stored signatures and the candidates
+    are those of the whole signature matrix; a store holding some signatures already gives them too."""
+    from pipeline.core.overlap import candidates_minhash as cm
+    from pipeline.core.overlap.common import Clock
+
+    docs, sents = work_inputs(sample_warehouse)
+    d, s = prepare_inputs(docs, sents)
+    cfg = OverlapConfig(minhash_chunk_rows=16)  # several chunks
+    elig, hashes, _ = build_index(d, s, flags.sentence_flags(d, s, cfg))
+    want_pairs, want_posts = _reference_banding(hashes, cfg)
+    assert want_pairs.height > 10 and hashes.height > 3 * cfg.minhash_chunk_rows
+    sig = cm.minhash_signatures(hashes["rep_norm"], cfg, None)
+    want_cand, _ = cm.minhash_candidates(sig, elig, cfg, Clock(None))
+
+    first = OverlapStore.for_run(cfg, None)
+    cand, n_lsh = cm.near_candidates(hashes, elig, cfg, Clock(None), first)
+    w = first.lsh_writes
+    assert w["reset"] and n_lsh == want_pairs.height
+    assert w["pairs_changed"].equals(want_pairs)
+    assert pl.concat(w["postings"]).sort("band", "norm_hash").equals(want_posts.sort("band", "norm_hash"))
+    assert cand.equals(want_cand)
+    rows = first.new_rows()["minhash_signatures"]
+    assert rows["norm_hash"].equals(hashes["norm_hash"])
+    assert rows["signature"].to_list() == [r.astype("<u4").tobytes() for r in sig]
+
+    # a store with half the signatures (a banding state lost, signatures kept): the matrix path
+    some = OverlapStore.for_run(cfg, None)
+    some.signatures = rows.slice(0, rows.height // 2)
+    cand2, _ = cm.near_candidates(hashes, elig, cfg, Clock(None), some)
+    assert some.lsh_writes["pairs_changed"].equals(want_pairs)
+    assert cand2.equals(want_cand)
+    assert some.hits["signatures"] == rows.height // 2

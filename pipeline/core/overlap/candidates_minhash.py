@@ -11,7 +11,7 @@ The graded families of near-identical sentences feed the template rule of ``is_c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import numpy as np
 import polars as pl
@@ -81,22 +81,53 @@ def shingle_hashes(norms: pl.Series, cfg: OverlapConfig) -> tuple[np.ndarray, np
     return out, pos_full.astype(np.uint64)
 
 
-def minhash_signatures(norms: pl.Series, cfg: OverlapConfig, clock: Clock) -> np.ndarray:
+def _signature_chunk(norms: pl.Series, cfg: OverlapConfig) -> np.ndarray:
+    """(n, num_perm) uint32 MinHash signatures of ``norms`` (one chunk of :func:`minhash_signatures`)."""
+    grams, offsets = shingle_hashes(norms, cfg)
+    mat = rensa.RMinHash.digest_matrix_from_flat_token_hashes(
+        np.ascontiguousarray(grams), np.ascontiguousarray(offsets), cfg.num_perm, cfg.minhash_seed
+    )
+    return np.asarray(mat.to_rows(), dtype=np.uint32)
+
+
+def minhash_signatures(norms: pl.Series, cfg: OverlapConfig, clock: Clock | None) -> np.ndarray:
     """(n, num_perm) uint32 MinHash signatures (rensa ``RMinHash``) of the word 3-gram shingles of
     each text, computed in chunks of ``minhash_chunk_rows`` rows to bound memory; reports
-    ``("minhash", done, total)``."""
+    ``("minhash", done, total)`` (with a clock). A text's signature depends on that text alone."""
     n = len(norms)
     sig = np.empty((n, cfg.num_perm), dtype=np.uint32)
     step = max(1, cfg.minhash_chunk_rows)
     for lo in range(0, n, step):
         hi = min(n, lo + step)
-        grams, offsets = shingle_hashes(norms.slice(lo, hi - lo), cfg)
-        mat = rensa.RMinHash.digest_matrix_from_flat_token_hashes(
-            np.ascontiguousarray(grams), np.ascontiguousarray(offsets), cfg.num_perm, cfg.minhash_seed
-        )
-        sig[lo:hi] = np.asarray(mat.to_rows(), dtype=np.uint32)
-        clock.report("minhash", hi, n)
+        sig[lo:hi] = _signature_chunk(norms.slice(lo, hi - lo), cfg)
+        if clock is not None:
+            clock.report("minhash", hi, n)
     return sig
+
+
+def minhash_band_keys(
+    norms: pl.Series,
+    cfg: OverlapConfig,
+    clock: Clock,
+    on_signatures: Callable[[int, np.ndarray], None] | None = None,
+) -> np.ndarray:
+    """(lsh_bands, n) uint64: the bucket of each text's MinHash signature (:func:`minhash_signatures`)
+    in each band, one band per row; the signatures themselves are computed in chunks of
+    ``minhash_chunk_rows`` texts, handed to ``on_signatures(first row, chunk)`` and not kept (the keys
+    take a quarter of their memory); reports ``("minhash", done, total)``."""
+    n = len(norms)
+    keys = np.empty((cfg.lsh_bands, n), dtype=np.uint64)
+    rows = cfg.num_perm // cfg.lsh_bands
+    step = max(1, cfg.minhash_chunk_rows)
+    for lo in range(0, n, step):
+        hi = min(n, lo + step)
+        sig = _signature_chunk(norms.slice(lo, hi - lo), cfg)
+        if on_signatures is not None:
+            on_signatures(lo, sig)
+        for band in range(cfg.lsh_bands):
+            keys[band, lo:hi] = _band_keys(sig, band, rows)
+        clock.report("minhash", hi, n)
+    return keys
 
 
 def signatures(
@@ -118,6 +149,35 @@ def signatures(
         sig[todo] = new
         store.add_signatures(hashes["norm_hash"].gather(todo), new)
     return sig
+
+
+def band_keys(
+    hashes: pl.DataFrame, cfg: OverlapConfig, clock: Clock, store: OverlapStore
+) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+    """The band keys (lsh_bands, n) of the distinct normalised texts ``hashes`` (row = hid), and a
+    function giving the estimated Jaccard of row pairs (k, 2). When ``store`` holds no signature of
+    them (a first run), the signatures are computed chunk by chunk, written to ``store`` and let go:
+    the estimate recomputes the signatures of the rows it is asked about (a text's signature depends
+    on that text alone). Otherwise the matrix of stored and computed signatures is kept for it."""
+    stored = store.signatures.filter(pl.col("signature_key") == store.signature_key)["norm_hash"]
+    if stored.len() and hashes["norm_hash"].is_in(stored.implode()).any():
+        sig = signatures(hashes, cfg, clock, store)
+        keys = np.empty((cfg.lsh_bands, sig.shape[0]), dtype=np.uint64)
+        rows = cfg.num_perm // cfg.lsh_bands
+        for band in range(cfg.lsh_bands):
+            keys[band] = _band_keys(sig, band, rows)
+        return keys, lambda pairs: estimated_jaccard(sig, pairs)
+    nh, norms = hashes["norm_hash"], hashes["rep_norm"]
+    keys = minhash_band_keys(
+        norms, cfg, clock, lambda lo, sig: store.add_signatures(nh.slice(lo, sig.shape[0]), sig)
+    )
+
+    def jaccard(pairs: np.ndarray) -> np.ndarray:
+        rows = np.unique(pairs)
+        sig = minhash_signatures(norms.gather(rows), cfg, None)
+        return estimated_jaccard(sig, np.searchsorted(rows, pairs))
+
+    return keys, jaccard
 
 
 def _band_keys(sig: np.ndarray, band: int, rows: int) -> np.ndarray:
@@ -265,19 +325,6 @@ def postings(norm_hashes: pl.Series, keys: np.ndarray) -> pl.DataFrame:
     )
 
 
-def postings_by_band(norm_hashes: pl.Series, keys: np.ndarray) -> Iterator[pl.DataFrame]:
-    """The postings of :func:`postings`, one frame per band (built when iterated, to bound memory)."""
-    for band in range(keys.shape[1]):
-        yield pl.DataFrame(
-            {
-                "band": np.full(len(norm_hashes), band, dtype=np.int32),
-                "bucket": keys[:, band].view(np.int64),
-                "norm_hash": norm_hashes,
-            },
-            schema=POSTING_SCHEMA,
-        )
-
-
 def bucket_pairs(members: pl.DataFrame, max_bucket: int) -> pl.DataFrame:
     """(norm_hash_a, norm_hash_b): the pairs (a < b) of every bucket of ``members`` (band, bucket,
     norm_hash), one row per bucket producing the pair: all pairs of a bucket of at most
@@ -306,33 +353,49 @@ def _signature_matrix(sigs: pl.DataFrame, num_perm: int) -> np.ndarray:
 
 
 def full_banding(
-    hashes: pl.DataFrame, sig: np.ndarray, cfg: OverlapConfig, clock: Clock
-) -> tuple[pl.DataFrame, Iterator[pl.DataFrame]]:
+    hashes: pl.DataFrame,
+    keys: np.ndarray,
+    jaccard: Callable[[np.ndarray], np.ndarray],
+    cfg: OverlapConfig,
+    clock: Clock,
+    emit_postings: Callable[[pl.DataFrame], None],
+) -> pl.DataFrame:
     """The band collisions of all of ``hashes`` (row = hid) with their bucket counts and estimated
-    Jaccard (``LSH_PAIR_SCHEMA``), and the postings of every hash (one frame per band)."""
-    keys = band_key_matrix(sig, cfg)
+    Jaccard (``LSH_PAIR_SCHEMA``; ``keys``: (lsh_bands, n) the bucket of each row in each band,
+    ``jaccard(pairs)``: the estimate of row pairs); the postings of every hash go to
+    ``emit_postings``, one frame per band as the band is banded."""
+    nh = hashes["norm_hash"]
     parts = []
     for band in range(cfg.lsh_bands):
         clock.report("lsh", band, cfg.lsh_bands)
-        parts.extend(_bucket_pairs(keys[:, band], cfg.lsh_max_bucket))
+        parts.extend(_bucket_pairs(keys[band], cfg.lsh_max_bucket))
+        emit_postings(
+            pl.DataFrame(
+                {
+                    "band": np.full(len(nh), band, dtype=np.int32),
+                    "bucket": keys[band].view(np.int64),
+                    "norm_hash": nh,
+                },
+                schema=POSTING_SCHEMA,
+            )
+        )
     clock.report("lsh", cfg.lsh_bands, cfg.lsh_bands)
     if parts:
         pairs = np.concatenate(parts).astype(np.int64)
+        del parts
         pairs.sort(axis=1)
         pairs, counts = np.unique(pairs, axis=0, return_counts=True)
     else:
         pairs, counts = np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=np.int64)
-    nh = hashes["norm_hash"]
-    frame = pl.DataFrame(
+    return pl.DataFrame(
         {
             "norm_hash_a": nh.gather(pairs[:, 0]),
             "norm_hash_b": nh.gather(pairs[:, 1]),
             "n_buckets": counts.astype(np.int64),
-            "jaccard": estimated_jaccard(sig, pairs) if len(pairs) else np.zeros(0),
+            "jaccard": jaccard(pairs) if len(pairs) else np.zeros(0),
         },
         schema=LSH_PAIR_SCHEMA,
     )
-    return frame, postings_by_band(nh, keys)
 
 
 def near_pairs_to_candidates(
@@ -472,13 +535,25 @@ def near_candidates(
         with clock.step("lsh"):
             pairs = incremental_banding(hashes, cfg, clock, store)
     else:
-        with clock.step("minhash"):
-            sig = signatures(hashes, cfg, clock, store)
-        with clock.step("lsh"):
-            if store is None:
+        if store is None:
+            with clock.step("minhash"):
+                sig = signatures(hashes, cfg, clock)
+            with clock.step("lsh"):
                 return minhash_candidates(sig, elig, cfg, clock)
-            pairs, posts = full_banding(hashes, sig, cfg, clock)
-            del sig
+        with clock.step("minhash"):
+            keys, jaccard = band_keys(hashes, cfg, clock, store)
+        with clock.step("lsh"):
+            posts: list[pl.DataFrame] = []  # held only by a store that writes nothing as it goes
+            write = store.write_postings
+            pairs = full_banding(
+                hashes,
+                keys,
+                jaccard,
+                cfg,
+                clock,
+                posts.append if write is None else lambda f: write(f, False),
+            )
+            del keys, jaccard
             store.reset_lsh_state(hashes.select("norm_hash"), pairs, posts)
     with clock.step("lsh_candidates"):
         return near_pairs_to_candidates(pairs, hashes, elig, cfg), pairs.height

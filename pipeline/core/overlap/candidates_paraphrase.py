@@ -21,7 +21,13 @@ from pipeline.core.overlap.common import empty, split_tokens
 from pipeline.core.overlap.config import OverlapConfig
 from pipeline.core.overlap.index import both_ways
 from pipeline.core.overlap.schemas import CANDIDATE_SCHEMA, RARE_SCHEMA
-from pipeline.core.overlap.store import RARE_PAIR_SCHEMA, RARE_SET_SCHEMA, DocWordStore, OverlapStore
+from pipeline.core.overlap.store import (
+    DOC_WORD_SCHEMA,
+    RARE_PAIR_SCHEMA,
+    RARE_SET_SCHEMA,
+    DocWordStore,
+    OverlapStore,
+)
 
 #: words too frequent in news to block documents on
 _STOPWORDS = STOPWORDS | {"it's", "new", "two", "year", "years"}
@@ -52,19 +58,35 @@ def content_tokens(hashes: pl.DataFrame, cfg: OverlapConfig) -> pl.DataFrame:
 def _hash_tokens(
     elig: pl.DataFrame, hashes: pl.DataFrame, cfg: OverlapConfig, store: OverlapStore | None
 ) -> pl.DataFrame:
-    """(hid, tok) of every distinct normalised text of ``elig`` (its text read from ``hashes``: hid,
-    norm_hash, rep_norm): stored ones reused from ``store``, the others computed
-    (:func:`content_tokens`) and added to it."""
-    texts = hashes.select("hid", "norm_hash", pl.col("rep_norm").alias("norm")).join(
-        elig.select("hid").unique(), on="hid", how="semi"
-    )
+    """(hid UInt32, tok UInt64) of every distinct normalised text of ``elig`` (its text read from
+    ``hashes``: hid, norm_hash, rep_norm): stored ones reused from ``store``, the others computed
+    (:func:`content_tokens`) and added to it. The texts are read, split and their words handed to the
+    store in slices of ``minhash_chunk_rows`` rows of ``hashes`` (no copy of every text, no words
+    but those of one slice beside the result)."""
+    wanted = hashes["hid"].is_in(elig["hid"].unique().implode())
+    parts = []
     if store is None:
-        return content_tokens(texts.select("hid", "norm"), cfg)
-    found, todo = store.split_tokens(texts.select("hid", "norm_hash"))
-    todo_texts = texts.join(todo, on="hid", how="semi")
-    new = content_tokens(todo_texts.select("hid", "norm"), cfg)
-    store.add_tokens(todo_texts.select("hid", "norm_hash"), new)
-    return pl.concat([found, new.select(found.columns)])
+        todo = wanted
+    else:
+        found, missing = store.split_tokens(hashes.select("hid", "norm_hash").filter(wanted))
+        parts.append(found.select(pl.col("hid").cast(pl.UInt32), pl.col("tok").cast(pl.UInt64)))
+        todo = hashes["hid"].is_in(missing["hid"].implode())
+    step = max(1, cfg.minhash_chunk_rows)
+    for lo in range(0, hashes.height, step):
+        texts = (
+            hashes.slice(lo, step)
+            .filter(todo.slice(lo, step))
+            .select("hid", "norm_hash", pl.col("rep_norm").alias("norm"))
+        )
+        if texts.height == 0:
+            continue
+        new = content_tokens(texts.select("hid", "norm"), cfg)
+        if store is not None:
+            store.add_tokens(texts.select("hid", "norm_hash"), new)
+        parts.append(new.select(pl.col("hid").cast(pl.UInt32), pl.col("tok").cast(pl.UInt64)))
+    if not parts:
+        return pl.DataFrame(schema={"hid": pl.UInt32, "tok": pl.UInt64})
+    return pl.concat(parts)
 
 
 def rare_tokens(
@@ -77,9 +99,7 @@ def rare_tokens(
     them. Document frequencies are counted in chunks of documents to bound memory."""
     if elig.height == 0:
         return pl.DataFrame(schema=RARE_SCHEMA)
-    hid_tok = _hash_tokens(elig, hashes, cfg, store).select(
-        pl.col("hid").cast(pl.UInt32), pl.col("tok").cast(pl.UInt64)
-    )
+    hid_tok = _hash_tokens(elig, hashes, cfg, store)
     # chunks of whole documents (didx ranges) of about 4 x minhash_chunk_rows sentences each
     n_didx = int(elig["didx"].max()) + 1
     doc_step = max(1, math.ceil(n_didx * cfg.minhash_chunk_rows * 4 / elig.height))
@@ -465,6 +485,16 @@ def document_frequencies(
     sel = elig.select(pl.col("didx").cast(pl.UInt32), pl.col("hid").cast(pl.UInt32)).filter(
         pl.col("didx").is_in(todo.implode())
     )
+    ids = changed.select(pl.col("didx").cast(pl.UInt32), "doc_id")
+
+    def named(words: pl.DataFrame) -> pl.DataFrame:
+        return words.join(ids, on="didx").select("doc_id", pl.col("tok").reinterpret(signed=True))
+
+    # a first run's words go to the working database chunk by chunk as they are counted (the run
+    # holds one chunk's words, not the corpus's); a batch's words are few and kept to the end
+    stream = dws.digests is None and dws.write_reset is not None and dws.write_more is not None
+    if stream:
+        dws.write_reset(pl.DataFrame(schema=DOC_WORD_SCHEMA))  # the key's stored rows go first
     words = []
     if sel.height:
         lo_all, hi_all = int(sel["didx"].min()), int(sel["didx"].max()) + 1
@@ -476,16 +506,13 @@ def document_frequencies(
                 .unique()
             )
             if chunk.height:
-                words.append(chunk)
+                if stream:
+                    dws.write_more(named(chunk).cast(DOC_WORD_SCHEMA))
+                else:
+                    words.append(chunk)
                 parts.append(chunk.group_by("tok").agg(pl.len().cast(pl.Int64).alias("n")))
     new_words = pl.concat(words) if words else pl.DataFrame(schema={"didx": pl.UInt32, "tok": pl.UInt64})
-    ids = changed.select(pl.col("didx").cast(pl.UInt32), "doc_id")
-    dws.set_state(
-        dirty,
-        changed,
-        new_words.join(ids, on="didx").select("doc_id", pl.col("tok").reinterpret(signed=True)),
-        digests.height - changed.height,
-    )
+    dws.set_state(dirty, changed, named(new_words), digests.height - changed.height, written=stream)
     if not parts:
         return [pl.DataFrame(schema={"tok": pl.UInt64, "n": pl.Int64})]
     return parts

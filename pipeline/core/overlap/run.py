@@ -5,13 +5,15 @@ adds."""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import time
 from dataclasses import asdict
 from typing import Any, NamedTuple
 
 import polars as pl
 
-from pipeline.core import provenance
+from pipeline.core import compare, provenance
 from pipeline.core.kinds import MATCH_KINDS
 from pipeline.core.overlap.candidates_exact import exact_pairs, exact_rows
 from pipeline.core.overlap.candidates_minhash import near_candidates
@@ -63,6 +65,29 @@ class LexicalMatches(NamedTuple):
     signal_cols: list[str]  # the grader's signals so far
 
 
+def _libc_trim():
+    """glibc's ``malloc_trim`` (None elsewhere)."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_MALLOC_TRIM = _libc_trim()
+
+
+def release_text_analyses() -> None:
+    """Let go of the grader's analyses of the texts a grading step read (``compare._analyse`` keeps up
+    to ``compare.ANALYSIS_CACHE_TEXTS`` of them, about 0.3 GiB, which would otherwise stay to the end
+    of the process, through the steps after grading and the stages after this one) and hand the freed
+    heap back to the system (``malloc_trim``: the analyses are many small Python objects, whose freed
+    pages the C heap otherwise keeps). The grades do not change: the cache only saves analysing a
+    text twice."""
+    compare._analyse.cache_clear()
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
 def _flag_counts(flags: pl.DataFrame) -> dict[str, int]:
     return {
         "n_quote": int(flags["is_quote"].sum() or 0),
@@ -101,6 +126,7 @@ def _lexical_tiers(
     }
     with clock.step("grade_near"):
         graded_near, signal_cols = grade(near_cand, hashes, None, cfg, clock, "grade_near", [], store=store)
+        release_text_analyses()
 
     # ---- templates: common families of near-identical sentences leave every tier
     with clock.step("templates"):
@@ -128,6 +154,7 @@ def _lexical_tiers(
         graded_para, signal_cols = grade(
             para_cand, hashes, None, cfg, clock, "grade_paraphrase", signal_cols, store=store
         )
+        release_text_analyses()
     with clock.step("expand_paraphrase"):
         m2 = expand(graded_para, elig, cfg, restrict=doc_pairs)
     stats["graded_pairs"] = near_cand.height + para_cand.height
@@ -265,6 +292,7 @@ def compute_overlap(
             store,
         )
         stats.update(semantic_stats)
+        release_text_analyses()
     flags, elig = lexical.flags, lexical.index.elig
     del lexical  # the rare words and candidates are no longer needed
 

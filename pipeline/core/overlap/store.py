@@ -839,8 +839,10 @@ class DocWordStore:
     digests: pl.DataFrame | None = None
     words: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=DOC_WORD_SCHEMA))
     count_kept: Callable[[pl.DataFrame, int], pl.DataFrame] | None = None
-    # when set, a first run's words go there at once (every stored row of the key replaced)
+    # when set, a first run's words go there at once (every stored row of the key replaced) ...
     write_reset: Callable[[pl.DataFrame], None] | None = None
+    # ... and, when this is set too, chunk by chunk as they are counted (rows added to those written)
+    write_more: Callable[[pl.DataFrame], None] | None = None
     writes: dict[str, Any] = field(default_factory=dict)
     hits: int = 0
     computed: int = 0
@@ -860,14 +862,26 @@ class DocWordStore:
             pl.col("tok").cast(pl.Int64).reinterpret(signed=False), pl.col("n").cast(pl.Int64)
         )
 
-    def set_state(self, dirty: pl.DataFrame, digests: pl.DataFrame, words: pl.DataFrame, n_kept: int) -> None:
+    def set_state(
+        self,
+        dirty: pl.DataFrame,
+        digests: pl.DataFrame,
+        words: pl.DataFrame,
+        n_kept: int,
+        written: bool = False,
+    ) -> None:
         """Documents whose words changed or went (``dirty``: their stored rows are replaced), the
-        digests and words (doc_id, tok Int64) of the changed ones; ``n_kept``: documents reused."""
+        digests and words (doc_id, tok Int64) of the changed ones; ``n_kept``: documents reused;
+        ``written``: a first run's words were written already (``write_reset``, ``write_more``) and
+        ``words`` is empty."""
         self.hits += n_kept
         self.computed += digests.height
         words = words.select(list(DOC_WORD_SCHEMA)).cast(DOC_WORD_SCHEMA)
         reset = self.digests is None
-        if reset and self.write_reset is not None:
+        if written:
+            if not reset or words.height:
+                raise ValueError("only a first run's words are written as they are counted")
+        elif reset and self.write_reset is not None:
             # a first run's words (every document's) are written at once rather than held to the end of
             # the run; the digests that make them visible are written at the end, so a run that fails
             # in between leaves no digest and the next run starts again from nothing
@@ -875,7 +889,7 @@ class DocWordStore:
             words = words.clear()
         self.writes = {
             "reset": reset,
-            "words_written": reset and self.write_reset is not None,
+            "words_written": written or (reset and self.write_reset is not None),
             "dirty": dirty.select("doc_id"),
             "digests": digests.select(list(DOC_DIGEST_SCHEMA)).cast(DOC_DIGEST_SCHEMA),
             "words": words,
@@ -902,16 +916,21 @@ def attach_doc_words(con: Any, store: OverlapStore) -> None:
         finally:
             con.unregister("_dirty_docs")
 
-    def write_reset(words: pl.DataFrame) -> None:
-        con.execute("DELETE FROM cache.doc_word_digests WHERE words_key = ?", [dws.key])
-        con.execute("DELETE FROM cache.doc_words WHERE words_key = ?", [dws.key])
+    def write_more(words: pl.DataFrame) -> None:
+        if not words.height:
+            return
         con.register("_in", words.to_arrow())
         try:
             con.execute("INSERT INTO cache.doc_words SELECT ?, doc_id, tok FROM _in", [dws.key])
         finally:
             con.unregister("_in")
 
-    dws.count_kept, dws.write_reset = count_kept, write_reset
+    def write_reset(words: pl.DataFrame) -> None:
+        con.execute("DELETE FROM cache.doc_word_digests WHERE words_key = ?", [dws.key])
+        con.execute("DELETE FROM cache.doc_words WHERE words_key = ?", [dws.key])
+        write_more(words)
+
+    dws.count_kept, dws.write_reset, dws.write_more = count_kept, write_reset, write_more
 
 
 def write_doc_words(con: Any, store: OverlapStore) -> None:
