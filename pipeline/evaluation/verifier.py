@@ -12,8 +12,10 @@ are kept in ``results/verifier_cv.json`` so the report can be rewritten without 
 Recipe (recorded in ``head.json``): LoRA rank 16 (alpha 32, dropout 0.1) on every linear layer of
 all-MiniLM-L6-v2, a linear head over the mean-pooled output and the 15 standardised grader signals,
 AdamW (learning rate 1e-3, weight decay 0.01), batches of 16, 10 % linear warm-up then linear decay,
-binary cross-entropy; every other batch is fed in the reverse sentence order, and a prediction is
-the mean of both orders. Threshold 0.5. Two steps:
+binary cross-entropy; every other batch is fed in the reverse sentence order. A prediction is
+``Verifier.proba``'s: the mean of both orders where the first reading is near the threshold (the saved
+fold predictions in ``results/verifier_cv.json`` were made when every pair was read both ways;
+``results/verifier_orders.md`` compares the two rules). Threshold 0.5. Two steps:
 
 1. intermediate training, 2 epochs on STS-B train with the similarity / 5 as a soft target, without
    its MSRpar part (4,749 pairs): MSRpar comes from the same corpus as MRPC, and 592 of its 1,000
