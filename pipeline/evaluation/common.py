@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 from pipeline.config import settings
+from pipeline.core import tables, warehouse
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -82,3 +83,13 @@ def write_items_to_judge(out: Path, header: dict, items: list[dict]) -> None:
             fh.write(json.dumps(it, ensure_ascii=False) + "\n")
     print(json.dumps(header, indent=1))
     print(f"{len(items)} items to judge in {out}")
+
+
+def as_first_overlap_run(con) -> None:
+    """Bring a working database to the current schema and empty its overlap cache and stage state, so
+    that the next overlap stage on it computes everything, as a first run does."""
+    warehouse.ensure_schema(con)  # a database made by an earlier version may lack a cache table
+    for name in tables.OVERLAP_CACHE_TABLES:
+        con.execute(f"DELETE FROM {name}")
+    con.execute("DELETE FROM meta.stage_state")
+    con.execute("CHECKPOINT")

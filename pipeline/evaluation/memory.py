@@ -32,11 +32,11 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.core import tables, warehouse
+from pipeline.core import warehouse
 from pipeline.core.run import run_pipeline
 from pipeline.core.stages import DOCUMENTS_SQL, stage_overlap
 from pipeline.evaluation.bench import CORPUS, child_env, load_corpus, scaled
-from pipeline.evaluation.common import git_commit, shared_data, write_result
+from pipeline.evaluation.common import as_first_overlap_run, git_commit, shared_data, write_result
 
 OVERLAP_CACHE = (
     "minhash_signatures",
@@ -58,11 +58,7 @@ def _overlap_child(argv: list[str]) -> int:
     args = ap.parse_args(argv)
     con = warehouse.connect(args.db)
     try:
-        warehouse.ensure_schema(con)  # a database made by an earlier version may lack a cache table
-        for name in tables.OVERLAP_CACHE_TABLES:
-            con.execute(f"DELETE FROM {name}")
-        con.execute("DELETE FROM meta.stage_state")
-        con.execute("CHECKPOINT")
+        as_first_overlap_run(con)
         r = stage_overlap(con, encoder=None if args.no_semantic else "auto")
     finally:
         con.close()

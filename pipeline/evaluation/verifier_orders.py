@@ -29,10 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.core import tables, warehouse
 from pipeline.core import verifier as V
+from pipeline.core import warehouse
 from pipeline.core.stages import stage_overlap
-from pipeline.evaluation.common import git_commit
+from pipeline.evaluation.common import as_first_overlap_run, git_commit
 from pipeline.evaluation.paraphrase import load_mrpc
 from pipeline.evaluation.verifier import _data
 
@@ -106,10 +106,7 @@ def recorded_pairs(work_db: Path, width: int) -> tuple[list[tuple[str, str]], np
         con = warehouse.connect(db)
         V.Verifier.proba = recording
         try:
-            warehouse.ensure_schema(con)
-            for name in tables.OVERLAP_CACHE_TABLES:
-                con.execute(f"DELETE FROM {name}")
-            con.execute("DELETE FROM meta.stage_state")
+            as_first_overlap_run(con)
             t = time.perf_counter()
             stage_overlap(con, encoder="auto")
             seconds = time.perf_counter() - t
