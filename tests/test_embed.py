@@ -91,7 +91,32 @@ def test_vectors_equal_sentence_transformers_bit_for_bit(encoder):
     st = SentenceTransformer(str(embed.model_path()), device="cpu", local_files_only=True)
     for bs in (1, 4, 64):
         want = st.encode(texts, batch_size=bs, convert_to_numpy=True, normalize_embeddings=True)
-        assert np.array_equal(encoder.encode(texts, batch_size=bs), want), bs
+        assert np.array_equal(encoder.encode(texts, batch_size=bs, max_tokens=None), want), bs
+        # within the default budget of padded word pieces the batches are sentence-transformers' own
+        short = texts[:6] + texts[9:]
+        want = st.encode(short, batch_size=bs, convert_to_numpy=True, normalize_embeddings=True)
+        assert np.array_equal(encoder.encode(short, batch_size=bs), want), bs
+
+
+@needs_extra
+def test_batches_keep_to_the_word_piece_budget(encoder):
+    """Long texts go in smaller batches (a batch's attention grows with texts x length squared):
+    no batch's padded size passes the budget unless it holds one text, every text is encoded once,
+    and the vectors equal those of one text at a time up to float noise."""
+    texts = ["word " * n for n in (400, 300, 200, 120, 90, 60, 30, 10)] + [AFP_GOAL, WN_GOAL, "x", ""]
+    tok = encoder._tok
+    for budget in (256, 1024, embed.BATCH_TOKENS):
+        batches = encoder.batches(texts, batch_size=64, max_tokens=budget)
+        assert sorted(i for b in batches for i in b.tolist()) == list(range(len(texts)))
+        for b in batches:
+            pieces = [
+                len(tok(texts[i], truncation=True, max_length=encoder.max_length)["input_ids"]) for i in b
+            ]
+            assert len(b) == 1 or len(b) * max(pieces) <= budget, (budget, pieces)
+        assert np.allclose(
+            encoder.encode(texts, max_tokens=budget), encoder.encode(texts, batch_size=1), atol=1e-5
+        )
+    assert len(encoder.batches(texts, max_tokens=256)) > len(encoder.batches(texts, max_tokens=None))
 
 
 @needs_extra

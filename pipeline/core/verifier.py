@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.config import settings
+from pipeline.core import heap
 from pipeline.core.embed import model_path
 
 __all__ = [
@@ -229,6 +230,7 @@ class Verifier:
                 f = torch.from_numpy(z[idx])
                 enc = tokenize_pairs(self._tok, [pairs[i][0] for i in idx], [pairs[i][1] for i in idx])
                 out[idx] = torch.sigmoid(self._model(f, **enc)).double().numpy()
+                heap.trim()  # the batch's freed buffers: see ``pipeline.core.heap``
         return out
 
 

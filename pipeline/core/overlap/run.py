@@ -5,15 +5,13 @@ adds."""
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import time
 from dataclasses import asdict
 from typing import Any, NamedTuple
 
 import polars as pl
 
-from pipeline.core import compare, provenance
+from pipeline.core import compare, heap, provenance
 from pipeline.core.kinds import MATCH_KINDS
 from pipeline.core.overlap.candidates_exact import exact_pairs, exact_rows
 from pipeline.core.overlap.candidates_minhash import near_candidates
@@ -65,17 +63,6 @@ class LexicalMatches(NamedTuple):
     signal_cols: list[str]  # the grader's signals so far
 
 
-def _libc_trim():
-    """glibc's ``malloc_trim`` (None elsewhere)."""
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        return None
-
-
-_MALLOC_TRIM = _libc_trim()
-
-
 def release_text_analyses() -> None:
     """Let go of the grader's analyses of the texts a grading step read (``compare._analyse`` keeps up
     to ``compare.ANALYSIS_CACHE_TEXTS`` of them, about 0.3 GiB, which would otherwise stay to the end
@@ -84,8 +71,7 @@ def release_text_analyses() -> None:
     pages the C heap otherwise keeps). The grades do not change: the cache only saves analysing a
     text twice."""
     compare._analyse.cache_clear()
-    if _MALLOC_TRIM is not None:
-        _MALLOC_TRIM(0)
+    heap.trim()
 
 
 def _flag_counts(flags: pl.DataFrame) -> dict[str, int]:
