@@ -214,3 +214,47 @@ def test_sensor_lists_special_entries_without_opening_them(tmp_path):
     (tmp_path / "a.txt").write_text("one")
     new, _ = find_new_files(tmp_path, None)  # ingest turns the first two into error rows
     assert new == ["a.txt", "dangling.txt", "pipe.txt"]
+
+
+def test_a_failed_step_lets_go_of_its_frames():
+    """A step retried in the same process must not find its failed attempt's data still held by the
+    error's traceback (the overlap step's frames are corpus-sized); the traceback keeps its lines."""
+    import traceback
+    import weakref
+
+    from pipeline.defs.util import released_on_failure
+
+    class Frame:  # stands for a large polars frame
+        pass
+
+    refs = []
+
+    def inner():
+        data = Frame()
+        refs.append(weakref.ref(data))
+        raise KeyError("inner")
+
+    def work():
+        held = Frame()
+        refs.append(weakref.ref(held))
+        try:
+            inner()
+        except KeyError as exc:
+            raise RuntimeError("the step failed") from exc
+
+    try:
+        work()
+    except RuntimeError as exc:
+        kept = exc  # without the guard, the error holds the frames' data
+    assert all(r() is not None for r in refs)
+    del kept
+    refs.clear()
+
+    try:
+        with released_on_failure():
+            work()
+    except RuntimeError as exc:
+        kept = exc  # as a retry policy keeps the error
+    assert len(refs) == 2 and all(r() is None for r in refs)
+    lines = "".join(traceback.format_exception(kept))
+    assert "in work" in lines and "in inner" in lines and "the step failed" in lines

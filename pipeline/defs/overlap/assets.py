@@ -7,7 +7,7 @@ from pipeline.core.runlog import record_stage
 from pipeline.core.stages import stage_overlap
 from pipeline.defs.resources import DUCKDB_POOL, RETRY, WiretraceResource
 from pipeline.defs.segment.assets import SENTENCES
-from pipeline.defs.util import md_preview, stage_progress, table_spec
+from pipeline.defs.util import md_preview, released_on_failure, stage_progress, table_spec
 
 OVERLAP_KEYS = {name: dg.AssetKey(["marts", name]) for name in tables.OVERLAP_TABLES}
 #: the values the stage keeps between runs (working database only; see pipeline.core.overlap.store)
@@ -45,7 +45,8 @@ _GROUPS = {
 )
 def overlap(context: dg.AssetExecutionContext, wiretrace: WiretraceResource):
     with wiretrace.connect() as con, stage_progress(context) as progress:
-        res = stage_overlap(con, progress, encoder="auto" if wiretrace.semantic else None)
+        with released_on_failure():  # a retry must not find the failed attempt's frames still held
+            res = stage_overlap(con, progress, encoder="auto" if wiretrace.semantic else None)
         record_stage(con, context.run_id, res)
         for note in res.notes:
             context.log.warning(note)
