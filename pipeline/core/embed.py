@@ -11,9 +11,10 @@ The model is a sentence-transformers model (transformer, mean pooling, normalisa
 their longest text, truncation at the model's ``max_seq_length``, the mean of the token vectors under
 the attention mask, normalised by the model's last module and once more by ``encode``), so the
 vectors are bit-identical to sentence-transformers' wherever the batches are its own (see Memory
-below; ``tests/test_embed.py`` compares them when the library is installed), without importing sentence-transformers, which takes about ten seconds (it
-imports scikit-learn, scipy.stats and its trainer) in every process that loads the tier. A model
-directory of another layout (other pooling, no normalisation) is reported, not guessed at.
+below; ``tests/test_embed.py`` compares them when the library is installed), without importing
+sentence-transformers, which takes about ten seconds (it imports scikit-learn, scipy.stats and its
+trainer) in every process that loads the tier. A model directory of another layout (other pooling,
+no normalisation) is reported, not guessed at.
 
 * ``semantic_status() -> (bool, reason)``: can the tier be used (without loading it)?
 * ``load_encoder() -> (encoder | None, reason)``: the encoder, or ``None`` and why
@@ -24,13 +25,13 @@ directory of another layout (other pooling, no normalisation) is reported, not g
 
 Memory: a batch's attention holds ``batch x heads x length x length`` floats per layer, so 64 texts of
 the model's full 256 pieces took 0.35 GiB for a moment (measured on the benchmark corpus's longest
-sentences), against 0.07 GiB for 16 of them. ``encode`` therefore closes a batch before its padded size (texts x the longest one's
-word pieces) would pass ``max_tokens`` (``BATCH_TOKENS`` = 64 x 64 pieces: 64 sentences of up to 64
-pieces still share a batch; 16 texts of 256 pieces do). The batches are then those of
-sentence-transformers wherever they fit the budget, and the vectors bit-identical there; a text in a
-batch cut shorter differs from sentence-transformers' vector only in its last bits (padding changes
-the float sums), as it would with another ``batch_size``. ``max_tokens=None`` batches exactly as
-sentence-transformers does.
+sentences), against 0.07 GiB for 16 of them. ``encode`` therefore closes a batch before its padded
+size (texts x the longest one's word pieces) would pass ``max_tokens`` (``BATCH_TOKENS`` = 64 x 64
+pieces: 64 sentences of up to 64 pieces still share a batch; 16 texts of 256 pieces do). The batches
+are then those of sentence-transformers wherever they fit the budget, and the vectors bit-identical
+there; a text in a batch cut shorter differs from sentence-transformers' vector only in its last bits
+(padding changes the float sums), as it would with another ``batch_size``. ``max_tokens=None``
+batches exactly as sentence-transformers does.
 
 Torch runs on the CPU with its intra-op threads limited (2 by default, ``WIRETRACE_TORCH_THREADS``
 to change), so the embedding step shares the machine politely.
